@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layering (lower never imports higher):
+//   FaultlineCLI → Sim → Scenario / Stations / Checkers → SimCore
+//   FaultlineCLI → Results → Stats → CGSL, Histogram
+// The kernel and the models depend on no server library, so their tests build in seconds.
+let package = Package(
+    name: "Faultline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "faultline", targets: ["FaultlineCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // GNU Scientific Library (libgsl-dev): Student t quantiles and other distributions.
+        .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
+        .target(name: "SimCore"),
+        .target(name: "Stats", dependencies: [
+            "CGSL",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .target(name: "Scenario", dependencies: [
+            "SimCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "Stations"),
+        .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
+        .target(name: "Results", dependencies: [
+            "Stats",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats"]),
+        .executableTarget(name: "FaultlineCLI", dependencies: [
+            "Sim", "Scenario", "Results", "Stats", "SimCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
+        .testTarget(name: "StatsTests", dependencies: ["Stats"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),
+        .testTarget(name: "StationsTests", dependencies: ["Stations"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
+        .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),
+    ]
+)

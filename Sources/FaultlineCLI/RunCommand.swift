@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import Results
+import Scenario
+import Sim
+
+struct SeedOptions: ParsableArguments {
+    @Option(name: .long, help: "Run seeds 1…N (default: the scenario's `seeds`).")
+    var seeds: Int?
+
+    @Option(name: .long, help: "Run exactly this seed.")
+    var seed: UInt64?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value, e.g. cluster.nodes=5.", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(name: .long, help: "Output folder (default Results/<scenario>-<timestamp>).")
+    var out: String?
+
+    @Option(name: .long, help: "Parallel seeds (default: number of cores).")
+    var jobs: Int?
+
+    func validate() throws {
+        if seeds != nil && seed != nil { throw ValidationError("use either --seeds or --seed, not both") }
+        if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1, found \(seeds)") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, found \(jobs)") }
+    }
+
+    func seedList(default count: Int) -> [UInt64] {
+        if let seed { return [seed] }
+        return (1...UInt64(max(1, seeds ?? count))).map { $0 }
+    }
+
+    var threads: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Simulate a scenario over one or more seeds and write results.sqlite, summary.json and report.md.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @OptionGroup var options: SeedOptions
+
+    func run() throws {
+        let model = try ScenarioLoader.load(path: scenario, overrides: options.overrides)
+        let seeds = options.seedList(default: model.seeds)
+        let jobs = seeds.map { SeedJob(scenario: model, parameters: [:], seed: $0) }
+        let output = try OutputFolder(requested: options.out, scenarioName: model.name)
+        let set = try execute(jobs: jobs, scenario: model, output: output, threads: options.threads, label: "seeds")
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: options.overrides)
+    }
+}
+
+/// Shared by run and sweep: runs the jobs into a fresh store and returns what it holds.
+func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads: Int, label: String) throws -> RunSet {
+    let store: ResultsStore
+    do {
+        store = try ResultsStore(path: output.database)
+        try store.setHeader(scenario: scenario.name, mode: "sim", description: scenario.description,
+                            slos: scenario.slos.map { SLOSpec(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
+    } catch {
+        throw InternalFailure("cannot create \(output.database): \(error)")
+    }
+    let runner = SeedRunner(store: store, progress: Progress(total: jobs.count, label: label))
+    _ = try runner.run(jobs, threads: threads)
+    do {
+        return try store.load()
+    } catch {
+        throw InternalFailure("cannot read back \(output.database): \(error)")
+    }
+}
+
+/// Writes summary.json and report.md, prints the report and the folder, names the
+/// commands that replay failed seeds, and exits 1 when a check or SLO failed.
+func finishRun(set: RunSet, output: OutputFolder, scenarioPath: String, overrides: [String]) throws {
+    let summary = SummaryBuilder.build(set)
+    do {
+        try ReportRenderer.render(set, format: .json).write(toFile: output.summary, atomically: true, encoding: .utf8)
+        try ReportRenderer.render(set, format: .md).write(toFile: output.report, atomically: true, encoding: .utf8)
+    } catch {
+        throw InternalFailure("cannot write reports to \(output.path): \(error)")
+    }
+    print(ReportRenderer.render(set, format: .md))
+    print("results: \(output.path)")
+    let failed = set.runs.filter { !$0.passed }
+    for run in failed.prefix(10) {
+        let sets = (overrides + run.parameters.keys.sorted().map { "\($0)=\(run.parameters[$0]!)" })
+            .map { " --set \(shellQuote($0))" }.joined()
+        print("seed \(run.seed) failed; replay it: faultline replay \(shellQuote(scenarioPath)) --seed \(run.seed)\(sets) --trace seed-\(run.seed).jsonl")
+    }
+    if failed.count > 10 { print("… and \(failed.count - 10) more failed seeds") }
+    if !summary.allPassed { throw ExitStatus.checkFailed.code }
+}
+
+func shellQuote(_ s: String) -> String {
+    let safe = s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_./=:,%".unicodeScalars.contains($0) }
+    return safe ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// Where a run writes: `--out DIR`, or Results/<scenario>-<timestamp> (never reused).
+struct OutputFolder {
+    let path: String
+    var database: String { path + "/results.sqlite" }
+    var summary: String { path + "/summary.json" }
+    var report: String { path + "/report.md" }
+
+    init(requested: String?, scenarioName: String) throws {
+        let fm = FileManager.default
+        var candidate: String
+        if let requested {
+            candidate = requested
+            if fm.fileExists(atPath: candidate + "/results.sqlite") {
+                throw BadInput("\(candidate) already holds results.sqlite; choose an empty --out folder so earlier results stay intact")
+            }
+        } else {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "yyyyMMdd-HHmmss"
+            let base = "Results/\(scenarioName)-\(formatter.string(from: Date()))"
+            candidate = base
+            var attempt = 2
+            while fm.fileExists(atPath: candidate) {
+                candidate = "\(base)-\(attempt)"
+                attempt += 1
+            }
+        }
+        do {
+            try fm.createDirectory(atPath: candidate, withIntermediateDirectories: true)
+        } catch {
+            throw InternalFailure("cannot create output folder \(candidate): \(error.localizedDescription)")
+        }
+        path = candidate
+    }
+}

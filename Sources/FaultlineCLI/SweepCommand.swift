@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Scenario
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run the cartesian product of parameter values × seeds, in parallel, into one results folder.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(name: .long, help: ArgumentHelp("A parameter and its values, e.g. stations.0.servers=1,2,4 (repeatable).", valueName: "key.path=v1,v2,..."))
+    var vary: [String] = []
+
+    @OptionGroup var options: SeedOptions
+
+    func run() throws {
+        guard !vary.isEmpty else { throw BadInput("sweep needs at least one --vary key.path=v1,v2,...") }
+        let axes = try vary.map(Self.parseAxis)
+        let combinations = axes.reduce([[(String, String)]]([[]])) { partial, axis in
+            partial.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
+        }
+        var jobs: [SeedJob] = []
+        var base: Scenario?
+        for combination in combinations {
+            let assignments = combination.map { "\($0.0)=\($0.1)" }
+            let model = try ScenarioLoader.load(path: scenario, overrides: options.overrides + assignments)
+            base = base ?? model
+            var parameters: [String: String] = [:]
+            for (key, value) in combination { parameters[key] = value }
+            for seed in options.seedList(default: model.seeds) {
+                jobs.append(SeedJob(scenario: model, parameters: parameters, seed: seed))
+            }
+        }
+        guard let first = base else { return }
+        let output = try OutputFolder(requested: options.out, scenarioName: first.name)
+        let set = try execute(jobs: jobs, scenario: first, output: output, threads: options.threads, label: "sweep")
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: options.overrides)
+    }
+
+    static func parseAxis(_ text: String) throws -> (key: String, values: [String]) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw BadInput("--vary \(text): expected key.path=v1,v2,...")
+        }
+        let key = String(text[..<equals])
+        let values = splitTopLevel(String(text[text.index(after: equals)...]))
+        guard !key.isEmpty, !values.isEmpty, values.allSatisfy({ !$0.isEmpty }) else {
+            throw BadInput("--vary \(text): expected key.path=v1,v2,... with non-empty values")
+        }
+        return (key, values)
+    }
+
+    /// Splits on commas outside brackets/braces, so `{uniform: [1ms, 2ms]},{constant: 1ms}` works.
+    static func splitTopLevel(_ text: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var depth = 0
+        for ch in text {
+            switch ch {
+            case "[", "{": depth += 1; current.append(ch)
+            case "]", "}": depth -= 1; current.append(ch)
+            case "," where depth == 0: parts.append(current.trimmingCharacters(in: .whitespaces)); current = ""
+            default: current.append(ch)
+            }
+        }
+        parts.append(current.trimmingCharacters(in: .whitespaces))
+        return parts
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Scenario
+import Sim
+
+struct Faultline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "faultline",
+        abstract: "Simulate (deterministically) or run live a cluster scenario, with faults, checks and honest statistics.",
+        discussion: """
+            Exit codes: 0 all checks and SLOs held; 1 a check or SLO failed; 2 bad input; 3 internal error.
+            """,
+        subcommands: [RunCommand.self, ValidateCommand.self, ReplayCommand.self, SweepCommand.self,
+                      ReportCommand.self, BenchCommand.self])
+}
+
+// ArgumentParser's own exit code for usage errors is 64; Faultline's contract says 2.
+do {
+    var command = try Faultline.parseAsRoot()
+    try command.run()
+} catch let exit as ExitCode {
+    Foundation.exit(exit.rawValue)
+} catch let errors as ScenarioErrors {
+    printError(errors.description)
+    Foundation.exit(ExitStatus.badInput.rawValue)
+} catch let error as BadInput {
+    printError("error: \(error.description)")
+    Foundation.exit(ExitStatus.badInput.rawValue)
+} catch let error as SimulationError {
+    printError("error: \(error.description)")
+    Foundation.exit(ExitStatus.badInput.rawValue)
+} catch let error as InternalFailure {
+    printError("internal error: \(error.description)")
+    Foundation.exit(ExitStatus.internalError.rawValue)
+} catch {
+    let code = Faultline.exitCode(for: error)
+    if code == .success {
+        print(Faultline.fullMessage(for: error))
+        Foundation.exit(0)
+    }
+    // Errors thrown by ArgumentParser while parsing are usage errors; anything else is ours.
+    let message = Faultline.fullMessage(for: error)
+    printError(message)
+    let isUsage = code == .validationFailure || message.hasPrefix("Error:") || message.contains("Usage:")
+    Foundation.exit(isUsage ? ExitStatus.badInput.rawValue : ExitStatus.internalError.rawValue)
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Stats
+
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case md, json, csv
+}
+
+/// Renders a run set as report.md, summary.json or CSV. Output is deterministic.
+public enum ReportRenderer {
+    public static func render(_ set: RunSet, format: ReportFormat) -> String {
+        switch format {
+        case .json: return SummaryBuilder.build(set).jsonString()
+        case .md: return markdown(set, SummaryBuilder.build(set))
+        case .csv: return csv(set)
+        }
+    }
+
+    // MARK: Markdown
+
+    static func markdown(_ set: RunSet, _ doc: SummaryDocument) -> String {
+        var out: [String] = []
+        out.append("# \(doc.scenario) — \(doc.allPassed ? "PASS" : "FAIL")")
+        out.append("")
+        if !doc.description.isEmpty {
+            out.append(doc.description)
+            out.append("")
+        }
+        out.append("- mode: \(doc.mode)")
+        out.append("- runs: \(doc.runs.count)")
+        out.append("- seeds: \(seedList(doc.seeds))")
+        out.append("")
+
+        out.append("## Metrics")
+        out.append("")
+        out.append("Histogram metrics: n/mean/stddev/95% CI over per-run means; p50/p99 from the histogram merged over all runs (never averaged).")
+        out.append("")
+        out.append(contentsOf: table(
+            ["metric", "n", "mean", "stddev", "95% CI", "p50", "p99", "p99 95% CI", "unit"],
+            doc.metrics.keys.sorted().map { name in
+                let m = doc.metrics[name]!
+                return [name, "\(m.n)", num(m.mean), num(m.stddev), interval(m.ci95), num(m.p50), num(m.p99),
+                        interval(m.p99_ci95), m.unit]
+            }))
+        out.append("")
+
+        if !doc.checks.isEmpty {
+            out.append("## Checks")
+            out.append("")
+            out.append(contentsOf: table(["check", "result", "violations", "runs"], doc.checks.keys.sorted().map { name in
+                let c = doc.checks[name]!
+                return [name, c.passed ? "PASS" : "FAIL", "\(c.violations)", "\(c.runs)"]
+            }))
+            out.append("")
+        }
+
+        if !set.slos.isEmpty {
+            out.append("## SLOs")
+            out.append("")
+            out.append(contentsOf: table(["slo", "limit", "observed", "result"], set.slos.compactMap { spec in
+                guard let s = doc.slos[spec.name] else { return nil }
+                let unit = s.unit.isEmpty ? "" : " \(s.unit)"
+                let observed = s.observed.map { num($0) + unit } ?? "— (\(s.note ?? "n/a"))"
+                return [spec.name, num(s.limit) + unit, observed, s.passed ? "PASS" : "FAIL"]
+            }))
+            out.append("")
+        }
+
+        if let groups = doc.groups {
+            out.append("## Parameter groups")
+            out.append("")
+            let histograms = SummaryBuilder.histogramNames(set.runs)
+            let scalars = SummaryBuilder.scalarNames(set.runs)
+            let header = ["parameters", "runs"] + histograms.flatMap { ["\($0) p99", "\($0) mean"] }
+                + scalars.map { "\($0) mean" } + ["result"]
+            out.append(contentsOf: table(header, groups.map { g in
+                var row = [parameterText(g.parameters), "\(g.seeds.count)"]
+                for name in histograms {
+                    let unit = g.metrics[name].map { " \($0.unit)" } ?? ""
+                    row.append(g.metrics[name]?.p99.map { num($0) + unit } ?? "—")
+                    row.append(g.metrics[name]?.mean.map { num($0) + unit } ?? "—")
+                }
+                for name in scalars {
+                    row.append(g.metrics[name]?.mean.map(num) ?? "—")
+                }
+                row.append(g.passed ? "PASS" : "FAIL")
+                return row
+            }))
+            out.append("")
+        }
+
+        out.append("## Runs")
+        out.append("")
+        let sweep = doc.groups != nil
+        out.append(contentsOf: table(
+            (sweep ? ["parameters"] : []) + ["seed", "passed", "events", "wall s", "trace hash"],
+            doc.runs.map { r in
+                (sweep ? [parameterText(r.parameters ?? [:])] : [])
+                    + ["\(r.seed)", r.passed ? "yes" : "NO", "\(r.events)", num(r.wall_seconds), "`\(r.trace_hash)`"]
+            }))
+
+        let violations = SummaryBuilder.orderedRuns(set.runs).flatMap { run in run.violations.map { (run, $0) } }
+        if !violations.isEmpty {
+            out.append("")
+            out.append("## Violations")
+            out.append("")
+            out.append(contentsOf: table(["seed", "check", "virtual time", "description"], violations.map { run, v in
+                ["\(run.seed)", v.check, v.virtualTimeNanos.map { num(Double($0) * 1e-9) + " s" } ?? "—", v.description]
+            }))
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) -> [String] {
+        func line(_ cells: [String]) -> String {
+            "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+                .joined(separator: " | ") + " |"
+        }
+        return [line(header), "|" + header.map { _ in "---|" }.joined()] + rows.map(line)
+    }
+
+    static func seedList(_ seeds: [UInt64]) -> String {
+        if seeds.isEmpty { return "none" }
+        // Contiguous seeds (the usual 1…N) print as a range.
+        if seeds.count > 3, seeds.last! - seeds.first! == UInt64(seeds.count - 1) {
+            return "\(seeds.first!)…\(seeds.last!) (\(seeds.count))"
+        }
+        return seeds.map(String.init).joined(separator: ", ")
+    }
+
+    static func parameterText(_ p: [String: String]) -> String {
+        p.isEmpty ? "—" : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: ", ")
+    }
+
+    static func interval(_ ci: [Double]?) -> String {
+        guard let ci, ci.count == 2 else { return "—" }
+        return "[\(num(ci[0])), \(num(ci[1]))]"
+    }
+
+    static func num(_ x: Double?) -> String {
+        guard let x else { return "—" }
+        return formatNumber(x)
+    }
+
+    // MARK: CSV
+
+    /// `seed,parameters,metric,value,unit`: one row per run × scalar metric, per run × histogram
+    /// (`<name>.count`, `.mean`, `.p50`, `.p90`, `.p99`, `.p999`, `.max`, in ms), then rows with
+    /// seed `merged` for each histogram merged over the runs of each parameter group (and over
+    /// all runs, parameters `*`, for sweeps).
+    static func csv(_ set: RunSet) -> String {
+        var lines = ["seed,parameters,metric,value,unit"]
+        let runs = SummaryBuilder.orderedRuns(set.runs)
+        func row(_ seed: String, _ parameters: String, _ metric: String, _ value: Double, _ unit: String) {
+            lines.append([seed, parameters, metric, value.isFinite ? csvNumber(value) : "", unit].map(csvField).joined(separator: ","))
+        }
+        func histogramRows(_ seed: String, _ parameters: String, _ name: String, _ h: LatencyHistogram, _ unit: String) {
+            row(seed, parameters, "\(name).count", Double(h.count), "")
+            guard !h.isEmpty else { return }
+            row(seed, parameters, "\(name).mean", h.mean * 1e-6, unit)
+            for (label, p) in [("p50", 50.0), ("p90", 90), ("p99", 99), ("p999", 99.9)] {
+                row(seed, parameters, "\(name).\(label)", h.percentile(p) * 1e-6, unit)
+            }
+            row(seed, parameters, "\(name).max", h.max * 1e-6, unit)
+        }
+        for run in runs {
+            let parameters = canonicalParametersJSON(run.parameters)
+            for name in run.metrics.keys.sorted() where run.histograms[name] == nil {
+                row("\(run.seed)", parameters, name, run.metrics[name]!, run.metricUnits[name] ?? "")
+            }
+            for name in run.histograms.keys.sorted() {
+                histogramRows("\(run.seed)", parameters, name, run.histograms[name]!, "ms")
+            }
+        }
+        let groups = SummaryBuilder.parameterGroups(runs)
+        var mergeSets = groups.map { (canonicalParametersJSON($0[0].parameters), $0) }
+        if groups.count > 1 { mergeSets.append(("*", runs)) }
+        for (parameters, group) in mergeSets {
+            for name in SummaryBuilder.histogramNames(group) {
+                histogramRows("merged", parameters, name, LatencyHistogram.merged(group.compactMap { $0.histograms[name] }), "ms")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            : s
+    }
+
+    /// Full precision for machines: shortest representation that round-trips.
+    static func csvNumber(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
+    }
+}
+
+/// Four significant digits, no exponent between 0.001 and 10^9: enough to compare runs,
+/// few enough to read. Integers print as integers.
+public func formatNumber(_ x: Double) -> String {
+    if x.isNaN { return "nan" }
+    if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+    if x == 0 { return "0" }
+    let magnitude = abs(x)
+    if magnitude >= 1e9 || magnitude < 1e-3 { return String(format: "%.3e", x) }
+    if x == x.rounded() { return String(format: "%.0f", x) }
+    if magnitude >= 1000 { return String(format: "%.0f", x) }
+    let decimals = 3 - Int(floor(log10(magnitude)))
+    var text = String(format: "%.\(decimals)f", x)
+    if text.contains(".") {
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+    }
+    return text
+}

@@ -1,0 +1,227 @@
+import Foundation
+import GRDB
+import Stats
+
+/// Why a results database could not be read or written.
+public enum ResultsError: Error, Equatable, CustomStringConvertible {
+    case newerSchema(found: Int, supported: Int)
+    case unsupportedHistogramEncoding(run: Int64, name: String, encoding: String)
+    case corruptHistogram(run: Int64, name: String, reason: String)
+    case corruptParameters(run: Int64)
+
+    public var description: String {
+        switch self {
+        case let .newerSchema(found, supported):
+            return "results schema version \(found) is newer than this build supports (\(supported))"
+        case let .unsupportedHistogramEncoding(run, name, encoding):
+            return "run \(run): histogram \(name) has unsupported encoding \(encoding)"
+        case let .corruptHistogram(run, name, reason):
+            return "run \(run): histogram \(name) is corrupt: \(reason)"
+        case let .corruptParameters(run):
+            return "run \(run): parameters are not a JSON object of strings"
+        }
+    }
+}
+
+/// The results database shared by simulated and live runs (schema in Results/README.md).
+///
+/// Every `append` is one transaction: a run is either entirely stored or not at all, so a
+/// crash during run N leaves runs 1…N-1 intact.
+public final class ResultsStore: Sendable {
+    public static let schemaVersion = 1
+    let dbQueue: DatabaseQueue
+
+    /// Creates the database or opens an existing one, migrating its schema.
+    public init(path: String) throws {
+        dbQueue = try DatabaseQueue(path: path)
+        try Self.migrator.migrate(dbQueue)
+        try dbQueue.write { db in
+            let found = try Int.fetchOne(db, sql: "SELECT schema_version FROM meta WHERE id = 1") ?? 0
+            if found > Self.schemaVersion {
+                throw ResultsError.newerSchema(found: found, supported: Self.schemaVersion)
+            }
+            if found == 0 {
+                try db.execute(
+                    sql: "INSERT INTO meta (id, schema_version, scenario, mode, description, created) VALUES (1, ?, '', '', '', ?)",
+                    arguments: [Self.schemaVersion, ISO8601DateFormatter().string(from: Date())])
+            }
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "meta") { t in
+                t.column("id", .integer).primaryKey()
+                t.column("schema_version", .integer).notNull()
+                t.column("scenario", .text).notNull()
+                t.column("mode", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("created", .text).notNull()
+            }
+            try db.create(table: "runs") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("scenario", .text).notNull()
+                t.column("mode", .text).notNull()
+                t.column("parameters", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("started_at", .text).notNull()
+                t.column("wall_seconds", .double).notNull()
+                t.column("events", .integer).notNull()
+                t.column("trace_hash", .text).notNull()
+                t.column("passed", .boolean).notNull()
+            }
+            try db.create(table: "run_metrics") { t in
+                t.column("run_id", .integer).notNull().indexed().references("runs", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("value", .double)
+                t.column("unit", .text).notNull()
+                t.primaryKey(["run_id", "name"])
+            }
+            try db.create(table: "histograms") { t in
+                t.column("run_id", .integer).notNull().indexed().references("runs", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("unit", .text).notNull()
+                t.column("count", .integer).notNull()
+                t.column("encoding", .text).notNull()
+                t.column("data", .blob).notNull()
+                t.primaryKey(["run_id", "name"])
+            }
+            try db.create(table: "checks") { t in
+                t.column("run_id", .integer).notNull().indexed().references("runs", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("passed", .boolean).notNull()
+                t.column("violations", .integer).notNull()
+            }
+            try db.create(table: "violations") { t in
+                t.column("run_id", .integer).notNull().indexed().references("runs", onDelete: .cascade)
+                t.column("check_name", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("virtual_time_ns", .integer)
+            }
+            try db.create(table: "slos") { t in
+                t.column("position", .integer).primaryKey()
+                t.column("name", .text).notNull()
+                t.column("metric", .text).notNull()
+                t.column("statistic", .text).notNull()
+                t.column("limit", .double).notNull()
+            }
+        }
+        return migrator
+    }
+
+    public func append(_ run: RunRecord) throws {
+        try dbQueue.write { db in _ = try Self.insert(run, into: db) }
+    }
+
+    /// Inserts a run and all its rows; the caller owns the transaction.
+    static func insert(_ run: RunRecord, into db: Database) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO runs (scenario, mode, parameters, seed, started_at, wall_seconds, events, trace_hash, passed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [run.scenario, run.mode, canonicalParametersJSON(run.parameters),
+                        Int64(bitPattern: run.seed), run.startedAt, run.wallSeconds,
+                        Int64(bitPattern: run.events), run.traceHash, run.passed])
+        let id = db.lastInsertedRowID
+        for name in run.metrics.keys.sorted() {
+            try db.execute(sql: "INSERT INTO run_metrics (run_id, name, value, unit) VALUES (?, ?, ?, ?)",
+                           arguments: [id, name, run.metrics[name], run.metricUnits[name] ?? ""])
+        }
+        for name in run.histograms.keys.sorted() {
+            let h = run.histograms[name]!
+            try db.execute(
+                sql: "INSERT INTO histograms (run_id, name, unit, count, encoding, data) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, name, run.metricUnits[name] ?? "ms", Int64(bitPattern: h.count),
+                            LatencyHistogram.encodingName, Data(h.serialized())])
+        }
+        // Units of metrics that have no value in this run are kept as rows with a NULL value.
+        for name in run.metricUnits.keys.sorted() where run.metrics[name] == nil && run.histograms[name] == nil {
+            try db.execute(sql: "INSERT INTO run_metrics (run_id, name, value, unit) VALUES (?, ?, NULL, ?)",
+                           arguments: [id, name, run.metricUnits[name]!])
+        }
+        for check in run.checks {
+            try db.execute(sql: "INSERT INTO checks (run_id, name, passed, violations) VALUES (?, ?, ?, ?)",
+                           arguments: [id, check.name, check.passed, check.violations])
+        }
+        for v in run.violations {
+            try db.execute(
+                sql: "INSERT INTO violations (run_id, check_name, description, virtual_time_ns) VALUES (?, ?, ?, ?)",
+                arguments: [id, v.check, v.description, v.virtualTimeNanos])
+        }
+        return id
+    }
+
+    public func setHeader(scenario: String, mode: String, description: String, slos: [SLOSpec]) throws {
+        try dbQueue.write { db in
+            try db.execute(sql: "UPDATE meta SET scenario = ?, mode = ?, description = ? WHERE id = 1",
+                           arguments: [scenario, mode, description])
+            try db.execute(sql: "DELETE FROM slos")
+            for (i, slo) in slos.enumerated() {
+                try db.execute(
+                    sql: #"INSERT INTO slos (position, name, metric, statistic, "limit") VALUES (?, ?, ?, ?, ?)"#,
+                    arguments: [i, slo.name, slo.metric, slo.statistic, slo.limit])
+            }
+        }
+    }
+
+    /// Reads everything back. When no header was set, scenario and mode come from the first run.
+    public func load() throws -> RunSet {
+        try dbQueue.read { db in
+            let meta = try Row.fetchOne(db, sql: "SELECT scenario, mode, description FROM meta WHERE id = 1")
+            let slos = try Row.fetchAll(db, sql: #"SELECT name, metric, statistic, "limit" FROM slos ORDER BY position"#).map {
+                SLOSpec(name: $0["name"], metric: $0["metric"], statistic: $0["statistic"], limit: $0["limit"])
+            }
+            var runs: [Int64: RunRecord] = [:]
+            var order: [Int64] = []
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id") {
+                let id: Int64 = row["id"]
+                let text: String = row["parameters"]
+                guard let data = text.data(using: .utf8),
+                      let parameters = try? JSONDecoder().decode([String: String].self, from: data)
+                else { throw ResultsError.corruptParameters(run: id) }
+                let seed: Int64 = row["seed"]
+                let events: Int64 = row["events"]
+                runs[id] = RunRecord(
+                    scenario: row["scenario"], mode: row["mode"], parameters: parameters,
+                    seed: UInt64(bitPattern: seed), startedAt: row["started_at"], wallSeconds: row["wall_seconds"],
+                    events: UInt64(bitPattern: events), traceHash: row["trace_hash"], passed: row["passed"])
+                order.append(id)
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM run_metrics ORDER BY run_id, name") {
+                let id: Int64 = row["run_id"], name: String = row["name"]
+                if let value: Double = row["value"] { runs[id]?.metrics[name] = value }
+                runs[id]?.metricUnits[name] = row["unit"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM histograms ORDER BY run_id, name") {
+                let id: Int64 = row["run_id"], name: String = row["name"], encoding: String = row["encoding"]
+                guard encoding == LatencyHistogram.encodingName else {
+                    throw ResultsError.unsupportedHistogramEncoding(run: id, name: name, encoding: encoding)
+                }
+                let data: Data = row["data"]
+                do {
+                    runs[id]?.histograms[name] = try LatencyHistogram(serialized: [UInt8](data))
+                } catch {
+                    throw ResultsError.corruptHistogram(run: id, name: name, reason: "\(error)")
+                }
+                runs[id]?.metricUnits[name] = row["unit"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM checks ORDER BY rowid") {
+                let id: Int64 = row["run_id"]
+                runs[id]?.checks.append(CheckResult(name: row["name"], passed: row["passed"], violations: row["violations"]))
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM violations ORDER BY rowid") {
+                let id: Int64 = row["run_id"]
+                runs[id]?.violations.append(
+                    Violation(check: row["check_name"], description: row["description"], virtualTimeNanos: row["virtual_time_ns"]))
+            }
+            let records = order.compactMap { runs[$0] }
+            var scenario: String = meta?["scenario"] ?? ""
+            var mode: String = meta?["mode"] ?? ""
+            if scenario.isEmpty { scenario = records.first?.scenario ?? "" }
+            if mode.isEmpty { mode = records.first?.mode ?? "" }
+            return RunSet(scenario: scenario, mode: mode, description: meta?["description"] ?? "", slos: slos, runs: records)
+        }
+    }
+}

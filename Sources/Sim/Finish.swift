@@ -1,0 +1,82 @@
+import Checkers
+import SimCore
+import Stats
+
+extension Simulation {
+    /// Closes the books: metrics over the measured window (after warm-up), the checks the
+    /// scenario asked for, and the trace hash.
+    mutating func finish(events: UInt64) -> RunOutcome {
+        let end = scenario.duration
+        for index in stations.indices { stations[index].close(at: end) }
+
+        // Outcomes of requests that started inside the measured window.
+        var sent = 0.0, succeeded = 0.0, timedOut = 0.0, rejected = 0.0, failed = 0.0
+        for id in 0..<requestStart.count where requestStart[id] >= scenario.warmup {
+            sent += 1
+            switch ledger.outcome(of: UInt64(id)) ?? .pending {
+            case .succeeded: succeeded += 1
+            case .timedOut: timedOut += 1
+            case .rejected: rejected += 1
+            case .failed: failed += 1
+            case .pending: break
+            }
+        }
+        let finished = succeeded + timedOut + rejected + failed
+        let window = Double(end - scenario.warmup) / 1e9
+        var metrics: [String: Double] = [
+            "requests": sent,
+            "throughput_per_s": window > 0 ? succeeded / window : 0,
+            "error_rate": finished > 0 ? (timedOut + rejected + failed) / finished : 0,
+            "timeout_rate": finished > 0 ? timedOut / finished : 0,
+            "rejection_rate": finished > 0 ? rejected / finished : 0,
+            "late_or_duplicate_answers": Double(ledger.tally.lateOrDuplicateAnswers),
+        ]
+        var units: [String: String] = [
+            "requests": "count", "throughput_per_s": "/s", "error_rate": "ratio",
+            "timeout_rate": "ratio", "rejection_rate": "ratio", "late_or_duplicate_answers": "count",
+            "request_latency": "ms", "latency_mean_ms": "ms",
+        ]
+        if latencyCount > 0 {
+            // Exact mean (the histogram's is quantised to 3 significant digits); the fidelity
+            // tests compare it with closed forms.
+            metrics["latency_mean_ms"] = latencySum / Double(latencyCount) / 1e6
+        }
+        for (index, station) in stations.enumerated() {
+            let name = scenario.stations[index].name
+            let capacity = Double(station.config.servers) * Double(end)
+            metrics["utilization.\(name)"] = capacity > 0 ? station.counters.busyTime / capacity : 0
+            metrics["mean_in_system.\(name)"] = end > 0 ? station.counters.occupancyTime / Double(end) : 0
+            units["utilization.\(name)"] = "ratio"
+            units["mean_in_system.\(name)"] = "count"
+        }
+
+        var checks: [CheckReport] = []
+        for name in scenario.checks {
+            switch name {
+            case RequestLedger.name:
+                checks.append(ledger.verify(
+                    deliveredToStations: deliveredToStations,
+                    stationArrivals: stations.reduce(0) { $0 + $1.counters.arrived },
+                    stationOutcomes: stations.reduce(0) { $0 + $1.counters.completed + $1.counters.rejected + $1.counters.dropped },
+                    stationsInSystem: stations.reduce(0) { $0 + UInt64($1.inSystem) },
+                    at: end))
+            case LivenessAfterHeal.name:
+                checks.append(liveness.verify(end: end, stillFaulted: !isHealthy))
+            default:
+                checks.append(CheckReport(name: name, violations: [
+                    CheckViolation(check: name, description: "check \(name) does not apply to the station model", time: nil),
+                ]))
+            }
+        }
+
+        return RunOutcome(
+            seed: seed,
+            events: events,
+            traceHash: trace.hex,
+            metrics: metrics,
+            metricUnits: units,
+            histograms: ["request_latency": latency],
+            checks: checks,
+            endTime: end)
+    }
+}

@@ -1,0 +1,38 @@
+import Checkers
+import SimCore
+import Stats
+
+/// What one seed of a scenario produced. The CLI turns it into a results record; the
+/// simulator itself never reads a wall clock, so wall time is measured by the caller.
+public struct RunOutcome: Sendable {
+    public var seed: UInt64
+    public var events: UInt64
+    public var traceHash: String
+    public var metrics: [String: Double]
+    public var metricUnits: [String: String]
+    public var histograms: [String: LatencyHistogram]
+    public var checks: [CheckReport]
+    public var endTime: VirtualTime
+
+    /// Every requested check held (SLOs are judged over all seeds, by the summary).
+    public var passed: Bool { checks.allSatisfy(\.passed) }
+}
+
+public struct SimulationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Test hooks that deliberately break a rule, so tests can prove they would notice.
+public struct SimulationOptions: Sendable {
+    /// Lets `Set` iteration order (randomised per process) feed the trace: the
+    /// determinism test uses it to show that it catches such a dependence.
+    public var injectHashOrderDependence = false
+    /// Stops after this many events (a guard for runaway scenarios and for benchmarks).
+    public var maxEvents: UInt64 = .max
+
+    public init(injectHashOrderDependence: Bool = false, maxEvents: UInt64 = .max) {
+        self.injectHashOrderDependence = injectHashOrderDependence
+        self.maxEvents = maxEvents
+    }
+}

@@ -1,0 +1,352 @@
+import Checkers
+import Scenario
+import SimCore
+import Stations
+import Stats
+
+/// Runs one seed of a scenario: builds the virtual cluster (processes, network, disks,
+/// clocks), places the service stations on it, drives open-loop clients against them and
+/// injects the fault schedule and nemesis. Single-threaded and deterministic: the same
+/// scenario and seed give the same event sequence and trace hash in any process.
+public struct Simulation {
+    let scenario: Scenario
+    let seed: UInt64
+    let options: SimulationOptions
+
+    // The world.
+    var processes: [SimProcess] = []
+    var network: SimNetwork
+    let clientNode: NodeID
+    let clusterNodes: [NodeID]
+    var nodeIndex: [String: NodeID] = [:]   // lookups only, never iterated
+    var stations: [Station] = []
+    var stationNode: [NodeID] = []
+    var stationService: [Distribution] = []
+    var slowdown: [Double] = []
+    var stationIndex: [String: Int] = [:]  // lookups only
+
+    // Randomness: one named stream per component, so adding one doesn't perturb the others.
+    var arrivalRngs: [SeededGenerator] = []
+    var serviceRngs: [SeededGenerator] = []
+    var crossZoneRng: SeededGenerator
+    var faultRng: SeededGenerator
+    var nemesisRng: SeededGenerator
+
+    // The agenda and the trace.
+    var queue = EventQueue<SimEvent>(capacity: 4096)
+    var now: VirtualTime = 0
+    var trace = TraceHasher()
+    var traceSink: TraceSink?
+
+    // Clients' view of requests, indexed by request id (ids are dense).
+    var requestStart: [VirtualTime] = []
+    var requestWorkload: [Int32] = []
+    var requestStation: [Int32] = []
+    var ledger = RequestLedger()
+    var liveness: LivenessAfterHeal
+    var deliveredToStations: UInt64 = 0
+    var droppedAtDeadProcess: UInt64 = 0
+    var latency = LatencyHistogram()
+    var latencySum: Double = 0
+    var latencyCount: UInt64 = 0
+
+    // Fault bookkeeping.
+    var heldWhilePaused: [[SimEvent]]
+    var faultUndo: [FaultUndo?]
+    var nemesisUndo: [FaultUndo?] = []
+    var activeLinkFaults = 0
+    var partitioned = false
+
+    public init(scenario: Scenario, seed: UInt64, options: SimulationOptions = .init()) throws {
+        self.scenario = scenario
+        self.seed = seed
+        self.options = options
+        let root = SeededGenerator(seed: seed)
+
+        let spec = scenario.cluster
+        let defaultLink = LinkConfig(
+            latency: spec.network.latency,
+            loss: spec.network.loss,
+            duplicate: spec.network.duplicate,
+            bandwidthBytesPerSecond: spec.network.bandwidthBytesPerSecond)
+        let allNodes = spec.nodes + [spec.clients]
+        network = SimNetwork(nodeCount: allNodes.count, defaultLink: defaultLink, rng: root.stream("network"))
+        let diskConfig = DiskConfig(
+            writeLatency: spec.disk.write,
+            fsyncLatency: spec.disk.fsync,
+            tornWrites: spec.disk.tornWrites,
+            corruptionProbability: spec.disk.corruption)
+        for (id, node) in allNodes.enumerated() {
+            let disk = SimDisk(config: diskConfig, rng: root.stream("disk.\(node.name)"))
+            processes.append(SimProcess(id: id, name: node.name, zone: node.zone, disk: disk))
+            nodeIndex[node.name] = id
+        }
+        clientNode = allNodes.count - 1
+        clusterNodes = Array(0..<spec.nodes.count)
+        heldWhilePaused = Array(repeating: [], count: allNodes.count)
+
+        for (index, station) in scenario.stations.enumerated() {
+            guard let node = nodeIndex[station.node] else {
+                throw SimulationError("station \(station.name) is placed on unknown node \(station.node)")
+            }
+            stationIndex[station.name] = index
+            stations.append(Station(.init(servers: station.servers, queueLimit: station.queueLimit)))
+            stationNode.append(node)
+            stationService.append(station.service)
+            slowdown.append(1)
+            serviceRngs.append(root.stream("station.\(station.name)"))
+        }
+        for index in scenario.workload.indices {
+            arrivalRngs.append(root.stream("workload.\(index)"))
+        }
+        crossZoneRng = root.stream("network.cross-zone")
+        faultRng = root.stream("faults")
+        nemesisRng = root.stream("nemesis")
+        faultUndo = Array(repeating: nil, count: scenario.faults.count)
+        liveness = LivenessAfterHeal(grace: max(Nanos.second, scenario.workload.compactMap(\.timeout).max() ?? 0))
+
+        try validateSelectors()
+    }
+
+    /// Runs to the scenario's end and reports metrics, checks and the trace hash.
+    public mutating func run(trace sink: TraceSink? = nil) -> RunOutcome {
+        traceSink = sink
+        if options.injectHashOrderDependence { foldHashOrderDependence() }
+        scheduleInitialEvents()
+
+        let end = scenario.duration
+        var processed: UInt64 = 0
+        while let next = queue.nextTime, next <= end, processed < options.maxEvents {
+            guard let event = queue.popNext() else { break }
+            now = event.time
+            processed += 1
+            record(event)
+            handle(event.payload)
+        }
+        now = end
+        return finish(events: processed)
+    }
+
+    // MARK: - Scheduling
+
+    mutating func scheduleInitialEvents() {
+        for (index, workload) in scenario.workload.enumerated() {
+            var rng = arrivalRngs[index]
+            let first = workload.start + interarrival(workload.arrivals, &rng)
+            arrivalRngs[index] = rng
+            queue.schedule(.arrival(workload: Int32(index)), at: first)
+        }
+        for (index, fault) in scenario.faults.enumerated() {
+            queue.schedule(.fault(index: Int32(index)), at: fault.at)
+        }
+        if let nemesis = scenario.nemesis {
+            var tick: Int32 = 0
+            var at = nemesis.start
+            let stop = min(nemesis.stop ?? scenario.duration, scenario.duration)
+            while at < stop {
+                queue.schedule(.nemesisStrike(tick: tick), at: at)
+                tick += 1
+                at += nemesis.interval
+            }
+            nemesisUndo = Array(repeating: nil, count: Int(tick))
+        }
+    }
+
+    func interarrival(_ process: ArrivalProcess, _ rng: inout SeededGenerator) -> VirtualTime {
+        switch process {
+        case .poisson(let perSecond):
+            return max(1, Distribution.exponential(mean: 1e9 / perSecond).sampleNanos(&rng))
+        case .constant(let perSecond):
+            return max(1, Int64((1e9 / perSecond).rounded()))
+        case .interarrival(let distribution):
+            return max(1, distribution.sampleNanos(&rng))
+        }
+    }
+
+    // MARK: - The event loop
+
+    mutating func handle(_ event: SimEvent) {
+        switch event {
+        case .arrival(let workload):
+            clientSends(workload: Int(workload))
+        case .requestArrives(let station, let request):
+            requestArrives(station: Int(station), request: request, event: event)
+        case .responseArrives(let from, let request, let answer):
+            responseArrives(from: NodeID(from), request: request, answer: answer)
+        case .serviceDone(let station, let server, let incarnation):
+            serviceDone(station: Int(station), server: Int(server), incarnation: incarnation, event: event)
+        case .timeout(let request):
+            if ledger.outcome(of: request) == .pending { conclude(request, .timedOut) }
+        case .fault(let index):
+            applyScheduledFault(Int(index))
+        case .undoFault(let index):
+            if let undo = faultUndo[Int(index)] {
+                faultUndo[Int(index)] = nil
+                apply(undo)
+            }
+            noteHealth()
+        case .nemesisStrike(let tick):
+            nemesisStrike(Int(tick))
+        case .nemesisHeal(let tick):
+            if let undo = nemesisUndo[Int(tick)] {
+                nemesisUndo[Int(tick)] = nil
+                apply(undo)
+            }
+            noteHealth()
+        }
+    }
+
+    mutating func clientSends(workload index: Int) {
+        let workload = scenario.workload[index]
+        let id = UInt64(requestStart.count)
+        requestStart.append(now)
+        requestWorkload.append(Int32(index))
+        guard let station = stationIndex[workload.station] else { return }
+        requestStation.append(Int32(station))
+        ledger.sent(id, at: now)
+        liveness.started(id, at: now)
+        if let timeout = workload.timeout {
+            queue.schedule(.timeout(request: id), at: now + timeout)
+        }
+        send(from: clientNode, to: stationNode[station], bytes: workload.requestBytes,
+             .requestArrives(station: Int32(station), request: id))
+
+        var rng = arrivalRngs[index]
+        let next = now + interarrival(workload.arrivals, &rng)
+        arrivalRngs[index] = rng
+        if next < (workload.stop ?? scenario.duration) {
+            queue.schedule(.arrival(workload: Int32(index)), at: next)
+        }
+    }
+
+    /// Puts a message on the simulated network: zero, one or two deliveries.
+    mutating func send(from: NodeID, to: NodeID, bytes: Int, _ delivery: SimEvent) {
+        let transmission = network.transmit(from: from, to: to, bytes: bytes, now: now)
+        var extra: VirtualTime = 0
+        if let crossZone = scenario.cluster.network.crossZoneExtra,
+           processes[from].zone != processes[to].zone {
+            extra = crossZone.sampleNanos(&crossZoneRng)
+        }
+        if let first = transmission.first { queue.schedule(delivery, at: first + extra) }
+        if let second = transmission.second { queue.schedule(delivery, at: second + extra) }
+    }
+
+    mutating func requestArrives(station: Int, request: UInt64, event: SimEvent) {
+        let node = stationNode[station]
+        switch processes[node].state {
+        case .crashed:
+            droppedAtDeadProcess += 1
+            return
+        case .paused:
+            heldWhilePaused[node].append(event)
+            return
+        case .running:
+            break
+        }
+        // A partition that began while the message was in flight drops it on arrival.
+        guard network.admitArrival(from: clientNode, to: node) else { return }
+        deliveredToStations += 1
+        switch stations[station].arrive(request, at: now) {
+        case .serve(let request, let server):
+            startService(station: station, server: server, request: request)
+        case .queued:
+            break
+        case .reject(let request):
+            send(from: node, to: clientNode, bytes: responseBytes(request),
+                 .responseArrives(from: Int32(node), request: request, answer: .rejected))
+        }
+    }
+
+    mutating func startService(station: Int, server: Int, request: UInt64) {
+        var rng = serviceRngs[station]
+        let base = stationService[station].sampleNanos(&rng)
+        serviceRngs[station] = rng
+        let duration = slowdown[station] == 1 ? base : Int64((Double(base) * slowdown[station]).rounded())
+        let node = stationNode[station]
+        queue.schedule(
+            .serviceDone(station: Int32(station), server: Int32(server), incarnation: processes[node].incarnation),
+            at: now + duration)
+    }
+
+    mutating func serviceDone(station: Int, server: Int, incarnation: UInt32, event: SimEvent) {
+        let node = stationNode[station]
+        let process = processes[node]
+        guard process.incarnation == incarnation, process.state != .crashed else { return }  // lost in a crash
+        if process.state == .paused {
+            heldWhilePaused[node].append(event)
+            return
+        }
+        let (done, next) = stations[station].finish(server: server, at: now)
+        send(from: node, to: clientNode, bytes: responseBytes(done),
+             .responseArrives(from: Int32(node), request: done, answer: .ok))
+        if let next { startService(station: station, server: server, request: next) }
+    }
+
+    func responseBytes(_ request: UInt64) -> Int {
+        scenario.workload[Int(requestWorkload[Int(request)])].responseBytes
+    }
+
+    mutating func responseArrives(from: NodeID, request: UInt64, answer: SimEvent.Answer) {
+        guard network.admitArrival(from: from, to: clientNode) else { return }
+        guard ledger.outcome(of: request) == .pending else {
+            ledger.lateOrDuplicateAnswer()
+            return
+        }
+        switch answer {
+        case .ok:
+            let start = requestStart[Int(request)]
+            if start >= scenario.warmup {
+                let elapsed = now - start
+                latency.record(elapsed)
+                latencySum += Double(elapsed)
+                latencyCount += 1
+            }
+            conclude(request, .succeeded)
+        case .rejected:
+            conclude(request, .rejected)
+        }
+    }
+
+    mutating func conclude(_ request: UInt64, _ outcome: RequestOutcome) {
+        ledger.finished(request, outcome, at: now)
+        liveness.finished(request, outcome, at: now)
+    }
+
+    // MARK: - Trace
+
+    mutating func record(_ event: ScheduledEvent<SimEvent>) {
+        let (a, b) = event.payload.words
+        trace.fold(event: event.payload.code, time: event.time, a, b)
+        guard let sink = traceSink else { return }
+        var line = TraceLine(time: event.time, sequence: event.sequence, kind: event.payload.name)
+        switch event.payload {
+        case .arrival(let w):
+            line.add("workload", Int(w))
+        case .requestArrives(let s, let r):
+            line.add("station", scenario.stations[Int(s)].name)
+            line.add("request", r)
+        case .responseArrives(let f, let r, let answer):
+            line.add("from", processes[Int(f)].name)
+            line.add("request", r)
+            line.add("answer", answer == .ok ? "ok" : "rejected")
+        case .serviceDone(let s, let server, let inc):
+            line.add("station", scenario.stations[Int(s)].name)
+            line.add("server", Int(server))
+            line.add("incarnation", Int(inc))
+        case .timeout(let r):
+            line.add("request", r)
+        case .fault(let i), .undoFault(let i):
+            line.add("fault", Int(i))
+        case .nemesisStrike(let t), .nemesisHeal(let t):
+            line.add("tick", Int(t))
+        }
+        sink.write(line: line.json)
+    }
+
+    /// A deliberate rule violation for the determinism test: `Set` order is randomised
+    /// per process, so folding it in makes two processes disagree.
+    mutating func foldHashOrderDependence() {
+        let names = Set((0..<32).map { "node-\($0)" })
+        for name in names { trace.fold(stableHash(name)) }
+    }
+}

@@ -1,0 +1,310 @@
+/// The simulated disk of one process: a flat namespace of files, each with a *volatile* view
+/// (what reads see: the page cache) and a *durable* view (what survives a crash).
+///
+/// Durability model (deliberately that of a careful POSIX user, not of a real kernel):
+/// - writes, appends, truncations and removals change only the volatile view;
+/// - `beginFsync(file)` snapshots the file's volatile view; `completeFsync` makes that
+///   snapshot durable. The driver calls it after `ticket.latency`, so a crash in between
+///   loses the fsync (as a power cut during `fsync(2)` would);
+/// - truncate and remove become durable on the next completed fsync *of that file* (we don't
+///   model directory fsync separately: the file's own fsync stands for both);
+/// - a crash replaces every volatile view with the durable one, optionally keeping a torn
+///   prefix of each file's unsynced tail and flipping one bit (`DiskConfig`).
+///
+/// Snapshots are lazy: a snapshot or durable view that is a prefix of the current data is
+/// stored as its length and is copied only when a later write, truncate or remove changes
+/// bytes inside that prefix. An append-only log therefore never copies on fsync — which is
+/// what keeps a 60 s run with an fsync per millisecond linear rather than quadratic.
+
+public struct DiskConfig: Sendable, Equatable {
+    public var writeLatency: Distribution
+    public var fsyncLatency: Distribution
+    /// On crash, a random prefix (possibly empty, possibly all) of each file's unsynced tail
+    /// survives: the sectors that happened to reach the platter.
+    public var tornWrites: Bool
+    /// On crash, the probability that one random bit of the surviving data flips (the bit
+    /// is chosen uniformly over all bytes of all non-empty files, so bigger files are hit
+    /// more often, as a bad sector would be).
+    public var corruptionProbability: Double
+
+    public init(
+        writeLatency: Distribution = .constant(0), fsyncLatency: Distribution = .constant(0),
+        tornWrites: Bool = false, corruptionProbability: Double = 0
+    ) {
+        self.writeLatency = writeLatency
+        self.fsyncLatency = fsyncLatency
+        self.tornWrites = tornWrites
+        self.corruptionProbability = corruptionProbability
+    }
+}
+
+/// An fsync in progress. `id`s are unique over the disk's lifetime (they keep counting across
+/// crashes), so a ticket issued before a crash can never match anything afterwards: the
+/// ids are the epoch counter.
+public struct FsyncTicket: Sendable, Equatable {
+    public let id: UInt64
+    public let file: String
+    /// Nanoseconds until the driver should call `completeFsync`.
+    public let latency: Int64
+
+    public init(id: UInt64, file: String, latency: Int64) {
+        self.id = id
+        self.file = file
+        self.latency = latency
+    }
+}
+
+/// Where a bit flipped at the last crash, for traces and checkers.
+public struct DiskCorruption: Sendable, Equatable {
+    public let file: String
+    public let byteOffset: Int
+    public let bit: Int
+}
+
+public struct SimDisk: Sendable {
+    /// Contents of a durable view or fsync snapshot.
+    enum Content: Sendable, Equatable {
+        case absent
+        /// The first `n` bytes of the file's current volatile data (valid because any
+        /// mutation inside them first materialises the content: see `pin`).
+        case prefix(Int)
+        case bytes([UInt8])
+    }
+
+    struct FileState: Sendable {
+        /// `nil` = removed (or never created) in the volatile view.
+        var data: [UInt8]?
+        var durable: Content = .absent
+        /// Highest ticket id whose snapshot was made durable: fsyncs can complete out of
+        /// order, and an older snapshot must not overwrite a newer one.
+        var syncedThrough: UInt64 = 0
+
+        /// In place through the dictionary's modify accessor: no copy of the file.
+        mutating func append(_ bytes: [UInt8]) {
+            if data == nil { data = [] }
+            data!.append(contentsOf: bytes)
+        }
+    }
+
+    struct PendingFsync: Sendable {
+        let id: UInt64
+        let file: String
+        var snapshot: Content
+    }
+
+    public var config: DiskConfig
+    var rng: SeededGenerator
+    /// Looked up by name only; anything ordered goes through `files` (sorted).
+    var state: [String: FileState] = [:]
+    var pending: [PendingFsync] = []
+    var nextTicketID: UInt64 = 1
+    public private(set) var crashCount = 0
+    /// The bit flipped by the most recent crash, if any.
+    public private(set) var lastCorruption: DiskCorruption?
+
+    public init(config: DiskConfig, rng: SeededGenerator) {
+        self.config = config
+        self.rng = rng
+    }
+
+    // MARK: Volatile operations
+
+    /// Appends; returns the write latency in ns. Visible immediately, not durable.
+    public mutating func append(_ file: String, _ bytes: [UInt8]) -> Int64 {
+        // Appends never touch existing bytes, so no snapshot needs pinning.
+        state[file, default: FileState()].append(bytes)
+        return config.writeLatency.sampleNanos(&rng)
+    }
+
+    /// Overwrites from `offset`, extending the file (zero-filling any gap) as needed.
+    public mutating func write(_ file: String, at offset: Int, _ bytes: [UInt8]) -> Int64 {
+        precondition(offset >= 0, "negative file offset")
+        let latency = config.writeLatency.sampleNanos(&rng)
+        var current = state[file]?.data ?? []
+        if offset < current.count, !bytes.isEmpty { pin(file, from: offset) }
+        if offset > current.count {
+            current.append(contentsOf: repeatElement(0, count: offset - current.count))
+        }
+        // Move the array out of the dictionary while mutating so it stays uniquely referenced.
+        state[file, default: FileState()].data = nil
+        let overlap = min(bytes.count, current.count - offset)
+        if overlap > 0 {
+            current.replaceSubrange(offset..<(offset + overlap), with: bytes[0..<overlap])
+        }
+        if overlap < bytes.count { current.append(contentsOf: bytes[overlap...]) }
+        state[file]!.data = current
+        return latency
+    }
+
+    /// Shrinks (or zero-extends) the file to `length` bytes; creates it if missing.
+    public mutating func truncate(_ file: String, to length: Int) {
+        precondition(length >= 0, "negative file length")
+        let currentCount = state[file]?.data?.count ?? 0
+        if length < currentCount { pin(file, from: length) }
+        var current = state[file]?.data ?? []
+        state[file, default: FileState()].data = nil
+        if length < current.count {
+            current.removeSubrange(length...)
+        } else {
+            current.append(contentsOf: repeatElement(0, count: length - current.count))
+        }
+        state[file]!.data = current
+    }
+
+    public mutating func remove(_ file: String) {
+        guard state[file]?.data != nil else { return }
+        pin(file, from: 0)
+        state[file]!.data = nil
+        dropIfEmpty(file)
+    }
+
+    /// The current (volatile) view; empty if the file doesn't exist.
+    public func read(_ file: String) -> [UInt8] {
+        state[file]?.data ?? []
+    }
+
+    public func exists(_ file: String) -> Bool {
+        state[file]?.data != nil
+    }
+
+    /// What would survive a crash right now (ignoring torn writes and corruption).
+    public func durableContents(_ file: String) -> [UInt8] {
+        guard let entry = state[file] else { return [] }
+        return resolve(entry.durable, entry.data) ?? []
+    }
+
+    public func durablyExists(_ file: String) -> Bool {
+        guard let entry = state[file] else { return false }
+        return entry.durable != .absent
+    }
+
+    /// Files that exist in the volatile view, sorted by name.
+    public var files: [String] {
+        state.filter { $0.value.data != nil }.map(\.key).sorted()
+    }
+
+    // MARK: Durability
+
+    /// Snapshots the file now; the snapshot becomes durable at `completeFsync(ticket)`.
+    /// Fsync of a missing (removed) file makes its removal durable.
+    public mutating func beginFsync(_ file: String) -> FsyncTicket {
+        let id = nextTicketID
+        nextTicketID += 1
+        let snapshot: Content
+        if let data = state[file]?.data {
+            snapshot = .prefix(data.count)
+        } else {
+            snapshot = .absent
+        }
+        pending.append(PendingFsync(id: id, file: file, snapshot: snapshot))
+        return FsyncTicket(id: id, file: file, latency: config.fsyncLatency.sampleNanos(&rng))
+    }
+
+    /// Makes the ticket's snapshot durable. A no-op for a ticket voided by a crash, one
+    /// already completed, or one older than a snapshot of the same file already made
+    /// durable (that newer snapshot contains everything the older one had).
+    public mutating func completeFsync(_ ticket: FsyncTicket) {
+        guard let index = pending.firstIndex(where: { $0.id == ticket.id }) else { return }
+        let done = pending.remove(at: index)
+        var entry = state[done.file] ?? FileState()
+        if done.id > entry.syncedThrough {
+            entry.durable = done.snapshot
+            entry.syncedThrough = done.id
+        }
+        state[done.file] = entry
+        dropIfEmpty(done.file)
+    }
+
+    /// Tickets issued and neither completed nor voided.
+    public var pendingFsyncCount: Int { pending.count }
+
+    /// Power loss: every volatile view becomes the durable one (plus a torn prefix of the
+    /// unsynced tail if configured, plus an optional bit flip); pending fsyncs are void.
+    ///
+    /// Files are visited in sorted name order and each file with an unsynced tail costs one
+    /// draw (when torn writes are on), so the outcome depends only on the seed and contents.
+    public mutating func crash() {
+        crashCount += 1
+        pending.removeAll()
+        lastCorruption = nil
+        for name in state.keys.sorted() {
+            let entry = state[name]!
+            let durable = resolve(entry.durable, entry.data)
+            var survivor = durable
+            if config.tornWrites, let data = entry.data {
+                // The unsynced tail: bytes written past the durable end. Overwrites inside
+                // the durable region are simply lost (we don't tear inside old sectors).
+                let base = durable?.count ?? 0
+                let tail = data.count - base
+                if tail > 0 {
+                    let kept = rng.index(below: tail + 1)
+                    if kept > 0 {
+                        var bytes = durable ?? []
+                        bytes.append(contentsOf: data[base..<(base + kept)])
+                        survivor = bytes
+                    }
+                }
+            }
+            if let survivor {
+                state[name] = FileState(data: survivor, durable: .prefix(survivor.count), syncedThrough: entry.syncedThrough)
+            } else {
+                state[name] = nil
+            }
+        }
+        if config.corruptionProbability > 0, rng.chance(config.corruptionProbability) {
+            flipRandomBit()
+        }
+    }
+
+    // MARK: Internals
+
+    /// One bit, uniform over all bytes of all files (sorted by name), flipped in place:
+    /// after a crash volatile and durable views are the same bytes.
+    mutating func flipRandomBit() {
+        let names = state.keys.sorted()
+        var total = 0
+        for name in names { total += state[name]!.data?.count ?? 0 }
+        guard total > 0 else { return }
+        var position = rng.index(below: total * 8)
+        for name in names {
+            let bits = (state[name]!.data?.count ?? 0) * 8
+            if position < bits {
+                let byte = position / 8, bit = position % 8
+                state[name]!.data![byte] ^= UInt8(1) << UInt8(bit)
+                lastCorruption = DiskCorruption(file: name, byteOffset: byte, bit: bit)
+                return
+            }
+            position -= bits
+        }
+    }
+
+    /// Before changing bytes at `offset...` of `file`: copy out every durable view and
+    /// pending snapshot of that file that still refers to those bytes by length.
+    mutating func pin(_ file: String, from offset: Int) {
+        guard let data = state[file]?.data else { return }
+        if case .prefix(let n) = state[file]!.durable, n > offset {
+            state[file]!.durable = .bytes(Array(data[0..<n]))
+        }
+        for i in pending.indices where pending[i].file == file {
+            if case .prefix(let n) = pending[i].snapshot, n > offset {
+                pending[i].snapshot = .bytes(Array(data[0..<n]))
+            }
+        }
+    }
+
+    func resolve(_ content: Content, _ data: [UInt8]?) -> [UInt8]? {
+        switch content {
+        case .absent: return nil
+        case .prefix(let n): return n == 0 ? [] : Array(data![0..<n])
+        case .bytes(let bytes): return bytes
+        }
+    }
+
+    /// Forget files that exist in neither view and have no pending fsync, so `state`
+    /// doesn't grow with every temporary file ever removed.
+    mutating func dropIfEmpty(_ file: String) {
+        guard let entry = state[file], entry.data == nil, entry.durable == .absent else { return }
+        if pending.contains(where: { $0.file == file }) { return }
+        state[file] = nil
+    }
+}

@@ -1,0 +1,283 @@
+/// The simulated network: per-link latency, loss, duplication and bandwidth, plus the
+/// network faults a fault schedule drives (partitions, one-way blocks, extra delay, extra
+/// loss and duplication).
+///
+/// `transmit` only *decides* a message's fate and arrival times; the driver schedules the
+/// arrivals on its event queue. Reordering is never modelled explicitly: it emerges from
+/// independent latency draws, as it does on a real network with multiple paths.
+///
+/// Everything is stored in dense `nodeCount × nodeCount` arrays indexed by node id, so no
+/// decision depends on hash order and the hot path (`transmit`) does not allocate.
+
+/// Dense `0..<nodeCount`; the driver maps node names to ids.
+public typealias NodeID = Int
+
+public struct LinkConfig: Sendable, Equatable {
+    /// One-way latency in nanoseconds.
+    public var latency: Distribution
+    /// Probability a message is dropped in transit.
+    public var loss: Double
+    /// Probability a message is delivered twice; the copy draws its own latency.
+    public var duplicate: Double
+    /// `nil` = infinite. Otherwise messages on a link serialise:
+    /// `departure = max(now, linkBusyUntil) + bytes / bandwidth`.
+    public var bandwidthBytesPerSecond: Double?
+
+    public init(
+        latency: Distribution = .constant(0), loss: Double = 0, duplicate: Double = 0,
+        bandwidthBytesPerSecond: Double? = nil
+    ) {
+        self.latency = latency
+        self.loss = loss
+        self.duplicate = duplicate
+        self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
+    }
+}
+
+public enum DropReason: String, Sendable {
+    case partitioned, lost
+}
+
+/// The fate of one sent message: up to two arrival times without allocating (a duplicate
+/// adds `second`), or a drop reason. `first` is the original, `second` the copy; the copy
+/// may arrive earlier than the original.
+public struct Transmission: Sendable, Equatable {
+    public var first: VirtualTime?
+    public var second: VirtualTime?
+    public var dropReason: DropReason?
+
+    public init(first: VirtualTime? = nil, second: VirtualTime? = nil, dropReason: DropReason? = nil) {
+        self.first = first
+        self.second = second
+        self.dropReason = dropReason
+    }
+
+    public static func dropped(_ reason: DropReason) -> Transmission {
+        Transmission(dropReason: reason)
+    }
+
+    public var isDropped: Bool { first == nil }
+    /// Number of arrivals the driver must schedule (0, 1 or 2).
+    public var arrivalCount: Int { (first == nil ? 0 : 1) + (second == nil ? 0 : 1) }
+}
+
+public struct NetworkStats: Sendable, Equatable {
+    /// Calls to `transmit`, local ones included.
+    public var sent: UInt64 = 0
+    /// Arrivals handed to the driver to schedule (a duplicated message counts twice).
+    public var deliveriesScheduled: UInt64 = 0
+    /// Dropped by (configured or fault) loss.
+    public var lost: UInt64 = 0
+    /// Refused at send time because the link was partitioned or blocked.
+    public var partitioned: UInt64 = 0
+    /// Messages that got a second copy.
+    public var duplicated: UInt64 = 0
+    /// Dropped at arrival because a partition started while they were in flight
+    /// (counted by `admitArrival`, if the driver uses it).
+    public var droppedInFlight: UInt64 = 0
+
+    public init() {}
+}
+
+/// Fault state of one directed link. Kept apart from `LinkConfig` so that clearing faults
+/// restores the configured link exactly.
+struct LinkFault: Sendable, Equatable {
+    /// Stacked extra latencies, each drawn independently per message copy.
+    var extraDelays: [Distribution] = []
+    var loss: Double = 0
+    var duplicate: Double = 0
+
+    static let none = LinkFault()
+}
+
+public struct SimNetwork: Sendable {
+    public let nodeCount: Int
+    var links: [LinkConfig]
+    var faults: [LinkFault]
+    /// `blocked[from * n + to]`: partitions and one-way blocks, unioned. A matrix (rather
+    /// than group labels) lets several partitions and blocks overlap, as schedules do.
+    var blocked: [Bool]
+    /// When each directed link has finished serialising the last message it accepted.
+    var busyUntil: [VirtualTime]
+    var rng: SeededGenerator
+    public private(set) var stats = NetworkStats()
+
+    public init(nodeCount: Int, defaultLink: LinkConfig, rng: SeededGenerator) {
+        precondition(nodeCount > 0, "a network needs at least one node")
+        self.nodeCount = nodeCount
+        let pairs = nodeCount * nodeCount
+        links = Array(repeating: defaultLink, count: pairs)
+        faults = Array(repeating: .none, count: pairs)
+        blocked = Array(repeating: false, count: pairs)
+        busyUntil = Array(repeating: 0, count: pairs)
+        self.rng = rng
+    }
+
+    @inline(__always)
+    func slot(_ from: NodeID, _ to: NodeID) -> Int {
+        precondition(from >= 0 && from < nodeCount && to >= 0 && to < nodeCount, "node id out of range")
+        return from * nodeCount + to
+    }
+
+    // MARK: Configuration
+
+    public mutating func setLink(from: NodeID, to: NodeID, _ config: LinkConfig) {
+        links[slot(from, to)] = config
+    }
+
+    /// Both directions at once (e.g. cross-zone latency).
+    public mutating func setLink(between a: NodeID, and b: NodeID, _ config: LinkConfig) {
+        setLink(from: a, to: b, config)
+        setLink(from: b, to: a, config)
+    }
+
+    public func link(from: NodeID, to: NodeID) -> LinkConfig {
+        links[slot(from, to)]
+    }
+
+    // MARK: Faults
+
+    /// Symmetric partition: nodes in different listed groups can't talk; nodes in no group
+    /// keep talking to everyone. Adds to partitions already in force (heal removes all).
+    public mutating func partition(groups: [[NodeID]]) {
+        for (i, group) in groups.enumerated() {
+            for (j, other) in groups.enumerated() where i != j {
+                for a in group {
+                    for b in other where a != b { blocked[slot(a, b)] = true }
+                }
+            }
+        }
+    }
+
+    /// One-way partition: messages from any of `from` to any of `to` are dropped; the
+    /// reverse direction keeps working (the asymmetric faults that confuse failure detectors).
+    public mutating func block(from: [NodeID], to: [NodeID]) {
+        for a in from {
+            for b in to where a != b { blocked[slot(a, b)] = true }
+        }
+    }
+
+    /// Removes all partitions and blocks (link faults such as delay stay; see `clearAllLinkFaults`).
+    public mutating func healPartitions() {
+        for i in blocked.indices { blocked[i] = false }
+    }
+
+    /// Extra latency on top of the link's own; stacks with earlier delays until cleared.
+    public mutating func addDelay(from: NodeID, to: NodeID, extra: Distribution) {
+        faults[slot(from, to)].extraDelays.append(extra)
+    }
+
+    /// Fault loss combines with the link's configured loss as independent causes:
+    /// `P(drop) = 1 − (1 − link.loss)(1 − fault)`.
+    public mutating func setFaultLoss(from: NodeID, to: NodeID, probability: Double) {
+        faults[slot(from, to)].loss = probability
+    }
+
+    /// Combines with the link's configured duplication like `setFaultLoss`.
+    public mutating func setFaultDuplicate(from: NodeID, to: NodeID, probability: Double) {
+        faults[slot(from, to)].duplicate = probability
+    }
+
+    public mutating func clearLinkFaults(from: NodeID, to: NodeID) {
+        faults[slot(from, to)] = .none
+    }
+
+    public mutating func clearAllLinkFaults() {
+        for i in faults.indices { faults[i] = .none }
+    }
+
+    /// Local messages are always reachable. The driver also asks this at delivery time:
+    /// messages in flight when a partition starts are dropped at arrival.
+    public func isReachable(from: NodeID, to: NodeID) -> Bool {
+        from == to || !blocked[slot(from, to)]
+    }
+
+    /// `isReachable` for an arriving message, counting the drop in `stats.droppedInFlight`.
+    public mutating func admitArrival(from: NodeID, to: NodeID) -> Bool {
+        if isReachable(from: from, to: to) { return true }
+        stats.droppedInFlight += 1
+        return false
+    }
+
+    // MARK: Sending
+
+    /// Decides the fate of one message sent at `now`.
+    ///
+    /// Draw budget per remote call, independent of outcome so that a loss or a duplicate
+    /// doesn't shift the numbers later messages see: one unit for loss, one for
+    /// duplication, then two latency samples (original and copy), each followed by one
+    /// sample per stacked delay fault. Local and partitioned sends draw nothing.
+    /// Partitioned messages never leave the sender, so they don't occupy the link; lost
+    /// messages do (they are dropped in transit, after serialisation).
+    public mutating func transmit(from: NodeID, to: NodeID, bytes: Int, now: VirtualTime) -> Transmission {
+        stats.sent += 1
+        if from == to {
+            // Loopback: no wire, no latency, never dropped.
+            stats.deliveriesScheduled += 1
+            return Transmission(first: now)
+        }
+        let s = slot(from, to)
+        if blocked[s] {
+            stats.partitioned += 1
+            return .dropped(.partitioned)
+        }
+
+        let lossDraw = rng.nextUnit()
+        let duplicateDraw = rng.nextUnit()
+        let firstLatency = drawLatency(slot: s)
+        let secondLatency = drawLatency(slot: s)
+
+        // Fields are read in place rather than copying the structs, whose distributions and
+        // delay lists would otherwise be retained and released per message.
+        var departure = now
+        if let bandwidth = links[s].bandwidthBytesPerSecond, bandwidth > 0 {
+            let serialisation = Double(max(0, bytes)) * Double(Nanos.second) / bandwidth
+            departure = saturatingAdd(max(now, busyUntil[s]), clampNanos(serialisation.rounded(.up)))
+            busyUntil[s] = departure
+        }
+
+        let lossProbability = 1 - (1 - links[s].loss) * (1 - faults[s].loss)
+        if lossDraw < lossProbability {
+            stats.lost += 1
+            return .dropped(.lost)
+        }
+        var result = Transmission(first: saturatingAdd(departure, firstLatency))
+        let duplicateProbability = 1 - (1 - links[s].duplicate) * (1 - faults[s].duplicate)
+        if duplicateDraw < duplicateProbability {
+            result.second = saturatingAdd(departure, secondLatency)
+            stats.duplicated += 1
+            stats.deliveriesScheduled += 2
+        } else {
+            stats.deliveriesScheduled += 1
+        }
+        return result
+    }
+
+    /// Base latency plus every stacked delay fault, each drawn independently.
+    @inline(__always)
+    mutating func drawLatency(slot s: Int) -> Int64 {
+        var total = links[s].latency.sampleNanos(&rng)
+        // Indexing avoids retaining/copying the fault array while mutating `rng`.
+        let delayCount = faults[s].extraDelays.count
+        var i = 0
+        while i < delayCount {
+            total = saturatingAdd(total, faults[s].extraDelays[i].sampleNanos(&rng))
+            i += 1
+        }
+        return total
+    }
+}
+
+/// Time arithmetic that pins at a far-future sentinel instead of trapping: an absurd
+/// distribution parameter should give an absurdly late event, not a crashed run.
+@inline(__always)
+fileprivate func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? Int64.max / 2 : min(sum, Int64.max / 2)
+}
+
+@inline(__always)
+fileprivate func clampNanos(_ value: Double) -> Int64 {
+    guard value > 0 else { return 0 }
+    return value >= 4.6e18 ? Int64.max / 2 : Int64(value)
+}

@@ -1,0 +1,108 @@
+/// Percentile bootstrap confidence interval for the `percentile` (0...100) of `samples`.
+///
+/// Each of `resamples` resamples draws `samples.count` values with replacement; the interval is
+/// the `(1-c)/2` and `(1+c)/2` quantiles of the resampled percentiles. Deterministic given `rng`.
+/// No samples → `(.nan, .nan)`; one sample → `(x, x)`.
+public func bootstrapPercentileCI(
+    samples: [Double], percentile: Double, resamples: Int = 1000, confidence: Double = 0.95,
+    using rng: inout some RandomNumberGenerator
+) -> (low: Double, high: Double) {
+    guard !samples.isEmpty else { return (.nan, .nan) }
+    let p = percentile / 100
+    var estimates: [Double] = []
+    estimates.reserveCapacity(Swift.max(resamples, 1))
+    var resample = [Double](repeating: 0, count: samples.count)
+    for _ in 0..<Swift.max(resamples, 1) {
+        for i in resample.indices {
+            resample[i] = samples[Int.random(in: 0..<samples.count, using: &rng)]
+        }
+        resample.sort()
+        estimates.append(quantile(sortedSamples: resample, p: p))
+    }
+    return interval(of: estimates, confidence: confidence)
+}
+
+/// Cluster bootstrap across seeds: seeds are the independent units, requests within a seed are
+/// not. Each resample draws `histograms.count` whole per-seed histograms with replacement,
+/// merges them and takes the percentile (ns) of the merge. Deterministic given `rng`.
+/// No histograms → `(.nan, .nan)`.
+public func bootstrapPercentileCI(
+    histograms: [LatencyHistogram], percentile: Double, resamples: Int = 500, confidence: Double = 0.95,
+    using rng: inout some RandomNumberGenerator
+) -> (low: Double, high: Double) {
+    guard !histograms.isEmpty else { return (.nan, .nan) }
+    let k = histograms.count
+    var estimates: [Double] = []
+    estimates.reserveCapacity(Swift.max(resamples, 1))
+    let pooled = PooledBuckets(histograms)
+    var multiplicity = [UInt64](repeating: 0, count: k)
+    for _ in 0..<Swift.max(resamples, 1) {
+        for i in multiplicity.indices { multiplicity[i] = 0 }
+        for _ in 0..<k { multiplicity[Int.random(in: 0..<k, using: &rng)] += 1 }
+        estimates.append(pooled.percentile(percentile, multiplicity: multiplicity))
+    }
+    return interval(of: estimates, confidence: confidence)
+}
+
+private func interval(of estimates: [Double], confidence: Double) -> (low: Double, high: Double) {
+    let sorted = estimates.sorted()
+    let alpha = (1 - Swift.min(Swift.max(confidence, 0), 1)) / 2
+    return (quantile(sortedSamples: sorted, p: alpha), quantile(sortedSamples: sorted, p: 1 - alpha))
+}
+
+
+/// The non-empty buckets of several histograms, pooled and sorted once, so that the percentile
+/// of "part i merged m_i times" costs one pass over recorded buckets instead of building a
+/// histogram per resample. Gives exactly `LatencyHistogram.percentile` of the merge.
+struct PooledBuckets {
+    let parts: [LatencyHistogram]
+    /// Ascending by value: (highest value equivalent to the bucket, part index, count).
+    let entries: [(value: UInt64, part: Int, count: UInt64)]
+    let sameLayout: Bool
+
+    init(_ parts: [LatencyHistogram]) {
+        self.parts = parts
+        let digits = parts.first?.histogram.numberOfSignificantValueDigits
+        sameLayout = parts.allSatisfy { $0.histogram.numberOfSignificantValueDigits == digits }
+        var all: [(value: UInt64, part: Int, count: UInt64)] = []
+        if sameLayout {
+            for (i, h) in parts.enumerated() {
+                for e in h.sparseCounts { all.append((e.value, i, e.count)) }
+            }
+            all.sort { $0.value < $1.value }
+        }
+        entries = all
+    }
+
+    func percentile(_ p: Double, multiplicity: [UInt64]) -> Double {
+        guard sameLayout else {
+            var merged = LatencyHistogram()
+            for (h, m) in zip(parts, multiplicity) where m > 0 {
+                for _ in 0..<m { merged.merge(h) }
+            }
+            return merged.percentile(p)
+        }
+        var total: UInt64 = 0
+        var low = UInt64.max, high: UInt64 = 0
+        for (h, m) in zip(parts, multiplicity) where m > 0 && !h.isEmpty {
+            total &+= h.count &* m
+            low = Swift.min(low, h.histogram.min)
+            high = Swift.max(high, h.histogram.maxRecorded)
+        }
+        guard total > 0, !p.isNaN else { return 0 }
+        // Mirrors Histogram.valueAtPercentile.
+        let level = Swift.min(Swift.max(p, 0), 100)
+        if level == 0 { return Double(low) }
+        if level >= 100 { return Double(high) }
+        let requested = Swift.min(Swift.max(level.nextDown, 0), 100)
+        let target = Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up)))
+        var running: UInt64 = 0
+        for e in entries {
+            running &+= e.count &* multiplicity[e.part]
+            if running >= target {
+                return Double(Swift.max(Swift.min(e.value, high), low))
+            }
+        }
+        return Double(high)
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Histogram
+
+/// Latency distribution of one run, in nanoseconds, backed by an HdrHistogram
+/// (3 significant digits, auto-resizing, so any `Int64` latency fits).
+///
+/// Percentiles across seeds come only from `merged(_:)` — averaging per-seed percentiles is
+/// not a percentile of anything (DESIGN.md, "Statistics are honest").
+public struct LatencyHistogram: Sendable, Equatable {
+    /// The wrapped histogram; read-only outside Stats so that every instance keeps the auto-resizing layout.
+    public internal(set) var histogram: Histogram<UInt64>
+
+    public init() {
+        self.init(significantDigits: .three)
+    }
+
+    /// A histogram with another precision (lowest discernible value stays 1 ns).
+    public init(significantDigits: SignificantDigits) {
+        histogram = Histogram<UInt64>(numberOfSignificantValueDigits: significantDigits)
+        histogram.autoResize = true
+    }
+
+    /// Records one latency. Negative latencies (a clock that went backwards) are recorded as 0.
+    public mutating func record(_ nanos: Int64) {
+        record(nanos, count: 1)
+    }
+
+    public mutating func record(_ nanos: Int64, count: UInt64) {
+        guard count > 0 else { return }
+        histogram.record(UInt64(Swift.max(nanos, 0)), count: count)
+    }
+
+    public var count: UInt64 { histogram.totalCount }
+    public var isEmpty: Bool { histogram.totalCount == 0 }
+
+    /// The value at percentile `p` (0...100, clamped) in ns; 0 when empty.
+    /// `percentile(100)` is the largest recorded value.
+    public func percentile(_ p: Double) -> Double {
+        guard !isEmpty, !p.isNaN else { return 0 }
+        return Double(histogram.valueAtPercentile(Swift.min(Swift.max(p, 0), 100)))
+    }
+
+    /// Mean in ns (of bucket midpoints, so within the histogram's precision); 0 when empty.
+    public var mean: Double { histogram.mean }
+    /// Smallest recorded value in ns; 0 when empty.
+    public var min: Double { isEmpty ? 0 : Double(histogram.min) }
+    /// Largest recorded value in ns (exact, not rounded to its bucket); 0 when empty.
+    public var max: Double { isEmpty ? 0 : Double(histogram.maxRecorded) }
+
+    /// Adds `other`'s counts to this histogram. Never traps: the library's `add` is used only
+    /// when the bucket layouts match (it then grows `self` itself, since `self` auto-resizes);
+    /// otherwise the recorded values are replayed.
+    public mutating func merge(_ other: LatencyHistogram) {
+        guard !other.isEmpty else { return }
+        let h = other.histogram
+        if h.numberOfSignificantValueDigits == histogram.numberOfSignificantValueDigits,
+           h.lowestDiscernibleValue == histogram.lowestDiscernibleValue,
+           histogram.autoResize {
+            histogram.add(h)
+        } else {
+            Self.replay(other.sparseCounts, minNonZero: other.rawMinNonZero,
+                        max: h.maxRecorded, into: &histogram)
+        }
+    }
+
+    public static func merged(_ hs: [LatencyHistogram]) -> LatencyHistogram {
+        var result = LatencyHistogram()
+        for h in hs { result.merge(h) }
+        return result
+    }
+
+    public static func == (lhs: LatencyHistogram, rhs: LatencyHistogram) -> Bool {
+        // The library's == compares min/max rounded to their buckets; exact round trips
+        // also keep the raw extremes, which `min`, `max` and percentile clamping expose.
+        lhs.histogram == rhs.histogram
+            && lhs.histogram.maxRecorded == rhs.histogram.maxRecorded
+            && lhs.rawMinNonZero == rhs.rawMinNonZero
+    }
+
+    // MARK: Internals shared with serialisation
+
+    /// Non-empty buckets as (highest value equivalent to the bucket, count), ascending.
+    var sparseCounts: [(value: UInt64, count: UInt64)] {
+        histogram.recordedValues().map { ($0.value, $0.count) }
+    }
+
+    /// The smallest non-zero value as recorded, or 0 if only zeros (or nothing) were recorded.
+    /// When zeros were recorded the library only exposes it rounded down to its bucket, which
+    /// is then all anyone can observe.
+    var rawMinNonZero: UInt64 {
+        if histogram.totalCount == 0 { return 0 }
+        if histogram.min != 0 { return histogram.min }
+        let m = histogram.minNonZero
+        return m == .max ? 0 : m
+    }
+
+    /// Records sparse counts so that the raw minimum and maximum survive: the lowest non-zero
+    /// bucket is recorded at `minNonZero` and the highest at `max` (same buckets, exact extremes).
+    static func replay(_ entries: [(value: UInt64, count: UInt64)], minNonZero: UInt64, max: UInt64,
+                       into h: inout Histogram<UInt64>) {
+        let firstNonZero = entries.firstIndex { $0.value != 0 }
+        let last = entries.count - 1
+        for (i, e) in entries.enumerated() {
+            if e.value == 0 || minNonZero == 0 {
+                h.record(e.value, count: e.count)
+            } else if i == firstNonZero && i == last {
+                // One bucket holds every non-zero value: split it so both extremes are kept.
+                if e.count > 1 { h.record(minNonZero, count: e.count - 1) }
+                h.record(e.count > 1 ? max : minNonZero, count: 1)
+            } else if i == firstNonZero {
+                h.record(minNonZero, count: e.count)
+            } else if i == last {
+                h.record(max, count: e.count)
+            } else {
+                h.record(e.value, count: e.count)
+            }
+        }
+    }
+}
+
+/// Encoded as the base64 of `serialized()`, so run records stay compact in JSON.
+extension LatencyHistogram: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let data = Data(base64Encoded: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "histogram is not base64")
+        }
+        do {
+            try self.init(serialized: [UInt8](data))
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "bad histogram: \(error)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Data(serialized()).base64EncodedString())
+    }
+}

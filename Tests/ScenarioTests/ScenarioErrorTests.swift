@@ -1,0 +1,196 @@
+import XCTest
+@testable import Scenario
+
+func scenarioErrors(_ yaml: String, file: String = "bad.yaml", overrides: [String] = [],
+                    line: UInt = #line) -> [ScenarioError] {
+    do {
+        _ = try ScenarioLoader.parse(yaml: yaml, file: file, overrides: overrides)
+        XCTFail("expected errors", line: line)
+        return []
+    } catch {
+        return error.errors
+    }
+}
+
+final class ScenarioErrorTests: XCTestCase {
+    private let base = """
+    duration: 10s
+    cluster: {nodes: 3}
+    stations:
+      - name: tokeninfo
+        node: n1
+        servers: 2
+        service: {exponential: 2ms}
+
+    """
+
+    func testTypoKeyWithDidYouMean() {
+        let errors = scenarioErrors("""
+        duration: 10s
+        stations:
+          - name: tokeninfo
+            sevrers: 2
+            service: 1ms
+        """)
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertEqual(errors[0].location, SourceLocation(file: "bad.yaml", line: 4, column: 5))
+        XCTAssertEqual(errors[0].keyPath, "stations[0].sevrers")
+        XCTAssertEqual(errors[0].found, "unknown key 'sevrers'")
+        XCTAssertEqual(errors[0].hint, "did you mean 'servers'?")
+        XCTAssertEqual(errors[0].description,
+                       "bad.yaml:4:5: stations[0].sevrers: expected one of the keys name, node, servers, service, "
+                       + "queue_limit, found unknown key 'sevrers' (did you mean 'servers'?)")
+    }
+
+    func testTopLevelTypo() {
+        let errors = scenarioErrors("duraton: 10s\n")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:1:1: duraton: expected one of the keys name, description, duration, warmup, seeds, cluster, "
+                + "stations, workload, faults, nemesis, checks, slos, found unknown key 'duraton' (did you mean 'duration'?)",
+            "bad.yaml:1:1: duration: expected a positive duration such as 60s, found no 'duration' key ('duration' is required)",
+        ])
+    }
+
+    func testReservedKeysAreRejectedForNow() {
+        let errors = scenarioErrors("duration: 10s\nbroker: {streams: []}\n")
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:2:1: broker: expected one of the keys"))
+    }
+
+    func testMissingUnit() {
+        let errors = scenarioErrors("duration: 10\n")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:1:11: duration: expected a duration with a unit such as 10ms, found '10' (units: ns, us, ms, s, m, h)",
+        ])
+    }
+
+    func testNegativeRate() {
+        let errors = scenarioErrors(base + """
+        workload:
+          - requests: {station: tokeninfo, rate: -5/s}
+        """)
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertEqual(errors[0].description,
+                       "bad.yaml:9:42: workload[0].requests.rate: expected a non-negative rate such as 2000/s, found '-5/s'")
+        let zero = scenarioErrors(base + "workload: [{requests: {station: tokeninfo, rate: {poisson: 0/s}}}]")
+        XCTAssertEqual(zero.first?.keyPath, "workload[0].requests.rate.poisson")
+        XCTAssertEqual(zero.first?.expected, "a positive rate such as 2000/s")
+    }
+
+    func testMalformedYAML() {
+        let errors = scenarioErrors("duration: 10s\nstations:\n  - name: [oops\n    node: n1\n")
+        XCTAssertEqual(errors.count, 1)
+        let text = errors[0].description
+        XCTAssertTrue(text.hasPrefix("bad.yaml:"), text)
+        XCTAssertTrue(text.contains("expected well-formed YAML, found"), text)
+        XCTAssertGreaterThanOrEqual(errors[0].location.line, 3)
+
+        let tab = scenarioErrors("duration: 10s\n\tname: x\n")
+        XCTAssertEqual(tab.first?.location.line, 2)
+        let duplicate = scenarioErrors("duration: 10s\nduration: 20s\n")
+        XCTAssertTrue(duplicate.first?.description.contains("found duplicate key 'duration'") ?? false, "\(duplicate)")
+        XCTAssertTrue(scenarioErrors("- just\n- a list\n").first?.description.contains("bad.yaml:1:1: expected a mapping of scenario keys") ?? false)
+    }
+
+    func testUnknownNodeInSelector() {
+        let errors = scenarioErrors(base + """
+        faults:
+          - {at: 1s, crash: n7}
+          - {at: 2s, partition: [[n1, n2], [nn3]]}
+          - {at: 3s, crash: zone(z)}
+          - {at: 4s, crash: station(tokenifo)}
+          - {at: 5s, crash: randomnode}
+        """)
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:9:20: faults[0].crash: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'n7' (did you mean 'n1'?)",
+            "bad.yaml:10:36: faults[1].partition[1][0]: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'nn3' (did you mean 'n3'?)",
+            "bad.yaml:11:20: faults[2].crash: expected a zone of the cluster (a), found unknown zone 'z'",
+            "bad.yaml:12:20: faults[3].crash: expected a station (tokeninfo), found unknown station 'tokenifo' (did you mean 'tokeninfo'?)",
+            "bad.yaml:13:20: faults[4].crash: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'randomnode' (did you mean 'random-node'?)",
+        ])
+    }
+
+    func testStationOnUnknownNodeAndWrongTypes() {
+        let errors = scenarioErrors("""
+        duration: 10s
+        seeds: many
+        cluster: {nodes: 2}
+        stations:
+          - {name: a, node: n9, servers: -3, service: {exponential: 2ms}}
+          - {name: b, service: 1ms, queue_limit: [1]}
+        workload: {requests: {}}
+        """)
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:2:8: seeds: expected a positive integer, found 'many'",
+            "bad.yaml:5:21: stations[0].node: expected a node of the cluster (n1, n2), found 'n9' (did you mean 'n1'?)",
+            "bad.yaml:5:34: stations[0].servers: expected a positive integer, found '-3'",
+            "bad.yaml:6:42: stations[1].queue_limit: expected a non-negative integer, or unbounded, found a list",
+            "bad.yaml:7:11: workload: expected a list of workload entries such as - requests: {…}, found a mapping",
+        ])
+    }
+
+    func testForOnActionsThatCannotBeUndone() {
+        let errors = scenarioErrors(base + """
+        faults:
+          - {at: 1s, restart: all, for: 5s}
+          - {at: 2s, heal: , for: 5s}
+          - {at: 3s, resume: paused, for: 1s}
+          - {at: 4s, clock: {node: n1, jump: 1s}, for: 1s}
+          - {at: 5s, pause: n1, for: 0s}
+        """)
+        XCTAssertEqual(errors.map(\.keyPath), ["faults[0].for", "faults[1].for", "faults[2].for", "faults[3].for", "faults[4].for"])
+        XCTAssertEqual(errors[0].description,
+                       "bad.yaml:9:32: faults[0].for: expected no 'for:' on restart (it cannot be undone), found '5s' "
+                       + "(only crash, pause, partition, delay, loss, duplicate, clock, disk and slowdown can be undone)")
+        XCTAssertEqual(errors[4].expected, "a positive duration such as 10ms")
+    }
+
+    func testMultipleErrorsAreCollectedAndSorted() {
+        let errors = scenarioErrors("""
+        duration: 10s
+        warmup: 20s
+        cluster: {nodes: 2, zones: [a, b], network: {loss: 150%}}
+        stations:
+          - {name: s, node: n1, service: {uniform: [3ms, 1ms]}}
+        workload:
+          - requests: {station: t, rate: 100}
+        checks: [requests_acounted]
+        slos: {request_latncy_p99: 50ms, error_rate: 2}
+        """)
+        XCTAssertEqual(errors.map(\.location.line), [2, 3, 5, 7, 7, 8, 9, 9])
+        let text = ScenarioErrors(errors).description
+        XCTAssertTrue(text.contains("bad.yaml:2:9: warmup: expected a warm-up shorter than the duration (10000ms), found '20s'"), text)
+        XCTAssertTrue(text.contains("cluster.network.loss: expected a probability between 0 and 1 or a percentage such as 1%, found '150%'"), text)
+        XCTAssertTrue(text.contains("stations[0].service.uniform: expected low ≤ high"), text)
+        XCTAssertTrue(text.contains("workload[0].requests.station: expected a station from stations (s), found 't'"), text)
+        XCTAssertTrue(text.contains("bad.yaml:7:35: workload[0].requests.rate: expected a rate with a time unit such as 2000/s, found '100' (write 100/s for per second)"), text)
+        XCTAssertTrue(text.contains("checks[0]: expected one of the checks requests_accounted, liveness_after_heal, found unknown check 'requests_acounted' (did you mean 'requests_accounted'?)"), text)
+        XCTAssertTrue(text.contains("bad.yaml:9:8: slos.request_latncy_p99: expected a known metric"), text)
+        XCTAssertTrue(text.contains("(did you mean 'request_latency'?)"), text)
+        XCTAssertTrue(text.contains("slos.error_rate: expected a probability between 0 and 1"), text)
+    }
+
+    func testFaultShapeErrors() {
+        let errors = scenarioErrors(base + """
+        faults:
+          - {crash: n1}
+          - {at: 1s}
+          - {at: 1s, crash: n1, pause: n2}
+          - {at: 1s, partition: [[n1]]}
+          - {at: 1s, loss: {between: [n1, n2], probability: 2}}
+          - {at: 1s, slowdown: {station: tokeninfo, factor: 0}}
+        """)
+        XCTAssertEqual(errors.map(\.keyPath), [
+            "faults[0].at", "faults[1]", "faults[2]", "faults[3].partition", "faults[4].loss.probability",
+            "faults[5].slowdown.factor",
+        ])
+        XCTAssertEqual(errors[0].location, SourceLocation(file: "bad.yaml", line: 9, column: 5))
+        XCTAssertEqual(errors[2].found, "'crash' and 'pause'")
+    }
+
+    func testNemesisErrors() {
+        let errors = scenarioErrors(base + "nemesis: {interval: 0s, duration: 1s, actions: [crash, partiton], targets: zone(q)}")
+        XCTAssertEqual(errors.map(\.keyPath), ["nemesis.interval", "nemesis.actions[1]", "nemesis.targets"])
+        XCTAssertEqual(errors[1].hint, "did you mean 'partition'?")
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import SimCore
+import XCTest
+
+final class DistributionTests: XCTestCase {
+    func sampleMean(_ d: Distribution, n: Int = 200_000, seed: UInt64 = 5) -> (mean: Double, sorted: [Double]) {
+        var rng = SeededGenerator(seed: seed)
+        let samples = (0..<n).map { _ in d.sample(&rng) }
+        return (samples.reduce(0, +) / Double(n), samples.sorted())
+    }
+
+    func testMeansMatchClosedForms() {
+        let cases: [Distribution] = [
+            .constant(3), .uniform(low: 1, high: 4), .exponential(mean: 2),
+            .normal(mean: 10, stddev: 2), .lognormal(mu: 0, sigma: 0.5), .pareto(scale: 1, shape: 3),
+            .empirical([1, 2, 2, 9]),
+        ]
+        for d in cases {
+            let (mean, _) = sampleMean(d)
+            XCTAssertEqual(mean, d.mean!, accuracy: d.mean! * 0.01 + 1e-9, "\(d)")
+        }
+    }
+
+    func testLognormalByMedianAndP99() {
+        let d = Distribution.lognormal(median: 0.4e6, p99: 2e6)
+        let (_, sorted) = sampleMean(d)
+        XCTAssertEqual(sorted[sorted.count / 2], 0.4e6, accuracy: 0.4e6 * 0.02)
+        XCTAssertEqual(sorted[Int(Double(sorted.count) * 0.99)], 2e6, accuracy: 2e6 * 0.03)
+    }
+
+    func testExponentialTailAndParetoTail() {
+        let (_, exp) = sampleMean(.exponential(mean: 1))
+        // P(X > 3) = e^-3 ≈ 0.0498
+        let tail = Double(exp.filter { $0 > 3 }.count) / Double(exp.count)
+        XCTAssertEqual(tail, exp3(), accuracy: 0.003)
+        let (_, pareto) = sampleMean(.pareto(scale: 1, shape: 2))
+        XCTAssertEqual(pareto.first!, 1, accuracy: 1e-3)
+        // P(X > 10) = (1/10)^2 = 0.01
+        XCTAssertEqual(Double(pareto.filter { $0 > 10 }.count) / Double(pareto.count), 0.01, accuracy: 0.001)
+    }
+
+    func exp3() -> Double { Foundation.exp(-3) }
+
+    func testEmpiricalStaysWithinObservedRange() {
+        var rng = SeededGenerator(seed: 1)
+        let d = Distribution.empirical([5, 1, 3])
+        for _ in 0..<10_000 {
+            let x = d.sample(&rng)
+            XCTAssert(x >= 1 && x <= 5)
+        }
+    }
+
+    func testSampleNanosIsNeverNegative() {
+        var rng = SeededGenerator(seed: 2)
+        let d = Distribution.normal(mean: 0, stddev: 1_000)
+        for _ in 0..<10_000 { XCTAssertGreaterThanOrEqual(d.sampleNanos(&rng), 0) }
+    }
+
+    func testScaledMultipliesTheMean() {
+        let d = Distribution.lognormal(median: 1, p99: 5)
+        XCTAssertEqual(d.scaled(by: 10).mean!, d.mean! * 10, accuracy: 1e-9)
+        XCTAssertEqual(Distribution.exponential(mean: 2).scaled(by: 3).mean, 6)
+    }
+}

@@ -1,0 +1,194 @@
+import XCTest
+@testable import SimCore
+
+final class NetworkTests: XCTestCase {
+    let ms = Nanos.millisecond
+
+    func makeNetwork(
+        nodes: Int = 3, _ link: LinkConfig = LinkConfig(), seed: UInt64 = 42
+    ) -> SimNetwork {
+        SimNetwork(nodeCount: nodes, defaultLink: link, rng: SeededGenerator(seed: seed).stream("network"))
+    }
+
+    func testLocalMessagesAreInstantAndNeverDropped() {
+        var net = makeNetwork(LinkConfig(latency: .constant(5e6), loss: 1))
+        net.partition(groups: [[0], [1, 2]])
+        let t = net.transmit(from: 1, to: 1, bytes: 100, now: 7)
+        XCTAssertEqual(t, Transmission(first: 7))
+        XCTAssertTrue(net.isReachable(from: 0, to: 0))
+    }
+
+    func testLatencyIsDrawnFromTheDistribution() {
+        var net = makeNetwork(LinkConfig(latency: .exponential(mean: 2e6)))
+        var total = 0.0
+        let n = 20_000
+        for _ in 0..<n {
+            let t = net.transmit(from: 0, to: 1, bytes: 1, now: 1_000)
+            total += Double(t.first! - 1_000)
+        }
+        // Standard error of the mean for an exponential is mean/sqrt(n) ≈ 0.7 %; allow 4 %.
+        XCTAssertEqual(total / Double(n), 2e6, accuracy: 2e6 * 0.04)
+    }
+
+    func testConstantLatency() {
+        var net = makeNetwork(LinkConfig(latency: .constant(Double(3 * ms))))
+        XCTAssertEqual(net.transmit(from: 0, to: 2, bytes: 10, now: 100).first, 100 + 3 * ms)
+    }
+
+    func testLossRateMatchesConfiguration() {
+        var net = makeNetwork(LinkConfig(loss: 0.2))
+        var lost = 0
+        let n = 20_000
+        for _ in 0..<n {
+            let t = net.transmit(from: 0, to: 1, bytes: 1, now: 0)
+            if t.dropReason == .lost { lost += 1; XCTAssertNil(t.first) }
+        }
+        XCTAssertEqual(Double(lost) / Double(n), 0.2, accuracy: 0.015)
+        XCTAssertEqual(net.stats.lost, UInt64(lost))
+        XCTAssertEqual(net.stats.sent, UInt64(n))
+        XCTAssertEqual(net.stats.deliveriesScheduled, UInt64(n - lost))
+    }
+
+    func testDuplicatesProduceTwoIndependentArrivals() {
+        var net = makeNetwork(LinkConfig(latency: .uniform(low: 1e6, high: 9e6), duplicate: 1))
+        var differing = 0
+        for _ in 0..<100 {
+            let t = net.transmit(from: 0, to: 1, bytes: 1, now: 0)
+            XCTAssertNotNil(t.first)
+            XCTAssertNotNil(t.second)
+            XCTAssertEqual(t.arrivalCount, 2)
+            if t.first != t.second { differing += 1 }
+        }
+        XCTAssertGreaterThan(differing, 90, "the copy draws its own latency")
+        XCTAssertEqual(net.stats.duplicated, 100)
+        XCTAssertEqual(net.stats.deliveriesScheduled, 200)
+
+        var rare = makeNetwork(LinkConfig(duplicate: 0.1))
+        var copies = 0
+        for _ in 0..<10_000 where rare.transmit(from: 0, to: 1, bytes: 1, now: 0).second != nil { copies += 1 }
+        XCTAssertEqual(Double(copies) / 10_000, 0.1, accuracy: 0.015)
+    }
+
+    func testReorderingEmergesFromWideLatencyOnly() {
+        func outOfOrder(_ latency: Distribution) -> Int {
+            var net = makeNetwork(LinkConfig(latency: latency))
+            var previous: VirtualTime = -1
+            var inversions = 0
+            for i in 0..<1_000 {
+                let arrival = net.transmit(from: 0, to: 1, bytes: 1, now: VirtualTime(i) * 100_000).first!
+                if arrival < previous { inversions += 1 }
+                previous = arrival
+            }
+            return inversions
+        }
+        XCTAssertGreaterThan(outOfOrder(.exponential(mean: 1e6)), 0)
+        XCTAssertEqual(outOfOrder(.constant(1e6)), 0)
+    }
+
+    func testSymmetricPartitionGroups() {
+        var net = makeNetwork(nodes: 5)
+        net.partition(groups: [[0, 1], [2, 3]])
+        XCTAssertTrue(net.isReachable(from: 0, to: 1))
+        XCTAssertTrue(net.isReachable(from: 3, to: 2))
+        XCTAssertFalse(net.isReachable(from: 0, to: 2))
+        XCTAssertFalse(net.isReachable(from: 2, to: 0))
+        XCTAssertFalse(net.isReachable(from: 1, to: 3))
+        // Node 4 is in no group: it keeps talking to everyone.
+        for other in 0..<4 {
+            XCTAssertTrue(net.isReachable(from: 4, to: other))
+            XCTAssertTrue(net.isReachable(from: other, to: 4))
+        }
+        let t = net.transmit(from: 0, to: 3, bytes: 1, now: 0)
+        XCTAssertEqual(t, .dropped(.partitioned))
+        XCTAssertEqual(net.stats.partitioned, 1)
+
+        net.healPartitions()
+        XCTAssertTrue(net.isReachable(from: 0, to: 2))
+        XCTAssertNotNil(net.transmit(from: 0, to: 3, bytes: 1, now: 0).first)
+    }
+
+    func testOneWayBlockAndHeal() {
+        var net = makeNetwork(nodes: 3)
+        net.block(from: [0], to: [1, 2])
+        XCTAssertFalse(net.isReachable(from: 0, to: 1))
+        XCTAssertFalse(net.isReachable(from: 0, to: 2))
+        XCTAssertTrue(net.isReachable(from: 1, to: 0))
+        XCTAssertTrue(net.isReachable(from: 2, to: 0))
+        XCTAssertTrue(net.isReachable(from: 1, to: 2))
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).dropReason, .partitioned)
+        XCTAssertNotNil(net.transmit(from: 1, to: 0, bytes: 1, now: 0).first)
+
+        // In-flight check at arrival time.
+        XCTAssertFalse(net.admitArrival(from: 0, to: 2))
+        XCTAssertEqual(net.stats.droppedInFlight, 1)
+        net.healPartitions()
+        XCTAssertTrue(net.admitArrival(from: 0, to: 2))
+    }
+
+    func testDelayFaultStacksAndClears() {
+        var net = makeNetwork(LinkConfig(latency: .constant(Double(ms))))
+        net.addDelay(from: 0, to: 1, extra: .constant(Double(10 * ms)))
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).first, 11 * ms)
+        XCTAssertEqual(net.transmit(from: 1, to: 0, bytes: 1, now: 0).first, ms, "one direction only")
+        net.addDelay(from: 0, to: 1, extra: .constant(Double(5 * ms)))
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).first, 16 * ms)
+        net.clearLinkFaults(from: 0, to: 1)
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).first, ms)
+
+        net.addDelay(from: 2, to: 1, extra: .constant(Double(ms)))
+        net.clearAllLinkFaults()
+        XCTAssertEqual(net.transmit(from: 2, to: 1, bytes: 1, now: 0).first, ms)
+        XCTAssertEqual(net.link(from: 2, to: 1), LinkConfig(latency: .constant(Double(ms))))
+    }
+
+    func testFaultLossAndDuplicate() {
+        var net = makeNetwork()
+        net.setFaultLoss(from: 0, to: 1, probability: 1)
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).dropReason, .lost)
+        XCTAssertNotNil(net.transmit(from: 0, to: 2, bytes: 1, now: 0).first)
+        net.clearLinkFaults(from: 0, to: 1)
+        net.setFaultDuplicate(from: 0, to: 1, probability: 1)
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).arrivalCount, 2)
+        net.clearAllLinkFaults()
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).arrivalCount, 1)
+    }
+
+    func testPerLinkOverride() {
+        var net = makeNetwork(LinkConfig(latency: .constant(Double(ms))))
+        net.setLink(between: 0, and: 2, LinkConfig(latency: .constant(Double(3 * ms))))
+        net.setLink(from: 1, to: 0, LinkConfig(latency: .constant(Double(7 * ms))))
+        XCTAssertEqual(net.transmit(from: 0, to: 2, bytes: 1, now: 0).first, 3 * ms)
+        XCTAssertEqual(net.transmit(from: 2, to: 0, bytes: 1, now: 0).first, 3 * ms)
+        XCTAssertEqual(net.transmit(from: 1, to: 0, bytes: 1, now: 0).first, 7 * ms)
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1, now: 0).first, ms)
+    }
+
+    func testBandwidthSerialisesMessagesOnALink() {
+        var net = makeNetwork(LinkConfig(latency: .constant(Double(ms)), bandwidthBytesPerSecond: 1_000_000))
+        let a = net.transmit(from: 0, to: 1, bytes: 1_000_000, now: 0).first!
+        let b = net.transmit(from: 0, to: 1, bytes: 1_000_000, now: 0).first!
+        XCTAssertEqual(a, Nanos.second + ms)
+        XCTAssertGreaterThanOrEqual(b - a, Nanos.second)
+        // Other links are not busy.
+        XCTAssertEqual(net.transmit(from: 1, to: 0, bytes: 1_000_000, now: 0).first!, Nanos.second + ms)
+        // A message sent after the link drained starts at `now`.
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1_000, now: 10 * Nanos.second).first!,
+                       10 * Nanos.second + ms + ms)
+    }
+
+    func testSameSeedSameArrivals() {
+        func run(seed: UInt64) -> [VirtualTime?] {
+            var net = makeNetwork(nodes: 4, LinkConfig(latency: .lognormal(median: 4e5, p99: 2e6), loss: 0.05, duplicate: 0.05), seed: seed)
+            net.addDelay(from: 1, to: 2, extra: .uniform(low: 0, high: 1e6))
+            var out: [VirtualTime?] = []
+            for i in 0..<2_000 {
+                let t = net.transmit(from: i % 4, to: (i / 4) % 4, bytes: 100, now: VirtualTime(i) * 1_000)
+                out.append(t.first)
+                out.append(t.second)
+            }
+            return out
+        }
+        XCTAssertEqual(run(seed: 7), run(seed: 7))
+        XCTAssertNotEqual(run(seed: 7), run(seed: 8))
+    }
+}

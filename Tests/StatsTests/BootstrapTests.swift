@@ -1,0 +1,82 @@
+import XCTest
+@testable import Stats
+
+final class BootstrapTests: XCTestCase {
+    func testSampleBootstrapContainsTrueMedianAndIsDeterministic() {
+        var data = SplitMix64(seed: 5)
+        // Exponential(1): true median ln 2, true p90 ln 10.
+        let samples = (0..<400).map { _ in -log(Double.random(in: Double.ulpOfOne..<1, using: &data)) }
+        var r1 = SplitMix64(seed: 1), r2 = SplitMix64(seed: 1)
+        let ci = bootstrapPercentileCI(samples: samples, percentile: 50, using: &r1)
+        let again = bootstrapPercentileCI(samples: samples, percentile: 50, using: &r2)
+        XCTAssertEqual(ci.low, again.low)
+        XCTAssertEqual(ci.high, again.high)
+        XCTAssertLessThan(ci.low, log(2.0))
+        XCTAssertGreaterThan(ci.high, log(2.0))
+        XCTAssertLessThan(ci.high - ci.low, 0.5)
+        var r3 = SplitMix64(seed: 2)
+        let p90 = bootstrapPercentileCI(samples: samples, percentile: 90, using: &r3)
+        XCTAssertLessThan(p90.low, log(10.0))
+        XCTAssertGreaterThan(p90.high, log(10.0))
+    }
+
+    func testBootstrapDegenerateInputs() {
+        var rng = SplitMix64(seed: 1)
+        let none = bootstrapPercentileCI(samples: [], percentile: 50, using: &rng)
+        XCTAssertTrue(none.low.isNaN && none.high.isNaN)
+        let one = bootstrapPercentileCI(samples: [4], percentile: 99, resamples: 10, using: &rng)
+        XCTAssertEqual(one.low, 4)
+        XCTAssertEqual(one.high, 4)
+        let noHistograms = bootstrapPercentileCI(histograms: [], percentile: 99, using: &rng)
+        XCTAssertTrue(noHistograms.low.isNaN)
+    }
+
+    func testClusterBootstrapOverSeeds() {
+        // 10 seeds, exponential latencies with mean 1 ms: true p99 = ln(100) ms.
+        var data = SplitMix64(seed: 8)
+        let seeds: [LatencyHistogram] = (0..<10).map { _ in
+            var h = LatencyHistogram()
+            for _ in 0..<2000 {
+                h.record(Int64(-log(Double.random(in: Double.ulpOfOne..<1, using: &data)) * 1e6))
+            }
+            return h
+        }
+        let truth = log(100.0) * 1e6
+        var r1 = SplitMix64(seed: 0x5EED), r2 = SplitMix64(seed: 0x5EED)
+        let ci = bootstrapPercentileCI(histograms: seeds, percentile: 99, resamples: 200, using: &r1)
+        let again = bootstrapPercentileCI(histograms: seeds, percentile: 99, resamples: 200, using: &r2)
+        XCTAssertEqual(ci.low, again.low)
+        XCTAssertEqual(ci.high, again.high)
+        XCTAssertLessThanOrEqual(ci.low, truth)
+        XCTAssertGreaterThanOrEqual(ci.high, truth)
+        let pooled = LatencyHistogram.merged(seeds).percentile(99)
+        XCTAssertLessThanOrEqual(ci.low, pooled)
+        XCTAssertGreaterThanOrEqual(ci.high, pooled)
+        // Identical seeds: no between-seed spread, so the interval collapses.
+        var r3 = SplitMix64(seed: 1)
+        let same = bootstrapPercentileCI(histograms: [seeds[0], seeds[0], seeds[0]], percentile: 99, resamples: 50, using: &r3)
+        XCTAssertEqual(same.low, same.high)
+    }
+}
+
+final class PooledBucketsTests: XCTestCase {
+    func testWeightedPercentileEqualsPercentileOfRepeatedMerge() {
+        var rng = SplitMix64(seed: 21)
+        let parts: [LatencyHistogram] = (0..<5).map { i in
+            var h = LatencyHistogram()
+            if i == 2 { return h }  // an empty seed
+            if i == 4 { h.record(0, count: 3) }
+            for _ in 0..<300 { h.record(Int64(Double.random(in: 1...1e7 * Double(i + 1), using: &rng))) }
+            return h
+        }
+        let pooled = PooledBuckets(parts)
+        for _ in 0..<50 {
+            let multiplicity = (0..<5).map { _ in UInt64.random(in: 0...3, using: &rng) }
+            var merged = LatencyHistogram()
+            for (h, m) in zip(parts, multiplicity) { for _ in 0..<m { merged.merge(h) } }
+            for p in [0.0, 1, 50, 90, 99, 99.9, 100] {
+                XCTAssertEqual(pooled.percentile(p, multiplicity: multiplicity), merged.percentile(p), "p\(p) \(multiplicity)")
+            }
+        }
+    }
+}

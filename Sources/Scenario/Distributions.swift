@@ -170,8 +170,13 @@ extension Reader {
 
     private func show(_ value: Double, _ quantity: Quantity) -> String {
         switch quantity {
-        case .duration: return "\(value / 1e6)ms"
-        case .number: return "\(value)"
+        case .duration: return Reader.compact(value / 1e6) + "ms"
+        case .number: return Reader.compact(value)
         }
+    }
+
+    /// `3` rather than `3.0`; other values as Swift prints them.
+    static func compact(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }

@@ -13,10 +13,13 @@ struct Fields {
     private(set) var values: [String: (key: SourceNode, value: SourceNode)] = [:]
     /// Keys in the order written (for "exactly one of" checks).
     private(set) var order: [String] = []
+    /// Keys that are not allowed here (already reported).
+    var unknownKeys: [String] = []
 
     init(node: SourceNode, path: String, entries: [(key: SourceNode, value: SourceNode)]) {
         self.node = node
         self.path = path
+        var unknown: [String] = []
         for entry in entries {
             guard let key = entry.key.scalar else { continue }
             if values[key] == nil { order.append(key) }
@@ -62,19 +65,23 @@ final class Reader {
             fail(node, path, expected: description)
             return nil
         }
+        var unknown: [String] = []
         for entry in entries {
             guard let key = entry.key.scalar else {
                 fail(entry.key, path, expected: "a plain key such as \(allowed.first ?? "name")")
                 continue
             }
             if !allowed.contains(key) {
+                unknown.append(key)
                 errors.append(ScenarioError(
                     location: entry.key.location, keyPath: KeyPath.child(path, key),
                     expected: "one of the keys \(allowed.joined(separator: ", "))",
                     found: "unknown key '\(key)'", hint: Suggest.hint(for: key, in: allowed)))
             }
         }
-        return Fields(node: node, path: path, entries: entries)
+        var fields = Fields(node: node, path: path, entries: entries)
+        fields.unknownKeys = unknown
+        return fields
     }
 
     /// A value that must be there; a missing key is reported at its parent mapping.
@@ -94,6 +101,8 @@ final class Reader {
         let present = fields.order.filter { keys.contains($0) }
         if present.count == 1 { return present[0] }
         if present.isEmpty {
+            // A misspelt action is already reported with a suggestion; don't add "none of them".
+            guard fields.unknownKeys.isEmpty else { return nil }
             fail(at: fields.node.location, fields.path, expected: "one of \(keys.joined(separator: ", ")) (\(what))",
                  found: "none of them")
         } else {

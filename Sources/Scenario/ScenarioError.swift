@@ -84,7 +84,7 @@ enum Suggest {
         for candidate in candidates where candidate != word {
             let distance = levenshtein(word.lowercased(), candidate.lowercased())
             let prefix = word.count >= 2 && (candidate.hasPrefix(word) || word.hasPrefix(candidate))
-            guard distance <= 2 || prefix else { continue }
+            guard (distance <= 2 && distance < word.count) || prefix else { continue }
             if best == nil || distance < best!.distance { best = (distance, candidate) }
         }
         return best?.candidate

@@ -51,36 +51,46 @@ struct SourceNode {
 }
 
 extension SourceNode {
-    /// Converts Yams' tree. `line`/`columnOffset` shift marks (used for `--set` values, which
-    /// are parsed on their own but reported at their column in the override string).
-    init(_ node: Node, file: String, lineOverride: Int? = nil, columnOffset: Int = 0,
-         fallback: SourceLocation) {
+    /// Converts Yams' tree. `lineOverride`/`columnOffset` shift marks (used for `--set` values,
+    /// which are parsed on their own but reported at their column in the override string).
+    /// `budget` bounds the node count: aliases can make a small file expand exponentially.
+    static func convert(_ node: Node, file: String, lineOverride: Int?, columnOffset: Int,
+                        fallback: SourceLocation, budget: inout Int) -> SourceNode? {
+        budget -= 1
+        guard budget >= 0 else { return nil }
         let location = node.mark.map {
             SourceLocation(file: file, line: lineOverride ?? $0.line, column: $0.column + columnOffset)
         } ?? fallback
+        func child(_ n: Node, _ budget: inout Int) -> SourceNode? {
+            convert(n, file: file, lineOverride: lineOverride, columnOffset: columnOffset, fallback: location,
+                    budget: &budget)
+        }
         switch node {
         case .scalar(let scalar):
             let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
                 || scalar.style == .literal || scalar.style == .folded
-            kind = .scalar(scalar.string, quoted: quoted)
+            return SourceNode(kind: .scalar(scalar.string, quoted: quoted), location: location)
         case .mapping(let mapping):
-            kind = .mapping(mapping.map { pair in
-                (key: SourceNode(pair.key, file: file, lineOverride: lineOverride,
-                                 columnOffset: columnOffset, fallback: location),
-                 value: SourceNode(pair.value, file: file, lineOverride: lineOverride,
-                                   columnOffset: columnOffset, fallback: location))
-            })
+            var entries: [(key: SourceNode, value: SourceNode)] = []
+            for pair in mapping {
+                guard let key = child(pair.key, &budget), let value = child(pair.value, &budget) else { return nil }
+                entries.append((key, value))
+            }
+            return SourceNode(kind: .mapping(entries), location: location)
         case .sequence(let sequence):
-            kind = .sequence(sequence.map {
-                SourceNode($0, file: file, lineOverride: lineOverride, columnOffset: columnOffset,
-                           fallback: location)
-            })
+            var items: [SourceNode] = []
+            for item in sequence {
+                guard let converted = child(item, &budget) else { return nil }
+                items.append(converted)
+            }
+            return SourceNode(kind: .sequence(items), location: location)
         case .alias:
             // Yams resolves aliases while composing; an unresolved one reads as null.
-            kind = .scalar("", quoted: false)
+            return .null(at: location)
         }
-        self.location = location
     }
+
+    static let nodeBudget = 1_000_000
 
     /// Parses YAML text into a tree, turning Yams' errors into located scenario errors.
     static func parse(yaml: String, file: String, lineOverride: Int? = nil, columnOffset: Int = 0)
@@ -89,8 +99,14 @@ extension SourceNode {
         let start = SourceLocation(file: file, line: lineOverride ?? 1, column: 1 + columnOffset)
         do {
             guard let root = try Yams.compose(yaml: yaml) else { return .success(.null(at: start)) }
-            return .success(SourceNode(root, file: file, lineOverride: lineOverride,
-                                       columnOffset: columnOffset, fallback: start))
+            var budget = nodeBudget
+            guard let tree = convert(root, file: file, lineOverride: lineOverride, columnOffset: columnOffset,
+                                     fallback: start, budget: &budget)
+            else {
+                return .failure(ScenarioError(location: start, keyPath: "", expected: "at most \(nodeBudget) YAML nodes",
+                                              found: "more (aliases expanding?)"))
+            }
+            return .success(tree)
         } catch let error as YamlError {
             return .failure(convert(error, yaml: yaml, file: file, lineOverride: lineOverride,
                                     columnOffset: columnOffset))
@@ -115,8 +131,14 @@ extension SourceNode {
             if let context {
                 hint = "\(context.text) at \(location(context.mark))"
             }
+            // libyaml phrases problems as "found …" / "but found …"; we print our own "found".
+            var found = problem
+            for prefix in ["but found ", "found "] where found.hasPrefix(prefix) {
+                found = String(found.dropFirst(prefix.count))
+                break
+            }
             return ScenarioError(location: location(mark), keyPath: "", expected: "well-formed YAML",
-                                 found: problem, hint: hint)
+                                 found: found, hint: hint)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             return ScenarioError(location: location(context.mark), keyPath: "",

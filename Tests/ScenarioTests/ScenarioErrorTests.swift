@@ -102,11 +102,11 @@ final class ScenarioErrorTests: XCTestCase {
           - {at: 5s, crash: randomnode}
         """)
         XCTAssertEqual(errors.map(\.description), [
-            "bad.yaml:9:20: faults[0].crash: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'n7' (did you mean 'n1'?)",
-            "bad.yaml:10:36: faults[1].partition[1][0]: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'nn3' (did you mean 'n3'?)",
-            "bad.yaml:11:20: faults[2].crash: expected a zone of the cluster (a), found unknown zone 'z'",
-            "bad.yaml:12:20: faults[3].crash: expected a station (tokeninfo), found unknown station 'tokenifo' (did you mean 'tokeninfo'?)",
-            "bad.yaml:13:20: faults[4].crash: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'randomnode' (did you mean 'random-node'?)",
+            "bad.yaml:9:21: faults[0].crash: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'n7' (did you mean 'n1'?)",
+            "bad.yaml:10:37: faults[1].partition[1][0]: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'nn3' (did you mean 'n3'?)",
+            "bad.yaml:11:21: faults[2].crash: expected a zone of the cluster (a), found unknown zone 'z'",
+            "bad.yaml:12:21: faults[3].crash: expected a station (tokeninfo), found unknown station 'tokenifo' (did you mean 'tokeninfo'?)",
+            "bad.yaml:13:21: faults[4].crash: expected a node of the cluster (n1, n2, n3) or a selector keyword, found unknown node 'randomnode' (did you mean 'random-node'?)",
         ])
     }
 
@@ -140,7 +140,7 @@ final class ScenarioErrorTests: XCTestCase {
         """)
         XCTAssertEqual(errors.map(\.keyPath), ["faults[0].for", "faults[1].for", "faults[2].for", "faults[3].for", "faults[4].for"])
         XCTAssertEqual(errors[0].description,
-                       "bad.yaml:9:32: faults[0].for: expected no 'for:' on restart (it cannot be undone), found '5s' "
+                       "bad.yaml:9:33: faults[0].for: expected no 'for:' on restart (it cannot be undone), found '5s' "
                        + "(only crash, pause, partition, delay, loss, duplicate, clock, disk and slowdown can be undone)")
         XCTAssertEqual(errors[4].expected, "a positive duration such as 10ms")
     }
@@ -161,9 +161,9 @@ final class ScenarioErrorTests: XCTestCase {
         let text = ScenarioErrors(errors).description
         XCTAssertTrue(text.contains("bad.yaml:2:9: warmup: expected a warm-up shorter than the duration (10000ms), found '20s'"), text)
         XCTAssertTrue(text.contains("cluster.network.loss: expected a probability between 0 and 1 or a percentage such as 1%, found '150%'"), text)
-        XCTAssertTrue(text.contains("stations[0].service.uniform: expected low ≤ high"), text)
+        XCTAssertTrue(text.contains("stations[0].service.uniform: expected low ≤ high, found low 3ms > high 1ms"), text)
         XCTAssertTrue(text.contains("workload[0].requests.station: expected a station from stations (s), found 't'"), text)
-        XCTAssertTrue(text.contains("bad.yaml:7:35: workload[0].requests.rate: expected a rate with a time unit such as 2000/s, found '100' (write 100/s for per second)"), text)
+        XCTAssertTrue(text.contains("bad.yaml:7:34: workload[0].requests.rate: expected a rate with a time unit such as 2000/s, found '100' (write 100/s for per second)"), text)
         XCTAssertTrue(text.contains("checks[0]: expected one of the checks requests_accounted, liveness_after_heal, found unknown check 'requests_acounted' (did you mean 'requests_accounted'?)"), text)
         XCTAssertTrue(text.contains("bad.yaml:9:8: slos.request_latncy_p99: expected a known metric"), text)
         XCTAssertTrue(text.contains("(did you mean 'request_latency'?)"), text)
@@ -192,5 +192,61 @@ final class ScenarioErrorTests: XCTestCase {
         let errors = scenarioErrors(base + "nemesis: {interval: 0s, duration: 1s, actions: [crash, partiton], targets: zone(q)}")
         XCTAssertEqual(errors.map(\.keyPath), ["nemesis.interval", "nemesis.actions[1]", "nemesis.targets"])
         XCTAssertEqual(errors[1].hint, "did you mean 'partition'?")
+    }
+
+    func testGarbageNeverCrashes() {
+        let inputs = ["{", "[", ":", "- - -", "a: &x [*x]", "k: *undefined", "\"unterminated", "a: b: c", "? [a]\n: b",
+                      "", "# nothing\n", "duration: 1s\n---\nname: x\n", "\u{0}\u{1}", "duration: [1s]", "duration: {a: 1}",
+                      "cluster: 7\nduration: 1s", "faults: [1, [2], {}]\nduration: 1s", "slos: [a]\nduration: 1s"]
+        for input in inputs {
+            let errors = scenarioErrors(input, file: "g.yaml")
+            XCTAssertFalse(errors.isEmpty, input)
+            XCTAssertTrue(errors.allSatisfy { $0.description.hasPrefix("g.yaml:") }, "\(errors)")
+        }
+        let alias = scenarioErrors("k: *undefined")
+        XCTAssertEqual(alias.first?.description, "bad.yaml:1:4: expected well-formed YAML, found undefined alias")
+    }
+
+    func testAliasBombIsBounded() {
+        var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...9 {
+            let refs = Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ")
+            yaml += "a\(i): &a\(i) [\(refs)]\n"
+        }
+        let errors = scenarioErrors(yaml)
+        XCTAssertEqual(errors.first?.expected, "at most 1000000 YAML nodes")
+    }
+}
+
+final class SelectorTests: XCTestCase {
+    func testTextForms() {
+        let forms: [(String, Selector)] = [
+            ("n1", .node("n1")), ("zone(a)", .zone("a")), ("random-node", .randomNode), ("minority", .minority),
+            ("majority", .majority), ("all", .all), ("crashed", .crashed), ("paused", .paused),
+            ("station(tokeninfo)", .station("tokeninfo")), ("leader(orders)", .leader("orders")),
+            ("account(payments)", .account("payments")),
+        ]
+        for (text, selector) in forms {
+            XCTAssertEqual(Selector(parsing: text), selector, text)
+            XCTAssertEqual(selector.description, text)
+        }
+        for bad in ["zone()", "zon(a)", "[n1]", "n1, n2", ""] {
+            XCTAssertNil(Selector(parsing: bad), bad)
+        }
+    }
+
+    func testReservedNodeNames() {
+        let errors = scenarioErrors("duration: 1s\ncluster: {nodes: [all, client, 'a b', ok]}")
+        XCTAssertEqual(errors.map(\.keyPath), ["cluster.nodes[0]", "cluster.nodes[1]", "cluster.nodes[2]"])
+    }
+}
+
+final class MisspeltActionTests: XCTestCase {
+    func testMisspeltActionIsOneError() {
+        let errors = scenarioErrors("duration: 1s\ncluster: {nodes: 2}\nfaults:\n  - {at: 1s, crsh: n1}\n")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:4:14: faults[0].crsh: expected one of the keys at, for, crash, restart, pause, resume, partition, "
+                + "heal, delay, loss, duplicate, clock, disk, slowdown, found unknown key 'crsh' (did you mean 'crash'?)",
+        ])
     }
 }

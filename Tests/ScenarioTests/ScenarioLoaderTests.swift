@@ -109,7 +109,7 @@ final class ScenarioLoaderTests: XCTestCase {
         ])
         guard case .crash(.station("tokeninfo")) = s.faults[0].action else { return XCTFail() }
         XCTAssertEqual(s.faults[0].duration, 5 * Nanos.second)
-        XCTAssertEqual(s.faults[0].location, SourceLocation(file: "full.yaml", line: 31, column: 5))
+        XCTAssertEqual(s.faults[0].location, SourceLocation(file: "full.yaml", line: 28, column: 5))
         guard case .delay(let link, .constant(1e7)) = s.faults[1].action else { return XCTFail() }
         XCTAssertEqual(link.from, [.node("n1")])
         XCTAssertEqual(link.to, [.zone("b")])
@@ -202,6 +202,45 @@ final class ScenarioLoaderTests: XCTestCase {
         XCTAssertThrowsError(try ScenarioLoader.load(path: missing)) { error in
             let text = (error as? ScenarioErrors)?.description ?? ""
             XCTAssertTrue(text.contains("nope.yaml:1:1: expected a readable scenario file, found no such file"), text)
+        }
+    }
+}
+
+/// The examples in Scenarios/README.md must stay valid.
+final class ReadmeExampleTests: XCTestCase {
+    private func yamlBlocks() throws -> [String] {
+        let here = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        let readme = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Scenarios/README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        return text.components(separatedBy: "```yaml\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+    }
+
+    func testReadmeExamplesParse() throws {
+        let blocks = try yamlBlocks()
+        XCTAssertGreaterThanOrEqual(blocks.count, 5)
+        let full = try ScenarioLoader.parse(yaml: blocks[0], file: "README.md")
+        XCTAssertEqual(full.faults.count, 9)
+        XCTAssertEqual(full.slos.count, 3)
+        // The other blocks are fragments: check each in a scenario that defines what they refer to.
+        let context = """
+        duration: 60s
+        cluster: {nodes: 3, zones: [a, b]}
+        stations: [{name: tokeninfo, service: 1ms}, {name: db, service: 1ms}]
+
+        """
+        for block in blocks.dropFirst() {
+            if block.hasPrefix("cluster:") {
+                XCTAssertNoThrow(try ScenarioLoader.parse(yaml: "duration: 1s\n" + block, file: "README.md"), block)
+            } else if block.hasPrefix("stations:") {
+                XCTAssertNoThrow(try ScenarioLoader.parse(yaml: "duration: 1s\n" + block, file: "README.md"), block)
+            } else {
+                do {
+                    _ = try ScenarioLoader.parse(yaml: context + block, file: "README.md")
+                } catch {
+                    XCTFail("\(error)\n\(block)")
+                }
+            }
         }
     }
 }

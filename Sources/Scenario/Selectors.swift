@@ -1,0 +1,102 @@
+import SimCore
+
+/// Reads selector text (`n1`, `zone(a)`, `random-node`, `station(tokeninfo)`, …) against the
+/// names the scenario defines.
+struct Selectors {
+    let reader: Reader
+    let names: Names
+
+    static let keywords = ["random-node", "minority", "majority", "all", "crashed", "paused"]
+    static let functions = ["zone", "station", "leader", "account"]
+    static let forms = "a node name, zone(…), station(…), leader(…), account(…), random-node, minority, majority, all, crashed or paused"
+
+    /// Parses selector text without checking names; `nil` if the text has no selector shape.
+    static func parse(_ text: String) -> Selector? {
+        switch text {
+        case "random-node": return .randomNode
+        case "minority": return .minority
+        case "majority": return .majority
+        case "all": return .all
+        case "crashed": return .crashed
+        case "paused": return .paused
+        default: break
+        }
+        if let open = text.firstIndex(of: "("), text.hasSuffix(")") {
+            let function = String(text[..<open])
+            let argument = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
+                .trimmingCharacters(in: .whitespaces)
+            guard !argument.isEmpty else { return nil }
+            switch function {
+            case "zone": return .zone(argument)
+            case "station": return .station(argument)
+            case "leader": return .leader(argument)
+            case "account": return .account(argument)
+            default: return nil
+            }
+        }
+        guard !text.isEmpty, !text.contains(where: { "()[]{}, ".contains($0) }) else { return nil }
+        return .node(text)
+    }
+
+    func selector(_ node: SourceNode, _ path: String) -> Selector? {
+        guard let text = node.scalar else {
+            reader.fail(node, path, expected: "a selector: \(Selectors.forms)")
+            return nil
+        }
+        guard let selector = Selectors.parse(text) else {
+            var hint: String?
+            if let open = text.firstIndex(of: "(") {
+                hint = Suggest.hint(for: String(text[..<open]), in: Selectors.functions).map { $0 + " (as a function)" }
+            }
+            reader.fail(node, path, expected: "a selector: \(Selectors.forms)", hint: hint)
+            return nil
+        }
+        switch selector {
+        case .node(let name):
+            let known = names.nodes + [ClusterSpec.clientName]
+            guard known.contains(name) else {
+                reader.fail(node, path, expected: "a node of the cluster (\(names.nodes.joined(separator: ", "))) or a selector keyword",
+                            found: "unknown node '\(name)'",
+                            hint: Suggest.hint(for: name, in: known + Selectors.keywords))
+                return nil
+            }
+        case .zone(let zone):
+            guard names.zones.contains(zone) else {
+                reader.fail(node, path, expected: "a zone of the cluster (\(names.zones.joined(separator: ", ")))",
+                            found: "unknown zone '\(zone)'", hint: Suggest.hint(for: zone, in: names.zones))
+                return nil
+            }
+        case .station(let station):
+            guard names.stations.contains(station) else {
+                reader.fail(node, path, expected: "a station (\(names.stations.joined(separator: ", ")))",
+                            found: "unknown station '\(station)'", hint: Suggest.hint(for: station, in: names.stations))
+                return nil
+            }
+        default:
+            break
+        }
+        return selector
+    }
+
+    /// A selector or a list of selectors.
+    func selectors(_ node: SourceNode, _ path: String) -> [Selector]? {
+        if let items = node.items {
+            guard !items.isEmpty else {
+                reader.fail(node, path, expected: "at least one selector")
+                return nil
+            }
+            let parsed = items.enumerated().map { selector($0.element, KeyPath.index(path, $0.offset)) }
+            return parsed.contains(where: { $0 == nil }) ? nil : parsed.compactMap { $0 }
+        }
+        return selector(node, path).map { [$0] }
+    }
+}
+
+extension Selector {
+    /// Parses the text form (`n1`, `zone(a)`, `random-node`, …) without checking that the
+    /// named node, zone or station exists; `nil` if the text has no selector shape.
+    public init?(parsing text: String) {
+        guard let selector = Selectors.parse(text) else { return nil }
+        self = selector
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import SimCore
+
+/// `stations:` and `workload:`.
+extension ScenarioBuilder {
+    func station(_ node: SourceNode, _ path: String, names: Names) -> StationSpec? {
+        let r = reader
+        guard let f = r.fields(node, path, allowed: ["name", "node", "servers", "service", "queue_limit"]) else { return nil }
+        let name = r.required(f, "name", expected: "a station name").flatMap { r.string($0, f.path("name")) }
+        var host = names.nodes.first ?? "n1"
+        if let n = f["node"], let nodeName = r.string(n, f.path("node"), expected: "a node name") {
+            if names.nodes.contains(nodeName) {
+                host = nodeName
+            } else {
+                r.fail(n, f.path("node"), expected: "a node of the cluster (\(names.nodes.joined(separator: ", ")))",
+                       found: "'\(nodeName)'", hint: Suggest.hint(for: nodeName, in: names.nodes))
+            }
+        }
+        let servers = f["servers"].map { r.integer($0, f.path("servers"), minimum: 1, expected: "a positive integer") } ?? 1
+        let service = r.required(f, "service", expected: "a service-time distribution such as {exponential: 2ms}")
+            .flatMap { r.distribution($0, f.path("service")) }
+        var queueLimit: Int?
+        if let n = f["queue_limit"], n.scalar != "unbounded" {
+            queueLimit = r.integer(n, f.path("queue_limit"), minimum: 0,
+                                   expected: "a non-negative integer, or unbounded")
+        }
+        guard let name, let servers, let service else { return nil }
+        return StationSpec(name: name, node: host, servers: servers, service: service, queueLimit: queueLimit)
+    }
+
+    // MARK: Workload
+
+    static let requestKeys = ["station", "rate", "interarrival", "timeout", "size", "response_size", "start", "stop"]
+
+    func workload(_ node: SourceNode, _ path: String, names: Names, duration: Int64?) -> RequestWorkload? {
+        let r = reader
+        guard let outer = r.fields(node, path, allowed: ["requests"], what: "a workload entry such as requests: {station: …, rate: 1000/s}"),
+              let kind = r.exactlyOne(outer, of: ["requests"], what: "the kind of workload"),
+              let body = r.required(outer, kind, expected: "{station: …, rate: …}")
+        else { return nil }
+        let p = outer.path(kind)
+        guard let f = r.fields(body, p, allowed: ScenarioBuilder.requestKeys) else { return nil }
+
+        var station: String?
+        if let n = r.required(f, "station", expected: "the name of a station"),
+           let s = r.string(n, f.path("station"), expected: "a station name") {
+            if names.stations.contains(s) {
+                station = s
+            } else {
+                r.fail(n, f.path("station"), expected: "a station from stations (\(names.stations.joined(separator: ", ")))",
+                       found: "'\(s)'", hint: Suggest.hint(for: s, in: names.stations))
+            }
+        }
+
+        var arrivals: ArrivalProcess?
+        if let which = r.exactlyOne(f, of: ["rate", "interarrival"], what: "how requests arrive"), let n = f[which] {
+            if which == "interarrival" {
+                arrivals = r.distribution(n, f.path(which)).map { .interarrival($0) }
+            } else {
+                arrivals = arrivalRate(n, f.path(which))
+            }
+        }
+
+        let timeout = f["timeout"].flatMap { r.duration($0, f.path("timeout"), positive: true) }
+        let size = f["size"].map { r.size($0, f.path("size")) } ?? 0
+        let responseSize = f["response_size"].map { r.size($0, f.path("response_size")) } ?? 0
+        let start = f["start"].map { r.duration($0, f.path("start")) } ?? 0
+        let stop = f["stop"].flatMap { r.duration($0, f.path("stop")) }
+        if let start, let stop, let n = f["stop"], stop <= start {
+            r.fail(n, f.path("stop"), expected: "a stop time after start (\(start / Nanos.millisecond)ms)")
+        }
+        guard let station, let arrivals, let size, let responseSize, let start else { return nil }
+        return RequestWorkload(station: station, arrivals: arrivals, timeout: timeout, requestBytes: size,
+                               responseBytes: responseSize, start: start, stop: stop)
+    }
+
+    func arrivalRate(_ node: SourceNode, _ path: String) -> ArrivalProcess? {
+        let r = reader
+        if node.scalar != nil { return r.rate(node, path).map { .poisson(perSecond: $0) } }
+        guard let f = r.fields(node, path, allowed: ["poisson", "constant"],
+                               what: "a rate such as 1500/s, {poisson: 1500/s} or {constant: 100/s}"),
+              let which = r.exactlyOne(f, of: ["poisson", "constant"], what: "the arrival process"),
+              let n = r.required(f, which, expected: "a rate such as 1500/s"),
+              let rate = r.rate(n, f.path(which))
+        else { return nil }
+        return which == "poisson" ? .poisson(perSecond: rate) : .constant(perSecond: rate)
+    }
+}

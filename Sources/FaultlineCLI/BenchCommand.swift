@@ -36,15 +36,19 @@ struct BenchCommand: ParsableCommand {
             let result = try stationRate()
             if result.rate > best.rate { best = result }
         }
+        let bare = (0..<repeats).map { _ in queueOnlyRate() }.max { $0.customers < $1.customers }!
         if json {
             print("""
                 {"kernel_events_per_s": \(Int(kernel)), "station_events_per_s": \(Int(best.rate)), \
                 "station_customers_per_s": \(Int(best.customers)), "station_events": \(best.events), \
-                "station_customers": \(customers), "station_seconds": \(best.seconds)}
+                "station_customers": \(customers), "station_seconds": \(best.seconds), \
+                "queue_events_per_s": \(Int(bare.events / bare.seconds)), "queue_customers_per_s": \(Int(bare.customers)), \
+                "queue_events": \(Int(bare.events)), "queue_seconds": \(bare.seconds), "queue_mean_response_ms": \(bare.meanMs)}
                 """)
         } else {
             print("kernel (hold model, 1000 pending events, \(events) events): \(format(kernel)) events/s")
-            print("station model (M/M/1, ρ=0.5, \(customers) customers, \(best.events) events): \(format(best.rate)) events/s, \(format(best.customers)) customers/s")
+            print("station scenario (M/M/1, ρ=0.5, via the full simulator: client, 2 network hops, checks, histogram; \(customers) customers, \(best.events) events): \(format(best.rate)) events/s, \(format(best.customers)) customers/s")
+            print("bare M/M/1 queue (Station + EventQueue only, like SimPy's textbook model; \(customers) customers, \(Int(bare.events)) events): \(format(bare.events / bare.seconds)) events/s, \(format(bare.customers)) customers/s, mean response \(String(format: "%.4f", bare.meanMs)) ms (theory 1 ms)")
         }
     }
 
@@ -92,6 +96,15 @@ struct BenchCommand: ParsableCommand {
         let elapsed = (clock.now - start).seconds
         let served = outcome.metrics["requests"] ?? 0
         return (Double(outcome.events) / elapsed, served / elapsed, outcome.events, elapsed)
+    }
+
+    func queueOnlyRate() -> (customers: Double, events: Double, seconds: Double, meanMs: Double) {
+        var model = QueueOnlySimulation(servers: 1, interarrival: .exponential(mean: 1e6), service: .exponential(mean: 0.5e6), seed: 1)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = model.run(customers: customers)
+        let seconds = (clock.now - start).seconds
+        return (Double(customers) / seconds, Double(result.events), seconds, result.meanResponseNanos / 1e6)
     }
 
     func format(_ rate: Double) -> String {

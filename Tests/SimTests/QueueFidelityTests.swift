@@ -70,3 +70,23 @@ final class QueueFidelityTests: XCTestCase {
         XCTAssertEqual(utilisation.mean, 0.6, accuracy: 0.01)  // ρ = λ / (c μ) = 1200 / 2000
     }
 }
+
+final class QueueOnlySimulationTests: XCTestCase {
+    func testBareMM1MatchesClosedFormAndIsDeterministic() {
+        var first = QueueOnlySimulation(servers: 1, interarrival: .exponential(mean: 1e6), service: .exponential(mean: 0.5e6), seed: 4)
+        var second = QueueOnlySimulation(servers: 1, interarrival: .exponential(mean: 1e6), service: .exponential(mean: 0.5e6), seed: 4)
+        let a = first.run(customers: 200_000)
+        let b = second.run(customers: 200_000)
+        XCTAssertEqual(a.events, b.events)
+        XCTAssertEqual(a.meanResponseNanos, b.meanResponseNanos)
+        XCTAssertEqual(a.events, 400_000, "one arrival and one departure per customer")
+        XCTAssertEqual(a.meanResponseNanos / 1e6, 1.0, accuracy: 0.05)  // W = 1/(μ−λ) = 1 ms
+    }
+
+    func testBareMMcWithSeveralServers() {
+        var model = QueueOnlySimulation(servers: 4, interarrival: .exponential(mean: 1e9 / 6400), service: .exponential(mean: 0.5e6), seed: 2)
+        let result = model.run(customers: 300_000)
+        // Erlang C, c = 4, ρ = 0.8: W = 0.5964 / 1600 s + 0.5 ms = 0.8728 ms.
+        XCTAssertEqual(result.meanResponseNanos / 1e6, 0.8728, accuracy: 0.04)
+    }
+}

@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layering (lower never imports higher):
 //   FaultlineCLI → Sim → Scenario / Stations / Checkers → SimCore
-//   FaultlineCLI → Results → Stats → CGSL, Histogram
+//   FaultlineCLI → Results → Stats → CGSL, Histogram; Results also uses SimCore's seeded generator
 // The kernel and the models depend on no server library, so their tests build in seconds.
 let package = Package(
     name: "Faultline",
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Stations"),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
         .target(name: "Results", dependencies: [
-            "Stats",
+            "Stats", "SimCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats"]),
@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
-        .testTarget(name: "StatsTests", dependencies: ["Stats"]),
+        .testTarget(name: "StatsTests", dependencies: ["Stats", "SimCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),
         .testTarget(name: "StationsTests", dependencies: ["Stations"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -19,7 +19,6 @@ struct Fields {
     init(node: SourceNode, path: String, entries: [(key: SourceNode, value: SourceNode)]) {
         self.node = node
         self.path = path
-        var unknown: [String] = []
         for entry in entries {
             guard let key = entry.key.scalar else { continue }
             if values[key] == nil { order.append(key) }

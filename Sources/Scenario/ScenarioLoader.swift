@@ -10,7 +10,8 @@ public enum ScenarioLoader {
 
     /// Reads and validates a scenario file. `overrides` are `key.path=value` strings (`--set`).
     public static func load(path: String, overrides: [String] = []) throws(ScenarioErrors) -> Scenario {
-        let file = (path as NSString).lastPathComponent
+        // Errors name the file as the user wrote it, so an editor can jump to it.
+        let file = path
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDirectory: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

@@ -24,6 +24,22 @@ final class ScenarioErrorTests: XCTestCase {
 
     """
 
+    func testDuplicateKeyIsReportedNotSilentlyOverwritten() {
+        let errors = scenarioErrors("""
+        duration: 10s
+        stations:
+          - name: tokeninfo
+            servers: 2
+            servers: 4
+            service: 1ms
+        """)
+        // Yams rejects the second key while composing; the error keeps its position.
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertEqual(errors[0].location.file, "bad.yaml")
+        XCTAssertEqual(errors[0].location.line, 4)
+        XCTAssertTrue(errors[0].found.contains("duplicate key 'servers'"), errors[0].found)
+    }
+
     func testTypoKeyWithDidYouMean() {
         let errors = scenarioErrors("""
         duration: 10s

@@ -195,7 +195,7 @@ final class ScenarioLoaderTests: XCTestCase {
         let path = dir.appendingPathComponent("full.yaml").path
         try fullScenario.write(toFile: path, atomically: true, encoding: .utf8)
         let s = try ScenarioLoader.load(path: path)
-        XCTAssertEqual(s.sourceFile, "full.yaml")
+        XCTAssertEqual(s.sourceFile, path, "errors and results name the file as the user wrote it")
         XCTAssertEqual(s.faults.count, 17)
 
         let missing = dir.appendingPathComponent("nope.yaml").path

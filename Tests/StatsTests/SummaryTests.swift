@@ -1,3 +1,4 @@
+import SimCore
 import XCTest
 @testable import Stats
 

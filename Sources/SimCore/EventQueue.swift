@@ -59,34 +59,47 @@ public struct EventQueue<Payload: Sendable>: Sendable {
         heap.removeAll(keepingCapacity: true)
     }
 
+    // Both sifts work on the raw buffer: Array's bounds and uniqueness checks per level
+    // measured ~15% of kernel time.
     @inlinable
     mutating func siftUp(_ start: Int) {
-        var child = start
-        let moving = heap[child]
-        while child > 0 {
-            let parent = (child - 1) >> 1
-            if !moving.precedes(heap[parent]) { break }
-            heap[child] = heap[parent]
-            child = parent
+        heap.withUnsafeMutableBufferPointer { heap in
+            var child = start
+            let moving = heap[child]
+            while child > 0 {
+                let parent = (child - 1) >> 1
+                if !moving.precedes(heap[parent]) { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = moving
         }
-        heap[child] = moving
     }
 
+    /// Floyd's bottom-up sift: the element moved to the root came from the bottom, so it
+    /// almost always sinks back to the bottom. Walk the hole down along the smaller children
+    /// (one comparison per level instead of two), then sift the element up from there.
     @inlinable
     mutating func siftDown(_ start: Int) {
-        var parent = start
-        let count = heap.count
-        let moving = heap[parent]
-        while true {
-            let left = 2 * parent + 1
-            if left >= count { break }
-            let right = left + 1
-            var best = left
-            if right < count && heap[right].precedes(heap[left]) { best = right }
-            if !heap[best].precedes(moving) { break }
-            heap[parent] = heap[best]
-            parent = best
+        heap.withUnsafeMutableBufferPointer { heap in
+            let count = heap.count
+            let moving = heap[start]
+            var hole = start
+            var child = 2 * hole + 1
+            while child < count {
+                let right = child + 1
+                if right < count && heap[right].precedes(heap[child]) { child = right }
+                heap[hole] = heap[child]
+                hole = child
+                child = 2 * hole + 1
+            }
+            while hole > start {
+                let parent = (hole - 1) >> 1
+                if !moving.precedes(heap[parent]) { break }
+                heap[hole] = heap[parent]
+                hole = parent
+            }
+            heap[hole] = moving
         }
-        heap[parent] = moving
     }
 }

@@ -21,8 +21,13 @@ public struct Scenario: Sendable {
     public var checks: [String]
     public var slos: [SLOSpec]
     public var sourceFile: String
+    /// The replicated-log model, when the scenario runs one.
+    public var broker: BrokerSpec?
+    /// `- publish:` workload entries (need `broker`).
+    public var publishes: [PublishWorkload] = []
 
-    public static let knownChecks: [String] = ["requests_accounted", "liveness_after_heal"]
+    public static let knownChecks: [String] =
+        CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks
 
     public init(name: String, description: String = "", duration: Int64, warmup: Int64 = 0, seeds: Int = 10,
                 cluster: ClusterSpec = ClusterSpec(), stations: [StationSpec] = [], workload: [RequestWorkload] = [],
@@ -233,6 +238,10 @@ public enum Selector: Sendable, Equatable, Hashable, CustomStringConvertible {
     case leader(String)
     /// Reserved: every process of a cloud account (a later module resolves it).
     case account(String)
+    /// Every replica of the stream except its current leader.
+    case follower(String)
+    /// The current leader of the metadata Raft group.
+    case metadataLeader
 
     /// The text form used in scenario files.
     public var description: String {
@@ -248,6 +257,8 @@ public enum Selector: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .station(let name): return "station(\(name))"
         case .leader(let stream): return "leader(\(stream))"
         case .account(let account): return "account(\(account))"
+        case .follower(let stream): return "follower(\(stream))"
+        case .metadataLeader: return "metadata-leader"
         }
     }
 }
@@ -349,4 +360,19 @@ public struct SLOSpec: Sendable, Equatable {
 
     /// `true` when the observed value must be at least `limit` rather than at most.
     public var isLowerBound: Bool { statistic == "min" }
+}
+
+extension FaultAction {
+    /// Node selectors this action mentions (for validation before the run).
+    public var selectors: [Selector] {
+        switch self {
+        case .crash(let s), .restart(let s), .pause(let s), .resume(let s): return [s]
+        case .clock(let s, _), .disk(let s, _): return [s]
+        case .partition(.groups(let groups)): return groups.flatMap { $0 }
+        case .partition(.isolate(let s)): return [s]
+        case .partition(.oneWay(let from, let to)): return from + to
+        case .delay(let link, _), .loss(let link, _), .duplicate(let link, _): return link.from + link.to
+        case .heal, .slowdown: return []
+        }
+    }
 }

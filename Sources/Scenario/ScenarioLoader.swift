@@ -4,7 +4,7 @@ import SimCore
 /// YAML scenario file → validated `Scenario`. The format is documented in Scenarios/README.md.
 public enum ScenarioLoader {
     public static let topLevelKeys = [
-        "name", "description", "duration", "warmup", "seeds", "cluster", "stations", "workload", "faults",
+        "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "stations", "workload", "faults",
         "nemesis", "checks", "slos",
     ]
 
@@ -57,6 +57,8 @@ struct Names {
     var nodes: [String] = []
     var zones: [String] = []
     var stations: [String] = []
+    var streams: [String] = []
+    var hasBroker = false
 }
 
 struct ScenarioBuilder {
@@ -86,6 +88,10 @@ struct ScenarioBuilder {
         names.nodes = cluster.nodes.map(\.name)
         names.zones = cluster.zones
 
+        let broker = f["broker"].flatMap { self.broker($0, "broker", names: names) }
+        names.streams = broker?.streams.map(\.name) ?? []
+        names.hasBroker = f.has("broker")
+
         var stations: [StationSpec] = []
         if let node = f["stations"], let items = r.sequence(node, "stations", of: "stations") {
             // Names count even when a station has other errors, so references to it don't
@@ -102,9 +108,13 @@ struct ScenarioBuilder {
         }
 
         var workload: [RequestWorkload] = []
+        var publishes: [PublishWorkload] = []
         if let node = f["workload"], let items = r.sequence(node, "workload", of: "workload entries such as - requests: {…}") {
             for (i, item) in items.enumerated() {
-                if let entry = self.workload(item, KeyPath.index("workload", i), names: names, duration: duration) {
+                let path = KeyPath.index("workload", i)
+                if Self.isPublish(item) {
+                    if let entry = self.publish(item, path, names: names) { publishes.append(entry) }
+                } else if let entry = self.workload(item, path, names: names, duration: duration) {
                     workload.append(entry)
                 }
             }
@@ -127,7 +137,13 @@ struct ScenarioBuilder {
             for (i, item) in items.enumerated() {
                 let path = KeyPath.index("checks", i)
                 guard let check = r.string(item, path, expected: "a check name") else { continue }
-                if Scenario.knownChecks.contains(check) {
+                if CheckCatalog.brokerChecks.contains(check) && broker == nil && !f.has("broker") {
+                    r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs a broker: section)",
+                           found: "'\(check)'")
+                } else if CheckCatalog.stationChecks.contains(check) && !f.has("stations") {
+                    r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs stations:)",
+                           found: "'\(check)'")
+                } else if Scenario.knownChecks.contains(check) {
                     if !checks.contains(check) { checks.append(check) }
                 } else {
                     r.fail(item, path, expected: "one of the checks \(Scenario.knownChecks.joined(separator: ", "))",
@@ -139,8 +155,11 @@ struct ScenarioBuilder {
         let slos = f["slos"].map { self.slos($0, "slos") } ?? []
 
         guard let duration else { return nil }
-        return Scenario(name: name, description: description, duration: duration, warmup: warmup, seeds: seeds,
-                        cluster: cluster, stations: stations, workload: workload, faults: faults, nemesis: nemesis,
-                        checks: checks, slos: slos, sourceFile: file)
+        var scenario = Scenario(name: name, description: description, duration: duration, warmup: warmup, seeds: seeds,
+                                cluster: cluster, stations: stations, workload: workload, faults: faults, nemesis: nemesis,
+                                checks: checks, slos: slos, sourceFile: file)
+        scenario.broker = broker
+        scenario.publishes = publishes
+        return scenario
     }
 }

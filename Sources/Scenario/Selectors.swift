@@ -6,9 +6,9 @@ struct Selectors {
     let reader: Reader
     let names: Names
 
-    static let keywords = ["random-node", "minority", "majority", "all", "crashed", "paused"]
-    static let functions = ["zone", "station", "leader", "account"]
-    static let forms = "a node name, zone(…), station(…), leader(…), account(…), random-node, minority, majority, all, crashed or paused"
+    static let keywords = ["random-node", "minority", "majority", "all", "crashed", "paused", "metadata-leader"]
+    static let functions = ["zone", "station", "leader", "follower", "account"]
+    static let forms = "a node name, zone(…), station(…), leader(…), follower(…), account(…), random-node, minority, majority, all, crashed, paused or metadata-leader"
 
     /// Parses selector text without checking names; `nil` if the text has no selector shape.
     static func parse(_ text: String) -> Selector? {
@@ -19,6 +19,7 @@ struct Selectors {
         case "all": return .all
         case "crashed": return .crashed
         case "paused": return .paused
+        case "metadata-leader": return .metadataLeader
         default: break
         }
         if let open = text.firstIndex(of: "("), text.hasSuffix(")") {
@@ -30,6 +31,7 @@ struct Selectors {
             case "zone": return .zone(argument)
             case "station": return .station(argument)
             case "leader": return .leader(argument)
+            case "follower": return .follower(argument)
             case "account": return .account(argument)
             default: return nil
             }
@@ -64,6 +66,19 @@ struct Selectors {
             guard names.zones.contains(zone) else {
                 reader.fail(node, path, expected: "a zone of the cluster (\(names.zones.joined(separator: ", ")))",
                             found: "unknown zone '\(zone)'", hint: Suggest.hint(for: zone, in: names.zones))
+                return nil
+            }
+        case .leader(let stream), .follower(let stream):
+            guard names.streams.contains(stream) else {
+                reader.fail(node, path, expected: names.streams.isEmpty
+                                ? "a stream of the broker (this scenario has no broker: section)"
+                                : "a stream of the broker (\(names.streams.joined(separator: ", ")))",
+                            found: "unknown stream '\(stream)'", hint: Suggest.hint(for: stream, in: names.streams))
+                return nil
+            }
+        case .metadataLeader:
+            guard names.hasBroker else {
+                reader.fail(node, path, expected: "metadata-leader only with a broker: section", found: "no broker")
                 return nil
             }
         case .station(let station):

@@ -20,8 +20,10 @@ extension Simulation {
     func validateSelectors() throws {
         func check(_ selector: Selector) throws {
             switch selector {
-            case .leader(let stream):
-                throw SimulationError("selector leader(\(stream)) needs the replicated-log model, which this scenario does not run")
+            case .leader(let stream), .follower(let stream):
+                throw SimulationError("selector \(selector) (stream \(stream)) needs the replicated-log model, which this scenario does not run")
+            case .metadataLeader:
+                throw SimulationError("selector metadata-leader needs the replicated-log model, which this scenario does not run")
             case .account(let account):
                 throw SimulationError("selector account(\(account)) needs the accounts model, which this scenario does not run")
             case .node(let name) where nodeIndex[name] == nil:
@@ -60,7 +62,7 @@ extension Simulation {
             return clusterNodes.filter { processes[$0].state == .paused }
         case .station(let name):
             return stationIndex[name].map { [stationNode[$0]] } ?? []
-        case .leader, .account:
+        case .leader, .follower, .metadataLeader, .account:
             return []  // rejected up front by validateSelectors
         }
     }
@@ -291,20 +293,5 @@ extension Simulation {
     /// Tells the liveness checker whenever the system returns to health.
     mutating func noteHealth() {
         if isHealthy { liveness.healed(at: now) }
-    }
-}
-
-extension FaultAction {
-    /// Node selectors this action mentions (for validation before the run).
-    var selectors: [Selector] {
-        switch self {
-        case .crash(let s), .restart(let s), .pause(let s), .resume(let s): return [s]
-        case .clock(let s, _), .disk(let s, _): return [s]
-        case .partition(.groups(let groups)): return groups.flatMap { $0 }
-        case .partition(.isolate(let s)): return [s]
-        case .partition(.oneWay(let from, let to)): return from + to
-        case .delay(let link, _), .loss(let link, _), .duplicate(let link, _): return link.from + link.to
-        case .heal, .slowdown: return []
-        }
     }
 }

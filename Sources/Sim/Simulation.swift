@@ -70,6 +70,9 @@ public struct Simulation {
     public init(scenario: Scenario, seed: UInt64, options: SimulationOptions = .init()) throws {
         self.scenario = scenario
         self.seed = seed
+        if scenario.broker != nil || !scenario.publishes.isEmpty {
+            throw SimulationError("this build simulates stations only; the broker: section and publish workloads are parsed and validated but not simulated yet")
+        }
         self.options = options
         warmup = scenario.warmup
         let root = SeededGenerator(seed: seed)

@@ -45,7 +45,7 @@ faults:
   - {at: 48s, clock: {node: zone(a), jump: -1s}}
   - {at: 49s, pause: random-node, for: 1s}
   - {at: 50s, heal: }
-  - {at: 51s, crash: leader(orders)}
+  - {at: 51s, crash: station(tokeninfo)}
   - {at: 52s, crash: account(payments)}
 nemesis: {interval: 10s, duration: 3s, start: 5s, stop: 50s, actions: [crash, partition], targets: minority}
 checks: [requests_accounted, liveness_after_heal]
@@ -136,7 +136,7 @@ final class ScenarioLoaderTests: XCTestCase {
         guard case .pause(.randomNode) = s.faults[13].action else { return XCTFail() }
         guard case .heal = s.faults[14].action else { return XCTFail() }
         XCTAssertNil(s.faults[14].duration)
-        guard case .crash(.leader("orders")) = s.faults[15].action else { return XCTFail() }
+        guard case .crash(.station("tokeninfo")) = s.faults[15].action else { return XCTFail() }
         guard case .crash(.account("payments")) = s.faults[16].action else { return XCTFail() }
 
         let n = try XCTUnwrap(s.nemesis)

@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "StatsTests", dependencies: ["Stats", "SimCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),
         .testTarget(name: "StationsTests", dependencies: ["Stations"]),
+        .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
         .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),

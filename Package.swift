@@ -30,12 +30,15 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Stations"),
+        // Sans-IO protocol cores: driven by the simulator here and by live servers later.
+        .target(name: "Raft", dependencies: ["SimCore"]),
+        .target(name: "Replication"),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
         .target(name: "Results", dependencies: [
             "Stats", "SimCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats"]),
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication"]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -44,6 +47,8 @@ let package = Package(
         .testTarget(name: "StatsTests", dependencies: ["Stats", "SimCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),
         .testTarget(name: "StationsTests", dependencies: ["Stations"]),
+        .testTarget(name: "RaftTests", dependencies: ["Raft", "SimCore"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),

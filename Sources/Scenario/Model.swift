@@ -356,6 +356,10 @@ public struct SLOSpec: Sendable, Equatable {
         ("timeout_rate", .fraction),
         ("rejection_rate", .fraction),
         ("throughput_per_s", .perSecond),
+        // The broker model.
+        ("publish_latency", .latency),
+        ("end_to_end_latency", .latency),
+        ("failover_time", .latency),
     ]
 
     /// `true` when the observed value must be at least `limit` rather than at most.

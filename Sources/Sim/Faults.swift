@@ -21,9 +21,13 @@ extension Simulation {
         func check(_ selector: Selector) throws {
             switch selector {
             case .leader(let stream), .follower(let stream):
-                throw SimulationError("selector \(selector) (stream \(stream)) needs the replicated-log model, which this scenario does not run")
+                if brokerWorld?.streamIndex(stream) == nil {
+                    throw SimulationError("selector \(selector) names stream \(stream), which this scenario's broker does not have")
+                }
             case .metadataLeader:
-                throw SimulationError("selector metadata-leader needs the replicated-log model, which this scenario does not run")
+                if brokerWorld == nil {
+                    throw SimulationError("selector metadata-leader needs a broker: section")
+                }
             case .account(let account):
                 throw SimulationError("selector account(\(account)) needs the accounts model, which this scenario does not run")
             case .node(let name) where nodeIndex[name] == nil:
@@ -62,7 +66,9 @@ extension Simulation {
             return clusterNodes.filter { processes[$0].state == .paused }
         case .station(let name):
             return stationIndex[name].map { [stationNode[$0]] } ?? []
-        case .leader, .follower, .metadataLeader, .account:
+        case .leader, .follower, .metadataLeader:
+            return resolveBrokerSelector(selector)
+        case .account:
             return []  // rejected up front by validateSelectors
         }
     }
@@ -259,6 +265,7 @@ extension Simulation {
     // MARK: - Processes
 
     mutating func crash(_ node: NodeID) {
+        brokerCrashed(node)
         processes[node].crash()
         heldWhilePaused[node].removeAll()
         for station in stations.indices where stationNode[station] == node {
@@ -270,6 +277,7 @@ extension Simulation {
         // State is rebuilt only from what the disk kept; a station keeps nothing on disk,
         // so it comes back empty (its queue died with the crash).
         processes[node].restart()
+        brokerRestarted(node)
     }
 
     /// Resumes processes and delivers what was held for them, in arrival order, now.

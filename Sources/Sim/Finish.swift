@@ -6,7 +6,7 @@ extension Simulation {
     /// Closes the books: metrics over the measured window (after warm-up), the checks the
     /// scenario asked for, and the trace hash.
     mutating func finish(events: UInt64) -> RunOutcome {
-        let end = scenario.duration
+        let end = brokerWorld == nil ? scenario.duration : now
         for index in stations.indices { stations[index].close(at: end) }
 
         // Outcomes of requests that started inside the measured window.
@@ -22,7 +22,7 @@ extension Simulation {
             }
         }
         let finished = succeeded + timedOut + rejected + failed
-        let window = Double(end - scenario.warmup) / 1e9
+        let window = Double(scenario.duration - scenario.warmup) / 1e9
         var metrics: [String: Double] = [
             "requests": sent,
             "throughput_per_s": window > 0 ? succeeded / window : 0,
@@ -50,8 +50,23 @@ extension Simulation {
             units["mean_in_system.\(name)"] = "count"
         }
 
+        var histograms: [String: LatencyHistogram] = [:]
+        if !scenario.workload.isEmpty { histograms["request_latency"] = latency }
+        brokerMetrics(&metrics, &units, &histograms)
+        if scenario.workload.isEmpty {
+            for name in ["requests", "throughput_per_s", "error_rate", "timeout_rate", "rejection_rate",
+                         "late_or_duplicate_answers", "request_latency", "latency_mean_ms"] {
+                metrics[name] = nil
+                units[name] = nil
+            }
+        }
+
         var checks: [CheckReport] = []
         for name in scenario.checks {
+            if let report = brokerCheck(name) {
+                checks.append(report)
+                continue
+            }
             switch name {
             case RequestLedger.name:
                 checks.append(ledger.verify(
@@ -75,7 +90,7 @@ extension Simulation {
             traceHash: trace.hex,
             metrics: metrics,
             metricUnits: units,
-            histograms: ["request_latency": latency],
+            histograms: histograms,
             checks: checks,
             endTime: end)
     }

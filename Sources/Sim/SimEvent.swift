@@ -20,6 +20,25 @@ enum SimEvent: Sendable {
     case nemesisStrike(tick: Int32)
     case nemesisHeal(tick: Int32)
 
+    // The broker model (see Broker/BrokerDriver.swift).
+    /// A broker message (its body sits in the mail slot table) reaches its destination.
+    case brokerMail(slot: Int32)
+    case raftTick(node: Int32, incarnation: UInt32)
+    /// The disk finished persisting a node's Raft `Ready`: now it may send and apply.
+    case raftPersisted(node: Int32, incarnation: UInt32)
+    case replicaTick(node: Int32, incarnation: UInt32)
+    case logAppended(node: Int32, incarnation: UInt32, stream: Int32, upTo: UInt64)
+    case logSynced(node: Int32, incarnation: UInt32, stream: Int32, upTo: UInt64)
+    case checkpointSynced(node: Int32, incarnation: UInt32, ticket: UInt64)
+    /// The open-loop publisher of workload `workload` emits its next message.
+    case publish(workload: Int32)
+    /// No answer for this attempt (high bit set: a back-off timer before resending).
+    case publishTimeout(request: UInt64, attempt: UInt32)
+    case adminTick
+    /// The scheduled duration is over: heal everything and start the liveness phase.
+    case endSafetyPhase
+    case livenessCheck
+
     enum Answer: UInt8, Sendable { case ok = 1, rejected = 2 }
 
     /// Stable numeric code per kind, folded into the trace hash.
@@ -34,6 +53,18 @@ enum SimEvent: Sendable {
         case .undoFault: return 7
         case .nemesisStrike: return 8
         case .nemesisHeal: return 9
+        case .brokerMail: return 10
+        case .raftTick: return 11
+        case .raftPersisted: return 12
+        case .replicaTick: return 13
+        case .logAppended: return 14
+        case .logSynced: return 15
+        case .checkpointSynced: return 16
+        case .publish: return 17
+        case .publishTimeout: return 18
+        case .adminTick: return 19
+        case .endSafetyPhase: return 20
+        case .livenessCheck: return 21
         }
     }
 
@@ -48,6 +79,18 @@ enum SimEvent: Sendable {
         case .undoFault: return "undo_fault"
         case .nemesisStrike: return "nemesis_strike"
         case .nemesisHeal: return "nemesis_heal"
+        case .brokerMail: return "broker_mail"
+        case .raftTick: return "raft_tick"
+        case .raftPersisted: return "raft_persisted"
+        case .replicaTick: return "replica_tick"
+        case .logAppended: return "log_appended"
+        case .logSynced: return "log_synced"
+        case .checkpointSynced: return "checkpoint_synced"
+        case .publish: return "publish"
+        case .publishTimeout: return "publish_timeout"
+        case .adminTick: return "admin_tick"
+        case .endSafetyPhase: return "end_safety_phase"
+        case .livenessCheck: return "liveness_check"
         }
     }
 
@@ -61,6 +104,15 @@ enum SimEvent: Sendable {
         case .timeout(let r): return (0, r)
         case .fault(let i), .undoFault(let i): return (UInt64(i), 0)
         case .nemesisStrike(let t), .nemesisHeal(let t): return (UInt64(t), 0)
+        case .brokerMail(let slot): return (UInt64(slot), 0)
+        case .raftTick(let n, let i), .raftPersisted(let n, let i), .replicaTick(let n, let i):
+            return (UInt64(n), UInt64(i))
+        case .logAppended(let n, let i, let s, let upTo), .logSynced(let n, let i, let s, let upTo):
+            return (UInt64(n) << 32 | UInt64(s), upTo ^ UInt64(i) << 48)
+        case .checkpointSynced(let n, let i, let ticket): return (UInt64(n) << 32 | UInt64(i), ticket)
+        case .publish(let w): return (UInt64(w), 0)
+        case .publishTimeout(let r, let a): return (r, UInt64(a))
+        case .adminTick, .endSafetyPhase, .livenessCheck: return (0, 0)
         }
     }
 }

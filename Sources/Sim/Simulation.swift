@@ -1,4 +1,6 @@
 import Checkers
+import Raft
+import Replication
 import Scenario
 import SimCore
 import Stations
@@ -67,11 +69,18 @@ public struct Simulation {
     var activeLinkFaults = 0
     var partitioned = false
 
+    // The replicated-log model, when the scenario has a `broker:` section.
+    var brokerWorld: BrokerWorld?
+    var publishRngs: [SeededGenerator] = []
+    var baseDiskConfig: DiskConfig
+    /// Set when the liveness phase saw the cluster converge: nothing left to check.
+    var stopAfterConvergence = false
+
     public init(scenario: Scenario, seed: UInt64, options: SimulationOptions = .init()) throws {
         self.scenario = scenario
         self.seed = seed
-        if scenario.broker != nil || !scenario.publishes.isEmpty {
-            throw SimulationError("this build simulates stations only; the broker: section and publish workloads are parsed and validated but not simulated yet")
+        if !scenario.publishes.isEmpty && scenario.broker == nil {
+            throw SimulationError("publish workloads need a broker: section")
         }
         self.options = options
         warmup = scenario.warmup
@@ -90,6 +99,7 @@ public struct Simulation {
             fsyncLatency: spec.disk.fsync,
             tornWrites: spec.disk.tornWrites,
             corruptionProbability: spec.disk.corruption)
+        baseDiskConfig = diskConfig
         for (id, node) in allNodes.enumerated() {
             let disk = SimDisk(config: diskConfig, rng: root.stream("disk.\(node.name)"))
             processes.append(SimProcess(id: id, name: node.name, zone: node.zone, disk: disk))
@@ -129,6 +139,10 @@ public struct Simulation {
         faultRng = root.stream("faults")
         nemesisRng = root.stream("nemesis")
         faultUndo = Array(repeating: nil, count: scenario.faults.count)
+        if let broker = scenario.broker {
+            brokerWorld = try Self.makeBrokerWorld(broker, nodes: spec.nodes, root: root.stream("broker"))
+            publishRngs = scenario.publishes.indices.map { root.stream("publish.\($0)") }
+        }
         liveness = LivenessAfterHeal(grace: max(Nanos.second, scenario.workload.compactMap(\.timeout).max() ?? 0))
 
         try validateSelectors()
@@ -140,16 +154,18 @@ public struct Simulation {
         if options.injectHashOrderDependence { foldHashOrderDependence() }
         scheduleInitialEvents()
 
-        let end = scenario.duration
+        // With a broker, the run continues past `duration` into the liveness phase until the
+        // cluster converges or the phase times out.
+        let end = brokerWorld == nil ? scenario.duration : scenario.duration + livenessTimeout + Nanos.second
         var processed: UInt64 = 0
-        while let next = queue.nextTime, next <= end, processed < options.maxEvents {
+        while let next = queue.nextTime, next <= end, processed < options.maxEvents, !stopAfterConvergence {
             guard let event = queue.popNext() else { break }
             now = event.time
             processed += 1
             record(event)
             handle(event.payload)
         }
-        now = end
+        if brokerWorld == nil || !stopAfterConvergence { now = end }
         return finish(events: processed)
     }
 
@@ -176,6 +192,7 @@ public struct Simulation {
             }
             nemesisUndo = Array(repeating: nil, count: Int(tick))
         }
+        scheduleBrokerStart()
     }
 
     /// Static on purpose: calling a method of `self` from a mutating context made Swift copy
@@ -221,6 +238,8 @@ public struct Simulation {
                 apply(undo)
             }
             noteHealth()
+        default:
+            handleBroker(event)
         }
     }
 
@@ -361,6 +380,29 @@ public struct Simulation {
             line.add("fault", Int(i))
         case .nemesisStrike(let t), .nemesisHeal(let t):
             line.add("tick", Int(t))
+        case .brokerMail(let slot):
+            if let mail = brokerWorld?.mail[Int(slot)] {
+                line.add("from", processes[mail.from].name)
+                line.add("to", processes[mail.to].name)
+                line.add("message", mail.body.kindName)
+            }
+        case .raftTick(let n, let i), .raftPersisted(let n, let i), .replicaTick(let n, let i):
+            line.add("node", processes[Int(n)].name)
+            line.add("incarnation", Int(i))
+        case .logAppended(let n, _, let s, let upTo), .logSynced(let n, _, let s, let upTo):
+            line.add("node", processes[Int(n)].name)
+            line.add("stream", brokerWorld?.streamNames[Int(s)] ?? "")
+            line.add("up_to", upTo)
+        case .checkpointSynced(let n, _, let ticket):
+            line.add("node", processes[Int(n)].name)
+            line.add("ticket", ticket)
+        case .publish(let w):
+            line.add("workload", Int(w))
+        case .publishTimeout(let r, let a):
+            line.add("request", r)
+            line.add("attempt", Int(a & 0x7FFF_FFFF))
+        case .adminTick, .endSafetyPhase, .livenessCheck:
+            break
         }
         sink.write(line: line.json)
     }

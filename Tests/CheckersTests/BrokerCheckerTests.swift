@@ -62,11 +62,18 @@ final class BrokerCheckerTests: XCTestCase {
         XCTAssertFalse(checker.verify().passed)
     }
 
-    func testProducerOrderToleratesDuplicatesButNotReordering() {
-        let inOrder = [entry(0, 1, 1, 0), entry(1, 1, 1, 1), entry(2, 1, 1, 0), entry(3, 1, 1, 2)]  // retry duplicate of #0
-        XCTAssertTrue(ProducerOrderChecker.verify(streamNames: ["s"], committed: [inOrder], at: 0).passed)
-        let swapped = [entry(0, 1, 1, 1), entry(1, 1, 1, 0)]
-        XCTAssertFalse(ProducerOrderChecker.verify(streamNames: ["s"], committed: [swapped], at: 0).passed)
+    func testProducerOrderAllowsConcurrentReorderingButNotCausalInversion() {
+        // #0 and #1 were in flight together; #2 was sent after #0 was acknowledged.
+        let sent: [UInt64: Int64] = [0: 0, 1: 1, 2: 10]
+        let acked: [UInt64: Int64] = [0: 5, 1: 6, 2: 12]
+        func verify(_ log: [ObservedEntry]) -> CheckReport {
+            ProducerOrderChecker.verify(streamNames: ["s"], committed: [log], at: 0,
+                                        sentAt: { sent[$0.sequence] }, ackedAt: { acked[$0.sequence] })
+        }
+        XCTAssertTrue(verify([entry(0, 1, 1, 1), entry(1, 1, 1, 0), entry(2, 1, 1, 2)]).passed)
+        let inverted = verify([entry(0, 1, 1, 2), entry(1, 1, 1, 0), entry(2, 1, 1, 1)])
+        XCTAssertFalse(inverted.passed)
+        XCTAssertTrue(inverted.violations[0].description.contains("p1#2"), inverted.violations[0].description)
     }
 
     func testRaftCheckers() {

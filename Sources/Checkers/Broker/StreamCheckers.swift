@@ -154,34 +154,35 @@ public struct MinISRCommitChecker: Sendable {
     public func verify() -> CheckReport { CheckReport(name: Self.name, violations: violations) }
 }
 
-/// `producer_order`: a producer's acknowledged messages appear in the committed log in the
-/// order it sent them.
+/// `producer_order`: a producer's messages keep their causal order. Publishers pipeline many
+/// messages over a network that reorders, so two messages in flight together may land either
+/// way round (as with Kafka's `max.in.flight > 1` without idempotence); but a message sent
+/// after another was acknowledged must come after it in the log.
 public enum ProducerOrderChecker {
     public static let name = "producer_order"
 
-    public static func verify(streamNames: [String], committed: [[ObservedEntry]?], at end: VirtualTime) -> CheckReport {
+    /// `sentAt` is a message's first send, `ackedAt` its acknowledgement (nil if never acked).
+    public static func verify(streamNames: [String], committed: [[ObservedEntry]?], at end: VirtualTime,
+                              sentAt: (MessageID) -> VirtualTime?, ackedAt: (MessageID) -> VirtualTime?) -> CheckReport {
         var violations: [CheckViolation] = []
         for (stream, log) in committed.enumerated() {
             guard let log else { continue }
-            // Highest sequence seen so far per producer (producers are few; a sorted array).
-            var highest: [(producer: UInt32, sequence: UInt64)] = []
-            for entry in log {
+            // Walk backwards keeping, per producer, the earliest ack among entries further on.
+            var earliestLaterAck: [(producer: UInt32, ack: VirtualTime, message: MessageID)] = []
+            for entry in log.reversed() {
                 let p = entry.message.producer
-                if let i = highest.firstIndex(where: { $0.producer == p }) {
-                    if entry.message.sequence < highest[i].sequence {
-                        // A retry may re-append an older message as a duplicate: only a first
-                        // occurrence out of order is a reordering.
-                        let firstOccurrence = log.first { $0.message == entry.message }?.offset == entry.offset
-                        if firstOccurrence && violations.count < 20 {
-                            violations.append(CheckViolation(check: name,
-                                description: "stream \(streamNames[stream]): \(entry.message) at offset \(entry.offset) after sequence \(highest[i].sequence)",
-                                time: end))
-                        }
-                    } else {
-                        highest[i].sequence = entry.message.sequence
-                    }
+                let index = earliestLaterAck.firstIndex { $0.producer == p }
+                if let index, let sent = sentAt(entry.message), earliestLaterAck[index].ack < sent, violations.count < 20 {
+                    let later = earliestLaterAck[index].message
+                    violations.append(CheckViolation(check: name,
+                        description: "stream \(streamNames[stream]): \(entry.message) at offset \(entry.offset) precedes \(later), which was acknowledged before \(entry.message) was sent",
+                        time: end))
+                }
+                guard let ack = ackedAt(entry.message) else { continue }
+                if let index {
+                    if ack < earliestLaterAck[index].ack { earliestLaterAck[index] = (p, ack, entry.message) }
                 } else {
-                    highest.append((p, entry.message.sequence))
+                    earliestLaterAck.append((p, ack, entry.message))
                 }
             }
         }

@@ -1,0 +1,79 @@
+/// Configuration of one stream replica: durability and acknowledgement policies, the
+/// truncation protocol (which reproduces the pre-KIP-101, KIP-101 and KIP-279 behaviours),
+/// and timer periods in virtual nanoseconds.
+
+public enum AckPolicy: String, Codable, Sendable, Equatable {
+    /// Acknowledge on receipt, before writing (fire and forget).
+    case none
+    /// Acknowledge once the leader has written the entry (and fsynced it with `.always`).
+    case leader
+    /// Acknowledge once the entry is below the high-water mark: stored by the whole ISR.
+    case all
+}
+
+public enum TruncationMode: String, Codable, Sendable, Equatable {
+    /// KIP-279 (default): epoch-end-offset answers carry (epoch, endOffset); the follower
+    /// steps back through its epoch cache until both sides agree.
+    case leaderEpoch
+    /// KIP-101 as first shipped: the answer is a bare offset; truncate to min(answer, LEO).
+    /// Can diverge after back-to-back leader changes (the bug KIP-279 fixes).
+    case leaderEpochV1
+    /// Pre-KIP-101 Kafka: truncate to the locally checkpointed high-water mark. Loses
+    /// acknowledged data and lets replicas diverge (KIP-101's scenarios).
+    case highWatermark
+}
+
+public enum FsyncPolicy: Codable, Sendable, Equatable {
+    /// fsync every append; acks and the leader's own HW contribution wait for it.
+    case always
+    /// fsync at most every `nanoseconds`; nothing waits for it, so a power loss of every
+    /// replica can lose acknowledged entries.
+    case interval(nanoseconds: Int64)
+    /// Leave flushing to the OS (nothing survives a simulated power loss).
+    case never
+}
+
+public struct ReplicaConfig: Codable, Sendable, Equatable {
+    public var brokerID: BrokerID
+    public var ackPolicy: AckPolicy
+    public var truncation: TruncationMode
+    public var fsync: FsyncPolicy
+    /// A follower that has not caught up with the leader's log end for this long is dropped
+    /// from the ISR (Kafka's `replica.lag.time.max.ms`, Liftbridge's `replica.max.lag.time`).
+    public var replicaLagMaxNanos: Int64
+    /// A follower that has not had a successful exchange with its leader for this long
+    /// reports the leader as failed (Liftbridge's `replica.max.leader.timeout`).
+    public var leaderTimeoutNanos: Int64
+    /// Pause between fetches that returned nothing.
+    public var fetchIntervalNanos: Int64
+    /// A request without an answer for this long is sent again.
+    public var requestTimeoutNanos: Int64
+    /// Kafka's `replica.high.watermark.checkpoint.interval.ms`; 0 checkpoints on every change.
+    public var hwCheckpointIntervalNanos: Int64
+    /// Most entries per fetch response.
+    public var maxFetchBatch: Int
+
+    public init(
+        brokerID: BrokerID,
+        ackPolicy: AckPolicy = .all,
+        truncation: TruncationMode = .leaderEpoch,
+        fsync: FsyncPolicy = .always,
+        replicaLagMaxNanos: Int64 = 10_000_000_000,
+        leaderTimeoutNanos: Int64 = 15_000_000_000,
+        fetchIntervalNanos: Int64 = 100_000_000,
+        requestTimeoutNanos: Int64 = 1_000_000_000,
+        hwCheckpointIntervalNanos: Int64 = 5_000_000_000,
+        maxFetchBatch: Int = 512
+    ) {
+        self.brokerID = brokerID
+        self.ackPolicy = ackPolicy
+        self.truncation = truncation
+        self.fsync = fsync
+        self.replicaLagMaxNanos = replicaLagMaxNanos
+        self.leaderTimeoutNanos = leaderTimeoutNanos
+        self.fetchIntervalNanos = fetchIntervalNanos
+        self.requestTimeoutNanos = requestTimeoutNanos
+        self.hwCheckpointIntervalNanos = hwCheckpointIntervalNanos
+        self.maxFetchBatch = max(1, maxFetchBatch)
+    }
+}

@@ -1,0 +1,74 @@
+/// What goes into a `StreamReplica` and what comes out: the whole contract between the
+/// sans-IO replica and its driver (the simulator, or the SwiftNIO broker).
+
+public enum ReplicaInput: Sendable, Equatable {
+    /// The metadata group committed a new state for this stream (leader, leader epoch, ISR).
+    /// Stale or duplicate states (by `epoch`) are ignored.
+    case metadataChanged(PartitionState)
+    /// A client publishes to this replica (only the leader accepts).
+    case publish(requestID: UInt64, payload: LogPayload)
+    /// A replication message from another broker, addressed to this stream.
+    case receive(ReplicationMessage)
+    /// Time passed. Timer deadlines are checked on every input; `tick` is for when nothing
+    /// else arrives. Tick at least every `fetchIntervalNanos`.
+    case tick
+    /// The driver finished the oldest outstanding `.appendToLog` (its entries are in the log
+    /// file, not necessarily durable). `upTo` echoes the effect's end offset.
+    case appendCompleted(upTo: UInt64)
+    /// The driver finished the oldest outstanding `.fsync(upTo:)`.
+    case fsyncCompleted(upTo: UInt64)
+    /// The broker restarted (after a crash or a clean stop) with what its disk kept. Resets
+    /// everything in memory; the driver then delivers the current metadata.
+    case restart(RecoveredLog)
+}
+
+/// What a restarting replica reads from its disk.
+public struct RecoveredLog: Codable, Sendable, Equatable {
+    /// The entries that survived, from offset 0. Anything after a gap or an epoch going
+    /// backwards is discarded.
+    public var entries: [LogEntry]
+    /// The last `checkpointHighWatermark` that reached the disk.
+    public var highWatermarkCheckpoint: UInt64
+    /// The last `persistEpochCache` that reached the disk.
+    public var epochCache: [EpochStart]
+
+    public init(entries: [LogEntry] = [], highWatermarkCheckpoint: UInt64 = 0, epochCache: [EpochStart] = []) {
+        self.entries = entries
+        self.highWatermarkCheckpoint = highWatermarkCheckpoint
+        self.epochCache = epochCache
+    }
+
+    public static let empty = RecoveredLog()
+}
+
+public enum PublishRejection: Codable, Sendable, Equatable {
+    /// This replica does not lead the stream; `leader` is who does, if known.
+    case notLeader(leader: BrokerID?)
+    /// `ackPolicy == .all` and the ISR is smaller than `minISR` (Kafka's NotEnoughReplicas):
+    /// refused before appending, so nothing is written.
+    case notEnoughReplicas
+    /// The entry was appended but leadership moved before it could be acknowledged. It may
+    /// or may not survive: the publisher must retry (idempotently, by producer sequence).
+    case leadershipChanged
+}
+
+public enum ReplicaEffect: Sendable, Equatable {
+    case send(to: BrokerID, ReplicationMessage)
+    /// Append to the end of the log file (the entries start at the current file end).
+    /// Report `.appendCompleted(upTo:)` with the offset after the last entry.
+    case appendToLog([LogEntry])
+    /// Drop every entry at or after `from`. Becomes durable with the next completed fsync.
+    case truncateLog(from: UInt64)
+    /// Make everything written so far durable (including earlier truncations); report
+    /// `.fsyncCompleted(upTo:)` with the same offset.
+    case fsync(upTo: UInt64)
+    /// Durably record the high-water mark (Kafka's replication-offset-checkpoint file).
+    case checkpointHighWatermark(UInt64)
+    /// Durably replace the leader-epoch cache (Kafka's leader-epoch-checkpoint file).
+    case persistEpochCache([EpochStart])
+    case ack(requestID: UInt64, offset: UInt64)
+    case reject(requestID: UInt64, reason: PublishRejection)
+    /// Submit a command to the metadata Raft group. It may be rejected (stale) or lost;
+    /// the replica retries when still needed.
+    case propose(MetadataCommand)
+}

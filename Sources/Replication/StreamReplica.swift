@@ -1,0 +1,627 @@
+/// One replica of one stream on one broker: the Kafka/Liftbridge ISR replication protocol as
+/// a sans-IO state machine. `handle(_:now:)` takes an input (metadata, a publish, a message,
+/// a tick, a disk completion, a restart) and returns effects (send, append, truncate, fsync,
+/// checkpoint, ack, propose). It never reads a clock, touches a disk or draws randomness;
+/// the same code runs in the simulator and behind SwiftNIO.
+///
+/// Driver contract:
+/// - Execute a batch's effects in order. Storage effects (`appendToLog`, `truncateLog`,
+///   `fsync`, `checkpointHighWatermark`, `persistEpochCache`) go to this replica's own files
+///   in issue order; an `fsync` covers every append and truncation issued before it.
+///   `checkpointHighWatermark` and `persistEpochCache` are whole-file atomic replaces.
+/// - Report each `appendToLog` with one `.appendCompleted(upTo:)` and each `fsync` with one
+///   `.fsyncCompleted(upTo:)`, in issue order per kind, echoing the effect's end offset.
+///   Nothing is acknowledged or counted towards the high-water mark before the completion
+///   the policy requires (write for `.leader`/`.all`, fsync too under `.always`).
+/// - `send` may be lost, delayed or reordered; the replica re-sends on timeouts and drops
+///   stale answers. `propose` goes to the metadata group; the committed result comes back
+///   as `.metadataChanged`.
+/// - After a crash, create nothing new: feed `.restart(recovered)` with what the disk kept,
+///   then the current `.metadataChanged`. Outstanding completions from before the crash
+///   must not be delivered.
+public struct StreamReplica: Sendable {
+    public enum FollowerPhase: Sendable, Equatable {
+        /// Reconciling the log with the new leader (KIP-101/KIP-279); no fetching yet.
+        case truncating
+        case fetching
+    }
+
+    public enum Role: Sendable, Equatable {
+        /// No metadata yet, no leader, or not a replica of the stream.
+        case offline
+        case leader
+        case follower(leader: BrokerID, phase: FollowerPhase)
+    }
+
+    /// The leader's view of one follower.
+    struct FollowerProgress: Sendable, Equatable {
+        var id: BrokerID
+        /// The follower's log end as of its last fetch in this leader epoch (0 = unknown).
+        var logEndOffset: UInt64 = 0
+        var lastFetchAt: Int64?
+        /// The leader's log end when it answered that fetch.
+        var leaderEndAtLastFetch: UInt64 = 0
+        /// The last time the follower was known to have everything the leader had.
+        var lastCaughtUpAt: Int64
+    }
+
+    struct PendingPublish: Sendable, Equatable {
+        var requestID: UInt64
+        var offset: UInt64
+    }
+
+    /// An outstanding append or fsync; `generation` tells whether a truncation happened since.
+    struct DiskOperation: Sendable, Equatable {
+        var end: UInt64
+        var generation: UInt64
+    }
+
+    enum ProposalKind: Sendable, Equatable { case shrink, expand }
+
+    struct ProposalRecord: Sendable, Equatable {
+        var kind: ProposalKind
+        var replica: BrokerID
+        var at: Int64
+    }
+
+    public let stream: String
+    public let config: ReplicaConfig
+    public var brokerID: BrokerID { config.brokerID }
+
+    /// The latest metadata delivered (nil after a restart until the driver delivers it).
+    public private(set) var partition: PartitionState?
+    public private(set) var role: Role = .offline
+    /// The log as this replica sees it (including appends not yet written or durable).
+    public private(set) var log: [LogEntry]
+    public private(set) var epochCache: LeaderEpochCache
+    /// Never decreases, except when a follower truncates below it.
+    public private(set) var highWatermark: UInt64
+    /// Entries below this are in the log file (page cache).
+    public private(set) var writtenEnd: UInt64
+    /// Entries below this survive a power loss.
+    public private(set) var durableEnd: UInt64
+    public var logEndOffset: UInt64 { UInt64(log.count) }
+
+    private var pendingWrites: [DiskOperation] = []
+    private var pendingFsyncs: [DiskOperation] = []
+    private var diskGeneration: UInt64 = 0
+    private var needsFsync = false
+    private var epochCacheDirty = false
+    private var lastFsyncAt: Int64?
+    private var lastCheckpointAt: Int64?
+    private var checkpointedHighWatermark: UInt64
+
+    // Leader state.
+    private var followers: [FollowerProgress] = []
+    private var pendingPublishes: [PendingPublish] = []
+    private var leaderEpochStartOffset: UInt64 = 0
+    private var proposals: [ProposalRecord] = []
+
+    // Follower state.
+    private var lastLeaderContact: Int64 = 0
+    private var lastFailureReportAt: Int64?
+    private var requestInFlightSince: Int64?
+    private var inFlightEpochRequest: UInt64?
+    private var nextRequestAt: Int64 = 0
+
+    /// A replica with what `recovered` kept (`.empty` for a new one). It does nothing until
+    /// it receives metadata.
+    public init(stream: String, config: ReplicaConfig, recovered: RecoveredLog = .empty) {
+        self.stream = stream
+        self.config = config
+        var entries: [LogEntry] = []
+        for entry in recovered.entries {
+            guard entry.offset == UInt64(entries.count),
+                entries.last.map({ $0.leaderEpoch <= entry.leaderEpoch }) ?? true
+            else { break }
+            entries.append(entry)
+        }
+        log = entries
+        epochCache = LeaderEpochCache(rebuiltFrom: entries, persisted: recovered.epochCache)
+        epochCacheDirty = epochCache.entries != recovered.epochCache
+        let end = UInt64(entries.count)
+        writtenEnd = end
+        durableEnd = end
+        highWatermark = min(recovered.highWatermarkCheckpoint, end)
+        checkpointedHighWatermark = recovered.highWatermarkCheckpoint
+    }
+
+    public var leaderEpoch: UInt64? { partition?.leaderEpoch }
+    public var isLeader: Bool { role == .leader }
+
+    /// The log end this replica may count as stored: with fsync `.always` only what is
+    /// durable, otherwise what is written.
+    var storedEnd: UInt64 { config.fsync == .always ? durableEnd : writtenEnd }
+
+    // MARK: - Input
+
+    public mutating func handle(_ input: ReplicaInput, now: Int64) -> [ReplicaEffect] {
+        var out: [ReplicaEffect] = []
+        switch input {
+        case .metadataChanged(let state):
+            applyMetadata(state, now: now, &out)
+        case .publish(let requestID, let payload):
+            publish(requestID: requestID, payload: payload, now: now, &out)
+        case .receive(let message):
+            guard message.stream == stream, message.from != brokerID else { break }
+            switch message {
+            case .fetchRequest(let request): answerFetch(request, now: now, &out)
+            case .fetchResponse(let response): handleFetchResponse(response, now: now, &out)
+            case .epochEndOffsetRequest(let request): answerEpochEndOffset(request, &out)
+            case .epochEndOffsetResponse(let response): handleEpochEndOffsetResponse(response, now: now, &out)
+            }
+        case .tick:
+            break
+        case .appendCompleted(let upTo):
+            guard let op = pendingWrites.first, op.end == upTo else { break }
+            pendingWrites.removeFirst()
+            if op.generation == diskGeneration { writtenEnd = max(writtenEnd, min(op.end, logEndOffset)) }
+        case .fsyncCompleted(let upTo):
+            guard let op = pendingFsyncs.first, op.end == upTo else { break }
+            pendingFsyncs.removeFirst()
+            if op.generation == diskGeneration {
+                durableEnd = max(durableEnd, min(op.end, logEndOffset))
+                writtenEnd = max(writtenEnd, durableEnd)
+            }
+        case .restart(let recovered):
+            self = StreamReplica(stream: stream, config: config, recovered: recovered)
+        }
+        housekeeping(now: now, &out)
+        return out
+    }
+
+    // MARK: - Metadata
+
+    private mutating func applyMetadata(_ state: PartitionState, now: Int64, _ out: inout [ReplicaEffect]) {
+        guard state.name == stream else { return }
+        let previous = partition
+        if let previous, state.epoch <= previous.epoch { return }
+        partition = state
+        proposals.removeAll()
+
+        guard state.replicas.contains(brokerID) else {
+            becomeOffline(&out)
+            return
+        }
+        let leadershipChanged =
+            previous == nil || previous!.leaderEpoch != state.leaderEpoch || previous!.leader != state.leader
+        if !leadershipChanged {
+            return  // ISR change only: housekeeping recomputes the high-water mark.
+        }
+        switch state.leader {
+        case .some(let leader) where leader == brokerID: becomeLeader(now: now, &out)
+        case .some(let leader): becomeFollower(of: leader, now: now, &out)
+        case .none: becomeOffline(&out)
+        }
+    }
+
+    private mutating func abandonPendingPublishes(_ out: inout [ReplicaEffect]) {
+        for pending in pendingPublishes {
+            out.append(.reject(requestID: pending.requestID, reason: .leadershipChanged))
+        }
+        pendingPublishes.removeAll()
+    }
+
+    private mutating func becomeOffline(_ out: inout [ReplicaEffect]) {
+        abandonPendingPublishes(&out)
+        role = .offline
+        followers.removeAll()
+        requestInFlightSince = nil
+        inFlightEpochRequest = nil
+    }
+
+    private mutating func becomeLeader(now: Int64, _ out: inout [ReplicaEffect]) {
+        guard let state = partition else { return }
+        abandonPendingPublishes(&out)
+        role = .leader
+        requestInFlightSince = nil
+        inFlightEpochRequest = nil
+        // KIP-101: the new leader records where its epoch starts, even before it writes
+        // anything, so that followers asking about older epochs get the right end offset.
+        leaderEpochStartOffset = logEndOffset
+        if epochCache.prepareAppend(epoch: state.leaderEpoch, at: logEndOffset) == true {
+            epochCacheDirty = true
+        }
+        // Followers get a full lag period from now before they can be dropped from the ISR.
+        followers = state.replicas.filter { $0 != brokerID }.map { FollowerProgress(id: $0, lastCaughtUpAt: now) }
+    }
+
+    private mutating func becomeFollower(of leader: BrokerID, now: Int64, _ out: inout [ReplicaEffect]) {
+        abandonPendingPublishes(&out)
+        followers.removeAll()
+        lastLeaderContact = now
+        lastFailureReportAt = nil
+        requestInFlightSince = nil
+        inFlightEpochRequest = nil
+        nextRequestAt = now
+        switch config.truncation {
+        case .highWatermark:
+            // Pre-KIP-101: whatever is above the local high-water mark is presumed
+            // uncommitted. The local HW lags the leader's by a fetch round trip, so this can
+            // drop entries that were committed and acknowledged (KIP-101, scenario 1).
+            truncate(to: highWatermark, &out)
+            role = .follower(leader: leader, phase: .fetching)
+        case .leaderEpoch, .leaderEpochV1:
+            role = .follower(leader: leader, phase: epochCache.latestEpoch == nil ? .fetching : .truncating)
+        }
+    }
+
+    // MARK: - Leader
+
+    private mutating func publish(requestID: UInt64, payload: LogPayload, now: Int64, _ out: inout [ReplicaEffect]) {
+        guard role == .leader, let state = partition else {
+            out.append(.reject(requestID: requestID, reason: .notLeader(leader: partition?.leader)))
+            return
+        }
+        // Kafka's NotEnoughReplicas: refuse before appending, so a refused publish never
+        // shows up later. `.leader`/`.none` publishes are appended but not committed: the
+        // high-water mark stays put until the ISR is large enough again.
+        if config.ackPolicy == .all && state.isr.count < state.minISR {
+            out.append(.reject(requestID: requestID, reason: .notEnoughReplicas))
+            return
+        }
+        let offset = logEndOffset
+        guard append([LogEntry(offset: offset, leaderEpoch: state.leaderEpoch, payload: payload)], &out) else {
+            out.append(.reject(requestID: requestID, reason: .leadershipChanged))
+            return
+        }
+        if config.ackPolicy == .none {
+            out.append(.ack(requestID: requestID, offset: offset))
+        } else {
+            pendingPublishes.append(PendingPublish(requestID: requestID, offset: offset))
+        }
+    }
+
+    private func respondFetch(to request: FetchRequest, error: ReplicationError) -> ReplicaEffect {
+        .send(
+            to: request.from,
+            .fetchResponse(
+                FetchResponse(
+                    stream: stream, from: brokerID, leaderEpoch: partition?.leaderEpoch ?? 0,
+                    fetchOffset: request.fetchOffset, highWatermark: highWatermark, logEndOffset: logEndOffset,
+                    entries: [], error: error)))
+    }
+
+    /// KIP-320 fencing: a request must carry exactly the responder's leader epoch.
+    private func fencingError(requestEpoch: UInt64, from: BrokerID) -> ReplicationError? {
+        guard role == .leader, let state = partition else { return .notLeader }
+        if requestEpoch < state.leaderEpoch { return .fencedLeaderEpoch }
+        if requestEpoch > state.leaderEpoch { return .unknownLeaderEpoch }
+        if !state.replicas.contains(from) { return .notAReplica }
+        return nil
+    }
+
+    private mutating func answerFetch(_ request: FetchRequest, now: Int64, _ out: inout [ReplicaEffect]) {
+        if let error = fencingError(requestEpoch: request.leaderEpoch, from: request.from) {
+            out.append(respondFetch(to: request, error: error))
+            return
+        }
+        guard let state = partition, let index = followers.firstIndex(where: { $0.id == request.from }) else {
+            out.append(respondFetch(to: request, error: .notAReplica))
+            return
+        }
+        let leaderEnd = logEndOffset
+        guard request.fetchOffset <= leaderEnd else {
+            out.append(respondFetch(to: request, error: .offsetOutOfRange))
+            return
+        }
+        // Kafka's lag rule (KAFKA-1546, replica.lag.time.max.ms): a follower is caught up when
+        // it fetches from the leader's log end, or from where the log ended at its previous
+        // fetch (then it was caught up as of that previous fetch).
+        var progress = followers[index]
+        if request.fetchOffset >= leaderEnd {
+            progress.lastCaughtUpAt = now
+        } else if let last = progress.lastFetchAt, request.fetchOffset >= progress.leaderEndAtLastFetch {
+            progress.lastCaughtUpAt = max(progress.lastCaughtUpAt, last)
+        }
+        progress.lastFetchAt = now
+        progress.leaderEndAtLastFetch = leaderEnd
+        progress.logEndOffset = request.fetchOffset
+        followers[index] = progress
+
+        advanceHighWatermark(&out)
+
+        // Re-admit a follower once it has caught up with the high-water mark and holds
+        // everything of this leader epoch's predecessors (Kafka requires both, so that an ISR
+        // member never lacks a committed entry).
+        if !state.isr.contains(request.from), request.fetchOffset >= highWatermark,
+            request.fetchOffset >= leaderEpochStartOffset
+        {
+            propose(.expand, replica: request.from, now: now, &out)
+        }
+
+        let end = min(leaderEnd, request.fetchOffset + UInt64(config.maxFetchBatch))
+        let entries = Array(log[Int(request.fetchOffset)..<Int(end)])
+        out.append(
+            .send(
+                to: request.from,
+                .fetchResponse(
+                    FetchResponse(
+                        stream: stream, from: brokerID, leaderEpoch: state.leaderEpoch,
+                        fetchOffset: request.fetchOffset, highWatermark: highWatermark,
+                        logEndOffset: leaderEnd, entries: entries, error: nil))))
+    }
+
+    private func answerEpochEndOffset(_ request: EpochEndOffsetRequest, _ out: inout [ReplicaEffect]) {
+        var response = EpochEndOffsetResponse(
+            stream: stream, from: brokerID, leaderEpoch: partition?.leaderEpoch ?? 0,
+            requestedEpoch: request.requestedEpoch, epoch: nil, endOffset: 0, error: nil)
+        if let error = fencingError(requestEpoch: request.leaderEpoch, from: request.from) {
+            response.error = error
+        } else {
+            switch request.version {
+            case .v1:
+                // KIP-101: a bare offset, the start of the first epoch after the requested
+                // one. An epoch the leader never saw is indistinguishable from one it saw.
+                response.endOffset = epochCache.firstOffsetAfterEpoch(request.requestedEpoch, logEndOffset: logEndOffset)
+            case .v2:
+                // KIP-279: also say which epoch the offset ends, so the follower can check it
+                // has that epoch too.
+                if let found = epochCache.endOffset(forEpoch: request.requestedEpoch, logEndOffset: logEndOffset) {
+                    response.epoch = found.epoch
+                    response.endOffset = found.endOffset
+                } else {
+                    response.endOffset = epochCache.firstOffsetAfterEpoch(request.requestedEpoch, logEndOffset: logEndOffset)
+                }
+            }
+        }
+        out.append(.send(to: request.from, .epochEndOffsetResponse(response)))
+    }
+
+    /// HW = min over the ISR of each member's stored log end (the leader's own counted only
+    /// as far as `storedEnd`); never decreases; frozen while |ISR| < minISR.
+    private mutating func advanceHighWatermark(_ out: inout [ReplicaEffect]) {
+        guard role == .leader, let state = partition else { return }
+        if state.isr.count >= state.minISR {
+            var candidate = storedEnd
+            for member in state.isr where member != brokerID {
+                candidate = min(candidate, followers.first(where: { $0.id == member })?.logEndOffset ?? 0)
+            }
+            if candidate > highWatermark { highWatermark = candidate }
+        }
+        while let pending = pendingPublishes.first {
+            let done: Bool
+            switch config.ackPolicy {
+            case .none, .leader: done = storedEnd > pending.offset
+            case .all: done = highWatermark > pending.offset
+            }
+            guard done else { break }
+            out.append(.ack(requestID: pending.requestID, offset: pending.offset))
+            pendingPublishes.removeFirst()
+        }
+    }
+
+    /// Proposes an ISR change unless the same one was proposed within the last lag period
+    /// (proposals can be lost or rejected; metadata changes clear the record).
+    private mutating func propose(_ kind: ProposalKind, replica: BrokerID, now: Int64, _ out: inout [ReplicaEffect]) {
+        guard let state = partition else { return }
+        if let record = proposals.first(where: { $0.kind == kind && $0.replica == replica }),
+            now - record.at < config.replicaLagMaxNanos
+        {
+            return
+        }
+        proposals.removeAll { $0.kind == kind && $0.replica == replica }
+        proposals.append(ProposalRecord(kind: kind, replica: replica, at: now))
+        switch kind {
+        case .shrink:
+            out.append(.propose(.shrinkISR(stream: stream, replica: replica, leader: brokerID, leaderEpoch: state.leaderEpoch)))
+        case .expand:
+            out.append(.propose(.expandISR(stream: stream, replica: replica, leader: brokerID, leaderEpoch: state.leaderEpoch)))
+        }
+    }
+
+    // MARK: - Follower
+
+    private mutating func handleFetchResponse(_ response: FetchResponse, now: Int64, _ out: inout [ReplicaEffect]) {
+        guard case .follower(let leader, .fetching) = role, let state = partition, response.from == leader,
+            requestInFlightSince != nil, response.fetchOffset == logEndOffset
+        else { return }
+        if let error = response.error {
+            requestInFlightSince = nil
+            switch error {
+            case .offsetOutOfRange:
+                // Pre-KIP-101 Kafka's answer to a follower ahead of its leader: cut back to
+                // the leader's log end. Only diverged logs get here.
+                lastLeaderContact = now
+                truncate(to: min(logEndOffset, response.logEndOffset), &out)
+                nextRequestAt = now
+            case .fencedLeaderEpoch, .unknownLeaderEpoch, .notLeader, .notAReplica:
+                // Someone's metadata is behind; it catches up through the metadata group.
+                nextRequestAt = now + config.fetchIntervalNanos
+            }
+            return
+        }
+        guard response.leaderEpoch == state.leaderEpoch else { return }
+        requestInFlightSince = nil
+        lastLeaderContact = now
+        if !response.entries.isEmpty {
+            _ = append(response.entries, &out)
+        }
+        // A follower's HW is the leader's, capped by what it holds itself.
+        let followerHW = min(response.highWatermark, logEndOffset)
+        if followerHW > highWatermark { highWatermark = followerHW }
+        nextRequestAt = response.entries.isEmpty ? now + config.fetchIntervalNanos : now
+    }
+
+    private mutating func handleEpochEndOffsetResponse(
+        _ response: EpochEndOffsetResponse, now: Int64, _ out: inout [ReplicaEffect]
+    ) {
+        guard case .follower(let leader, .truncating) = role, let state = partition, response.from == leader,
+            requestInFlightSince != nil, inFlightEpochRequest == response.requestedEpoch
+        else { return }
+        requestInFlightSince = nil
+        inFlightEpochRequest = nil
+        if response.error != nil || response.leaderEpoch != state.leaderEpoch {
+            nextRequestAt = now + config.fetchIntervalNanos
+            return
+        }
+        lastLeaderContact = now
+        var done = true
+        switch config.truncation {
+        case .highWatermark, .leaderEpochV1:
+            // KIP-101: trust the bare offset. After back-to-back leader changes the leader
+            // may never have seen our latest epoch, and its "end" can lie beyond where our
+            // logs part (the divergence KIP-279 describes).
+            truncate(to: min(response.endOffset, logEndOffset), &out)
+        case .leaderEpoch:
+            if let leaderEpoch = response.epoch {
+                if let mine = epochCache.endOffset(forEpoch: leaderEpoch, logEndOffset: logEndOffset) {
+                    if mine.epoch == leaderEpoch {
+                        // Both know this epoch: the logs agree up to where the shorter one ends it.
+                        truncate(to: min(response.endOffset, mine.endOffset), &out)
+                    } else {
+                        // KIP-279: we never saw the leader's epoch. Cut back to the end of our
+                        // largest epoch below it and ask again about that one.
+                        truncate(to: mine.endOffset, &out)
+                        done = epochCache.latestEpoch == nil
+                    }
+                } else {
+                    // All our epochs are newer than anything the leader has: none of our
+                    // entries can be on the leader.
+                    truncate(to: min(response.endOffset, epochCache.entries.first?.startOffset ?? 0), &out)
+                }
+            } else {
+                truncate(to: min(response.endOffset, logEndOffset), &out)
+            }
+        }
+        nextRequestAt = now
+        if done { role = .follower(leader: leader, phase: .fetching) }
+    }
+
+    // MARK: - Log
+
+    /// Appends contiguous entries at the log end, keeping the epoch cache in step. Returns
+    /// false (appending nothing more) if an entry is out of place or its epoch goes backwards.
+    @discardableResult
+    private mutating func append(_ entries: [LogEntry], _ out: inout [ReplicaEffect]) -> Bool {
+        var accepted: [LogEntry] = []
+        for entry in entries {
+            guard entry.offset == logEndOffset,
+                let changed = epochCache.prepareAppend(epoch: entry.leaderEpoch, at: entry.offset)
+            else { break }
+            if changed { epochCacheDirty = true }
+            log.append(entry)
+            accepted.append(entry)
+        }
+        guard !accepted.isEmpty else { return false }
+        out.append(.appendToLog(accepted))
+        pendingWrites.append(DiskOperation(end: logEndOffset, generation: diskGeneration))
+        needsFsync = true
+        return accepted.count == entries.count
+    }
+
+    private mutating func truncate(to offset: UInt64, _ out: inout [ReplicaEffect]) {
+        guard offset < logEndOffset else { return }
+        log.removeSubrange(Int(offset)...)
+        out.append(.truncateLog(from: offset))
+        if epochCache.truncateFromEnd(offset) { epochCacheDirty = true }
+        writtenEnd = min(writtenEnd, offset)
+        durableEnd = min(durableEnd, offset)
+        highWatermark = min(highWatermark, offset)
+        // Completions of operations issued before this truncation say nothing about what
+        // is now at those offsets.
+        diskGeneration += 1
+        needsFsync = true
+    }
+
+    private mutating func issueFsync(now: Int64, _ out: inout [ReplicaEffect]) {
+        out.append(.fsync(upTo: logEndOffset))
+        pendingFsyncs.append(DiskOperation(end: logEndOffset, generation: diskGeneration))
+        needsFsync = false
+        lastFsyncAt = now
+    }
+
+    // MARK: - Timers and deferred work
+
+    /// Runs after every input: flushes, checkpoints, commits, timers and requests.
+    private mutating func housekeeping(now: Int64, _ out: inout [ReplicaEffect]) {
+        if lastFsyncAt == nil { lastFsyncAt = now }
+        if lastCheckpointAt == nil { lastCheckpointAt = now }
+
+        switch config.fsync {
+        case .always:
+            if needsFsync && !pendingWrites.isEmpty { issueFsync(now: now, &out) }
+        case .interval(let period):
+            if needsFsync && now - lastFsyncAt! >= period { issueFsync(now: now, &out) }
+        case .never:
+            break
+        }
+        if epochCacheDirty {
+            out.append(.persistEpochCache(epochCache.entries))
+            epochCacheDirty = false
+        }
+
+        switch role {
+        case .offline:
+            break
+        case .leader:
+            advanceHighWatermark(&out)
+            leaderTimers(now: now, &out)
+        case .follower(let leader, let phase):
+            followerTimers(leader: leader, phase: phase, now: now, &out)
+        }
+
+        if highWatermark != checkpointedHighWatermark
+            && now - lastCheckpointAt! >= config.hwCheckpointIntervalNanos
+        {
+            out.append(.checkpointHighWatermark(highWatermark))
+            checkpointedHighWatermark = highWatermark
+            lastCheckpointAt = now
+        }
+    }
+
+    private mutating func leaderTimers(now: Int64, _ out: inout [ReplicaEffect]) {
+        guard let state = partition else { return }
+        for member in state.isr where member != brokerID {
+            guard let progress = followers.first(where: { $0.id == member }) else { continue }
+            if now - progress.lastCaughtUpAt > config.replicaLagMaxNanos {
+                propose(.shrink, replica: member, now: now, &out)
+            }
+        }
+    }
+
+    private mutating func followerTimers(leader: BrokerID, phase: FollowerPhase, now: Int64, _ out: inout [ReplicaEffect]) {
+        guard let state = partition else { return }
+        if now - lastLeaderContact >= config.leaderTimeoutNanos,
+            lastFailureReportAt.map({ now - $0 >= config.leaderTimeoutNanos }) ?? true
+        {
+            lastFailureReportAt = now
+            out.append(
+                .propose(
+                    .reportLeaderFailure(
+                        stream: stream, witness: brokerID, leader: leader, leaderEpoch: state.leaderEpoch)))
+        }
+        let timedOut = requestInFlightSince.map { now - $0 >= config.requestTimeoutNanos } ?? false
+        switch phase {
+        case .truncating:
+            guard let latest = epochCache.latestEpoch else {
+                role = .follower(leader: leader, phase: .fetching)
+                followerTimers(leader: leader, phase: .fetching, now: now, &out)
+                return
+            }
+            guard timedOut || (requestInFlightSince == nil && now >= nextRequestAt) else { return }
+            requestInFlightSince = now
+            inFlightEpochRequest = latest
+            let version: EpochEndOffsetVersion = config.truncation == .leaderEpoch ? .v2 : .v1
+            out.append(
+                .send(
+                    to: leader,
+                    .epochEndOffsetRequest(
+                        EpochEndOffsetRequest(
+                            stream: stream, from: brokerID, version: version, requestedEpoch: latest,
+                            leaderEpoch: state.leaderEpoch))))
+        case .fetching:
+            // One fetch at a time, and only once everything fetched so far is stored: the
+            // fetch offset tells the leader what we hold, and it counts that towards its HW.
+            let due = timedOut || (requestInFlightSince == nil && now >= nextRequestAt)
+            guard due && storedEnd == logEndOffset else { return }
+            requestInFlightSince = now
+            out.append(
+                .send(
+                    to: leader,
+                    .fetchRequest(
+                        FetchRequest(
+                            stream: stream, from: brokerID, fetchOffset: logEndOffset, leaderEpoch: state.leaderEpoch))))
+        }
+    }
+}

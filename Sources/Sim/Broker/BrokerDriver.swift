@@ -1,0 +1,719 @@
+import Checkers
+import Raft
+import Replication
+import Scenario
+import SimCore
+import Stats
+
+/// The simulator as a *driver* of the broker's sans-IO state machines (the Raft metadata
+/// group, the metadata state machine, the stream replicas): it delivers their messages over
+/// the simulated network, carries out their disk effects on the simulated disk, fires their
+/// timers in virtual time, and feeds crashes and restarts. No protocol decision is made here.
+extension Simulation {
+    // MARK: - Building
+
+    static func makeBrokerWorld(_ spec: BrokerSpec, nodes: [NodeSpec], root: SeededGenerator) throws -> BrokerWorld {
+        let count = nodes.count
+        var replicaNodes: [[NodeID]] = []
+        for (index, stream) in spec.streams.enumerated() {
+            if let names = stream.replicas {
+                replicaNodes.append(names.compactMap { name in nodes.firstIndex { $0.name == name } }.sorted())
+            } else {
+                // Spread streams over the cluster: stream i starts at node i.
+                replicaNodes.append((0..<stream.replicationFactor).map { (index + $0) % count }.sorted())
+            }
+        }
+        var configs: [[ReplicaConfig]] = []
+        for stream in spec.streams.indices {
+            configs.append(replicaNodes[stream].map { node in
+                ReplicaConfig(
+                    brokerID: BrokerID(UInt32(node)),
+                    ackPolicy: AckPolicy(rawValue: spec.ackPolicy.rawValue) ?? .all,
+                    truncation: spec.truncation == .leaderEpoch ? .leaderEpoch
+                        : spec.truncation == .leaderEpochV1 ? .leaderEpochV1 : .highWatermark,
+                    fsync: {
+                        switch spec.fsync {
+                        case .always: return .always
+                        case .never: return .never
+                        case .interval(let ns): return .interval(nanoseconds: ns)
+                        }
+                    }(),
+                    replicaLagMaxNanos: spec.replicaLagMax,
+                    leaderTimeoutNanos: spec.leaderTimeout,
+                    fetchIntervalNanos: spec.fetchInterval,
+                    requestTimeoutNanos: max(spec.leaderTimeout / 2, 4 * spec.fetchInterval),
+                    hwCheckpointIntervalNanos: spec.hwCheckpointInterval)
+            })
+        }
+        let streams = spec.streams.count
+        var world = BrokerWorld(
+            spec: spec, streamNames: spec.streams.map(\.name), replicaNodes: replicaNodes,
+            nodes: Array(repeating: nil, count: count + 1),
+            raftRngs: (0..<count).map { root.stream("raft.\(nodes[$0].name)") },
+            replicaConfigs: configs,
+            acknowledged: AcknowledgedLossChecker(streams: streams),
+            hwMonotonic: HighWatermarkMonotonicChecker(streams: streams, nodes: count + 1),
+            leaderEpochs: OneLeaderPerEpochChecker(streams: streams),
+            leaderLostAt: Array(repeating: nil, count: streams),
+            underReplicatedSince: Array(repeating: nil, count: streams),
+            underReplicatedTotal: Array(repeating: 0, count: streams),
+            leaderlessSince: Array(repeating: nil, count: streams),
+            leaderlessTotal: Array(repeating: 0, count: streams))
+        world.ledger.believedLeader = Array(repeating: nil, count: streams)
+        world.ledger.committedMeasured = Array(repeating: 0, count: streams)
+        return world
+    }
+
+    /// Builds (or, after a crash, rebuilds from disk) the broker process on `node`.
+    mutating func bootBroker(_ node: NodeID) {
+        guard var world = brokerWorld else { return }
+        let disk = processes[node].disk
+        let (hardState, log, offsets) = BrokerStorage.recoverRaft(from: disk)
+        let spec = world.spec
+        let ticksPerElection = max(2, Int(spec.electionTimeout / spec.raftTick))
+        let ticksPerHeartbeat = max(1, Int(spec.heartbeatInterval / spec.raftTick))
+        // Each incarnation draws election timeouts from its own stream: a restarted node
+        // must not replay the timeouts of its previous life.
+        let rng = world.raftRngs[node].stream("incarnation.\(processes[node].incarnation)")
+        let raft = RaftNode<MetadataCommand>(
+            config: RaftConfig(id: node, peers: clusterNodes, electionTicks: ticksPerElection,
+                               heartbeatTicks: ticksPerHeartbeat, preVote: true, checkQuorum: true),
+            restoring: hardState, log: log, appliedIndex: 0, rng: rng)
+        var replicas: [StreamReplica?] = Array(repeating: nil, count: world.streamNames.count)
+        for stream in world.streamNames.indices {
+            guard let position = world.replicaNodes[stream].firstIndex(of: node) else { continue }
+            let recovered = BrokerStorage.recoverStream(stream, from: disk)
+            replicas[stream] = StreamReplica(stream: world.streamNames[stream], config: world.replicaConfigs[stream][position],
+                                             recovered: recovered)
+        }
+        let streams = world.streamNames.count
+        world.nodes[node] = BrokerNode(
+            raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
+            replicas: replicas, raftLogOffsets: offsets,
+            appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
+            logFsyncTickets: Array(repeating: [], count: streams),
+            lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
+        brokerWorld = world
+        let incarnation = processes[node].incarnation
+        queue.schedule(.raftTick(node: Int32(node), incarnation: incarnation), at: now + spec.raftTick)
+        queue.schedule(.replicaTick(node: Int32(node), incarnation: incarnation), at: now + spec.fetchInterval)
+        drainRaft(node)
+    }
+
+    mutating func scheduleBrokerStart() {
+        guard brokerWorld != nil else { return }
+        for node in clusterNodes { bootBroker(node) }
+        for (index, workload) in scenario.publishes.enumerated() {
+            var rng = publishRngs[index]
+            let first = workload.start + Self.interarrival(workload.arrivals, &rng)
+            publishRngs[index] = rng
+            queue.schedule(.publish(workload: Int32(index)), at: first)
+        }
+        brokerWorld!.ledger.nextSequence = Array(repeating: 0, count: scenario.publishes.count)
+        brokerWorld!.ledger.requestsOfWorkload = Array(repeating: [], count: scenario.publishes.count)
+        queue.schedule(.adminTick, at: 0)
+        queue.schedule(.endSafetyPhase, at: scenario.duration)
+    }
+
+    // MARK: - Events
+
+    mutating func handleBroker(_ event: SimEvent) {
+        switch event {
+        case .brokerMail(let slot):
+            deliverMail(Int(slot), event: event)
+        case .raftTick(let node, let incarnation):
+            guard let n = liveBroker(Int(node), incarnation, event) else { return }
+            brokerWorld!.nodes[n]!.raft.tick()
+            queue.schedule(event, at: now + brokerWorld!.spec.raftTick)
+            drainRaft(n)
+        case .raftPersisted(let node, let incarnation):
+            guard let n = liveBroker(Int(node), incarnation, event) else { return }
+            raftPersisted(n)
+        case .replicaTick(let node, let incarnation):
+            guard let n = liveBroker(Int(node), incarnation, event) else { return }
+            for stream in brokerWorld!.streamNames.indices where brokerWorld!.nodes[n]!.replicas[stream] != nil {
+                replicaInput(n, stream, .tick)
+            }
+            queue.schedule(event, at: now + brokerWorld!.spec.fetchInterval)
+        case .logAppended(let node, let incarnation, let stream, let upTo):
+            guard let n = liveBroker(Int(node), incarnation, event) else { return }
+            replicaInput(n, Int(stream), .appendCompleted(upTo: upTo))
+        case .logSynced(let node, let incarnation, let stream, let upTo):
+            guard let n = liveBroker(Int(node), incarnation, event) else { return }
+            if !brokerWorld!.nodes[n]!.logFsyncTickets[Int(stream)].isEmpty {
+                let ticket = brokerWorld!.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst()
+                processes[n].disk.completeFsync(ticket)
+            }
+            replicaInput(n, Int(stream), .fsyncCompleted(upTo: upTo))
+        case .checkpointSynced(let node, let incarnation, let ticket):
+            guard let n = liveBroker(Int(node), incarnation, event) else { return }
+            if let i = brokerWorld!.nodes[n]!.checkpointTickets.firstIndex(where: { $0.id == ticket }) {
+                processes[n].disk.completeFsync(brokerWorld!.nodes[n]!.checkpointTickets.remove(at: i))
+            }
+        case .publish(let workload):
+            publishArrives(Int(workload))
+        case .publishTimeout(let request, let attempt):
+            publishTimedOut(request, attempt: attempt)
+        case .adminTick:
+            adminTick()
+        case .endSafetyPhase:
+            beginLivenessPhase()
+        case .livenessCheck:
+            checkConvergence()
+        default:
+            break
+        }
+    }
+
+    /// The node if it runs the broker in this incarnation; holds the event while paused.
+    mutating func liveBroker(_ node: NodeID, _ incarnation: UInt32, _ event: SimEvent) -> NodeID? {
+        guard processes[node].incarnation == incarnation, brokerWorld?.nodes[node] != nil else { return nil }
+        switch processes[node].state {
+        case .crashed: return nil
+        case .paused:
+            heldWhilePaused[node].append(event)
+            return nil
+        case .running: return node
+        }
+    }
+
+    // MARK: - Network
+
+    mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage) {
+        let slot: Int32
+        let mail = BrokerMail(from: from, to: to, body: body)
+        if let free = brokerWorld!.freeMail.popLast() {
+            slot = free
+            brokerWorld!.mail[Int(slot)] = mail
+        } else {
+            slot = Int32(brokerWorld!.mail.count)
+            brokerWorld!.mail.append(mail)
+        }
+        let transmission = network.transmit(from: from, to: to, bytes: body.wireBytes, now: now)
+        var extra: VirtualTime = 0
+        if let crossZone = crossZoneExtra, nodeZone[from] != nodeZone[to] { extra = crossZone.sampleNanos(&crossZoneRng) }
+        guard let first = transmission.first else {
+            releaseMail(slot)
+            return
+        }
+        queue.schedule(.brokerMail(slot: slot), at: first + extra)
+        if let second = transmission.second {
+            // A duplicate needs its own slot: the first delivery frees its slot.
+            let copy = Int32(brokerWorld!.mail.count)
+            brokerWorld!.mail.append(mail)
+            queue.schedule(.brokerMail(slot: copy), at: second + extra)
+        }
+    }
+
+    mutating func releaseMail(_ slot: Int32) {
+        brokerWorld!.mail[Int(slot)] = nil
+        brokerWorld!.freeMail.append(slot)
+    }
+
+    mutating func deliverMail(_ slot: Int, event: SimEvent) {
+        guard let mail = brokerWorld!.mail[slot] else { return }
+        let to = mail.to
+        if to != clientNode {
+            switch processes[to].state {
+            case .crashed:
+                releaseMail(Int32(slot))
+                return
+            case .paused:
+                heldWhilePaused[to].append(event)
+                return
+            case .running:
+                break
+            }
+        }
+        releaseMail(Int32(slot))
+        guard network.admitArrival(from: mail.from, to: to) else { return }
+        if to == clientNode {
+            clientReceives(mail.body)
+            return
+        }
+        guard brokerWorld!.nodes[to] != nil else { return }
+        switch mail.body {
+        case .raft(let message):
+            brokerWorld!.nodes[to]!.raft.step(message)
+            drainRaft(to)
+        case .replication(let message):
+            guard let stream = brokerWorld!.streamIndex(message.stream),
+                  brokerWorld!.nodes[to]!.replicas[stream] != nil else { return }
+            replicaInput(to, stream, .receive(message))
+        case .proposal(let command):
+            propose(command, at: to)
+        case .publish(let stream, let requestID, let payload):
+            if brokerWorld!.nodes[to]!.replicas[Int(stream)] != nil {
+                replicaInput(to, Int(stream), .publish(requestID: requestID, payload: payload))
+            } else {
+                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, .notLeader(leader: nil)))
+            }
+        case .publishAck, .publishReject:
+            break
+        }
+    }
+
+    // MARK: - Raft driving (persist, then send, then apply, then advance)
+
+    mutating func drainRaft(_ node: NodeID) {
+        guard var broker = brokerWorld!.nodes[node], !broker.raftPersisting, broker.raft.hasReady else { return }
+        let ready = broker.raft.ready()
+        observeRaftLeader(node, broker.raft)
+        var latency: Int64 = 0
+        if let truncate = ready.truncateFrom, truncate >= 1 {
+            let keep = Int(truncate - 1)
+            if keep < broker.raftLogOffsets.count {
+                processes[node].disk.truncate(BrokerStorage.raftLog, to: broker.raftLogOffsets[keep])
+                broker.raftLogOffsets.removeSubrange(keep...)
+            }
+        }
+        var wrote = false
+        for entry in ready.entriesToPersist {
+            let bytes = BrokerStorage.encode(entry)
+            broker.raftLogOffsets.append(processes[node].disk.read(BrokerStorage.raftLog).count)
+            latency = max(latency, processes[node].disk.append(BrokerStorage.raftLog, bytes))
+            brokerWorld!.diskBytesWritten += UInt64(bytes.count)
+            wrote = true
+        }
+        if let hard = ready.hardState {
+            let bytes = BrokerStorage.encode(hard)
+            latency = max(latency, processes[node].disk.write(BrokerStorage.raftState, at: 0, bytes))
+            brokerWorld!.diskBytesWritten += UInt64(bytes.count)
+            wrote = true
+        }
+        broker.raftInFlight = ready
+        broker.raftPersisting = true
+        if wrote {
+            // Raft §5: persist before answering. One fsync per file per Ready.
+            for file in [BrokerStorage.raftLog, BrokerStorage.raftState] {
+                let ticket = processes[node].disk.beginFsync(file)
+                broker.raftTickets.append(ticket)
+                latency = max(latency, ticket.latency)
+                brokerWorld!.fsyncs += 1
+            }
+            brokerWorld!.nodes[node] = broker
+            queue.schedule(.raftPersisted(node: Int32(node), incarnation: processes[node].incarnation), at: now + latency)
+        } else {
+            brokerWorld!.nodes[node] = broker
+            raftPersisted(node)
+        }
+    }
+
+    mutating func raftPersisted(_ node: NodeID) {
+        guard var broker = brokerWorld!.nodes[node], let ready = broker.raftInFlight else { return }
+        for ticket in broker.raftTickets { processes[node].disk.completeFsync(ticket) }
+        broker.raftTickets.removeAll()
+        broker.raftInFlight = nil
+        brokerWorld!.nodes[node] = broker
+        for message in ready.messages {
+            sendMail(from: node, to: message.to, .raft(message))
+        }
+        for entry in ready.committedEntries {
+            guard let command = entry.command else { continue }
+            applyMetadata(command, index: entry.index, at: node)
+        }
+        brokerWorld!.nodes[node]?.raft.advance()
+        brokerWorld!.nodes[node]?.raftPersisting = false
+        drainRaft(node)
+    }
+
+    mutating func observeRaftLeader(_ node: NodeID, _ raft: RaftNode<MetadataCommand>) {
+        if raft.role == .leader {
+            brokerWorld!.electionSafety.leaderElected(term: raft.term, node: node, at: now) { [processes] in processes[$0].name }
+        }
+    }
+
+    mutating func applyMetadata(_ command: MetadataCommand, index: UInt64, at node: NodeID) {
+        guard case .accepted(let change)? = brokerWorld!.nodes[node]?.metadata.apply(command, index: index) else { return }
+        guard case .updated(let state) = change, let stream = brokerWorld!.streamIndex(state.name) else { return }
+        observeStreamState(stream, state)
+        if brokerWorld!.nodes[node]!.replicas[stream] != nil {
+            replicaInput(node, stream, .metadataChanged(state))
+        }
+    }
+
+    /// Checkers and availability measurements see every committed stream state.
+    mutating func observeStreamState(_ stream: Int, _ state: PartitionState) {
+        if let leader = state.leader {
+            brokerWorld!.leaderEpochs.becameLeader(stream: stream, node: Int(leader.rawValue), epoch: state.leaderEpoch, at: now,
+                                                  describe: { [processes] in processes[$0].name }, streamName: state.name)
+            if let since = brokerWorld!.leaderlessSince[stream] {
+                brokerWorld!.leaderlessTotal[stream] += now - since
+                brokerWorld!.leaderlessSince[stream] = nil
+            }
+        } else if brokerWorld!.leaderlessSince[stream] == nil {
+            brokerWorld!.leaderlessSince[stream] = now
+        }
+        let full = state.isr.count >= state.replicas.count
+        if full, let since = brokerWorld!.underReplicatedSince[stream] {
+            brokerWorld!.underReplicatedTotal[stream] += now - since
+            brokerWorld!.underReplicatedSince[stream] = nil
+        } else if !full, brokerWorld!.underReplicatedSince[stream] == nil {
+            brokerWorld!.underReplicatedSince[stream] = now
+        }
+    }
+
+    mutating func propose(_ command: MetadataCommand, at node: NodeID) {
+        guard var broker = brokerWorld!.nodes[node] else { return }
+        if broker.raft.role == .leader {
+            _ = broker.raft.propose(command)
+            brokerWorld!.nodes[node] = broker
+            drainRaft(node)
+        } else if let leader = broker.raft.leader, leader != node {
+            sendMail(from: node, to: leader, .proposal(command))
+        }
+        // No known leader: dropped; the replica proposes again while it still needs to.
+    }
+
+    // MARK: - Replicas
+
+    mutating func replicaInput(_ node: NodeID, _ stream: Int, _ input: ReplicaInput) {
+        guard brokerWorld!.nodes[node]?.replicas[stream] != nil else { return }
+        let effects = brokerWorld!.nodes[node]!.replicas[stream]!.handle(input, now: now)
+        for effect in effects { carryOut(effect, node: node, stream: stream) }
+        observeHighWatermark(node, stream)
+    }
+
+    mutating func carryOut(_ effect: ReplicaEffect, node: NodeID, stream: Int) {
+        let incarnation = processes[node].incarnation
+        switch effect {
+        case .send(let to, let message):
+            sendMail(from: node, to: Int(to.rawValue), .replication(message))
+        case .appendToLog(let entries):
+            guard let last = entries.last else { return }
+            let bytes = BrokerStorage.encode(entries)
+            let latency = processes[node].disk.append(BrokerStorage.streamLog(stream), bytes)
+            brokerWorld!.diskBytesWritten += UInt64(bytes.count)
+            let done = max(brokerWorld!.nodes[node]!.appendChainEnd[stream], now + latency)
+            brokerWorld!.nodes[node]!.appendChainEnd[stream] = done
+            queue.schedule(.logAppended(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: last.offset + 1), at: done)
+        case .truncateLog(let from):
+            processes[node].disk.truncate(BrokerStorage.streamLog(stream), to: Int(from) * BrokerStorage.logRecordSize)
+        case .fsync(let upTo):
+            let ticket = processes[node].disk.beginFsync(BrokerStorage.streamLog(stream))
+            brokerWorld!.fsyncs += 1
+            brokerWorld!.nodes[node]!.logFsyncTickets[stream].append(ticket)
+            let done = max(brokerWorld!.nodes[node]!.fsyncChainEnd[stream], now + ticket.latency)
+            brokerWorld!.nodes[node]!.fsyncChainEnd[stream] = done
+            queue.schedule(.logSynced(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: upTo), at: done)
+        case .checkpointHighWatermark(let hw):
+            checkpoint(BrokerStorage.highWatermark(stream), BrokerStorage.encodeHighWatermark(hw), node: node)
+        case .persistEpochCache(let cache):
+            checkpoint(BrokerStorage.epochCache(stream), BrokerStorage.encode(cache), node: node)
+        case .ack(let requestID, let offset):
+            sendMail(from: node, to: clientNode, .publishAck(requestID: requestID, offset: offset))
+        case .reject(let requestID, let reason):
+            sendMail(from: node, to: clientNode, .publishReject(requestID: requestID, reason))
+        case .propose(let command):
+            propose(command, at: node)
+        }
+    }
+
+    /// Small files are rewritten whole and fsynced (Kafka's checkpoint files).
+    mutating func checkpoint(_ file: String, _ bytes: [UInt8], node: NodeID) {
+        processes[node].disk.truncate(file, to: 0)
+        _ = processes[node].disk.write(file, at: 0, bytes)
+        brokerWorld!.diskBytesWritten += UInt64(bytes.count)
+        let ticket = processes[node].disk.beginFsync(file)
+        brokerWorld!.fsyncs += 1
+        brokerWorld!.nodes[node]!.checkpointTickets.append(ticket)
+        queue.schedule(.checkpointSynced(node: Int32(node), incarnation: processes[node].incarnation, ticket: ticket.id),
+                       at: now + ticket.latency)
+    }
+
+    mutating func observeHighWatermark(_ node: NodeID, _ stream: Int) {
+        guard let replica = brokerWorld!.nodes[node]?.replicas[stream] else { return }
+        let hw = replica.highWatermark
+        let previous = brokerWorld!.nodes[node]!.lastHighWatermark[stream]
+        guard hw != previous else { return }
+        brokerWorld!.nodes[node]!.lastHighWatermark[stream] = hw
+        let name = brokerWorld!.streamNames[stream]
+        brokerWorld!.hwMonotonic.observe(stream: stream, node: node, incarnation: processes[node].incarnation, highWatermark: hw,
+                                         at: now, streamName: name, nodeName: processes[node].name)
+        guard hw > previous, replica.isLeader, let partition = replica.partition else { return }
+        brokerWorld!.minISR.highWatermarkAdvanced(streamName: name, leader: processes[node].name, to: hw,
+                                                  isrSize: partition.isr.count, minISR: partition.minISR, at: now)
+        // End-to-end latency: a message is consumable once the leader's HW passes it (consumers
+        // read committed data only), measured from the publisher's intended send time.
+        var offset = max(brokerWorld!.ledger.committedMeasured[stream], previous)
+        while offset < hw && Int(offset) < replica.log.count {
+            let message = MessageID(producer: UInt32(truncatingIfNeeded: replica.log[Int(offset)].payload.producerID),
+                                    sequence: replica.log[Int(offset)].payload.sequence)
+            if let request = brokerWorld!.ledger.requestOfMessage[message] {
+                let start = brokerWorld!.ledger.intendedStart[Int(request)]
+                if start >= warmup { brokerWorld!.endToEndLatency.record(now - start) }
+                brokerWorld!.ledger.requestOfMessage[message] = nil
+            }
+            offset += 1
+        }
+        brokerWorld!.ledger.committedMeasured[stream] = max(brokerWorld!.ledger.committedMeasured[stream], offset)
+    }
+
+    // MARK: - Publishers
+
+    mutating func publishArrives(_ workload: Int) {
+        let spec = scenario.publishes[workload]
+        guard let stream = brokerWorld!.streamIndex(spec.stream) else { return }
+        let request = UInt64(brokerWorld!.ledger.state.count)
+        let sequence = brokerWorld!.ledger.nextSequence[workload]
+        brokerWorld!.ledger.nextSequence[workload] += 1
+        let message = MessageID(producer: UInt32(workload + 1), sequence: sequence)
+        brokerWorld!.ledger.stream.append(Int32(stream))
+        brokerWorld!.ledger.message.append(message)
+        brokerWorld!.ledger.intendedStart.append(now)
+        brokerWorld!.ledger.attempt.append(0)
+        brokerWorld!.ledger.state.append(0)
+        brokerWorld!.ledger.payloadBytes.append(spec.sizeBytes)
+        brokerWorld!.ledger.ackedAt.append(nil)
+        brokerWorld!.ledger.requestsOfWorkload[workload].append(request)
+        brokerWorld!.ledger.requestOfMessage[message] = request
+        sendAttempt(request)
+
+        var rng = publishRngs[workload]
+        let next = now + Self.interarrival(spec.arrivals, &rng)
+        publishRngs[workload] = rng
+        if next < min(spec.stop ?? scenario.duration, scenario.duration) {
+            queue.schedule(.publish(workload: Int32(workload)), at: next)
+        }
+    }
+
+    /// Sends the current attempt of `request` to the leader the publisher believes in.
+    mutating func sendAttempt(_ request: UInt64) {
+        let r = Int(request)
+        let stream = Int(brokerWorld!.ledger.stream[r])
+        let attempt = brokerWorld!.ledger.attempt[r]
+        let workload = Int(brokerWorld!.ledger.message[r].producer) - 1
+        let timeout = scenario.publishes[workload].timeout
+        queue.schedule(.publishTimeout(request: request, attempt: attempt), at: now + timeout)
+        let leader = brokerWorld!.ledger.believedLeader[stream] ?? lookupLeader(stream)
+        guard let leader else { return }  // no leader known: the timeout retries
+        brokerWorld!.ledger.believedLeader[stream] = leader
+        let message = brokerWorld!.ledger.message[r]
+        let payload = LogPayload(producerID: UInt64(message.producer), sequence: message.sequence,
+                                 bytes: brokerWorld!.ledger.payloadBytes[r])
+        sendMail(from: clientNode, to: leader, .publish(stream: Int32(stream), requestID: request << 8 | UInt64(attempt), payload: payload))
+    }
+
+    /// A metadata request to one broker (rotating through them, as a client library does),
+    /// answered instantly from its committed metadata: the one message exchange not simulated.
+    mutating func lookupLeader(_ stream: Int) -> NodeID? {
+        let count = clusterNodes.count
+        for step in 0..<count {
+            let node = clusterNodes[(brokerWorld!.ledger.lookupCursor + step) % count]
+            guard processes[node].state == .running, network.isReachable(from: clientNode, to: node),
+                  let state = brokerWorld!.nodes[node]?.metadata.stream(named: brokerWorld!.streamNames[stream]),
+                  let leader = state.leader else { continue }
+            brokerWorld!.ledger.lookupCursor = (brokerWorld!.ledger.lookupCursor + step + 1) % count
+            return Int(leader.rawValue)
+        }
+        brokerWorld!.ledger.lookupCursor = (brokerWorld!.ledger.lookupCursor + 1) % max(1, count)
+        return nil
+    }
+
+    mutating func retry(_ request: UInt64, after delay: VirtualTime = 0) {
+        let r = Int(request)
+        let workload = Int(brokerWorld!.ledger.message[r].producer) - 1
+        guard Int(brokerWorld!.ledger.attempt[r]) < min(scenario.publishes[workload].retries, 254) else {
+            brokerWorld!.ledger.state[r] = 2
+            brokerWorld!.ledger.failed += 1
+            return
+        }
+        brokerWorld!.ledger.attempt[r] += 1
+        brokerWorld!.ledger.retries += 1
+        if delay > 0 {
+            // A timeout event with the new attempt number doubles as the back-off timer.
+            queue.schedule(.publishTimeout(request: request, attempt: brokerWorld!.ledger.attempt[r] | 0x8000_0000), at: now + delay)
+        } else {
+            sendAttempt(request)
+        }
+    }
+
+    mutating func publishTimedOut(_ request: UInt64, attempt: UInt32) {
+        let r = Int(request)
+        guard brokerWorld!.ledger.state[r] == 0 else { return }
+        if attempt & 0x8000_0000 != 0 {
+            if attempt & 0x7FFF_FFFF == brokerWorld!.ledger.attempt[r] { sendAttempt(request) }
+            return
+        }
+        guard attempt == brokerWorld!.ledger.attempt[r] else { return }
+        brokerWorld!.ledger.believedLeader[Int(brokerWorld!.ledger.stream[r])] = nil
+        retry(request)
+    }
+
+    mutating func clientReceives(_ body: BrokerMessage) {
+        switch body {
+        case .publishAck(let requestID, let offset):
+            let request = requestID >> 8
+            let r = Int(request)
+            guard r < brokerWorld!.ledger.state.count else { return }
+            if brokerWorld!.ledger.state[r] != 0 {
+                brokerWorld!.ledger.duplicateAcks += 1
+                return
+            }
+            brokerWorld!.ledger.state[r] = 1
+            brokerWorld!.ledger.ackedAt[r] = now
+            brokerWorld!.ledger.acked += 1
+            let stream = Int(brokerWorld!.ledger.stream[r])
+            let start = brokerWorld!.ledger.intendedStart[r]
+            if start >= warmup { brokerWorld!.publishLatency.record(now - start) }
+            if brokerWorld!.spec.ackPolicy == .all {
+                brokerWorld!.acknowledged.acknowledged(stream: stream, message: brokerWorld!.ledger.message[r], offset: offset, at: now)
+            }
+            if let lost = brokerWorld!.leaderLostAt[stream] {
+                brokerWorld!.failoverTime.record(now - lost)
+                brokerWorld!.leaderLostAt[stream] = nil
+            }
+        case .publishReject(let requestID, let reason):
+            let request = requestID >> 8
+            let r = Int(request)
+            guard r < brokerWorld!.ledger.state.count, brokerWorld!.ledger.state[r] == 0,
+                  UInt32(requestID & 0xFF) == brokerWorld!.ledger.attempt[r] else { return }
+            let stream = Int(brokerWorld!.ledger.stream[r])
+            switch reason {
+            case .notLeader(let leader):
+                brokerWorld!.ledger.believedLeader[stream] = leader.map { Int($0.rawValue) }
+                retry(request, after: leader == nil ? 20 * Nanos.millisecond : 0)
+            case .notEnoughReplicas:
+                retry(request, after: 50 * Nanos.millisecond)
+            case .leadershipChanged:
+                brokerWorld!.ledger.believedLeader[stream] = nil
+                retry(request, after: 10 * Nanos.millisecond)
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: - Administration and phases
+
+    /// Creates the scenario's streams through whichever node leads the metadata group.
+    mutating func adminTick() {
+        guard !brokerWorld!.streamsCreated else { return }
+        if let leader = metadataLeader() {
+            let metadata = brokerWorld!.nodes[leader]!.metadata
+            let missing = brokerWorld!.spec.streams.indices.filter { metadata.stream(named: brokerWorld!.streamNames[$0]) == nil }
+            if missing.isEmpty {
+                brokerWorld!.streamsCreated = true
+                return
+            }
+            if now - brokerWorld!.lastCreateProposal >= 500 * Nanos.millisecond {
+                brokerWorld!.lastCreateProposal = now
+                for stream in missing {
+                    let definition = brokerWorld!.spec.streams[stream]
+                    let spec = StreamSpec(name: definition.name, subject: definition.subject,
+                                          replicationFactor: definition.replicationFactor, minISR: definition.minISR,
+                                          replicas: brokerWorld!.replicaNodes[stream].map { BrokerID(UInt32($0)) })
+                    propose(.createStream(spec), at: leader)
+                }
+            }
+        }
+        queue.schedule(.adminTick, at: now + 20 * Nanos.millisecond)
+    }
+
+    func metadataLeader() -> NodeID? {
+        var best: (node: NodeID, term: UInt64)?
+        for node in clusterNodes where processes[node].state == .running {
+            guard let raft = brokerWorld?.nodes[node]?.raft, raft.role == .leader else { continue }
+            if best == nil || raft.term > best!.term { best = (node, raft.term) }
+        }
+        return best?.node
+    }
+
+    /// Current leader of a stream per the metadata group's leader (or any broker that knows).
+    func streamLeader(_ stream: Int) -> NodeID? {
+        let name = brokerWorld!.streamNames[stream]
+        if let leader = metadataLeader(), let state = brokerWorld!.nodes[leader]?.metadata.stream(named: name) {
+            return state.leader.map { Int($0.rawValue) }
+        }
+        return nil
+    }
+
+    /// End of the safety phase: every fault is healed; the liveness phase begins.
+    mutating func beginLivenessPhase() {
+        brokerWorld!.inLivenessPhase = true
+        for node in clusterNodes where processes[node].state == .crashed { restart(node) }
+        resume(clusterNodes.filter { processes[$0].state == .paused })
+        network.healPartitions()
+        network.clearAllLinkFaults()
+        partitioned = false
+        activeLinkFaults = 0
+        for station in slowdown.indices { slowdown[station] = 1 }
+        for node in clusterNodes { processes[node].disk.config = baseDiskConfig }
+        noteHealth()
+        brokerWorld!.livenessDeadline = now + livenessTimeout
+        queue.schedule(.livenessCheck, at: now + 50 * Nanos.millisecond)
+    }
+
+    var livenessTimeout: VirtualTime { max(20 * Nanos.second, 20 * brokerWorld!.spec.leaderTimeout) }
+
+    mutating func checkConvergence() {
+        if let problem = convergenceProblem() {
+            brokerWorld!.lastConvergenceProblem = problem
+            if now < brokerWorld!.livenessDeadline {
+                queue.schedule(.livenessCheck, at: now + 50 * Nanos.millisecond)
+            }
+            return
+        }
+        brokerWorld!.converged = true
+        brokerWorld!.convergedAt = now
+        stopAfterConvergence = true
+    }
+
+    /// Why the cluster has not converged yet, or nil: one metadata leader, every stream led
+    /// with a full ISR, every replica holding the leader's log up to its end, committed,
+    /// and no publish still in flight.
+    func convergenceProblem() -> String? {
+        guard let metaLeader = metadataLeader() else { return "no metadata leader" }
+        if brokerWorld!.ledger.state.contains(0) { return "publishes still in flight" }
+        for stream in brokerWorld!.streamNames.indices {
+            let name = brokerWorld!.streamNames[stream]
+            guard let state = brokerWorld!.nodes[metaLeader]!.metadata.stream(named: name) else { return "stream \(name) not created" }
+            guard let leader = state.leader.map({ Int($0.rawValue) }) else { return "stream \(name) has no leader" }
+            guard state.isr.count == state.replicas.count else { return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count)" }
+            guard let leaderReplica = brokerWorld!.nodes[leader]?.replicas[stream], leaderReplica.isLeader else {
+                return "stream \(name): \(processes[leader].name) does not act as leader yet"
+            }
+            let end = leaderReplica.logEndOffset
+            guard leaderReplica.highWatermark == end else { return "stream \(name): leader HW \(leaderReplica.highWatermark) < LEO \(end)" }
+            for node in brokerWorld!.replicaNodes[stream] {
+                guard let replica = brokerWorld!.nodes[node]?.replicas[stream] else { return "stream \(name): \(processes[node].name) down" }
+                if replica.logEndOffset != end || replica.highWatermark != end {
+                    return "stream \(name): \(processes[node].name) at LEO \(replica.logEndOffset) HW \(replica.highWatermark), leader at \(end)"
+                }
+            }
+        }
+        return nil
+    }
+
+    // MARK: - Crash, restart, selectors
+
+    mutating func brokerCrashed(_ node: NodeID) {
+        guard brokerWorld != nil, node < clusterNodes.count else { return }
+        for stream in brokerWorld!.streamNames.indices where streamLeader(stream) == node {
+            brokerWorld!.leaderLostAt[stream] = brokerWorld!.leaderLostAt[stream] ?? now
+        }
+        brokerWorld!.nodes[node] = nil
+    }
+
+    mutating func brokerRestarted(_ node: NodeID) {
+        guard brokerWorld != nil, node < clusterNodes.count else { return }
+        bootBroker(node)
+    }
+
+    func resolveBrokerSelector(_ selector: Selector) -> [NodeID] {
+        guard let world = brokerWorld else { return [] }
+        switch selector {
+        case .leader(let name):
+            guard let stream = world.streamIndex(name), let leader = streamLeader(stream) else { return [] }
+            return [leader]
+        case .follower(let name):
+            guard let stream = world.streamIndex(name) else { return [] }
+            let leader = streamLeader(stream)
+            return world.replicaNodes[stream].filter { $0 != leader }
+        case .metadataLeader:
+            return metadataLeader().map { [$0] } ?? []
+        default:
+            return []
+        }
+    }
+}

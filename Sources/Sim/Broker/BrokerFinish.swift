@@ -1,0 +1,115 @@
+import Checkers
+import Raft
+import Replication
+import SimCore
+import Stats
+
+extension Simulation {
+    /// Metrics of the broker model, added to the run's outcome.
+    mutating func brokerMetrics(_ metrics: inout [String: Double], _ units: inout [String: String],
+                                _ histograms: inout [String: LatencyHistogram]) {
+        guard var world = brokerWorld else { return }
+        let end = now
+        for stream in world.streamNames.indices {
+            if let since = world.underReplicatedSince[stream] { world.underReplicatedTotal[stream] += end - since }
+            if let since = world.leaderlessSince[stream] { world.leaderlessTotal[stream] += end - since }
+        }
+        let committed = committedLogs()
+        var duplicates = 0
+        for log in committed {
+            guard let log else { continue }
+            duplicates += log.count - Set(log.map(\.message)).count
+        }
+        let lost = world.acknowledged.verify(streamNames: world.streamNames, committed: committed, at: end).lost
+        histograms["publish_latency"] = world.publishLatency
+        histograms["end_to_end_latency"] = world.endToEndLatency
+        histograms["failover_time"] = world.failoverTime
+        let values: [(String, Double, String)] = [
+            ("messages_published", Double(world.ledger.state.count), "count"),
+            ("messages_acked", Double(world.ledger.acked), "count"),
+            ("messages_lost", Double(lost), "count"),
+            ("messages_duplicated", Double(duplicates), "count"),
+            ("publish_failures", Double(world.ledger.failed), "count"),
+            ("publish_retries", Double(world.ledger.retries), "count"),
+            ("raft_elections", Double(world.electionSafety.elections), "count"),
+            ("raft_max_term", Double(world.electionSafety.highestTerm), "count"),
+            ("stream_leader_changes", Double(world.leaderEpochs.leaderChanges), "count"),
+            ("under_replicated_s", Double(world.underReplicatedTotal.reduce(0, +)) / 1e9, "s"),
+            ("unavailable_s", Double(world.leaderlessTotal.reduce(0, +)) / 1e9, "s"),
+            ("disk_bytes_written", Double(world.diskBytesWritten), "bytes"),
+            ("fsyncs", Double(world.fsyncs), "count"),
+            ("convergence_s", world.convergedAt.map { Double($0 - scenario.duration) / 1e9 } ?? -1, "s"),
+        ]
+        for (name, value, unit) in values {
+            metrics[name] = value
+            units[name] = unit
+        }
+        units["publish_latency"] = "ms"
+        units["end_to_end_latency"] = "ms"
+        units["failover_time"] = "ms"
+        brokerWorld = world
+    }
+
+    /// The readable prefix of each stream: its current leader's log below the leader's HW.
+    func committedLogs() -> [[ObservedEntry]?] {
+        guard let world = brokerWorld else { return [] }
+        return world.streamNames.indices.map { stream in
+            guard let leader = streamLeader(stream), let replica = world.nodes[leader]?.replicas[stream] else { return nil }
+            return replica.log.prefix(Int(replica.highWatermark)).map(Self.observed)
+        }
+    }
+
+    static func observed(_ entry: LogEntry) -> ObservedEntry {
+        ObservedEntry(offset: entry.offset, leaderEpoch: entry.leaderEpoch,
+                      message: MessageID(producer: UInt32(truncatingIfNeeded: entry.payload.producerID), sequence: entry.payload.sequence))
+    }
+
+    /// Runs one broker check by name; nil if the name is not a broker check.
+    func brokerCheck(_ name: String) -> CheckReport? {
+        guard let world = brokerWorld else { return nil }
+        let end = now
+        switch name {
+        case AcknowledgedLossChecker.name:
+            return world.acknowledged.verify(streamNames: world.streamNames, committed: committedLogs(), at: end).0
+        case ReplicasAgreeChecker.name:
+            let snapshots: [[ReplicaSnapshot]] = world.streamNames.indices.map { stream in
+                world.replicaNodes[stream].compactMap { node in
+                    guard let replica = world.nodes[node]?.replicas[stream] else { return nil }
+                    return ReplicaSnapshot(node: node, nodeName: processes[node].name, alive: processes[node].state == .running,
+                                           highWatermark: replica.highWatermark, log: replica.log.map(Self.observed))
+                }
+            }
+            return ReplicasAgreeChecker.verify(streamNames: world.streamNames, replicas: snapshots, at: end)
+        case HighWatermarkMonotonicChecker.name:
+            return world.hwMonotonic.verify()
+        case OneLeaderPerEpochChecker.name:
+            return world.leaderEpochs.verify()
+        case RaftElectionSafetyChecker.name:
+            return world.electionSafety.verify()
+        case RaftLogMatchingChecker.name:
+            let logs = clusterNodes.compactMap { node -> (node: String, entries: [(term: UInt64, digest: UInt64)])? in
+                guard let raft = world.nodes[node]?.raft else { return nil }
+                return (processes[node].name, raft.log.map { entry in
+                    (entry.term, entry.command.map { stableHash(String(decoding: BrokerStorage.encodeCommand($0), as: UTF8.self)) } ?? 0)
+                })
+            }
+            return RaftLogMatchingChecker.verify(logs: logs, at: end)
+        case MinISRCommitChecker.name:
+            return world.minISR.verify()
+        case ProducerOrderChecker.name:
+            let ledger = world.ledger
+            return ProducerOrderChecker.verify(
+                streamNames: world.streamNames, committed: committedLogs(), at: end,
+                sentAt: { message in ledger.request(of: message).map { ledger.intendedStart[Int($0)] } },
+                ackedAt: { message in ledger.request(of: message).flatMap { ledger.ackedAt[Int($0)] } })
+        case LivenessAfterHeal.name:
+            if world.converged { return CheckReport(name: name, violations: []) }
+            return CheckReport(name: name, violations: [CheckViolation(
+                check: name,
+                description: "no convergence within \(livenessTimeout / Nanos.second)s after healing every fault: \(world.lastConvergenceProblem)",
+                time: end)])
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Checkers
+import Raft
+import Replication
+import Scenario
+import SimCore
+import Stats
+
+/// A message between simulated processes of the broker model. Bodies are not plain values,
+/// so they live in a slot table and events carry only the slot number.
+enum BrokerMessage: Sendable {
+    case raft(RaftMessage<MetadataCommand>)
+    case replication(ReplicationMessage)
+    /// A replica asks the metadata leader to commit a command (ISR change, failure report).
+    case proposal(MetadataCommand)
+    /// Client → broker. `requestID` packs (request << 8 | attempt), so answers find their attempt.
+    case publish(stream: Int32, requestID: UInt64, payload: LogPayload)
+    case publishAck(requestID: UInt64, offset: UInt64)
+    case publishReject(requestID: UInt64, PublishRejection)
+
+    /// Bytes the network charges for (headers plus modelled payload sizes).
+    var wireBytes: Int {
+        switch self {
+        case .raft(let m):
+            if case .append(_, _, let entries, _) = m.kind { return 64 + 128 * entries.count }
+            return 64
+        case .replication(.fetchResponse(let r)):
+            return 64 + r.entries.reduce(0) { $0 + 40 + $1.payload.bytes }
+        case .replication: return 64
+        case .proposal: return 128
+        case .publish(_, _, let payload): return 48 + payload.bytes
+        case .publishAck, .publishReject: return 48
+        }
+    }
+
+    var kindName: String {
+        switch self {
+        case .raft: return "raft"
+        case .replication(.fetchRequest): return "fetch"
+        case .replication(.fetchResponse): return "fetch_response"
+        case .replication(.epochEndOffsetRequest): return "epoch_end_offset"
+        case .replication(.epochEndOffsetResponse): return "epoch_end_offset_response"
+        case .proposal: return "proposal"
+        case .publish: return "publish"
+        case .publishAck: return "publish_ack"
+        case .publishReject: return "publish_reject"
+        }
+    }
+}
+
+struct BrokerMail: Sendable {
+    var from: NodeID
+    var to: NodeID
+    var body: BrokerMessage
+}
+
+/// Volatile state of one broker process; rebuilt from its disk at restart.
+struct BrokerNode: Sendable {
+    var raft: RaftNode<MetadataCommand>
+    var metadata: MetadataStateMachine
+    /// One replica per stream this node holds (nil where it holds none), by stream index.
+    var replicas: [StreamReplica?]
+    /// A Raft `Ready` is being persisted; the next one waits for `advance()` (etcd's contract).
+    var raftPersisting = false
+    var raftInFlight: RaftReady<MetadataCommand>?
+    var raftTickets: [FsyncTicket] = []
+    /// Byte offset of each Raft entry in `raft/log`, to truncate it.
+    var raftLogOffsets: [Int]
+    /// Disk completions are reported in issue order: the next completion may not come before
+    /// the previous one, per stream and kind.
+    var appendChainEnd: [VirtualTime]
+    var fsyncChainEnd: [VirtualTime]
+    var logFsyncTickets: [[FsyncTicket]]
+    var checkpointTickets: [FsyncTicket] = []
+    /// Last high-water mark seen per stream (checkers observe advances).
+    var lastHighWatermark: [UInt64]
+}
+
+/// Publisher bookkeeping, by request id (dense).
+struct PublishLedger: Sendable {
+    var stream: [Int32] = []
+    var message: [MessageID] = []
+    var intendedStart: [VirtualTime] = []
+    var attempt: [UInt32] = []
+    var state: [UInt8] = []          // 0 pending, 1 acked, 2 failed
+    var payloadBytes: [Int] = []
+    var ackedAt: [VirtualTime?] = []
+    var nextSequence: [UInt64] = []  // per workload
+    var believedLeader: [NodeID?] = []  // per stream
+    var lookupCursor = 0
+    var acked: UInt64 = 0
+    var failed: UInt64 = 0
+    var duplicateAcks: UInt64 = 0
+    var retries: UInt64 = 0
+    /// Offsets per stream whose first commit was already measured (end-to-end latency).
+    var committedMeasured: [UInt64] = []
+    /// Message → request id, per stream, for end-to-end latency (sorted insertion is not
+    /// needed: looked up, never iterated).
+    var requestOfMessage: [MessageID: UInt64] = [:]
+
+    /// Request ids are dense per workload: producer p's sequence s is the s-th request of
+    /// workload p−1, found through the per-workload request lists.
+    var requestsOfWorkload: [[UInt64]] = []
+
+    func request(of message: MessageID) -> UInt64? {
+        let workload = Int(message.producer) - 1
+        guard workload >= 0, workload < requestsOfWorkload.count, message.sequence < UInt64(requestsOfWorkload[workload].count)
+        else { return nil }
+        return requestsOfWorkload[workload][Int(message.sequence)]
+    }
+}
+
+/// Everything the broker model adds to a simulation run.
+struct BrokerWorld: Sendable {
+    var spec: BrokerSpec
+    var streamNames: [String]
+    /// Replica nodes per stream (sorted node ids).
+    var replicaNodes: [[NodeID]]
+    var nodes: [BrokerNode?]           // by node id; nil for non-broker processes (the client) or crashed
+    var mail: [BrokerMail?] = []
+    var freeMail: [Int32] = []
+    var ledger = PublishLedger()
+    var raftRngs: [SeededGenerator]
+    var replicaConfigs: [[ReplicaConfig]]  // [stream][position in replicaNodes]
+    var lastCreateProposal: VirtualTime = Int64.min / 2
+    var streamsCreated = false
+    var livenessDeadline: VirtualTime = 0
+    var inLivenessPhase = false
+    var converged = false
+    var convergedAt: VirtualTime?
+    var lastConvergenceProblem = "not checked"
+
+    // Checkers and measurements.
+    var acknowledged: AcknowledgedLossChecker
+    var hwMonotonic: HighWatermarkMonotonicChecker
+    var leaderEpochs: OneLeaderPerEpochChecker
+    var electionSafety = RaftElectionSafetyChecker()
+    var minISR = MinISRCommitChecker()
+    var publishLatency = LatencyHistogram()
+    var endToEndLatency = LatencyHistogram()
+    var failoverTime = LatencyHistogram()
+    /// A stream's leader became unavailable (crash/pause/isolation) at this time; the next
+    /// ack measures failover time.
+    var leaderLostAt: [VirtualTime?]
+    var underReplicatedSince: [VirtualTime?]
+    var underReplicatedTotal: [VirtualTime]
+    var leaderlessSince: [VirtualTime?]
+    var leaderlessTotal: [VirtualTime]
+    var diskBytesWritten: UInt64 = 0
+    var fsyncs: UInt64 = 0
+
+    func streamIndex(_ name: String) -> Int? { streamNames.firstIndex(of: name) }
+}

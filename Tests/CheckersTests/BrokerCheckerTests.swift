@@ -71,6 +71,8 @@ final class BrokerCheckerTests: XCTestCase {
                                         sentAt: { sent[$0.sequence] }, ackedAt: { acked[$0.sequence] })
         }
         XCTAssertTrue(verify([entry(0, 1, 1, 1), entry(1, 1, 1, 0), entry(2, 1, 1, 2)]).passed)
+        // A retry's duplicate of #0 after #2 is not an inversion: the first copy counts.
+        XCTAssertTrue(verify([entry(0, 1, 1, 0), entry(1, 1, 1, 2), entry(2, 1, 1, 0)]).passed)
         let inverted = verify([entry(0, 1, 1, 2), entry(1, 1, 1, 0), entry(2, 1, 1, 1)])
         XCTAssertFalse(inverted.passed)
         XCTAssertTrue(inverted.violations[0].description.contains("p1#2"), inverted.violations[0].description)

@@ -167,9 +167,13 @@ public enum ProducerOrderChecker {
         var violations: [CheckViolation] = []
         for (stream, log) in committed.enumerated() {
             guard let log else { continue }
+            // A retried message may be in the log twice; its first copy is the one that counts
+            // (the later copy is a duplicate, reported by `messages_duplicated`).
+            var firstOffset: [MessageID: UInt64] = [:]
+            for entry in log where firstOffset[entry.message] == nil { firstOffset[entry.message] = entry.offset }
             // Walk backwards keeping, per producer, the earliest ack among entries further on.
             var earliestLaterAck: [(producer: UInt32, ack: VirtualTime, message: MessageID)] = []
-            for entry in log.reversed() {
+            for entry in log.reversed() where firstOffset[entry.message] == entry.offset {
                 let p = entry.message.producer
                 let index = earliestLaterAck.firstIndex { $0.producer == p }
                 if let index, let sent = sentAt(entry.message), earliestLaterAck[index].ack < sent, violations.count < 20 {

@@ -37,6 +37,12 @@ public enum MetadataCommand: Codable, Sendable, Equatable {
     /// followers report a silent leader to the metadata leader, which waits for enough
     /// witnesses before it replaces the leader).
     case reportLeaderFailure(stream: String, witness: BrokerID, leader: BrokerID, leaderEpoch: UInt64)
+    /// A leader that restarted asks to lead on in a *new* epoch. It may have served entries
+    /// of `leaderEpoch` to followers that it then lost (unsynced at the crash); leading on in
+    /// the same epoch would write different entries under the same (offset, epoch), which no
+    /// epoch-based truncation can detect. Kafka gets the same effect from its controller
+    /// moving leadership off a restarted broker.
+    case renewLeaderEpoch(stream: String, leader: BrokerID, leaderEpoch: UInt64)
 
     /// The stream the command is about.
     public var stream: String {
@@ -44,7 +50,8 @@ public enum MetadataCommand: Codable, Sendable, Equatable {
         case .createStream(let spec): spec.name
         case .deleteStream(let name): name
         case .changeLeader(let stream, _, _), .shrinkISR(let stream, _, _, _),
-            .expandISR(let stream, _, _, _), .reportLeaderFailure(let stream, _, _, _):
+            .expandISR(let stream, _, _, _), .reportLeaderFailure(let stream, _, _, _),
+            .renewLeaderEpoch(let stream, _, _):
             stream
         }
     }

@@ -113,6 +113,13 @@ public struct MetadataStateMachine: Codable, Sendable, Equatable {
             result = expand(&record, replica: replica, leader: leader, leaderEpoch: leaderEpoch, index: index)
         case .reportLeaderFailure(_, let witness, let leader, let leaderEpoch):
             result = reportFailure(&record, witness: witness, leader: leader, leaderEpoch: leaderEpoch, index: index)
+        case .renewLeaderEpoch(_, let leader, let leaderEpoch):
+            var state = record.state
+            guard state.leader == leader, state.leaderEpoch == leaderEpoch else { return stale(state) }
+            state.leaderEpoch = index
+            state.epoch = index
+            record = Stream(state: state, reports: nil)
+            result = .accepted(.updated(state))
         }
         records[at] = record
         return result

@@ -104,6 +104,11 @@ public struct StreamReplica: Sendable {
     private var inFlightEpochRequest: UInt64?
     private var nextRequestAt: Int64 = 0
 
+    // Restart state: a replica that restarted must not lead again in the epoch it led before.
+    private var restarted = false
+    private var epochToRenew: UInt64?
+    private var lastRenewalRequestAt: Int64?
+
     /// A replica with what `recovered` kept (`.empty` for a new one). It does nothing until
     /// it receives metadata.
     public init(stream: String, config: ReplicaConfig, recovered: RecoveredLog = .empty) {
@@ -165,6 +170,7 @@ public struct StreamReplica: Sendable {
             }
         case .restart(let recovered):
             self = StreamReplica(stream: stream, config: config, recovered: recovered)
+            restarted = true
         }
         housekeeping(now: now, &out)
         return out
@@ -178,6 +184,23 @@ public struct StreamReplica: Sendable {
         if let previous, state.epoch <= previous.epoch { return }
         partition = state
         proposals.removeAll()
+
+        // After a restart, the first metadata may still name this replica as leader in the
+        // epoch it led before the crash. Followers may hold entries of that epoch that this
+        // replica lost; it asks for a fresh epoch instead of leading on (see
+        // `MetadataCommand.renewLeaderEpoch`) and stays offline until it gets one.
+        if restarted {
+            restarted = false
+            if state.leader == brokerID { epochToRenew = state.leaderEpoch }
+        }
+        if let renew = epochToRenew {
+            if state.leader == brokerID && state.leaderEpoch == renew {
+                becomeOffline(&out)
+                requestRenewal(now: now, &out)
+                return
+            }
+            epochToRenew = nil
+        }
 
         guard state.replicas.contains(brokerID) else {
             becomeOffline(&out)
@@ -193,6 +216,13 @@ public struct StreamReplica: Sendable {
         case .some(let leader): becomeFollower(of: leader, now: now, &out)
         case .none: becomeOffline(&out)
         }
+    }
+
+    private mutating func requestRenewal(now: Int64, _ out: inout [ReplicaEffect]) {
+        guard let renew = epochToRenew else { return }
+        if let last = lastRenewalRequestAt, now - last < config.requestTimeoutNanos { return }
+        lastRenewalRequestAt = now
+        out.append(.propose(.renewLeaderEpoch(stream: stream, leader: brokerID, leaderEpoch: renew)))
     }
 
     private mutating func abandonPendingPublishes(_ out: inout [ReplicaEffect]) {
@@ -553,7 +583,7 @@ public struct StreamReplica: Sendable {
 
         switch role {
         case .offline:
-            break
+            requestRenewal(now: now, &out)  // proposals can be lost: ask again until answered
         case .leader:
             advanceHighWatermark(&out)
             leaderTimers(now: now, &out)

@@ -80,11 +80,17 @@ extension Simulation {
                                heartbeatTicks: ticksPerHeartbeat, preVote: true, checkQuorum: true),
             restoring: hardState, log: log, appliedIndex: 0, rng: rng)
         var replicas: [StreamReplica?] = Array(repeating: nil, count: world.streamNames.count)
+        var restartEffects: [(Int, [ReplicaEffect])] = []
         for stream in world.streamNames.indices {
             guard let position = world.replicaNodes[stream].firstIndex(of: node) else { continue }
-            let recovered = BrokerStorage.recoverStream(stream, from: disk)
-            replicas[stream] = StreamReplica(stream: world.streamNames[stream], config: world.replicaConfigs[stream][position],
-                                             recovered: recovered)
+            var replica = StreamReplica(stream: world.streamNames[stream], config: world.replicaConfigs[stream][position])
+            if processes[node].incarnation > 0 {
+                // A restart: the replica learns it came back from disk (it must then not lead
+                // on in its old epoch). Its start-up effects (e.g. rewriting a stale epoch
+                // cache) are carried out once the node is registered, below.
+                restartEffects.append((stream, replica.handle(.restart(BrokerStorage.recoverStream(stream, from: disk)), now: now)))
+            }
+            replicas[stream] = replica
         }
         let streams = world.streamNames.count
         world.nodes[node] = BrokerNode(
@@ -97,6 +103,9 @@ extension Simulation {
         let incarnation = processes[node].incarnation
         queue.schedule(.raftTick(node: Int32(node), incarnation: incarnation), at: now + spec.raftTick)
         queue.schedule(.replicaTick(node: Int32(node), incarnation: incarnation), at: now + spec.fetchInterval)
+        for (stream, effects) in restartEffects {
+            for effect in effects { carryOut(effect, node: node, stream: stream) }
+        }
         drainRaft(node)
     }
 

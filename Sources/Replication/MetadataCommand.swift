@@ -42,7 +42,7 @@ public enum MetadataCommand: Codable, Sendable, Equatable {
     /// the same epoch would write different entries under the same (offset, epoch), which no
     /// epoch-based truncation can detect. Kafka gets the same effect from its controller
     /// moving leadership off a restarted broker.
-    case renewLeaderEpoch(stream: String, leader: BrokerID, leaderEpoch: UInt64)
+    case renewLeaderEpoch(stream: String, leader: BrokerID, leaderEpoch: UInt64, session: UInt64)
 
     /// The stream the command is about.
     public var stream: String {
@@ -51,7 +51,7 @@ public enum MetadataCommand: Codable, Sendable, Equatable {
         case .deleteStream(let name): name
         case .changeLeader(let stream, _, _), .shrinkISR(let stream, _, _, _),
             .expandISR(let stream, _, _, _), .reportLeaderFailure(let stream, _, _, _),
-            .renewLeaderEpoch(let stream, _, _):
+            .renewLeaderEpoch(let stream, _, _, _):
             stream
         }
     }

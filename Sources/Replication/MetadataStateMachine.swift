@@ -113,11 +113,12 @@ public struct MetadataStateMachine: Codable, Sendable, Equatable {
             result = expand(&record, replica: replica, leader: leader, leaderEpoch: leaderEpoch, index: index)
         case .reportLeaderFailure(_, let witness, let leader, let leaderEpoch):
             result = reportFailure(&record, witness: witness, leader: leader, leaderEpoch: leaderEpoch, index: index)
-        case .renewLeaderEpoch(_, let leader, let leaderEpoch):
+        case .renewLeaderEpoch(_, let leader, let leaderEpoch, let session):
             var state = record.state
             guard state.leader == leader, state.leaderEpoch == leaderEpoch else { return stale(state) }
             state.leaderEpoch = index
             state.epoch = index
+            state.leaderSession = session
             record = Stream(state: state, reports: nil)
             result = .accepted(.updated(state))
         }
@@ -161,6 +162,7 @@ public struct MetadataStateMachine: Codable, Sendable, Equatable {
         // A controlled move keeps the old leader in the ISR: it truncates and follows.
         state.leader = newLeader
         state.leaderEpoch = index
+        state.leaderSession = 0
         state.epoch = index
         record = Stream(state: state, reports: nil)
         return .accepted(.updated(state))
@@ -237,6 +239,7 @@ public struct MetadataStateMachine: Codable, Sendable, Equatable {
             state.leader = nil
         }
         state.leaderEpoch = index
+        state.leaderSession = 0
         state.epoch = index
         record = Stream(state: state, reports: nil)
         return .accepted(.updated(state))

@@ -16,6 +16,10 @@ public struct PartitionState: Codable, Sendable, Equatable {
     /// The in-sync replicas, sorted. The leader is always a member while there is one.
     public var isr: [BrokerID]
     public var minISR: Int
+    /// The session (process incarnation) of the leader that renewed this leadership with
+    /// `renewLeaderEpoch`; 0 when the metadata group elected the leader itself. A replica that
+    /// restarted leads only in a leadership bound to its own new session (see `StreamReplica`).
+    public var leaderSession: UInt64 = 0
 
     public init(
         name: String, subject: String, replicas: [BrokerID], leader: BrokerID?, leaderEpoch: UInt64,

@@ -31,6 +31,10 @@ public struct RecoveredLog: Codable, Sendable, Equatable {
     public var highWatermarkCheckpoint: UInt64
     /// The last `persistEpochCache` that reached the disk.
     public var epochCache: [EpochStart]
+    /// A number unique to this start of the process (e.g. its incarnation), not 0. A replica
+    /// that restarted leads only in a leadership renewed under this session, never in one it
+    /// may have held before the crash (whose unsynced tail followers may still have).
+    public var session: UInt64 = 0
 
     public init(entries: [LogEntry] = [], highWatermarkCheckpoint: UInt64 = 0, epochCache: [EpochStart] = []) {
         self.entries = entries

@@ -104,8 +104,9 @@ public struct StreamReplica: Sendable {
     private var inFlightEpochRequest: UInt64?
     private var nextRequestAt: Int64 = 0
 
-    // Restart state: a replica that restarted must not lead again in the epoch it led before.
-    private var restarted = false
+    // Restart state: a replica that restarted must not lead again in an epoch it may have led
+    // before (see `applyMetadata`).
+    private var session: UInt64 = 0
     private var epochToRenew: UInt64?
     private var lastRenewalRequestAt: Int64?
 
@@ -170,7 +171,7 @@ public struct StreamReplica: Sendable {
             }
         case .restart(let recovered):
             self = StreamReplica(stream: stream, config: config, recovered: recovered)
-            restarted = true
+            session = recovered.session
         }
         housekeeping(now: now, &out)
         return out
@@ -185,22 +186,21 @@ public struct StreamReplica: Sendable {
         partition = state
         proposals.removeAll()
 
-        // After a restart, the first metadata may still name this replica as leader in the
-        // epoch it led before the crash. Followers may hold entries of that epoch that this
-        // replica lost; it asks for a fresh epoch instead of leading on (see
-        // `MetadataCommand.renewLeaderEpoch`) and stays offline until it gets one.
-        if restarted {
-            restarted = false
-            if state.leader == brokerID { epochToRenew = state.leaderEpoch }
+        // After a restart, metadata (replayed from the Raft log, or simply not yet updated)
+        // may name this replica as leader in an epoch it led before the crash. Followers may
+        // hold entries of that epoch that this replica lost, and writing new entries under the
+        // same (offset, epoch) would be invisible to epoch-based truncation. So a restarted
+        // replica leads only in a leadership bound to its own session: otherwise it asks for
+        // a fresh epoch (`MetadataCommand.renewLeaderEpoch`) and stays offline meanwhile.
+        // Costs one metadata round trip per leadership after a restart.
+        if session != 0, state.leader == brokerID, state.leaderSession != session {
+            if epochToRenew != state.leaderEpoch { lastRenewalRequestAt = nil }
+            epochToRenew = state.leaderEpoch
+            becomeOffline(&out)
+            requestRenewal(now: now, &out)
+            return
         }
-        if let renew = epochToRenew {
-            if state.leader == brokerID && state.leaderEpoch == renew {
-                becomeOffline(&out)
-                requestRenewal(now: now, &out)
-                return
-            }
-            epochToRenew = nil
-        }
+        epochToRenew = nil
 
         guard state.replicas.contains(brokerID) else {
             becomeOffline(&out)
@@ -218,11 +218,23 @@ public struct StreamReplica: Sendable {
         }
     }
 
+    /// When no replica could take over (every ISR member had failed, unclean election off),
+    /// the stream has no leader and the failed members stay in the ISR. One of them coming
+    /// back claims the leadership — it holds every committed entry — as Kafka's controller
+    /// elects the first ISR member to return. Whoever's claim commits first wins; the others
+    /// are stale by then.
+    private mutating func claimVacantLeadership(now: Int64, _ out: inout [ReplicaEffect]) {
+        guard let state = partition, state.leader == nil, state.isr.contains(brokerID) else { return }
+        if let last = lastRenewalRequestAt, now - last < config.requestTimeoutNanos { return }
+        lastRenewalRequestAt = now
+        out.append(.propose(.changeLeader(stream: stream, newLeader: brokerID, expectedLeaderEpoch: state.leaderEpoch)))
+    }
+
     private mutating func requestRenewal(now: Int64, _ out: inout [ReplicaEffect]) {
         guard let renew = epochToRenew else { return }
         if let last = lastRenewalRequestAt, now - last < config.requestTimeoutNanos { return }
         lastRenewalRequestAt = now
-        out.append(.propose(.renewLeaderEpoch(stream: stream, leader: brokerID, leaderEpoch: renew)))
+        out.append(.propose(.renewLeaderEpoch(stream: stream, leader: brokerID, leaderEpoch: renew, session: session)))
     }
 
     private mutating func abandonPendingPublishes(_ out: inout [ReplicaEffect]) {
@@ -570,7 +582,11 @@ public struct StreamReplica: Sendable {
 
         switch config.fsync {
         case .always:
-            if needsFsync && !pendingWrites.isEmpty { issueFsync(now: now, &out) }
+            // Also after a truncation alone: it must become durable (or a crash resurrects
+            // the dropped entries), and a fsync that was in flight across the truncation no
+            // longer counts, so without a new one `durableEnd` would stay short of the log
+            // end and the follower would never fetch again (found by swarm.yaml, seed 81).
+            if needsFsync { issueFsync(now: now, &out) }
         case .interval(let period):
             if needsFsync && now - lastFsyncAt! >= period { issueFsync(now: now, &out) }
         case .never:
@@ -584,6 +600,7 @@ public struct StreamReplica: Sendable {
         switch role {
         case .offline:
             requestRenewal(now: now, &out)  // proposals can be lost: ask again until answered
+            claimVacantLeadership(now: now, &out)
         case .leader:
             advanceHighWatermark(&out)
             leaderTimers(now: now, &out)

@@ -311,6 +311,10 @@ public struct NemesisSpec: Sendable {
     public var stop: Int64?
     public var actions: [NemesisAction]
     public var targets: Selector
+    /// Swarm testing (FoundationDB, TigerBeetle's VOPR): each seed draws its own fault mix —
+    /// which actions are on, how often and how long they strike, how hard — so a thousand
+    /// seeds explore a thousand different fault regimes instead of one.
+    public var swarm: Bool = false
 
     public init(interval: Int64, duration: Int64, start: Int64 = 0, stop: Int64? = nil, actions: [NemesisAction],
                 targets: Selector = .randomNode) {
@@ -324,7 +328,7 @@ public struct NemesisSpec: Sendable {
 }
 
 public enum NemesisAction: String, Sendable, CaseIterable {
-    case crash, pause, partition, delay, loss, clock
+    case crash, pause, partition, delay, loss, clock, disk
 }
 
 /// A service-level objective: `statistic(metric) ≤ limit` (or `≥ limit` for statistic `min`).

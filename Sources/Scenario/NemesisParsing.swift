@@ -4,7 +4,7 @@ import SimCore
 extension ScenarioBuilder {
     func nemesis(_ node: SourceNode, _ path: String, names: Names) -> NemesisSpec? {
         let r = reader
-        guard let f = r.fields(node, path, allowed: ["interval", "duration", "start", "stop", "actions", "targets"]) else {
+        guard let f = r.fields(node, path, allowed: ["interval", "duration", "start", "stop", "actions", "targets", "swarm"]) else {
             return nil
         }
         let interval = r.required(f, "interval", expected: "a positive duration such as 10s")
@@ -34,8 +34,11 @@ extension ScenarioBuilder {
         }
         var targets = Selector.randomNode
         if let n = f["targets"], let s = Selectors(reader: r, names: names).selector(n, f.path("targets")) { targets = s }
+        let swarm = f["swarm"].flatMap { r.bool($0, f.path("swarm")) } ?? false
         guard let interval, let duration, let start, !actions.isEmpty else { return nil }
-        return NemesisSpec(interval: interval, duration: duration, start: start, stop: stop, actions: actions,
-                           targets: targets)
+        var spec = NemesisSpec(interval: interval, duration: duration, start: start, stop: stop, actions: actions,
+                               targets: targets)
+        spec.swarm = swarm
+        return spec
     }
 }

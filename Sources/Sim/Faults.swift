@@ -105,24 +105,28 @@ extension Simulation {
     }
 
     mutating func nemesisStrike(_ tick: Int) {
-        guard let nemesis = scenario.nemesis, !nemesis.actions.isEmpty else { return }
+        guard let nemesis = scenario.nemesis, let plan = nemesisPlan, !plan.actions.isEmpty else { return }
         var rng = nemesisRng
-        let choice = nemesis.actions[rng.index(below: nemesis.actions.count)]
+        let choice = plan.actions[rng.index(below: plan.actions.count)]
         let targets = resolve(nemesis.targets, &rng)
         let action: FaultAction
+        let everywhere = Link(from: [], to: [], bothWays: true)
         switch choice {
         case .crash: action = .crash(.all)
         case .pause: action = .pause(.all)
         case .partition: action = .partition(.isolate(.all))
-        case .delay: action = .delay(Link(from: [], to: [], bothWays: true), extra: .exponential(mean: 20e6))
-        case .loss: action = .loss(Link(from: [], to: [], bothWays: true), probability: 0.3)
-        case .clock: action = .clock(.all, .offset(Int64(rng.index(below: 1_000)) * Nanos.millisecond - 500 * Nanos.millisecond))
+        case .delay: action = .delay(everywhere, extra: .exponential(mean: plan.delayMean))
+        case .loss: action = .loss(everywhere, probability: plan.lossProbability)
+        case .clock:
+            let range = plan.clockRange
+            action = .clock(.all, .offset(Int64(rng.nextUnit() * Double(2 * range)) - range))
+        case .disk: action = .disk(.all, .slowFsync(plan.slowFsync))
         }
         let undo = apply(action, &rng, targets: targets)
         nemesisRng = rng
         if let undo {
             nemesisUndo[tick] = undo
-            queue.schedule(.nemesisHeal(tick: Int32(tick)), at: now + nemesis.duration)
+            queue.schedule(.nemesisHeal(tick: Int32(tick)), at: now + plan.duration)
         }
         noteHealth()
     }

@@ -66,6 +66,7 @@ public struct Simulation {
     var heldWhilePaused: [[SimEvent]]
     var faultUndo: [FaultUndo?]
     var nemesisUndo: [FaultUndo?] = []
+    var nemesisPlan: NemesisPlan?
     var activeLinkFaults = 0
     var partitioned = false
 
@@ -138,6 +139,10 @@ public struct Simulation {
         crossZoneRng = root.stream("network.cross-zone")
         faultRng = root.stream("faults")
         nemesisRng = root.stream("nemesis")
+        if let nemesis = scenario.nemesis {
+            var swarmRng = root.stream("nemesis.swarm")
+            nemesisPlan = NemesisPlan(nemesis, &swarmRng)
+        }
         faultUndo = Array(repeating: nil, count: scenario.faults.count)
         if let broker = scenario.broker {
             brokerWorld = try Self.makeBrokerWorld(broker, nodes: spec.nodes, root: root.stream("broker"))
@@ -181,14 +186,14 @@ public struct Simulation {
         for (index, fault) in scenario.faults.enumerated() {
             queue.schedule(.fault(index: Int32(index)), at: fault.at)
         }
-        if let nemesis = scenario.nemesis {
+        if let nemesis = scenario.nemesis, let plan = nemesisPlan {
             var tick: Int32 = 0
             var at = nemesis.start
             let stop = min(nemesis.stop ?? scenario.duration, scenario.duration)
             while at < stop {
                 queue.schedule(.nemesisStrike(tick: tick), at: at)
                 tick += 1
-                at += nemesis.interval
+                at += plan.interval
             }
             nemesisUndo = Array(repeating: nil, count: Int(tick))
         }

@@ -11,16 +11,27 @@ final class LeaderRenewalTests: XCTestCase {
 
     func testRestartedLeaderAsksForANewEpochInsteadOfLeadingOn() {
         var replica = StreamReplica(stream: "orders", config: ReplicaConfig(brokerID: 1))
-        _ = replica.handle(.restart(RecoveredLog(entries: [], highWatermarkCheckpoint: 0, epochCache: [])), now: 0)
+        var recovered = RecoveredLog()
+        recovered.session = 3
+        _ = replica.handle(.restart(recovered), now: 0)
         let effects = replica.handle(.metadataChanged(state), now: 1)
         XCTAssertEqual(replica.role, .offline)
-        XCTAssertTrue(effects.contains(.propose(.renewLeaderEpoch(stream: "orders", leader: 1, leaderEpoch: 5))), "\(effects)")
+        XCTAssertTrue(effects.contains(.propose(.renewLeaderEpoch(stream: "orders", leader: 1, leaderEpoch: 5, session: 3))), "\(effects)")
+
+        // Metadata replayed from an older log position names it leader of an old epoch: still no.
+        var older = state
+        older.leaderEpoch = 7
+        older.epoch = 7
+        let again = replica.handle(.metadataChanged(older), now: 2)
+        XCTAssertEqual(replica.role, .offline)
+        XCTAssertTrue(again.contains(.propose(.renewLeaderEpoch(stream: "orders", leader: 1, leaderEpoch: 7, session: 3))))
         let rejected = replica.handle(.publish(requestID: 7, payload: LogPayload(producerID: 1, sequence: 0, bytes: 1)), now: 2)
         XCTAssertTrue(rejected.contains { if case .reject(7, _) = $0 { return true } else { return false } })
 
         var renewed = state
         renewed.leaderEpoch = 9
         renewed.epoch = 9
+        renewed.leaderSession = 3
         _ = replica.handle(.metadataChanged(renewed), now: 3)
         XCTAssertEqual(replica.role, .leader)
     }
@@ -35,10 +46,23 @@ final class LeaderRenewalTests: XCTestCase {
         var metadata = MetadataStateMachine()
         let spec = StreamSpec(name: "orders", subject: "orders", replicationFactor: 2, minISR: 1, replicas: [1, 2])
         XCTAssertTrue(metadata.apply(.createStream(spec), index: 3).isAccepted)
-        XCTAssertFalse(metadata.apply(.renewLeaderEpoch(stream: "orders", leader: 2, leaderEpoch: 3), index: 4).isAccepted)
-        XCTAssertFalse(metadata.apply(.renewLeaderEpoch(stream: "orders", leader: 1, leaderEpoch: 2), index: 5).isAccepted)
-        XCTAssertTrue(metadata.apply(.renewLeaderEpoch(stream: "orders", leader: 1, leaderEpoch: 3), index: 6).isAccepted)
+        XCTAssertFalse(metadata.apply(.renewLeaderEpoch(stream: "orders", leader: 2, leaderEpoch: 3, session: 1), index: 4).isAccepted)
+        XCTAssertFalse(metadata.apply(.renewLeaderEpoch(stream: "orders", leader: 1, leaderEpoch: 2, session: 1), index: 5).isAccepted)
+        XCTAssertTrue(metadata.apply(.renewLeaderEpoch(stream: "orders", leader: 1, leaderEpoch: 3, session: 1), index: 6).isAccepted)
         XCTAssertEqual(metadata.stream(named: "orders")?.leaderEpoch, 6)
+        XCTAssertEqual(metadata.stream(named: "orders")?.leaderSession, 1)
         XCTAssertEqual(metadata.stream(named: "orders")?.leader, 1)
+    }
+
+    func testAnISRMemberClaimsAVacantLeadership() {
+        var vacant = state
+        vacant.leader = nil
+        vacant.isr = [2]
+        var member = StreamReplica(stream: "orders", config: ReplicaConfig(brokerID: 2))
+        let effects = member.handle(.metadataChanged(vacant), now: 1)
+        XCTAssertTrue(effects.contains(.propose(.changeLeader(stream: "orders", newLeader: 2, expectedLeaderEpoch: 5))), "\(effects)")
+        var outsider = StreamReplica(stream: "orders", config: ReplicaConfig(brokerID: 1))
+        let none = outsider.handle(.metadataChanged(vacant), now: 1)
+        XCTAssertFalse(none.contains { if case .propose = $0 { return true } else { return false } })
     }
 }

@@ -88,7 +88,9 @@ extension Simulation {
                 // A restart: the replica learns it came back from disk (it must then not lead
                 // on in its old epoch). Its start-up effects (e.g. rewriting a stale epoch
                 // cache) are carried out once the node is registered, below.
-                restartEffects.append((stream, replica.handle(.restart(BrokerStorage.recoverStream(stream, from: disk)), now: now)))
+                var recovered = BrokerStorage.recoverStream(stream, from: disk)
+                recovered.session = UInt64(processes[node].incarnation)
+                restartEffects.append((stream, replica.handle(.restart(recovered), now: processes[node].clock.now(now))))
             }
             replicas[stream] = replica
         }
@@ -378,7 +380,9 @@ extension Simulation {
 
     mutating func replicaInput(_ node: NodeID, _ stream: Int, _ input: ReplicaInput) {
         guard brokerWorld!.nodes[node]?.replicas[stream] != nil else { return }
-        let effects = brokerWorld!.nodes[node]!.replicas[stream]!.handle(input, now: now)
+        // The replica's timers run on its process's clock, so clock faults (offset, drift,
+        // jumps) reach the protocol as they would on a real machine.
+        let effects = brokerWorld!.nodes[node]!.replicas[stream]!.handle(input, now: processes[node].clock.now(now))
         for effect in effects { carryOut(effect, node: node, stream: stream) }
         observeHighWatermark(node, stream)
     }
@@ -678,7 +682,14 @@ extension Simulation {
             let name = brokerWorld!.streamNames[stream]
             guard let state = brokerWorld!.nodes[metaLeader]!.metadata.stream(named: name) else { return "stream \(name) not created" }
             guard let leader = state.leader.map({ Int($0.rawValue) }) else { return "stream \(name) has no leader" }
-            guard state.isr.count == state.replicas.count else { return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count)" }
+            guard state.isr.count == state.replicas.count else {
+                let missing = state.replicas.filter { !state.isr.contains($0) }.map { id -> String in
+                    let node = Int(id.rawValue)
+                    guard let replica = brokerWorld!.nodes[node]?.replicas[stream] else { return "\(processes[node].name) down" }
+                    return "\(processes[node].name) \(replica.role) LEO \(replica.logEndOffset) HW \(replica.highWatermark) epoch \(replica.leaderEpoch ?? 0)"
+                }
+                return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count) (leader \(processes[leader].name) epoch \(state.leaderEpoch) LEO \(brokerWorld!.nodes[leader]?.replicas[stream]?.logEndOffset ?? 0); out of sync: \(missing.joined(separator: ", ")))"
+            }
             guard let leaderReplica = brokerWorld!.nodes[leader]?.replicas[stream], leaderReplica.isLeader else {
                 return "stream \(name): \(processes[leader].name) does not act as leader yet"
             }

@@ -21,11 +21,11 @@ extension Simulation {
         func check(_ selector: Selector) throws {
             switch selector {
             case .leader(let stream), .follower(let stream):
-                if brokerWorld?.streamIndex(stream) == nil {
+                if brokerBox?.world.streamIndex(stream) == nil {
                     throw SimulationError("selector \(selector) names stream \(stream), which this scenario's broker does not have")
                 }
             case .metadataLeader:
-                if brokerWorld == nil {
+                if brokerBox == nil {
                     throw SimulationError("selector metadata-leader needs a broker: section")
                 }
             case .account(let account):

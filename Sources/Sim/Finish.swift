@@ -6,7 +6,7 @@ extension Simulation {
     /// Closes the books: metrics over the measured window (after warm-up), the checks the
     /// scenario asked for, and the trace hash.
     mutating func finish(events: UInt64) -> RunOutcome {
-        let end = brokerWorld == nil ? scenario.duration : now
+        let end = brokerBox == nil ? scenario.duration : now
         for index in stations.indices { stations[index].close(at: end) }
 
         // Outcomes of requests that started inside the measured window.

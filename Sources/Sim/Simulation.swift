@@ -71,7 +71,7 @@ public struct Simulation {
     var partitioned = false
 
     // The replicated-log model, when the scenario has a `broker:` section.
-    var brokerWorld: BrokerWorld?
+    var brokerBox: BrokerBox?
     var publishRngs: [SeededGenerator] = []
     var baseDiskConfig: DiskConfig
     /// Set when the liveness phase saw the cluster converge: nothing left to check.
@@ -145,7 +145,7 @@ public struct Simulation {
         }
         faultUndo = Array(repeating: nil, count: scenario.faults.count)
         if let broker = scenario.broker {
-            brokerWorld = try Self.makeBrokerWorld(broker, nodes: spec.nodes, root: root.stream("broker"))
+            brokerBox = BrokerBox(try Self.makeBrokerWorld(broker, nodes: spec.nodes, root: root.stream("broker")))
             publishRngs = scenario.publishes.indices.map { root.stream("publish.\($0)") }
         }
         liveness = LivenessAfterHeal(grace: max(Nanos.second, scenario.workload.compactMap(\.timeout).max() ?? 0))
@@ -161,7 +161,7 @@ public struct Simulation {
 
         // With a broker, the run continues past `duration` into the liveness phase until the
         // cluster converges or the phase times out.
-        let end = brokerWorld == nil ? scenario.duration : scenario.duration + livenessTimeout + Nanos.second
+        let end = brokerBox == nil ? scenario.duration : scenario.duration + livenessTimeout + Nanos.second
         var processed: UInt64 = 0
         while let next = queue.nextTime, next <= end, processed < options.maxEvents, !stopAfterConvergence {
             guard let event = queue.popNext() else { break }
@@ -170,7 +170,7 @@ public struct Simulation {
             record(event)
             handle(event.payload)
         }
-        if brokerWorld == nil || !stopAfterConvergence { now = end }
+        if brokerBox == nil || !stopAfterConvergence { now = end }
         return finish(events: processed)
     }
 
@@ -386,7 +386,7 @@ public struct Simulation {
         case .nemesisStrike(let t), .nemesisHeal(let t):
             line.add("tick", Int(t))
         case .brokerMail(let slot):
-            if let mail = brokerWorld?.mail[Int(slot)] {
+            if let mail = brokerBox?.world.mail[Int(slot)] {
                 line.add("from", processes[mail.from].name)
                 line.add("to", processes[mail.to].name)
                 line.add("message", mail.body.kindName)
@@ -396,7 +396,7 @@ public struct Simulation {
             line.add("incarnation", Int(i))
         case .logAppended(let n, _, let s, let upTo), .logSynced(let n, _, let s, let upTo):
             line.add("node", processes[Int(n)].name)
-            line.add("stream", brokerWorld?.streamNames[Int(s)] ?? "")
+            line.add("stream", brokerBox?.world.streamNames[Int(s)] ?? "")
             line.add("up_to", upTo)
         case .checkpointSynced(let n, _, let ticket):
             line.add("node", processes[Int(n)].name)

@@ -60,13 +60,15 @@ extension Simulation {
             leaderlessSince: Array(repeating: nil, count: streams),
             leaderlessTotal: Array(repeating: 0, count: streams))
         world.ledger.believedLeader = Array(repeating: nil, count: streams)
+        world.up = Array(repeating: false, count: count + 1)
+        world.hosts = (0...count).map { node in replicaNodes.map { $0.contains(node) } }
         world.ledger.committedMeasured = Array(repeating: 0, count: streams)
         return world
     }
 
     /// Builds (or, after a crash, rebuilds from disk) the broker process on `node`.
     mutating func bootBroker(_ node: NodeID) {
-        guard var world = brokerWorld else { return }
+        guard var world = brokerBox?.world else { return }
         let disk = processes[node].disk
         let (hardState, log, offsets) = BrokerStorage.recoverRaft(from: disk)
         let spec = world.spec
@@ -95,13 +97,14 @@ extension Simulation {
             replicas[stream] = replica
         }
         let streams = world.streamNames.count
+        world.up[node] = true
         world.nodes[node] = BrokerNode(
             raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
             replicas: replicas, raftLogOffsets: offsets,
             appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
             logFsyncTickets: Array(repeating: [], count: streams),
             lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
-        brokerWorld = world
+        brokerBox!.world = world
         let incarnation = processes[node].incarnation
         queue.schedule(.raftTick(node: Int32(node), incarnation: incarnation), at: now + spec.raftTick)
         queue.schedule(.replicaTick(node: Int32(node), incarnation: incarnation), at: now + spec.fetchInterval)
@@ -112,7 +115,7 @@ extension Simulation {
     }
 
     mutating func scheduleBrokerStart() {
-        guard brokerWorld != nil else { return }
+        guard brokerBox != nil else { return }
         for node in clusterNodes { bootBroker(node) }
         for (index, workload) in scenario.publishes.enumerated() {
             var rng = publishRngs[index]
@@ -120,8 +123,8 @@ extension Simulation {
             publishRngs[index] = rng
             queue.schedule(.publish(workload: Int32(index)), at: first)
         }
-        brokerWorld!.ledger.nextSequence = Array(repeating: 0, count: scenario.publishes.count)
-        brokerWorld!.ledger.requestsOfWorkload = Array(repeating: [], count: scenario.publishes.count)
+        brokerBox!.world.ledger.nextSequence = Array(repeating: 0, count: scenario.publishes.count)
+        brokerBox!.world.ledger.requestsOfWorkload = Array(repeating: [], count: scenario.publishes.count)
         queue.schedule(.adminTick, at: 0)
         queue.schedule(.endSafetyPhase, at: scenario.duration)
     }
@@ -134,32 +137,32 @@ extension Simulation {
             deliverMail(Int(slot), event: event)
         case .raftTick(let node, let incarnation):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            brokerWorld!.nodes[n]!.raft.tick()
-            queue.schedule(event, at: now + brokerWorld!.spec.raftTick)
+            brokerBox!.world.nodes[n]!.raft.tick()
+            queue.schedule(event, at: now + brokerBox!.world.spec.raftTick)
             drainRaft(n)
         case .raftPersisted(let node, let incarnation):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
             raftPersisted(n)
         case .replicaTick(let node, let incarnation):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            for stream in brokerWorld!.streamNames.indices where brokerWorld!.nodes[n]!.replicas[stream] != nil {
+            for stream in brokerBox!.world.streamNames.indices where brokerBox!.world.hosts[n][stream] {
                 replicaInput(n, stream, .tick)
             }
-            queue.schedule(event, at: now + brokerWorld!.spec.fetchInterval)
+            queue.schedule(event, at: now + brokerBox!.world.spec.fetchInterval)
         case .logAppended(let node, let incarnation, let stream, let upTo):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
             replicaInput(n, Int(stream), .appendCompleted(upTo: upTo))
         case .logSynced(let node, let incarnation, let stream, let upTo):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            if !brokerWorld!.nodes[n]!.logFsyncTickets[Int(stream)].isEmpty {
-                let ticket = brokerWorld!.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst()
+            if !brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)].isEmpty {
+                let ticket = brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst()
                 processes[n].disk.completeFsync(ticket)
             }
             replicaInput(n, Int(stream), .fsyncCompleted(upTo: upTo))
         case .checkpointSynced(let node, let incarnation, let ticket):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            if let i = brokerWorld!.nodes[n]!.checkpointTickets.firstIndex(where: { $0.id == ticket }) {
-                processes[n].disk.completeFsync(brokerWorld!.nodes[n]!.checkpointTickets.remove(at: i))
+            if let i = brokerBox!.world.nodes[n]!.checkpointTickets.firstIndex(where: { $0.id == ticket }) {
+                processes[n].disk.completeFsync(brokerBox!.world.nodes[n]!.checkpointTickets.remove(at: i))
             }
         case .publish(let workload):
             publishArrives(Int(workload))
@@ -178,7 +181,7 @@ extension Simulation {
 
     /// The node if it runs the broker in this incarnation; holds the event while paused.
     mutating func liveBroker(_ node: NodeID, _ incarnation: UInt32, _ event: SimEvent) -> NodeID? {
-        guard processes[node].incarnation == incarnation, brokerWorld?.nodes[node] != nil else { return nil }
+        guard processes[node].incarnation == incarnation, brokerBox?.world.up[node] == true else { return nil }
         switch processes[node].state {
         case .crashed: return nil
         case .paused:
@@ -193,12 +196,12 @@ extension Simulation {
     mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage) {
         let slot: Int32
         let mail = BrokerMail(from: from, to: to, body: body)
-        if let free = brokerWorld!.freeMail.popLast() {
+        if let free = brokerBox!.world.freeMail.popLast() {
             slot = free
-            brokerWorld!.mail[Int(slot)] = mail
+            brokerBox!.world.mail[Int(slot)] = mail
         } else {
-            slot = Int32(brokerWorld!.mail.count)
-            brokerWorld!.mail.append(mail)
+            slot = Int32(brokerBox!.world.mail.count)
+            brokerBox!.world.mail.append(mail)
         }
         let transmission = network.transmit(from: from, to: to, bytes: body.wireBytes, now: now)
         var extra: VirtualTime = 0
@@ -210,19 +213,19 @@ extension Simulation {
         queue.schedule(.brokerMail(slot: slot), at: first + extra)
         if let second = transmission.second {
             // A duplicate needs its own slot: the first delivery frees its slot.
-            let copy = Int32(brokerWorld!.mail.count)
-            brokerWorld!.mail.append(mail)
+            let copy = Int32(brokerBox!.world.mail.count)
+            brokerBox!.world.mail.append(mail)
             queue.schedule(.brokerMail(slot: copy), at: second + extra)
         }
     }
 
     mutating func releaseMail(_ slot: Int32) {
-        brokerWorld!.mail[Int(slot)] = nil
-        brokerWorld!.freeMail.append(slot)
+        brokerBox!.world.mail[Int(slot)] = nil
+        brokerBox!.world.freeMail.append(slot)
     }
 
     mutating func deliverMail(_ slot: Int, event: SimEvent) {
-        guard let mail = brokerWorld!.mail[slot] else { return }
+        guard let mail = brokerBox!.world.mail[slot] else { return }
         let to = mail.to
         if to != clientNode {
             switch processes[to].state {
@@ -242,19 +245,19 @@ extension Simulation {
             clientReceives(mail.body)
             return
         }
-        guard brokerWorld!.nodes[to] != nil else { return }
+        guard brokerBox!.world.up[to] else { return }
         switch mail.body {
         case .raft(let message):
-            brokerWorld!.nodes[to]!.raft.step(message)
+            brokerBox!.world.nodes[to]!.raft.step(message)
             drainRaft(to)
         case .replication(let message):
-            guard let stream = brokerWorld!.streamIndex(message.stream),
-                  brokerWorld!.nodes[to]!.replicas[stream] != nil else { return }
+            guard let stream = brokerBox!.world.streamIndex(message.stream),
+                  brokerBox!.world.hosts[to][stream] else { return }
             replicaInput(to, stream, .receive(message))
         case .proposal(let command):
             propose(command, at: to)
         case .publish(let stream, let requestID, let payload):
-            if brokerWorld!.nodes[to]!.replicas[Int(stream)] != nil {
+            if brokerBox!.world.hosts[to][Int(stream)] {
                 replicaInput(to, Int(stream), .publish(requestID: requestID, payload: payload))
             } else {
                 sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, .notLeader(leader: nil)))
@@ -267,55 +270,59 @@ extension Simulation {
     // MARK: - Raft driving (persist, then send, then apply, then advance)
 
     mutating func drainRaft(_ node: NodeID) {
-        guard var broker = brokerWorld!.nodes[node], !broker.raftPersisting, broker.raft.hasReady else { return }
-        let ready = broker.raft.ready()
-        observeRaftLeader(node, broker.raft)
+        // Work on the node in place (through the box): copying a BrokerNode would copy the
+        // Raft log on the next mutation.
+        guard let box = brokerBox, box.world.up[node], !box.world.nodes[node]!.raftPersisting,
+              box.world.nodes[node]!.raft.hasReady else { return }
+        let ready = box.world.nodes[node]!.raft.ready()
+        if box.world.nodes[node]!.raft.role == .leader {
+            box.world.electionSafety.leaderElected(term: box.world.nodes[node]!.raft.term, node: node, at: now) { [processes] in
+                processes[$0].name
+            }
+        }
         var latency: Int64 = 0
         if let truncate = ready.truncateFrom, truncate >= 1 {
             let keep = Int(truncate - 1)
-            if keep < broker.raftLogOffsets.count {
-                processes[node].disk.truncate(BrokerStorage.raftLog, to: broker.raftLogOffsets[keep])
-                broker.raftLogOffsets.removeSubrange(keep...)
+            if keep < box.world.nodes[node]!.raftLogOffsets.count {
+                processes[node].disk.truncate(BrokerStorage.raftLog, to: box.world.nodes[node]!.raftLogOffsets[keep])
+                box.world.nodes[node]!.raftLogOffsets.removeSubrange(keep...)
             }
         }
         var wrote = false
         for entry in ready.entriesToPersist {
             let bytes = BrokerStorage.encode(entry)
-            broker.raftLogOffsets.append(processes[node].disk.read(BrokerStorage.raftLog).count)
+            box.world.nodes[node]!.raftLogOffsets.append(processes[node].disk.read(BrokerStorage.raftLog).count)
             latency = max(latency, processes[node].disk.append(BrokerStorage.raftLog, bytes))
-            brokerWorld!.diskBytesWritten += UInt64(bytes.count)
+            box.world.diskBytesWritten += UInt64(bytes.count)
             wrote = true
         }
         if let hard = ready.hardState {
             let bytes = BrokerStorage.encode(hard)
             latency = max(latency, processes[node].disk.write(BrokerStorage.raftState, at: 0, bytes))
-            brokerWorld!.diskBytesWritten += UInt64(bytes.count)
+            box.world.diskBytesWritten += UInt64(bytes.count)
             wrote = true
         }
-        broker.raftInFlight = ready
-        broker.raftPersisting = true
+        box.world.nodes[node]!.raftInFlight = ready
+        box.world.nodes[node]!.raftPersisting = true
         if wrote {
             // Raft §5: persist before answering. One fsync per file per Ready.
             for file in [BrokerStorage.raftLog, BrokerStorage.raftState] {
                 let ticket = processes[node].disk.beginFsync(file)
-                broker.raftTickets.append(ticket)
+                box.world.nodes[node]!.raftTickets.append(ticket)
                 latency = max(latency, ticket.latency)
-                brokerWorld!.fsyncs += 1
+                box.world.fsyncs += 1
             }
-            brokerWorld!.nodes[node] = broker
             queue.schedule(.raftPersisted(node: Int32(node), incarnation: processes[node].incarnation), at: now + latency)
         } else {
-            brokerWorld!.nodes[node] = broker
             raftPersisted(node)
         }
     }
 
     mutating func raftPersisted(_ node: NodeID) {
-        guard var broker = brokerWorld!.nodes[node], let ready = broker.raftInFlight else { return }
-        for ticket in broker.raftTickets { processes[node].disk.completeFsync(ticket) }
-        broker.raftTickets.removeAll()
-        broker.raftInFlight = nil
-        brokerWorld!.nodes[node] = broker
+        guard let box = brokerBox, box.world.up[node], let ready = box.world.nodes[node]!.raftInFlight else { return }
+        for ticket in box.world.nodes[node]!.raftTickets { processes[node].disk.completeFsync(ticket) }
+        box.world.nodes[node]!.raftTickets.removeAll()
+        box.world.nodes[node]!.raftInFlight = nil
         for message in ready.messages {
             sendMail(from: node, to: message.to, .raft(message))
         }
@@ -323,22 +330,16 @@ extension Simulation {
             guard let command = entry.command else { continue }
             applyMetadata(command, index: entry.index, at: node)
         }
-        brokerWorld!.nodes[node]?.raft.advance()
-        brokerWorld!.nodes[node]?.raftPersisting = false
+        box.world.nodes[node]?.raft.advance()
+        box.world.nodes[node]?.raftPersisting = false
         drainRaft(node)
     }
 
-    mutating func observeRaftLeader(_ node: NodeID, _ raft: RaftNode<MetadataCommand>) {
-        if raft.role == .leader {
-            brokerWorld!.electionSafety.leaderElected(term: raft.term, node: node, at: now) { [processes] in processes[$0].name }
-        }
-    }
-
     mutating func applyMetadata(_ command: MetadataCommand, index: UInt64, at node: NodeID) {
-        guard case .accepted(let change)? = brokerWorld!.nodes[node]?.metadata.apply(command, index: index) else { return }
-        guard case .updated(let state) = change, let stream = brokerWorld!.streamIndex(state.name) else { return }
+        guard case .accepted(let change)? = brokerBox!.world.nodes[node]?.metadata.apply(command, index: index) else { return }
+        guard case .updated(let state) = change, let stream = brokerBox!.world.streamIndex(state.name) else { return }
         observeStreamState(stream, state)
-        if brokerWorld!.nodes[node]!.replicas[stream] != nil {
+        if brokerBox!.world.hosts[node][stream] {
             replicaInput(node, stream, .metadataChanged(state))
         }
     }
@@ -346,31 +347,30 @@ extension Simulation {
     /// Checkers and availability measurements see every committed stream state.
     mutating func observeStreamState(_ stream: Int, _ state: PartitionState) {
         if let leader = state.leader {
-            brokerWorld!.leaderEpochs.becameLeader(stream: stream, node: Int(leader.rawValue), epoch: state.leaderEpoch, at: now,
+            brokerBox!.world.leaderEpochs.becameLeader(stream: stream, node: Int(leader.rawValue), epoch: state.leaderEpoch, at: now,
                                                   describe: { [processes] in processes[$0].name }, streamName: state.name)
-            if let since = brokerWorld!.leaderlessSince[stream] {
-                brokerWorld!.leaderlessTotal[stream] += now - since
-                brokerWorld!.leaderlessSince[stream] = nil
+            if let since = brokerBox!.world.leaderlessSince[stream] {
+                brokerBox!.world.leaderlessTotal[stream] += now - since
+                brokerBox!.world.leaderlessSince[stream] = nil
             }
-        } else if brokerWorld!.leaderlessSince[stream] == nil {
-            brokerWorld!.leaderlessSince[stream] = now
+        } else if brokerBox!.world.leaderlessSince[stream] == nil {
+            brokerBox!.world.leaderlessSince[stream] = now
         }
         let full = state.isr.count >= state.replicas.count
-        if full, let since = brokerWorld!.underReplicatedSince[stream] {
-            brokerWorld!.underReplicatedTotal[stream] += now - since
-            brokerWorld!.underReplicatedSince[stream] = nil
-        } else if !full, brokerWorld!.underReplicatedSince[stream] == nil {
-            brokerWorld!.underReplicatedSince[stream] = now
+        if full, let since = brokerBox!.world.underReplicatedSince[stream] {
+            brokerBox!.world.underReplicatedTotal[stream] += now - since
+            brokerBox!.world.underReplicatedSince[stream] = nil
+        } else if !full, brokerBox!.world.underReplicatedSince[stream] == nil {
+            brokerBox!.world.underReplicatedSince[stream] = now
         }
     }
 
     mutating func propose(_ command: MetadataCommand, at node: NodeID) {
-        guard var broker = brokerWorld!.nodes[node] else { return }
-        if broker.raft.role == .leader {
-            _ = broker.raft.propose(command)
-            brokerWorld!.nodes[node] = broker
+        guard let box = brokerBox, box.world.up[node] else { return }
+        if box.world.nodes[node]!.raft.role == .leader {
+            _ = box.world.nodes[node]!.raft.propose(command)
             drainRaft(node)
-        } else if let leader = broker.raft.leader, leader != node {
+        } else if let leader = box.world.nodes[node]!.raft.leader, leader != node {
             sendMail(from: node, to: leader, .proposal(command))
         }
         // No known leader: dropped; the replica proposes again while it still needs to.
@@ -379,10 +379,10 @@ extension Simulation {
     // MARK: - Replicas
 
     mutating func replicaInput(_ node: NodeID, _ stream: Int, _ input: ReplicaInput) {
-        guard brokerWorld!.nodes[node]?.replicas[stream] != nil else { return }
+        guard brokerBox!.world.up[node], brokerBox!.world.hosts[node][stream] else { return }
         // The replica's timers run on its process's clock, so clock faults (offset, drift,
         // jumps) reach the protocol as they would on a real machine.
-        let effects = brokerWorld!.nodes[node]!.replicas[stream]!.handle(input, now: processes[node].clock.now(now))
+        let effects = brokerBox!.world.nodes[node]!.replicas[stream]!.handle(input, now: processes[node].clock.now(now))
         for effect in effects { carryOut(effect, node: node, stream: stream) }
         observeHighWatermark(node, stream)
     }
@@ -396,18 +396,18 @@ extension Simulation {
             guard let last = entries.last else { return }
             let bytes = BrokerStorage.encode(entries)
             let latency = processes[node].disk.append(BrokerStorage.streamLog(stream), bytes)
-            brokerWorld!.diskBytesWritten += UInt64(bytes.count)
-            let done = max(brokerWorld!.nodes[node]!.appendChainEnd[stream], now + latency)
-            brokerWorld!.nodes[node]!.appendChainEnd[stream] = done
+            brokerBox!.world.diskBytesWritten += UInt64(bytes.count)
+            let done = max(brokerBox!.world.nodes[node]!.appendChainEnd[stream], now + latency)
+            brokerBox!.world.nodes[node]!.appendChainEnd[stream] = done
             queue.schedule(.logAppended(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: last.offset + 1), at: done)
         case .truncateLog(let from):
             processes[node].disk.truncate(BrokerStorage.streamLog(stream), to: Int(from) * BrokerStorage.logRecordSize)
         case .fsync(let upTo):
             let ticket = processes[node].disk.beginFsync(BrokerStorage.streamLog(stream))
-            brokerWorld!.fsyncs += 1
-            brokerWorld!.nodes[node]!.logFsyncTickets[stream].append(ticket)
-            let done = max(brokerWorld!.nodes[node]!.fsyncChainEnd[stream], now + ticket.latency)
-            brokerWorld!.nodes[node]!.fsyncChainEnd[stream] = done
+            brokerBox!.world.fsyncs += 1
+            brokerBox!.world.nodes[node]!.logFsyncTickets[stream].append(ticket)
+            let done = max(brokerBox!.world.nodes[node]!.fsyncChainEnd[stream], now + ticket.latency)
+            brokerBox!.world.nodes[node]!.fsyncChainEnd[stream] = done
             queue.schedule(.logSynced(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: upTo), at: done)
         case .checkpointHighWatermark(let hw):
             checkpoint(BrokerStorage.highWatermark(stream), BrokerStorage.encodeHighWatermark(hw), node: node)
@@ -426,60 +426,62 @@ extension Simulation {
     mutating func checkpoint(_ file: String, _ bytes: [UInt8], node: NodeID) {
         processes[node].disk.truncate(file, to: 0)
         _ = processes[node].disk.write(file, at: 0, bytes)
-        brokerWorld!.diskBytesWritten += UInt64(bytes.count)
+        brokerBox!.world.diskBytesWritten += UInt64(bytes.count)
         let ticket = processes[node].disk.beginFsync(file)
-        brokerWorld!.fsyncs += 1
-        brokerWorld!.nodes[node]!.checkpointTickets.append(ticket)
+        brokerBox!.world.fsyncs += 1
+        brokerBox!.world.nodes[node]!.checkpointTickets.append(ticket)
         queue.schedule(.checkpointSynced(node: Int32(node), incarnation: processes[node].incarnation, ticket: ticket.id),
                        at: now + ticket.latency)
     }
 
     mutating func observeHighWatermark(_ node: NodeID, _ stream: Int) {
-        guard let replica = brokerWorld!.nodes[node]?.replicas[stream] else { return }
-        let hw = replica.highWatermark
-        let previous = brokerWorld!.nodes[node]!.lastHighWatermark[stream]
+        guard let box = brokerBox, box.world.up[node], box.world.hosts[node][stream] else { return }
+        let hw = box.world.nodes[node]!.replicas[stream]!.highWatermark
+        let previous = brokerBox!.world.nodes[node]!.lastHighWatermark[stream]
         guard hw != previous else { return }
-        brokerWorld!.nodes[node]!.lastHighWatermark[stream] = hw
-        let name = brokerWorld!.streamNames[stream]
-        brokerWorld!.hwMonotonic.observe(stream: stream, node: node, incarnation: processes[node].incarnation, highWatermark: hw,
+        brokerBox!.world.nodes[node]!.lastHighWatermark[stream] = hw
+        let name = brokerBox!.world.streamNames[stream]
+        brokerBox!.world.hwMonotonic.observe(stream: stream, node: node, incarnation: processes[node].incarnation, highWatermark: hw,
                                          at: now, streamName: name, nodeName: processes[node].name)
-        guard hw > previous, replica.isLeader, let partition = replica.partition else { return }
-        brokerWorld!.minISR.highWatermarkAdvanced(streamName: name, leader: processes[node].name, to: hw,
+        guard hw > previous, box.world.nodes[node]!.replicas[stream]!.isLeader,
+              let partition = box.world.nodes[node]!.replicas[stream]!.partition else { return }
+        brokerBox!.world.minISR.highWatermarkAdvanced(streamName: name, leader: processes[node].name, to: hw,
                                                   isrSize: partition.isr.count, minISR: partition.minISR, at: now)
         // End-to-end latency: a message is consumable once the leader's HW passes it (consumers
         // read committed data only), measured from the publisher's intended send time.
-        var offset = max(brokerWorld!.ledger.committedMeasured[stream], previous)
-        while offset < hw && Int(offset) < replica.log.count {
-            let message = MessageID(producer: UInt32(truncatingIfNeeded: replica.log[Int(offset)].payload.producerID),
-                                    sequence: replica.log[Int(offset)].payload.sequence)
-            if let request = brokerWorld!.ledger.requestOfMessage[message] {
-                let start = brokerWorld!.ledger.intendedStart[Int(request)]
-                if start >= warmup { brokerWorld!.endToEndLatency.record(now - start) }
-                brokerWorld!.ledger.requestOfMessage[message] = nil
+        var offset = max(brokerBox!.world.ledger.committedMeasured[stream], previous)
+        while offset < hw && Int(offset) < box.world.nodes[node]!.replicas[stream]!.log.count {
+            let payload = box.world.nodes[node]!.replicas[stream]!.log[Int(offset)].payload
+            let message = MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence)
+            if let request = brokerBox!.world.ledger.request(of: message),
+               !brokerBox!.world.ledger.consumed[Int(request)] {
+                brokerBox!.world.ledger.consumed[Int(request)] = true
+                let start = brokerBox!.world.ledger.intendedStart[Int(request)]
+                if start >= warmup { brokerBox!.world.endToEndLatency.record(now - start) }
             }
             offset += 1
         }
-        brokerWorld!.ledger.committedMeasured[stream] = max(brokerWorld!.ledger.committedMeasured[stream], offset)
+        brokerBox!.world.ledger.committedMeasured[stream] = max(brokerBox!.world.ledger.committedMeasured[stream], offset)
     }
 
     // MARK: - Publishers
 
     mutating func publishArrives(_ workload: Int) {
         let spec = scenario.publishes[workload]
-        guard let stream = brokerWorld!.streamIndex(spec.stream) else { return }
-        let request = UInt64(brokerWorld!.ledger.state.count)
-        let sequence = brokerWorld!.ledger.nextSequence[workload]
-        brokerWorld!.ledger.nextSequence[workload] += 1
+        guard let stream = brokerBox!.world.streamIndex(spec.stream) else { return }
+        let request = UInt64(brokerBox!.world.ledger.state.count)
+        let sequence = brokerBox!.world.ledger.nextSequence[workload]
+        brokerBox!.world.ledger.nextSequence[workload] += 1
         let message = MessageID(producer: UInt32(workload + 1), sequence: sequence)
-        brokerWorld!.ledger.stream.append(Int32(stream))
-        brokerWorld!.ledger.message.append(message)
-        brokerWorld!.ledger.intendedStart.append(now)
-        brokerWorld!.ledger.attempt.append(0)
-        brokerWorld!.ledger.state.append(0)
-        brokerWorld!.ledger.payloadBytes.append(spec.sizeBytes)
-        brokerWorld!.ledger.ackedAt.append(nil)
-        brokerWorld!.ledger.requestsOfWorkload[workload].append(request)
-        brokerWorld!.ledger.requestOfMessage[message] = request
+        brokerBox!.world.ledger.stream.append(Int32(stream))
+        brokerBox!.world.ledger.message.append(message)
+        brokerBox!.world.ledger.intendedStart.append(now)
+        brokerBox!.world.ledger.attempt.append(0)
+        brokerBox!.world.ledger.state.append(0)
+        brokerBox!.world.ledger.payloadBytes.append(spec.sizeBytes)
+        brokerBox!.world.ledger.ackedAt.append(nil)
+        brokerBox!.world.ledger.requestsOfWorkload[workload].append(request)
+        brokerBox!.world.ledger.consumed.append(false)
         sendAttempt(request)
 
         var rng = publishRngs[workload]
@@ -493,17 +495,17 @@ extension Simulation {
     /// Sends the current attempt of `request` to the leader the publisher believes in.
     mutating func sendAttempt(_ request: UInt64) {
         let r = Int(request)
-        let stream = Int(brokerWorld!.ledger.stream[r])
-        let attempt = brokerWorld!.ledger.attempt[r]
-        let workload = Int(brokerWorld!.ledger.message[r].producer) - 1
+        let stream = Int(brokerBox!.world.ledger.stream[r])
+        let attempt = brokerBox!.world.ledger.attempt[r]
+        let workload = Int(brokerBox!.world.ledger.message[r].producer) - 1
         let timeout = scenario.publishes[workload].timeout
         queue.schedule(.publishTimeout(request: request, attempt: attempt), at: now + timeout)
-        let leader = brokerWorld!.ledger.believedLeader[stream] ?? lookupLeader(stream)
+        let leader = brokerBox!.world.ledger.believedLeader[stream] ?? lookupLeader(stream)
         guard let leader else { return }  // no leader known: the timeout retries
-        brokerWorld!.ledger.believedLeader[stream] = leader
-        let message = brokerWorld!.ledger.message[r]
+        brokerBox!.world.ledger.believedLeader[stream] = leader
+        let message = brokerBox!.world.ledger.message[r]
         let payload = LogPayload(producerID: UInt64(message.producer), sequence: message.sequence,
-                                 bytes: brokerWorld!.ledger.payloadBytes[r])
+                                 bytes: brokerBox!.world.ledger.payloadBytes[r])
         sendMail(from: clientNode, to: leader, .publish(stream: Int32(stream), requestID: request << 8 | UInt64(attempt), payload: payload))
     }
 
@@ -512,30 +514,30 @@ extension Simulation {
     mutating func lookupLeader(_ stream: Int) -> NodeID? {
         let count = clusterNodes.count
         for step in 0..<count {
-            let node = clusterNodes[(brokerWorld!.ledger.lookupCursor + step) % count]
+            let node = clusterNodes[(brokerBox!.world.ledger.lookupCursor + step) % count]
             guard processes[node].state == .running, network.isReachable(from: clientNode, to: node),
-                  let state = brokerWorld!.nodes[node]?.metadata.stream(named: brokerWorld!.streamNames[stream]),
+                  let state = brokerBox!.world.nodes[node]?.metadata.stream(named: brokerBox!.world.streamNames[stream]),
                   let leader = state.leader else { continue }
-            brokerWorld!.ledger.lookupCursor = (brokerWorld!.ledger.lookupCursor + step + 1) % count
+            brokerBox!.world.ledger.lookupCursor = (brokerBox!.world.ledger.lookupCursor + step + 1) % count
             return Int(leader.rawValue)
         }
-        brokerWorld!.ledger.lookupCursor = (brokerWorld!.ledger.lookupCursor + 1) % max(1, count)
+        brokerBox!.world.ledger.lookupCursor = (brokerBox!.world.ledger.lookupCursor + 1) % max(1, count)
         return nil
     }
 
     mutating func retry(_ request: UInt64, after delay: VirtualTime = 0) {
         let r = Int(request)
-        let workload = Int(brokerWorld!.ledger.message[r].producer) - 1
-        guard Int(brokerWorld!.ledger.attempt[r]) < min(scenario.publishes[workload].retries, 254) else {
-            brokerWorld!.ledger.state[r] = 2
-            brokerWorld!.ledger.failed += 1
+        let workload = Int(brokerBox!.world.ledger.message[r].producer) - 1
+        guard Int(brokerBox!.world.ledger.attempt[r]) < min(scenario.publishes[workload].retries, 254) else {
+            brokerBox!.world.ledger.state[r] = 2
+            brokerBox!.world.ledger.failed += 1
             return
         }
-        brokerWorld!.ledger.attempt[r] += 1
-        brokerWorld!.ledger.retries += 1
+        brokerBox!.world.ledger.attempt[r] += 1
+        brokerBox!.world.ledger.retries += 1
         if delay > 0 {
             // A timeout event with the new attempt number doubles as the back-off timer.
-            queue.schedule(.publishTimeout(request: request, attempt: brokerWorld!.ledger.attempt[r] | 0x8000_0000), at: now + delay)
+            queue.schedule(.publishTimeout(request: request, attempt: brokerBox!.world.ledger.attempt[r] | 0x8000_0000), at: now + delay)
         } else {
             sendAttempt(request)
         }
@@ -543,13 +545,13 @@ extension Simulation {
 
     mutating func publishTimedOut(_ request: UInt64, attempt: UInt32) {
         let r = Int(request)
-        guard brokerWorld!.ledger.state[r] == 0 else { return }
+        guard brokerBox!.world.ledger.state[r] == 0 else { return }
         if attempt & 0x8000_0000 != 0 {
-            if attempt & 0x7FFF_FFFF == brokerWorld!.ledger.attempt[r] { sendAttempt(request) }
+            if attempt & 0x7FFF_FFFF == brokerBox!.world.ledger.attempt[r] { sendAttempt(request) }
             return
         }
-        guard attempt == brokerWorld!.ledger.attempt[r] else { return }
-        brokerWorld!.ledger.believedLeader[Int(brokerWorld!.ledger.stream[r])] = nil
+        guard attempt == brokerBox!.world.ledger.attempt[r] else { return }
+        brokerBox!.world.ledger.believedLeader[Int(brokerBox!.world.ledger.stream[r])] = nil
         retry(request)
     }
 
@@ -558,38 +560,38 @@ extension Simulation {
         case .publishAck(let requestID, let offset):
             let request = requestID >> 8
             let r = Int(request)
-            guard r < brokerWorld!.ledger.state.count else { return }
-            if brokerWorld!.ledger.state[r] != 0 {
-                brokerWorld!.ledger.duplicateAcks += 1
+            guard r < brokerBox!.world.ledger.state.count else { return }
+            if brokerBox!.world.ledger.state[r] != 0 {
+                brokerBox!.world.ledger.duplicateAcks += 1
                 return
             }
-            brokerWorld!.ledger.state[r] = 1
-            brokerWorld!.ledger.ackedAt[r] = now
-            brokerWorld!.ledger.acked += 1
-            let stream = Int(brokerWorld!.ledger.stream[r])
-            let start = brokerWorld!.ledger.intendedStart[r]
-            if start >= warmup { brokerWorld!.publishLatency.record(now - start) }
-            if brokerWorld!.spec.ackPolicy == .all {
-                brokerWorld!.acknowledged.acknowledged(stream: stream, message: brokerWorld!.ledger.message[r], offset: offset, at: now)
+            brokerBox!.world.ledger.state[r] = 1
+            brokerBox!.world.ledger.ackedAt[r] = now
+            brokerBox!.world.ledger.acked += 1
+            let stream = Int(brokerBox!.world.ledger.stream[r])
+            let start = brokerBox!.world.ledger.intendedStart[r]
+            if start >= warmup { brokerBox!.world.publishLatency.record(now - start) }
+            if brokerBox!.world.spec.ackPolicy == .all {
+                brokerBox!.world.acknowledged.acknowledged(stream: stream, message: brokerBox!.world.ledger.message[r], offset: offset, at: now)
             }
-            if let lost = brokerWorld!.leaderLostAt[stream] {
-                brokerWorld!.failoverTime.record(now - lost)
-                brokerWorld!.leaderLostAt[stream] = nil
+            if let lost = brokerBox!.world.leaderLostAt[stream] {
+                brokerBox!.world.failoverTime.record(now - lost)
+                brokerBox!.world.leaderLostAt[stream] = nil
             }
         case .publishReject(let requestID, let reason):
             let request = requestID >> 8
             let r = Int(request)
-            guard r < brokerWorld!.ledger.state.count, brokerWorld!.ledger.state[r] == 0,
-                  UInt32(requestID & 0xFF) == brokerWorld!.ledger.attempt[r] else { return }
-            let stream = Int(brokerWorld!.ledger.stream[r])
+            guard r < brokerBox!.world.ledger.state.count, brokerBox!.world.ledger.state[r] == 0,
+                  UInt32(requestID & 0xFF) == brokerBox!.world.ledger.attempt[r] else { return }
+            let stream = Int(brokerBox!.world.ledger.stream[r])
             switch reason {
             case .notLeader(let leader):
-                brokerWorld!.ledger.believedLeader[stream] = leader.map { Int($0.rawValue) }
+                brokerBox!.world.ledger.believedLeader[stream] = leader.map { Int($0.rawValue) }
                 retry(request, after: leader == nil ? 20 * Nanos.millisecond : 0)
             case .notEnoughReplicas:
                 retry(request, after: 50 * Nanos.millisecond)
             case .leadershipChanged:
-                brokerWorld!.ledger.believedLeader[stream] = nil
+                brokerBox!.world.ledger.believedLeader[stream] = nil
                 retry(request, after: 10 * Nanos.millisecond)
             }
         default:
@@ -601,21 +603,21 @@ extension Simulation {
 
     /// Creates the scenario's streams through whichever node leads the metadata group.
     mutating func adminTick() {
-        guard !brokerWorld!.streamsCreated else { return }
+        guard !brokerBox!.world.streamsCreated else { return }
         if let leader = metadataLeader() {
-            let metadata = brokerWorld!.nodes[leader]!.metadata
-            let missing = brokerWorld!.spec.streams.indices.filter { metadata.stream(named: brokerWorld!.streamNames[$0]) == nil }
+            let metadata = brokerBox!.world.nodes[leader]!.metadata
+            let missing = brokerBox!.world.spec.streams.indices.filter { metadata.stream(named: brokerBox!.world.streamNames[$0]) == nil }
             if missing.isEmpty {
-                brokerWorld!.streamsCreated = true
+                brokerBox!.world.streamsCreated = true
                 return
             }
-            if now - brokerWorld!.lastCreateProposal >= 500 * Nanos.millisecond {
-                brokerWorld!.lastCreateProposal = now
+            if now - brokerBox!.world.lastCreateProposal >= 500 * Nanos.millisecond {
+                brokerBox!.world.lastCreateProposal = now
                 for stream in missing {
-                    let definition = brokerWorld!.spec.streams[stream]
+                    let definition = brokerBox!.world.spec.streams[stream]
                     let spec = StreamSpec(name: definition.name, subject: definition.subject,
                                           replicationFactor: definition.replicationFactor, minISR: definition.minISR,
-                                          replicas: brokerWorld!.replicaNodes[stream].map { BrokerID(UInt32($0)) })
+                                          replicas: brokerBox!.world.replicaNodes[stream].map { BrokerID(UInt32($0)) })
                     propose(.createStream(spec), at: leader)
                 }
             }
@@ -626,7 +628,7 @@ extension Simulation {
     func metadataLeader() -> NodeID? {
         var best: (node: NodeID, term: UInt64)?
         for node in clusterNodes where processes[node].state == .running {
-            guard let raft = brokerWorld?.nodes[node]?.raft, raft.role == .leader else { continue }
+            guard let raft = brokerBox?.world.nodes[node]?.raft, raft.role == .leader else { continue }
             if best == nil || raft.term > best!.term { best = (node, raft.term) }
         }
         return best?.node
@@ -634,8 +636,8 @@ extension Simulation {
 
     /// Current leader of a stream per the metadata group's leader (or any broker that knows).
     func streamLeader(_ stream: Int) -> NodeID? {
-        let name = brokerWorld!.streamNames[stream]
-        if let leader = metadataLeader(), let state = brokerWorld!.nodes[leader]?.metadata.stream(named: name) {
+        let name = brokerBox!.world.streamNames[stream]
+        if let leader = metadataLeader(), let state = brokerBox!.world.nodes[leader]?.metadata.stream(named: name) {
             return state.leader.map { Int($0.rawValue) }
         }
         return nil
@@ -643,7 +645,7 @@ extension Simulation {
 
     /// End of the safety phase: every fault is healed; the liveness phase begins.
     mutating func beginLivenessPhase() {
-        brokerWorld!.inLivenessPhase = true
+        brokerBox!.world.inLivenessPhase = true
         for node in clusterNodes where processes[node].state == .crashed { restart(node) }
         resume(clusterNodes.filter { processes[$0].state == .paused })
         network.healPartitions()
@@ -653,22 +655,22 @@ extension Simulation {
         for station in slowdown.indices { slowdown[station] = 1 }
         for node in clusterNodes { processes[node].disk.config = baseDiskConfig }
         noteHealth()
-        brokerWorld!.livenessDeadline = now + livenessTimeout
+        brokerBox!.world.livenessDeadline = now + livenessTimeout
         queue.schedule(.livenessCheck, at: now + 50 * Nanos.millisecond)
     }
 
-    var livenessTimeout: VirtualTime { max(20 * Nanos.second, 20 * brokerWorld!.spec.leaderTimeout) }
+    var livenessTimeout: VirtualTime { max(20 * Nanos.second, 20 * brokerBox!.world.spec.leaderTimeout) }
 
     mutating func checkConvergence() {
         if let problem = convergenceProblem() {
-            brokerWorld!.lastConvergenceProblem = problem
-            if now < brokerWorld!.livenessDeadline {
+            brokerBox!.world.lastConvergenceProblem = problem
+            if now < brokerBox!.world.livenessDeadline {
                 queue.schedule(.livenessCheck, at: now + 50 * Nanos.millisecond)
             }
             return
         }
-        brokerWorld!.converged = true
-        brokerWorld!.convergedAt = now
+        brokerBox!.world.converged = true
+        brokerBox!.world.convergedAt = now
         stopAfterConvergence = true
     }
 
@@ -677,26 +679,26 @@ extension Simulation {
     /// and no publish still in flight.
     func convergenceProblem() -> String? {
         guard let metaLeader = metadataLeader() else { return "no metadata leader" }
-        if brokerWorld!.ledger.state.contains(0) { return "publishes still in flight" }
-        for stream in brokerWorld!.streamNames.indices {
-            let name = brokerWorld!.streamNames[stream]
-            guard let state = brokerWorld!.nodes[metaLeader]!.metadata.stream(named: name) else { return "stream \(name) not created" }
+        if brokerBox!.world.ledger.state.contains(0) { return "publishes still in flight" }
+        for stream in brokerBox!.world.streamNames.indices {
+            let name = brokerBox!.world.streamNames[stream]
+            guard let state = brokerBox!.world.nodes[metaLeader]!.metadata.stream(named: name) else { return "stream \(name) not created" }
             guard let leader = state.leader.map({ Int($0.rawValue) }) else { return "stream \(name) has no leader" }
             guard state.isr.count == state.replicas.count else {
                 let missing = state.replicas.filter { !state.isr.contains($0) }.map { id -> String in
                     let node = Int(id.rawValue)
-                    guard let replica = brokerWorld!.nodes[node]?.replicas[stream] else { return "\(processes[node].name) down" }
+                    guard let replica = brokerBox!.world.nodes[node]?.replicas[stream] else { return "\(processes[node].name) down" }
                     return "\(processes[node].name) \(replica.role) LEO \(replica.logEndOffset) HW \(replica.highWatermark) epoch \(replica.leaderEpoch ?? 0)"
                 }
-                return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count) (leader \(processes[leader].name) epoch \(state.leaderEpoch) LEO \(brokerWorld!.nodes[leader]?.replicas[stream]?.logEndOffset ?? 0); out of sync: \(missing.joined(separator: ", ")))"
+                return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count) (leader \(processes[leader].name) epoch \(state.leaderEpoch) LEO \(brokerBox!.world.nodes[leader]?.replicas[stream]?.logEndOffset ?? 0); out of sync: \(missing.joined(separator: ", ")))"
             }
-            guard let leaderReplica = brokerWorld!.nodes[leader]?.replicas[stream], leaderReplica.isLeader else {
+            guard let leaderReplica = brokerBox!.world.nodes[leader]?.replicas[stream], leaderReplica.isLeader else {
                 return "stream \(name): \(processes[leader].name) does not act as leader yet"
             }
             let end = leaderReplica.logEndOffset
             guard leaderReplica.highWatermark == end else { return "stream \(name): leader HW \(leaderReplica.highWatermark) < LEO \(end)" }
-            for node in brokerWorld!.replicaNodes[stream] {
-                guard let replica = brokerWorld!.nodes[node]?.replicas[stream] else { return "stream \(name): \(processes[node].name) down" }
+            for node in brokerBox!.world.replicaNodes[stream] {
+                guard let replica = brokerBox!.world.nodes[node]?.replicas[stream] else { return "stream \(name): \(processes[node].name) down" }
                 if replica.logEndOffset != end || replica.highWatermark != end {
                     return "stream \(name): \(processes[node].name) at LEO \(replica.logEndOffset) HW \(replica.highWatermark), leader at \(end)"
                 }
@@ -708,20 +710,21 @@ extension Simulation {
     // MARK: - Crash, restart, selectors
 
     mutating func brokerCrashed(_ node: NodeID) {
-        guard brokerWorld != nil, node < clusterNodes.count else { return }
-        for stream in brokerWorld!.streamNames.indices where streamLeader(stream) == node {
-            brokerWorld!.leaderLostAt[stream] = brokerWorld!.leaderLostAt[stream] ?? now
+        guard brokerBox != nil, node < clusterNodes.count else { return }
+        for stream in brokerBox!.world.streamNames.indices where streamLeader(stream) == node {
+            brokerBox!.world.leaderLostAt[stream] = brokerBox!.world.leaderLostAt[stream] ?? now
         }
-        brokerWorld!.nodes[node] = nil
+        brokerBox!.world.nodes[node] = nil
+        brokerBox!.world.up[node] = false
     }
 
     mutating func brokerRestarted(_ node: NodeID) {
-        guard brokerWorld != nil, node < clusterNodes.count else { return }
+        guard brokerBox != nil, node < clusterNodes.count else { return }
         bootBroker(node)
     }
 
     func resolveBrokerSelector(_ selector: Selector) -> [NodeID] {
-        guard let world = brokerWorld else { return [] }
+        guard let world = brokerBox?.world else { return [] }
         switch selector {
         case .leader(let name):
             guard let stream = world.streamIndex(name), let leader = streamLeader(stream) else { return [] }

@@ -8,7 +8,7 @@ extension Simulation {
     /// Metrics of the broker model, added to the run's outcome.
     mutating func brokerMetrics(_ metrics: inout [String: Double], _ units: inout [String: String],
                                 _ histograms: inout [String: LatencyHistogram]) {
-        guard var world = brokerWorld else { return }
+        guard var world = brokerBox?.world else { return }
         let end = now
         for stream in world.streamNames.indices {
             if let since = world.underReplicatedSince[stream] { world.underReplicatedTotal[stream] += end - since }
@@ -47,12 +47,12 @@ extension Simulation {
         units["publish_latency"] = "ms"
         units["end_to_end_latency"] = "ms"
         units["failover_time"] = "ms"
-        brokerWorld = world
+        brokerBox!.world = world
     }
 
     /// The readable prefix of each stream: its current leader's log below the leader's HW.
     func committedLogs() -> [[ObservedEntry]?] {
-        guard let world = brokerWorld else { return [] }
+        guard let world = brokerBox?.world else { return [] }
         return world.streamNames.indices.map { stream in
             guard let leader = streamLeader(stream), let replica = world.nodes[leader]?.replicas[stream] else { return nil }
             return replica.log.prefix(Int(replica.highWatermark)).map(Self.observed)
@@ -66,7 +66,7 @@ extension Simulation {
 
     /// Runs one broker check by name; nil if the name is not a broker check.
     func brokerCheck(_ name: String) -> CheckReport? {
-        guard let world = brokerWorld else { return nil }
+        guard let world = brokerBox?.world else { return nil }
         let end = now
         switch name {
         case AcknowledgedLossChecker.name:

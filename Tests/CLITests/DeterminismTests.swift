@@ -34,6 +34,23 @@ final class DeterminismTests: XCTestCase {
         XCTAssertNotNil(object["kind"])
     }
 
+    func testReplicationScenarioIsDeterministicAcrossProcesses() throws {
+        // Raft, stream replicas, disks, crashes and restarts: the broker model too must give
+        // identical traces in separate processes.
+        let dir = try CLI.temporaryDirectory()
+        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/replication/kip101-restart.yaml").path
+        let args = ["replay", scenario, "--seed", "3", "--set", "duration=10s", "--set", "faults.0.at=4s",
+                    "--set", "faults.1.at=4.02s", "--set", "faults.2.at=4.02s"]
+        let first = try CLI.run(args + ["--trace", dir.appendingPathComponent("r1.jsonl").path])
+        let second = try CLI.run(args + ["--trace", dir.appendingPathComponent("r2.jsonl").path])
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
+        XCTAssertEqual(hashLine(first.stdout), hashLine(second.stdout))
+        let a = try Data(contentsOf: dir.appendingPathComponent("r1.jsonl"))
+        XCTAssertGreaterThan(a.count, 100_000)
+        XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("r2.jsonl")))
+        XCTAssertTrue(String(decoding: a, as: UTF8.self).contains("\"message\":\"fetch\""))
+    }
+
     func testAHashOrderDependenceIsCaught() throws {
         // The hidden flag folds `Set` iteration order into the trace: two processes must
         // disagree, which is exactly what the test above would then report.

@@ -32,7 +32,12 @@ public enum MetadataCommand: Codable, Sendable, Equatable {
     case changeLeader(stream: String, newLeader: BrokerID, expectedLeaderEpoch: UInt64)
     /// Proposed by the leader `leader` in `leaderEpoch`; stale proposals are rejected.
     case shrinkISR(stream: String, replica: BrokerID, leader: BrokerID, leaderEpoch: UInt64)
-    case expandISR(stream: String, replica: BrokerID, leader: BrokerID, leaderEpoch: UInt64)
+    /// `partitionEpoch`: the state's `epoch` the leader saw when it decided (0 = unchecked).
+    /// An expansion decided before any later change is rejected, so the leader may stop
+    /// counting a pending expansion in its high-water mark as soon as it sees a change (the
+    /// "maximal ISR" of Kafka's KIP-497/KIP-841: without it, an expansion that commits late
+    /// lets a replica join the ISR below the high-water mark — found by swarm.yaml, seed 537).
+    case expandISR(stream: String, replica: BrokerID, leader: BrokerID, leaderEpoch: UInt64, partitionEpoch: UInt64 = 0)
     /// A follower (`witness`) has not heard from `leader` for its leader timeout (Liftbridge:
     /// followers report a silent leader to the metadata leader, which waits for enough
     /// witnesses before it replaces the leader).
@@ -50,7 +55,7 @@ public enum MetadataCommand: Codable, Sendable, Equatable {
         case .createStream(let spec): spec.name
         case .deleteStream(let name): name
         case .changeLeader(let stream, _, _), .shrinkISR(let stream, _, _, _),
-            .expandISR(let stream, _, _, _), .reportLeaderFailure(let stream, _, _, _),
+            .expandISR(let stream, _, _, _, _), .reportLeaderFailure(let stream, _, _, _),
             .renewLeaderEpoch(let stream, _, _, _):
             stream
         }

@@ -109,8 +109,12 @@ public struct MetadataStateMachine: Codable, Sendable, Equatable {
             result = changeLeader(&record, to: newLeader, expected: expected, index: index)
         case .shrinkISR(_, let replica, let leader, let leaderEpoch):
             result = shrink(&record, replica: replica, leader: leader, leaderEpoch: leaderEpoch, index: index)
-        case .expandISR(_, let replica, let leader, let leaderEpoch):
-            result = expand(&record, replica: replica, leader: leader, leaderEpoch: leaderEpoch, index: index)
+        case .expandISR(_, let replica, let leader, let leaderEpoch, let partitionEpoch):
+            if partitionEpoch != 0 && partitionEpoch != record.state.epoch {
+                result = stale(record.state)
+            } else {
+                result = expand(&record, replica: replica, leader: leader, leaderEpoch: leaderEpoch, index: index)
+            }
         case .reportLeaderFailure(_, let witness, let leader, let leaderEpoch):
             result = reportFailure(&record, witness: witness, leader: leader, leaderEpoch: leaderEpoch, index: index)
         case .renewLeaderEpoch(_, let leader, let leaderEpoch, let session):

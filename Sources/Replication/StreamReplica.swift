@@ -419,6 +419,12 @@ public struct StreamReplica: Sendable {
             for member in state.isr where member != brokerID {
                 candidate = min(candidate, followers.first(where: { $0.id == member })?.logEndOffset ?? 0)
             }
+            // Maximal ISR (KIP-497/KIP-841): a replica whose expansion is proposed may join the
+            // ISR at any moment, so the HW must not pass it meanwhile. Proposals are dropped on
+            // every metadata change, and the metadata rejects expansions decided before one.
+            for proposal in proposals where proposal.kind == .expand {
+                candidate = min(candidate, followers.first(where: { $0.id == proposal.replica })?.logEndOffset ?? 0)
+            }
             if candidate > highWatermark { highWatermark = candidate }
         }
         while let pending = pendingPublishes.first {
@@ -448,7 +454,8 @@ public struct StreamReplica: Sendable {
         case .shrink:
             out.append(.propose(.shrinkISR(stream: stream, replica: replica, leader: brokerID, leaderEpoch: state.leaderEpoch)))
         case .expand:
-            out.append(.propose(.expandISR(stream: stream, replica: replica, leader: brokerID, leaderEpoch: state.leaderEpoch)))
+            out.append(.propose(.expandISR(stream: stream, replica: replica, leader: brokerID, leaderEpoch: state.leaderEpoch,
+                                           partitionEpoch: state.epoch)))
         }
     }
 

@@ -97,6 +97,7 @@ extension Simulation {
         var rng = faultRng
         let undo = apply(fault.action, &rng)
         faultRng = rng
+        traceFault("fault_action", action: fault.action.keyword, targets: undo?.nodes ?? [])
         if let duration = fault.duration, let undo {
             faultUndo[index] = undo
             queue.schedule(.undoFault(index: Int32(index)), at: now + duration)
@@ -124,6 +125,7 @@ extension Simulation {
         }
         let undo = apply(action, &rng, targets: targets)
         nemesisRng = rng
+        traceFault("nemesis_action", action: choice.rawValue, targets: targets)
         if let undo {
             nemesisUndo[tick] = undo
             queue.schedule(.nemesisHeal(tick: Int32(tick)), at: now + plan.duration)
@@ -305,5 +307,30 @@ extension Simulation {
     /// Tells the liveness checker whenever the system returns to health.
     mutating func noteHealth() {
         if isHealthy { liveness.healed(at: now) }
+    }
+}
+
+extension FaultUndo {
+    /// The processes a fault hit, for the trace.
+    var nodes: [NodeID] {
+        switch self {
+        case .restart(let nodes), .resume(let nodes): return nodes
+        case .restoreClocks(let saved): return saved.map(\.0)
+        case .restoreDisks(let saved): return saved.map(\.0)
+        case .clearLinks(let pairs): return Array(Set(pairs.flatMap { [$0.from, $0.to] })).sorted()
+        case .healPartitions, .restoreSlowdown: return []
+        }
+    }
+}
+
+extension Simulation {
+    /// With a trace file, says what a fault did and to whom (a trace line only; the trace
+    /// hash covers the events themselves).
+    func traceFault(_ kind: String, action: String, targets: [NodeID]) {
+        guard let sink = traceSink else { return }
+        var line = TraceLine(time: now, sequence: 0, kind: kind)
+        line.add("action", action)
+        line.add("targets", targets.map { processes[$0].name }.joined(separator: ","))
+        sink.write(line: line.json)
     }
 }

@@ -65,4 +65,18 @@ final class LeaderRenewalTests: XCTestCase {
         let none = outsider.handle(.metadataChanged(vacant), now: 1)
         XCTAssertFalse(none.contains { if case .propose = $0 { return true } else { return false } })
     }
+
+    func testExpansionDecidedBeforeAnotherChangeIsRejected() {
+        var metadata = MetadataStateMachine()
+        let spec = StreamSpec(name: "orders", subject: "orders", replicationFactor: 3, minISR: 1, replicas: [1, 2, 3])
+        XCTAssertTrue(metadata.apply(.createStream(spec), index: 1).isAccepted)
+        XCTAssertTrue(metadata.apply(.shrinkISR(stream: "orders", replica: 2, leader: 1, leaderEpoch: 1), index: 2).isAccepted)
+        XCTAssertTrue(metadata.apply(.shrinkISR(stream: "orders", replica: 3, leader: 1, leaderEpoch: 1), index: 3).isAccepted)
+        // Decided when the state's epoch was 2; the shrink at index 3 came in between.
+        XCTAssertFalse(metadata.apply(.expandISR(stream: "orders", replica: 2, leader: 1, leaderEpoch: 1, partitionEpoch: 2),
+                                      index: 4).isAccepted)
+        XCTAssertTrue(metadata.apply(.expandISR(stream: "orders", replica: 2, leader: 1, leaderEpoch: 1, partitionEpoch: 3),
+                                     index: 5).isAccepted)
+        XCTAssertEqual(metadata.stream(named: "orders")?.isr, [1, 2])
+    }
 }

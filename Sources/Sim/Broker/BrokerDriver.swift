@@ -61,6 +61,7 @@ extension Simulation {
             leaderlessTotal: Array(repeating: 0, count: streams))
         world.ledger.believedLeader = Array(repeating: nil, count: streams)
         world.up = Array(repeating: false, count: count + 1)
+        world.tracedEpoch = Array(repeating: 0, count: streams)
         world.hosts = (0...count).map { node in replicaNodes.map { $0.contains(node) } }
         world.ledger.committedMeasured = Array(repeating: 0, count: streams)
         return world
@@ -346,6 +347,17 @@ extension Simulation {
 
     /// Checkers and availability measurements see every committed stream state.
     mutating func observeStreamState(_ stream: Int, _ state: PartitionState) {
+        if let sink = traceSink, state.epoch > brokerBox!.world.tracedEpoch[stream] {
+            // The first node to apply a new stream state tells the trace (a line, not an event).
+            brokerBox!.world.tracedEpoch[stream] = state.epoch
+            var line = TraceLine(time: now, sequence: 0, kind: "stream_state")
+            line.add("stream", state.name)
+            line.add("leader", state.leader.map { processes[Int($0.rawValue)].name } ?? "none")
+            line.add("leader_epoch", state.leaderEpoch)
+            line.add("epoch", state.epoch)
+            line.add("isr", state.isr.map { processes[Int($0.rawValue)].name }.joined(separator: ","))
+            sink.write(line: line.json)
+        }
         if let leader = state.leader {
             brokerBox!.world.leaderEpochs.becameLeader(stream: stream, node: Int(leader.rawValue), epoch: state.leaderEpoch, at: now,
                                                   describe: { [processes] in processes[$0].name }, streamName: state.name)

@@ -51,7 +51,16 @@ extension Simulation {
     }
 
     /// The readable prefix of each stream: its current leader's log below the leader's HW.
+    /// Computed once at the end of the run (several checks and metrics read it).
     func committedLogs() -> [[ObservedEntry]?] {
+        guard let box = brokerBox else { return [] }
+        if let cached = box.committedAtEnd { return cached }
+        let logs = computeCommittedLogs()
+        box.committedAtEnd = logs
+        return logs
+    }
+
+    func computeCommittedLogs() -> [[ObservedEntry]?] {
         guard let world = brokerBox?.world else { return [] }
         return world.streamNames.indices.map { stream in
             guard let leader = streamLeader(stream), let replica = world.nodes[leader]?.replicas[stream] else { return nil }

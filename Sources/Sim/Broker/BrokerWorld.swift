@@ -119,6 +119,8 @@ struct BrokerWorld: Sendable {
     var up: [Bool] = []
     /// Whether node n holds a replica of stream s (`hosts[n][s]`), fixed for the run.
     var hosts: [[Bool]] = []
+    /// Newest stream state epoch already written to the trace, per stream.
+    var tracedEpoch: [UInt64] = []
     var mail: [BrokerMail?] = []
     var freeMail: [Int32] = []
     var ledger = PublishLedger()
@@ -159,5 +161,7 @@ struct BrokerWorld: Sendable {
 /// third of the broker model's run time — while a class reference is one pointer.
 final class BrokerBox {
     var world: BrokerWorld
+    /// The committed logs at the end of the run, once computed (see `committedLogs`).
+    var committedAtEnd: [[ObservedEntry]?]?
     init(_ world: BrokerWorld) { self.world = world }
 }

@@ -7,6 +7,10 @@ public enum ReplicaInput: Sendable, Equatable {
     case metadataChanged(PartitionState)
     /// A client publishes to this replica (only the leader accepts).
     case publish(requestID: UInt64, payload: LogPayload)
+    /// A consumer reads from `offset`: only the leader answers, and only with committed
+    /// entries (below the high-water mark), at most `maxEntries`. Consumers track their own
+    /// offsets.
+    case consume(requestID: UInt64, offset: UInt64, maxEntries: Int)
     /// A replication message from another broker, addressed to this stream.
     case receive(ReplicationMessage)
     /// Time passed. Timer deadlines are checked on every input; `tick` is for when nothing
@@ -71,6 +75,8 @@ public enum ReplicaEffect: Sendable, Equatable {
     /// Durably replace the leader-epoch cache (Kafka's leader-epoch-checkpoint file).
     case persistEpochCache([EpochStart])
     case ack(requestID: UInt64, offset: UInt64)
+    /// The answer to `.consume`: committed entries from the requested offset (possibly none).
+    case deliver(requestID: UInt64, entries: [LogEntry], highWatermark: UInt64)
     case reject(requestID: UInt64, reason: PublishRejection)
     /// Submit a command to the metadata Raft group. It may be rejected (stale) or lost;
     /// the replica retries when still needed.

@@ -148,6 +148,15 @@ public struct StreamReplica: Sendable {
             applyMetadata(state, now: now, &out)
         case .publish(let requestID, let payload):
             publish(requestID: requestID, payload: payload, now: now, &out)
+        case .consume(let requestID, let offset, let maxEntries):
+            if role == .leader {
+                // Committed only: a consumer must never see an entry that a failover could undo.
+                let end = min(highWatermark, offset &+ UInt64(max(0, maxEntries)), logEndOffset)
+                let entries = offset < end ? Array(log[Int(offset)..<Int(end)]) : []
+                out.append(.deliver(requestID: requestID, entries: entries, highWatermark: highWatermark))
+            } else {
+                out.append(.reject(requestID: requestID, reason: .notLeader(leader: partition?.leader)))
+            }
         case .receive(let message):
             guard message.stream == stream, message.from != brokerID else { break }
             switch message {

@@ -101,6 +101,22 @@ public struct PublishWorkload: Sendable {
     }
 }
 
+/// `- consume: {stream: orders, poll: 10ms, max_batch: 500}` — a consumer that reads the
+/// stream's committed messages from offset 0, tracking its own offset.
+public struct ConsumeWorkload: Sendable {
+    public var stream: String
+    public var pollInterval: Int64
+    public var maxBatch: Int
+    public var start: Int64
+
+    public init(stream: String, pollInterval: Int64 = 10 * Nanos.millisecond, maxBatch: Int = 500, start: Int64 = 0) {
+        self.stream = stream
+        self.pollInterval = pollInterval
+        self.maxBatch = maxBatch
+        self.start = start
+    }
+}
+
 /// Checks that only make sense with a broker, and those of the station model.
 public enum CheckCatalog {
     public static let stationChecks = ["requests_accounted"]

@@ -165,9 +165,33 @@ extension ScenarioBuilder {
 }
 
 extension ScenarioBuilder {
-    /// A workload entry whose kind is `publish` (the broker's) rather than `requests`.
-    static func isPublish(_ item: SourceNode) -> Bool {
-        guard let entries = item.entries, let first = entries.first else { return false }
-        return first.key.scalar == "publish"
+    /// The kind of a workload entry: its first key (`requests`, `publish`, `consume`).
+    static func workloadKind(_ item: SourceNode) -> String? {
+        guard let entries = item.entries, let first = entries.first else { return nil }
+        return first.key.scalar
+    }
+
+    func consume(_ node: SourceNode, _ path: String, names: Names) -> ConsumeWorkload? {
+        let r = reader
+        guard let outer = r.fields(node, path, allowed: ["requests", "publish", "consume"]),
+              let body = r.required(outer, "consume", expected: "{stream: …}")
+        else { return nil }
+        guard let f = r.fields(body, outer.path("consume"), allowed: ["stream", "poll", "max_batch", "start"]) else { return nil }
+        var stream: String?
+        if let n = r.required(f, "stream", expected: "the name of a stream"), let s = r.string(n, f.path("stream")) {
+            if names.streams.contains(s) {
+                stream = s
+            } else {
+                r.fail(n, f.path("stream"), expected: names.hasBroker
+                        ? "a stream from broker.streams (\(names.streams.joined(separator: ", ")))"
+                        : "a stream (consume needs a broker: section)",
+                       found: "'\(s)'", hint: Suggest.hint(for: s, in: names.streams))
+            }
+        }
+        let poll = f["poll"].map { r.duration($0, f.path("poll"), positive: true) } ?? 10 * Nanos.millisecond
+        let batch = f["max_batch"].map { r.integer($0, f.path("max_batch"), minimum: 1, expected: "a positive integer") } ?? 500
+        let start = f["start"].map { r.duration($0, f.path("start")) } ?? 0
+        guard let stream, let poll, let batch, let start else { return nil }
+        return ConsumeWorkload(stream: stream, pollInterval: poll, maxBatch: batch, start: start)
     }
 }

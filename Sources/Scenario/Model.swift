@@ -25,6 +25,8 @@ public struct Scenario: Sendable {
     public var broker: BrokerSpec?
     /// `- publish:` workload entries (need `broker`).
     public var publishes: [PublishWorkload] = []
+    /// `- consume:` workload entries (need `broker`).
+    public var consumers: [ConsumeWorkload] = []
 
     public static let knownChecks: [String] =
         CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks

@@ -109,11 +109,14 @@ struct ScenarioBuilder {
 
         var workload: [RequestWorkload] = []
         var publishes: [PublishWorkload] = []
+        var consumers: [ConsumeWorkload] = []
         if let node = f["workload"], let items = r.sequence(node, "workload", of: "workload entries such as - requests: {…}") {
             for (i, item) in items.enumerated() {
                 let path = KeyPath.index("workload", i)
-                if Self.isPublish(item) {
+                if Self.workloadKind(item) == "publish" {
                     if let entry = self.publish(item, path, names: names) { publishes.append(entry) }
+                } else if Self.workloadKind(item) == "consume" {
+                    if let entry = self.consume(item, path, names: names) { consumers.append(entry) }
                 } else if let entry = self.workload(item, path, names: names, duration: duration) {
                     workload.append(entry)
                 }
@@ -160,6 +163,7 @@ struct ScenarioBuilder {
                                 checks: checks, slos: slos, sourceFile: file)
         scenario.broker = broker
         scenario.publishes = publishes
+        scenario.consumers = consumers
         return scenario
     }
 }

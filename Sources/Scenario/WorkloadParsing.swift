@@ -34,7 +34,7 @@ extension ScenarioBuilder {
 
     func workload(_ node: SourceNode, _ path: String, names: Names, duration: Int64?) -> RequestWorkload? {
         let r = reader
-        guard let outer = r.fields(node, path, allowed: ["requests", "publish"], what: "a workload entry such as requests: {station: …, rate: 1000/s} or publish: {stream: …, rate: …}"),
+        guard let outer = r.fields(node, path, allowed: ["requests", "publish", "consume"], what: "a workload entry such as requests: {station: …, rate: 1000/s}, publish: {stream: …, rate: …} or consume: {stream: …}"),
               let kind = r.exactlyOne(outer, of: ["requests"], what: "the kind of workload"),
               let body = r.required(outer, kind, expected: "{station: …, rate: …}")
         else { return nil }

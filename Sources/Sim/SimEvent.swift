@@ -35,6 +35,8 @@ enum SimEvent: Sendable {
     /// No answer for this attempt (high bit set: a back-off timer before resending).
     case publishTimeout(request: UInt64, attempt: UInt32)
     case adminTick
+    /// A consumer polls its stream's leader.
+    case consumePoll(consumer: Int32)
     /// The scheduled duration is over: heal everything and start the liveness phase.
     case endSafetyPhase
     case livenessCheck
@@ -65,6 +67,7 @@ enum SimEvent: Sendable {
         case .adminTick: return 19
         case .endSafetyPhase: return 20
         case .livenessCheck: return 21
+        case .consumePoll: return 22
         }
     }
 
@@ -91,6 +94,7 @@ enum SimEvent: Sendable {
         case .adminTick: return "admin_tick"
         case .endSafetyPhase: return "end_safety_phase"
         case .livenessCheck: return "liveness_check"
+        case .consumePoll: return "consume_poll"
         }
     }
 
@@ -113,6 +117,7 @@ enum SimEvent: Sendable {
         case .publish(let w): return (UInt64(w), 0)
         case .publishTimeout(let r, let a): return (r, UInt64(a))
         case .adminTick, .endSafetyPhase, .livenessCheck: return (0, 0)
+        case .consumePoll(let c): return (UInt64(c), 0)
         }
     }
 }

@@ -408,6 +408,8 @@ public struct Simulation {
             line.add("attempt", Int(a & 0x7FFF_FFFF))
         case .adminTick, .endSafetyPhase, .livenessCheck:
             break
+        case .consumePoll(let c):
+            line.add("consumer", Int(c))
         }
         sink.write(line: line.json)
     }

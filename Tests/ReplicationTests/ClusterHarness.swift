@@ -129,6 +129,8 @@ final class Cluster {
             disks[id]!.highWatermarkCheckpoint = hw
         case .persistEpochCache(let cache):
             disks[id]!.epochCache = cache
+        case .deliver:
+            break  // the harness has no consumers
         case .ack(let requestID, let offset):
             precondition(acked[requestID] == nil, "double ack")
             acked[requestID] = offset

@@ -79,4 +79,30 @@ final class LeaderRenewalTests: XCTestCase {
                                      index: 5).isAccepted)
         XCTAssertEqual(metadata.stream(named: "orders")?.isr, [1, 2])
     }
+
+    func testConsumersReadOnlyCommittedEntriesFromTheLeader() {
+        var leader = StreamReplica(stream: "orders", config: ReplicaConfig(brokerID: 1, fsync: .never))
+        var single = state
+        single.replicas = [1]
+        single.isr = [1]
+        _ = leader.handle(.metadataChanged(single), now: 0)
+        for sequence in UInt64(0)..<3 {
+            _ = leader.handle(.publish(requestID: sequence, payload: LogPayload(producerID: 1, sequence: sequence, bytes: 1)), now: 1)
+        }
+        // Appended but not yet written: nothing is committed, so nothing is readable.
+        let early = leader.handle(.consume(requestID: 9, offset: 0, maxEntries: 10), now: 2)
+        XCTAssertTrue(early.contains(.deliver(requestID: 9, entries: [], highWatermark: 0)), "\(early)")
+        for upTo in UInt64(1)...3 { _ = leader.handle(.appendCompleted(upTo: upTo), now: 3) }  // one per append, in order
+        let later = leader.handle(.consume(requestID: 10, offset: 1, maxEntries: 10), now: 4)
+        guard case .deliver(10, let entries, let hw)? = later.first(where: { if case .deliver = $0 { true } else { false } }) else {
+            return XCTFail("\(later)")
+        }
+        XCTAssertEqual(hw, 3)
+        XCTAssertEqual(entries.map(\.offset), [1, 2])
+
+        var follower = StreamReplica(stream: "orders", config: ReplicaConfig(brokerID: 2))
+        _ = follower.handle(.metadataChanged(state), now: 0)
+        XCTAssertTrue(follower.handle(.consume(requestID: 5, offset: 0, maxEntries: 1), now: 1)
+            .contains(.reject(requestID: 5, reason: .notLeader(leader: 1))))
+    }
 }

@@ -39,6 +39,15 @@ final class BrokerSimulationTests: XCTestCase {
         XCTAssertGreaterThan(outcome.metrics["fsyncs"]!, 1_000)
     }
 
+    func testConsumersReadEveryCommittedMessageThroughAFailover() throws {
+        let yaml = scenario(fsync: "always", faults: "[ { at: 2s, crash: leader(orders), for: 1s } ]")
+            .replacingOccurrences(of: "retries: 20 }", with: "retries: 20 }\n  - consume: { stream: orders, poll: 5ms, max_batch: 100 }")
+        let outcome = try run(yaml)
+        XCTAssertTrue(outcome.passed, "\(outcome.checks.filter { !$0.passed })")
+        XCTAssertGreaterThanOrEqual(outcome.metrics["messages_consumed"]!, outcome.metrics["messages_acked"]!)
+        XCTAssertGreaterThan(outcome.histograms["end_to_end_latency"]!.count, 3_000)
+    }
+
     func testLeaderCrashFailsOverWithoutLosingAcknowledgedMessages() throws {
         let outcome = try run(scenario(fsync: "always", faults: "[ { at: 2s, crash: leader(orders), for: 1s } ]"))
         XCTAssertTrue(outcome.passed, "\(outcome.checks.filter { !$0.passed })")

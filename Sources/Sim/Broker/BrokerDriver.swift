@@ -127,6 +127,12 @@ extension Simulation {
         brokerBox!.world.ledger.nextSequence = Array(repeating: 0, count: scenario.publishes.count)
         brokerBox!.world.ledger.requestsOfWorkload = Array(repeating: [], count: scenario.publishes.count)
         queue.schedule(.adminTick, at: 0)
+        brokerBox!.world.consumedLog = Array(repeating: [], count: brokerBox!.world.streamNames.count)
+        for (index, consumer) in scenario.consumers.enumerated() {
+            guard let stream = brokerBox!.world.streamIndex(consumer.stream) else { continue }
+            brokerBox!.world.consumers.append(ConsumerState(stream: stream))
+            queue.schedule(.consumePoll(consumer: Int32(index)), at: consumer.start)
+        }
         queue.schedule(.endSafetyPhase, at: scenario.duration)
     }
 
@@ -171,6 +177,8 @@ extension Simulation {
             publishTimedOut(request, attempt: attempt)
         case .adminTick:
             adminTick()
+        case .consumePoll(let consumer):
+            consumerPolls(Int(consumer))
         case .endSafetyPhase:
             beginLivenessPhase()
         case .livenessCheck:
@@ -263,7 +271,13 @@ extension Simulation {
             } else {
                 sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, .notLeader(leader: nil)))
             }
-        case .publishAck, .publishReject:
+        case .consume(let stream, let requestID, let offset, let maxEntries):
+            if brokerBox!.world.hosts[to][Int(stream)] {
+                replicaInput(to, Int(stream), .consume(requestID: requestID, offset: offset, maxEntries: Int(maxEntries)))
+            } else {
+                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, .notLeader(leader: nil)))
+            }
+        case .publishAck, .publishReject, .delivered:
             break
         }
     }
@@ -427,6 +441,8 @@ extension Simulation {
             checkpoint(BrokerStorage.epochCache(stream), BrokerStorage.encode(cache), node: node)
         case .ack(let requestID, let offset):
             sendMail(from: node, to: clientNode, .publishAck(requestID: requestID, offset: offset))
+        case .deliver(let requestID, let entries, let highWatermark):
+            sendMail(from: node, to: clientNode, .delivered(requestID: requestID, entries: entries, highWatermark: highWatermark))
         case .reject(let requestID, let reason):
             sendMail(from: node, to: clientNode, .publishReject(requestID: requestID, reason))
         case .propose(let command):
@@ -459,8 +475,10 @@ extension Simulation {
               let partition = box.world.nodes[node]!.replicas[stream]!.partition else { return }
         brokerBox!.world.minISR.highWatermarkAdvanced(streamName: name, leader: processes[node].name, to: hw,
                                                   isrSize: partition.isr.count, minISR: partition.minISR, at: now)
-        // End-to-end latency: a message is consumable once the leader's HW passes it (consumers
-        // read committed data only), measured from the publisher's intended send time.
+        // End-to-end latency without consumers: a message is consumable once the leader's HW
+        // passes it, measured from the publisher's intended send time. With consumers, they
+        // measure it when they read the message.
+        guard scenario.consumers.isEmpty else { return }
         var offset = max(brokerBox!.world.ledger.committedMeasured[stream], previous)
         while offset < hw && Int(offset) < box.world.nodes[node]!.replicas[stream]!.log.count {
             let payload = box.world.nodes[node]!.replicas[stream]!.log[Int(offset)].payload
@@ -569,6 +587,14 @@ extension Simulation {
 
     mutating func clientReceives(_ body: BrokerMessage) {
         switch body {
+        case .delivered(let requestID, let entries, _):
+            consumerReceives(requestID, entries)
+        case .publishReject(let requestID, .notLeader(let leader)) where requestID & Self.consumerRequestBit != 0:
+            let consumer = Int((requestID >> 40) & 0x7F_FFFF)
+            guard consumer < brokerBox!.world.consumers.count,
+                  brokerBox!.world.consumers[consumer].outstanding == requestID else { return }
+            brokerBox!.world.consumers[consumer].outstanding = nil
+            brokerBox!.world.consumers[consumer].believedLeader = leader.map { Int($0.rawValue) }
         case .publishAck(let requestID, let offset):
             let request = requestID >> 8
             let r = Int(request)
@@ -608,6 +634,62 @@ extension Simulation {
             }
         default:
             break
+        }
+    }
+
+    // MARK: - Consumers
+
+    static let consumerRequestBit: UInt64 = 1 << 63
+
+    mutating func consumerPolls(_ index: Int) {
+        let spec = scenario.consumers[index]
+        queue.schedule(.consumePoll(consumer: Int32(index)), at: now + spec.pollInterval)
+        var consumer = brokerBox!.world.consumers[index]
+        if consumer.outstanding != nil && now - consumer.sentAt < max(10 * spec.pollInterval, 200 * Nanos.millisecond) {
+            return  // one poll at a time; a lost one is given up after a while
+        }
+        if consumer.outstanding != nil { consumer.believedLeader = nil }
+        guard let leader = consumer.believedLeader ?? lookupLeader(consumer.stream) else {
+            consumer.outstanding = nil
+            brokerBox!.world.consumers[index] = consumer
+            return
+        }
+        consumer.believedLeader = leader
+        consumer.polls += 1
+        let requestID = Self.consumerRequestBit | UInt64(index) << 40 | (consumer.polls & 0xFF_FFFF_FFFF)
+        consumer.outstanding = requestID
+        consumer.sentAt = now
+        brokerBox!.world.consumers[index] = consumer
+        sendMail(from: clientNode, to: leader, .consume(stream: Int32(consumer.stream), requestID: requestID,
+                                                       offset: consumer.offset, maxEntries: Int32(spec.maxBatch)))
+    }
+
+    mutating func consumerReceives(_ requestID: UInt64, _ entries: [LogEntry]) {
+        let index = Int((requestID >> 40) & 0x7F_FFFF)
+        guard index < brokerBox!.world.consumers.count, brokerBox!.world.consumers[index].outstanding == requestID else { return }
+        brokerBox!.world.consumers[index].outstanding = nil
+        let stream = brokerBox!.world.consumers[index].stream
+        for entry in entries where entry.offset == brokerBox!.world.consumers[index].offset {
+            let message = MessageID(producer: UInt32(truncatingIfNeeded: entry.payload.producerID), sequence: entry.payload.sequence)
+            let offset = Int(entry.offset)
+            if offset < brokerBox!.world.consumedLog[stream].count {
+                let earlier = brokerBox!.world.consumedLog[stream][offset]
+                if earlier != message && brokerBox!.world.consumerViolations.count < 20 {
+                    brokerBox!.world.consumerViolations.append(CheckViolation(check: AcknowledgedLossChecker.name,
+                        description: "stream \(brokerBox!.world.streamNames[stream]): consumers read \(earlier) and \(message) at committed offset \(offset)",
+                        time: now))
+                }
+            } else {
+                brokerBox!.world.consumedLog[stream].append(message)
+            }
+            brokerBox!.world.consumers[index].offset += 1
+            brokerBox!.world.consumers[index].received += 1
+            // End-to-end latency, consumer view: intended send → first consumer read.
+            if let request = brokerBox!.world.ledger.request(of: message), !brokerBox!.world.ledger.consumed[Int(request)] {
+                brokerBox!.world.ledger.consumed[Int(request)] = true
+                let start = brokerBox!.world.ledger.intendedStart[Int(request)]
+                if start >= warmup { brokerBox!.world.endToEndLatency.record(now - start) }
+            }
         }
     }
 

@@ -29,6 +29,7 @@ extension Simulation {
             ("messages_acked", Double(world.ledger.acked), "count"),
             ("messages_lost", Double(lost), "count"),
             ("messages_duplicated", Double(duplicates), "count"),
+            ("messages_consumed", Double(world.consumers.reduce(0) { $0 + $1.received }), "count"),
             ("publish_failures", Double(world.ledger.failed), "count"),
             ("publish_retries", Double(world.ledger.retries), "count"),
             ("raft_elections", Double(world.electionSafety.elections), "count"),
@@ -79,7 +80,21 @@ extension Simulation {
         let end = now
         switch name {
         case AcknowledgedLossChecker.name:
-            return world.acknowledged.verify(streamNames: world.streamNames, committed: committedLogs(), at: end).0
+            let committed = committedLogs()
+            var report = world.acknowledged.verify(streamNames: world.streamNames, committed: committed, at: end).0
+            report.violations += world.consumerViolations
+            // What consumers read was committed: it must still be there at the end.
+            for (stream, read) in world.consumedLog.enumerated() {
+                guard !read.isEmpty else { continue }
+                let log = committed[stream] ?? []
+                if let offset = read.indices.first(where: { $0 >= log.count || log[$0].message != read[$0] }) {
+                    let now = offset < log.count ? "\(log[offset].message)" : "nothing (log ends at \(log.count))"
+                    report.violations.append(CheckViolation(check: name,
+                        description: "stream \(world.streamNames[stream]): consumers read \(read[offset]) at offset \(offset); the committed log now holds \(now)",
+                        time: end))
+                }
+            }
+            return report
         case ReplicasAgreeChecker.name:
             let snapshots: [[ReplicaSnapshot]] = world.streamNames.indices.map { stream in
                 world.replicaNodes[stream].compactMap { node in

@@ -16,6 +16,9 @@ enum BrokerMessage: Sendable {
     case publish(stream: Int32, requestID: UInt64, payload: LogPayload)
     case publishAck(requestID: UInt64, offset: UInt64)
     case publishReject(requestID: UInt64, PublishRejection)
+    /// Consumer → stream leader: committed entries from `offset`.
+    case consume(stream: Int32, requestID: UInt64, offset: UInt64, maxEntries: Int32)
+    case delivered(requestID: UInt64, entries: [LogEntry], highWatermark: UInt64)
 
     /// Bytes the network charges for (headers plus modelled payload sizes).
     var wireBytes: Int {
@@ -28,7 +31,8 @@ enum BrokerMessage: Sendable {
         case .replication: return 64
         case .proposal: return 128
         case .publish(_, _, let payload): return 48 + payload.bytes
-        case .publishAck, .publishReject: return 48
+        case .publishAck, .publishReject, .consume: return 48
+        case .delivered(_, let entries, _): return 48 + entries.reduce(0) { $0 + 40 + $1.payload.bytes }
         }
     }
 
@@ -43,6 +47,8 @@ enum BrokerMessage: Sendable {
         case .publish: return "publish"
         case .publishAck: return "publish_ack"
         case .publishReject: return "publish_reject"
+        case .consume: return "consume"
+        case .delivered: return "delivered"
         }
     }
 }
@@ -108,6 +114,18 @@ struct PublishLedger: Sendable {
     }
 }
 
+/// One consumer: reads its stream's committed log from offset 0, tracking its own offset.
+struct ConsumerState: Sendable {
+    var stream: Int
+    var offset: UInt64 = 0
+    var believedLeader: NodeID?
+    /// The poll awaiting an answer (request id) and when it was sent.
+    var outstanding: UInt64?
+    var sentAt: VirtualTime = 0
+    var polls: UInt64 = 0
+    var received: UInt64 = 0
+}
+
 /// Everything the broker model adds to a simulation run.
 struct BrokerWorld: Sendable {
     var spec: BrokerSpec
@@ -150,6 +168,11 @@ struct BrokerWorld: Sendable {
     var underReplicatedTotal: [VirtualTime]
     var leaderlessSince: [VirtualTime?]
     var leaderlessTotal: [VirtualTime]
+    var consumers: [ConsumerState] = []
+    /// What consumers read, per stream, by offset: every consumer must read the same message
+    /// at an offset, and it must still be there at the end (committed means final).
+    var consumedLog: [[MessageID]] = []
+    var consumerViolations: [CheckViolation] = []
     var diskBytesWritten: UInt64 = 0
     var fsyncs: UInt64 = 0
 

@@ -58,7 +58,7 @@ struct RunCommand: ParsableCommand {
 func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads: Int, label: String) throws -> RunSet {
     let store: ResultsStore
     do {
-        store = try ResultsStore(path: output.database)
+        store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()))
         try store.setHeader(scenario: scenario.name, mode: "sim", description: scenario.description,
                             slos: scenario.slos.map { SLOSpec(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
     } catch {

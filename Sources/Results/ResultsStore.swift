@@ -31,8 +31,10 @@ public final class ResultsStore: Sendable {
     public static let schemaVersion = 1
     let dbQueue: DatabaseQueue
 
-    /// Creates the database or opens an existing one, migrating its schema.
-    public init(path: String) throws {
+    /// Creates the database or opens an existing one, migrating its schema. `createdAt` is
+    /// recorded in `meta.created` for a new database; the caller supplies it (the results
+    /// layer reads no clock, so re-rendering and tests stay reproducible).
+    public init(path: String, createdAt: String = "") throws {
         dbQueue = try DatabaseQueue(path: path)
         try Self.migrator.migrate(dbQueue)
         try dbQueue.write { db in
@@ -43,7 +45,7 @@ public final class ResultsStore: Sendable {
             if found == 0 {
                 try db.execute(
                     sql: "INSERT INTO meta (id, schema_version, scenario, mode, description, created) VALUES (1, ?, '', '', '', ?)",
-                    arguments: [Self.schemaVersion, ISO8601DateFormatter().string(from: Date())])
+                    arguments: [Self.schemaVersion, createdAt])
             }
         }
     }

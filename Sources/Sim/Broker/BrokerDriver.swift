@@ -1,3 +1,4 @@
+import Broker
 import Checkers
 import Raft
 import Replication
@@ -99,9 +100,10 @@ extension Simulation {
         }
         let streams = world.streamNames.count
         world.up[node] = true
+        let core = BrokerCore(raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
+                              streamNames: world.streamNames, replicas: replicas)
         world.nodes[node] = BrokerNode(
-            raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
-            replicas: replicas, raftLogOffsets: offsets,
+            core: core, raftLogOffsets: offsets,
             appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
             logFsyncTickets: Array(repeating: [], count: streams),
             lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
@@ -144,7 +146,7 @@ extension Simulation {
             deliverMail(Int(slot), event: event)
         case .raftTick(let node, let incarnation):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            brokerBox!.world.nodes[n]!.raft.tick()
+            brokerBox!.world.nodes[n]!.core.raft.tick()
             queue.schedule(event, at: now + brokerBox!.world.spec.raftTick)
             drainRaft(n)
         case .raftPersisted(let node, let incarnation):
@@ -257,7 +259,7 @@ extension Simulation {
         guard brokerBox!.world.up[to] else { return }
         switch mail.body {
         case .raft(let message):
-            brokerBox!.world.nodes[to]!.raft.step(message)
+            brokerBox!.world.nodes[to]!.core.raft.step(message)
             drainRaft(to)
         case .replication(let message):
             guard let stream = brokerBox!.world.streamIndex(message.stream),
@@ -288,10 +290,10 @@ extension Simulation {
         // Work on the node in place (through the box): copying a BrokerNode would copy the
         // Raft log on the next mutation.
         guard let box = brokerBox, box.world.up[node], !box.world.nodes[node]!.raftPersisting,
-              box.world.nodes[node]!.raft.hasReady else { return }
-        let ready = box.world.nodes[node]!.raft.ready()
-        if box.world.nodes[node]!.raft.role == .leader {
-            box.world.electionSafety.leaderElected(term: box.world.nodes[node]!.raft.term, node: node, at: now) { [processes] in
+              box.world.nodes[node]!.core.raft.hasReady else { return }
+        let ready = box.world.nodes[node]!.core.raft.ready()
+        if box.world.nodes[node]!.core.raft.role == .leader {
+            box.world.electionSafety.leaderElected(term: box.world.nodes[node]!.core.raft.term, node: node, at: now) { [processes] in
                 processes[$0].name
             }
         }
@@ -342,21 +344,21 @@ extension Simulation {
             sendMail(from: node, to: message.to, .raft(message))
         }
         for entry in ready.committedEntries {
-            guard let command = entry.command else { continue }
-            applyMetadata(command, index: entry.index, at: node)
+            // One entry at a time, carrying out each entry's effects before the next.
+            let outputs = box.world.nodes[node]!.core.applyCommitted([entry], now: processes[node].clock.now(now))
+            for output in outputs {
+                switch output {
+                case .streamState(let stream, let state):
+                    observeStreamState(stream, state)
+                case .replicaEffects(let stream, let effects):
+                    for effect in effects { carryOut(effect, node: node, stream: stream) }
+                    observeHighWatermark(node, stream)
+                }
+            }
         }
-        box.world.nodes[node]?.raft.advance()
+        box.world.nodes[node]?.core.raft.advance()
         box.world.nodes[node]?.raftPersisting = false
         drainRaft(node)
-    }
-
-    mutating func applyMetadata(_ command: MetadataCommand, index: UInt64, at node: NodeID) {
-        guard case .accepted(let change)? = brokerBox!.world.nodes[node]?.metadata.apply(command, index: index) else { return }
-        guard case .updated(let state) = change, let stream = brokerBox!.world.streamIndex(state.name) else { return }
-        observeStreamState(stream, state)
-        if brokerBox!.world.hosts[node][stream] {
-            replicaInput(node, stream, .metadataChanged(state))
-        }
     }
 
     /// Checkers and availability measurements see every committed stream state.
@@ -393,13 +395,11 @@ extension Simulation {
 
     mutating func propose(_ command: MetadataCommand, at node: NodeID) {
         guard let box = brokerBox, box.world.up[node] else { return }
-        if box.world.nodes[node]!.raft.role == .leader {
-            _ = box.world.nodes[node]!.raft.propose(command)
-            drainRaft(node)
-        } else if let leader = box.world.nodes[node]!.raft.leader, leader != node {
-            sendMail(from: node, to: leader, .proposal(command))
+        switch box.world.nodes[node]!.core.route(command) {
+        case .proposed: drainRaft(node)
+        case .forward(let leader): sendMail(from: node, to: leader, .proposal(command))
+        case .dropped: break
         }
-        // No known leader: dropped; the replica proposes again while it still needs to.
     }
 
     // MARK: - Replicas
@@ -408,7 +408,7 @@ extension Simulation {
         guard brokerBox!.world.up[node], brokerBox!.world.hosts[node][stream] else { return }
         // The replica's timers run on its process's clock, so clock faults (offset, drift,
         // jumps) reach the protocol as they would on a real machine.
-        let effects = brokerBox!.world.nodes[node]!.replicas[stream]!.handle(input, now: processes[node].clock.now(now))
+        let effects = brokerBox!.world.nodes[node]!.core.replicas[stream]!.handle(input, now: processes[node].clock.now(now))
         for effect in effects { carryOut(effect, node: node, stream: stream) }
         observeHighWatermark(node, stream)
     }
@@ -464,15 +464,15 @@ extension Simulation {
 
     mutating func observeHighWatermark(_ node: NodeID, _ stream: Int) {
         guard let box = brokerBox, box.world.up[node], box.world.hosts[node][stream] else { return }
-        let hw = box.world.nodes[node]!.replicas[stream]!.highWatermark
+        let hw = box.world.nodes[node]!.core.replicas[stream]!.highWatermark
         let previous = brokerBox!.world.nodes[node]!.lastHighWatermark[stream]
         guard hw != previous else { return }
         brokerBox!.world.nodes[node]!.lastHighWatermark[stream] = hw
         let name = brokerBox!.world.streamNames[stream]
         brokerBox!.world.hwMonotonic.observe(stream: stream, node: node, incarnation: processes[node].incarnation, highWatermark: hw,
                                          at: now, streamName: name, nodeName: processes[node].name)
-        guard hw > previous, box.world.nodes[node]!.replicas[stream]!.isLeader,
-              let partition = box.world.nodes[node]!.replicas[stream]!.partition else { return }
+        guard hw > previous, box.world.nodes[node]!.core.replicas[stream]!.isLeader,
+              let partition = box.world.nodes[node]!.core.replicas[stream]!.partition else { return }
         brokerBox!.world.minISR.highWatermarkAdvanced(streamName: name, leader: processes[node].name, to: hw,
                                                   isrSize: partition.isr.count, minISR: partition.minISR, at: now)
         // End-to-end latency without consumers: a message is consumable once the leader's HW
@@ -480,8 +480,8 @@ extension Simulation {
         // measure it when they read the message.
         guard scenario.consumers.isEmpty else { return }
         var offset = max(brokerBox!.world.ledger.committedMeasured[stream], previous)
-        while offset < hw && Int(offset) < box.world.nodes[node]!.replicas[stream]!.log.count {
-            let payload = box.world.nodes[node]!.replicas[stream]!.log[Int(offset)].payload
+        while offset < hw && Int(offset) < box.world.nodes[node]!.core.replicas[stream]!.log.count {
+            let payload = box.world.nodes[node]!.core.replicas[stream]!.log[Int(offset)].payload
             let message = MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence)
             if let request = brokerBox!.world.ledger.request(of: message),
                !brokerBox!.world.ledger.consumed[Int(request)] {
@@ -546,7 +546,7 @@ extension Simulation {
         for step in 0..<count {
             let node = clusterNodes[(brokerBox!.world.ledger.lookupCursor + step) % count]
             guard processes[node].state == .running, network.isReachable(from: clientNode, to: node),
-                  let state = brokerBox!.world.nodes[node]?.metadata.stream(named: brokerBox!.world.streamNames[stream]),
+                  let state = brokerBox!.world.nodes[node]?.core.metadata.stream(named: brokerBox!.world.streamNames[stream]),
                   let leader = state.leader else { continue }
             brokerBox!.world.ledger.lookupCursor = (brokerBox!.world.ledger.lookupCursor + step + 1) % count
             return Int(leader.rawValue)
@@ -699,7 +699,7 @@ extension Simulation {
     mutating func adminTick() {
         guard !brokerBox!.world.streamsCreated else { return }
         if let leader = metadataLeader() {
-            let metadata = brokerBox!.world.nodes[leader]!.metadata
+            let metadata = brokerBox!.world.nodes[leader]!.core.metadata
             let missing = brokerBox!.world.spec.streams.indices.filter { metadata.stream(named: brokerBox!.world.streamNames[$0]) == nil }
             if missing.isEmpty {
                 brokerBox!.world.streamsCreated = true
@@ -722,7 +722,7 @@ extension Simulation {
     func metadataLeader() -> NodeID? {
         var best: (node: NodeID, term: UInt64)?
         for node in clusterNodes where processes[node].state == .running {
-            guard let raft = brokerBox?.world.nodes[node]?.raft, raft.role == .leader else { continue }
+            guard let raft = brokerBox?.world.nodes[node]?.core.raft, raft.role == .leader else { continue }
             if best == nil || raft.term > best!.term { best = (node, raft.term) }
         }
         return best?.node
@@ -731,7 +731,7 @@ extension Simulation {
     /// Current leader of a stream per the metadata group's leader (or any broker that knows).
     func streamLeader(_ stream: Int) -> NodeID? {
         let name = brokerBox!.world.streamNames[stream]
-        if let leader = metadataLeader(), let state = brokerBox!.world.nodes[leader]?.metadata.stream(named: name) {
+        if let leader = metadataLeader(), let state = brokerBox!.world.nodes[leader]?.core.metadata.stream(named: name) {
             return state.leader.map { Int($0.rawValue) }
         }
         return nil
@@ -776,23 +776,23 @@ extension Simulation {
         if brokerBox!.world.ledger.state.contains(0) { return "publishes still in flight" }
         for stream in brokerBox!.world.streamNames.indices {
             let name = brokerBox!.world.streamNames[stream]
-            guard let state = brokerBox!.world.nodes[metaLeader]!.metadata.stream(named: name) else { return "stream \(name) not created" }
+            guard let state = brokerBox!.world.nodes[metaLeader]!.core.metadata.stream(named: name) else { return "stream \(name) not created" }
             guard let leader = state.leader.map({ Int($0.rawValue) }) else { return "stream \(name) has no leader" }
             guard state.isr.count == state.replicas.count else {
                 let missing = state.replicas.filter { !state.isr.contains($0) }.map { id -> String in
                     let node = Int(id.rawValue)
-                    guard let replica = brokerBox!.world.nodes[node]?.replicas[stream] else { return "\(processes[node].name) down" }
+                    guard let replica = brokerBox!.world.nodes[node]?.core.replicas[stream] else { return "\(processes[node].name) down" }
                     return "\(processes[node].name) \(replica.role) LEO \(replica.logEndOffset) HW \(replica.highWatermark) epoch \(replica.leaderEpoch ?? 0)"
                 }
-                return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count) (leader \(processes[leader].name) epoch \(state.leaderEpoch) LEO \(brokerBox!.world.nodes[leader]?.replicas[stream]?.logEndOffset ?? 0); out of sync: \(missing.joined(separator: ", ")))"
+                return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count) (leader \(processes[leader].name) epoch \(state.leaderEpoch) LEO \(brokerBox!.world.nodes[leader]?.core.replicas[stream]?.logEndOffset ?? 0); out of sync: \(missing.joined(separator: ", ")))"
             }
-            guard let leaderReplica = brokerBox!.world.nodes[leader]?.replicas[stream], leaderReplica.isLeader else {
+            guard let leaderReplica = brokerBox!.world.nodes[leader]?.core.replicas[stream], leaderReplica.isLeader else {
                 return "stream \(name): \(processes[leader].name) does not act as leader yet"
             }
             let end = leaderReplica.logEndOffset
             guard leaderReplica.highWatermark == end else { return "stream \(name): leader HW \(leaderReplica.highWatermark) < LEO \(end)" }
             for node in brokerBox!.world.replicaNodes[stream] {
-                guard let replica = brokerBox!.world.nodes[node]?.replicas[stream] else { return "stream \(name): \(processes[node].name) down" }
+                guard let replica = brokerBox!.world.nodes[node]?.core.replicas[stream] else { return "stream \(name): \(processes[node].name) down" }
                 if replica.logEndOffset != end || replica.highWatermark != end {
                     return "stream \(name): \(processes[node].name) at LEO \(replica.logEndOffset) HW \(replica.highWatermark), leader at \(end)"
                 }

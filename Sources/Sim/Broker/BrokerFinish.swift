@@ -64,7 +64,7 @@ extension Simulation {
     func computeCommittedLogs() -> [[ObservedEntry]?] {
         guard let world = brokerBox?.world else { return [] }
         return world.streamNames.indices.map { stream in
-            guard let leader = streamLeader(stream), let replica = world.nodes[leader]?.replicas[stream] else { return nil }
+            guard let leader = streamLeader(stream), let replica = world.nodes[leader]?.core.replicas[stream] else { return nil }
             return replica.log.prefix(Int(replica.highWatermark)).map(Self.observed)
         }
     }
@@ -98,7 +98,7 @@ extension Simulation {
         case ReplicasAgreeChecker.name:
             let snapshots: [[ReplicaSnapshot]] = world.streamNames.indices.map { stream in
                 world.replicaNodes[stream].compactMap { node in
-                    guard let replica = world.nodes[node]?.replicas[stream] else { return nil }
+                    guard let replica = world.nodes[node]?.core.replicas[stream] else { return nil }
                     return ReplicaSnapshot(node: node, nodeName: processes[node].name, alive: processes[node].state == .running,
                                            highWatermark: replica.highWatermark, log: replica.log.map(Self.observed))
                 }
@@ -112,7 +112,7 @@ extension Simulation {
             return world.electionSafety.verify()
         case RaftLogMatchingChecker.name:
             let logs = clusterNodes.compactMap { node -> (node: String, entries: [(term: UInt64, digest: UInt64)])? in
-                guard let raft = world.nodes[node]?.raft else { return nil }
+                guard let raft = world.nodes[node]?.core.raft else { return nil }
                 return (processes[node].name, raft.log.map { entry in
                     (entry.term, entry.command.map { stableHash(String(decoding: BrokerStorage.encodeCommand($0), as: UTF8.self)) } ?? 0)
                 })

@@ -1,3 +1,4 @@
+import Broker
 import Checkers
 import Raft
 import Replication
@@ -61,10 +62,8 @@ struct BrokerMail: Sendable {
 
 /// Volatile state of one broker process; rebuilt from its disk at restart.
 struct BrokerNode: Sendable {
-    var raft: RaftNode<MetadataCommand>
-    var metadata: MetadataStateMachine
-    /// One replica per stream this node holds (nil where it holds none), by stream index.
-    var replicas: [StreamReplica?]
+    /// The node's protocol state (Raft, metadata, replicas); the rest is the driver's.
+    var core: BrokerCore
     /// A Raft `Ready` is being persisted; the next one waits for `advance()` (etcd's contract).
     var raftPersisting = false
     var raftInFlight: RaftReady<MetadataCommand>?

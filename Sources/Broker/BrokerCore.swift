@@ -1,0 +1,69 @@
+import Raft
+import Replication
+
+/// One broker node's protocol state, without I/O: the metadata Raft node, the metadata state
+/// machine it feeds, and the node's stream replicas. It decides what a node does with
+/// committed metadata and where a metadata proposal goes; its driver (the simulator today,
+/// the SwiftNIO broker later) persists Raft's `Ready`, moves messages and carries out the
+/// replicas' effects. Keeping this glue here is what lets both drivers run the same broker.
+public struct BrokerCore: Sendable {
+    public var raft: RaftNode<MetadataCommand>
+    public private(set) var metadata: MetadataStateMachine
+    /// This node's replica of each stream (nil where it holds none), by stream index.
+    public var replicas: [StreamReplica?]
+    public let streamNames: [String]
+
+    public init(raft: RaftNode<MetadataCommand>, metadata: MetadataStateMachine, streamNames: [String],
+                replicas: [StreamReplica?]) {
+        precondition(replicas.count == streamNames.count)
+        self.raft = raft
+        self.metadata = metadata
+        self.streamNames = streamNames
+        self.replicas = replicas
+    }
+
+    /// What applying committed metadata produced, in order.
+    public enum Output: Sendable, Equatable {
+        /// A stream's state changed (observers: checkers, metrics, traces).
+        case streamState(stream: Int, PartitionState)
+        /// The local replica of `stream` reacted to it; the driver carries these out.
+        case replicaEffects(stream: Int, [ReplicaEffect])
+    }
+
+    /// Applies committed Raft entries (Ready's `committedEntries`) to the metadata state
+    /// machine and hands every changed stream state to the local replica. `now` is the
+    /// node's clock, passed on to the replicas.
+    public mutating func applyCommitted(_ entries: [RaftEntry<MetadataCommand>], now: Int64) -> [Output] {
+        var outputs: [Output] = []
+        for entry in entries {
+            guard let command = entry.command,
+                  case .accepted(.updated(let state)) = metadata.apply(command, index: entry.index),
+                  let stream = streamNames.firstIndex(of: state.name)
+            else { continue }
+            outputs.append(.streamState(stream: stream, state))
+            if replicas[stream] != nil {
+                outputs.append(.replicaEffects(stream: stream, replicas[stream]!.handle(.metadataChanged(state), now: now)))
+            }
+        }
+        return outputs
+    }
+
+    /// Where a metadata proposal (from a local replica or forwarded by another node) goes.
+    public enum Route: Sendable, Equatable {
+        /// Appended to the local Raft log (this node leads the metadata group).
+        case proposed
+        /// Send it to the metadata leader.
+        case forward(to: RaftNodeID)
+        /// No leader known: dropped; replicas propose again while they still need to.
+        case dropped
+    }
+
+    public mutating func route(_ command: MetadataCommand) -> Route {
+        if raft.role == .leader {
+            _ = raft.propose(command)
+            return .proposed
+        }
+        if let leader = raft.leader, leader != raft.id { return .forward(to: leader) }
+        return .dropped
+    }
+}

@@ -17,7 +17,7 @@ public struct QueueOnlySimulation {
     var arrivals: SeededGenerator
     var services: SeededGenerator
     var queue = EventQueue<Event>(capacity: 64)
-    var arrivalTimes: FIFOTimes
+    var arrivalTimes = ArrivalTimes()
 
     public init(servers: Int, interarrival: Distribution, service: Distribution, seed: UInt64) {
         let root = SeededGenerator(seed: seed)
@@ -26,7 +26,6 @@ public struct QueueOnlySimulation {
         station = Station(.init(servers: servers))
         arrivals = root.stream("arrivals")
         services = root.stream("service")
-        arrivalTimes = FIFOTimes(servers: servers)
     }
 
     /// Runs until `customers` have left; returns events processed and mean response time (ns).
@@ -43,7 +42,7 @@ public struct QueueOnlySimulation {
             case .arrival:
                 let id = UInt64(generated)
                 generated += 1
-                arrivalTimes.arrived(id, at: now)
+                arrivalTimes.arrived(at: now)
                 if case .serve(_, let server) = station.arrive(id, at: now) {
                     queue.schedule(.departure(server: Int32(server)), at: now + service.sampleNanos(&services))
                 }
@@ -63,17 +62,16 @@ public struct QueueOnlySimulation {
     }
 }
 
-/// Arrival times of customers still in the system. FIFO service means ids leave nearly in
-/// order, so a ring of recent arrival times indexed by id suffices.
-struct FIFOTimes {
+/// Arrival times of customers still in the system, by customer id (ids are dense, in
+/// arrival order). FIFO service means ids leave nearly in order, so the times of customers
+/// long gone are dropped from the front now and then.
+struct ArrivalTimes {
     private var times: [VirtualTime] = []
     private var base: UInt64 = 0
 
-    init(servers: Int) { times.reserveCapacity(1024) }
-
-    mutating func arrived(_ id: UInt64, at time: VirtualTime) {
+    /// Records the next customer's arrival; its id is the number of arrivals before it.
+    mutating func arrived(at time: VirtualTime) {
         times.append(time)
-        _ = id
     }
 
     mutating func departed(_ id: UInt64) -> VirtualTime {

@@ -33,6 +33,8 @@ let package = Package(
         // Sans-IO protocol cores: driven by the simulator here and by live servers later.
         .target(name: "Raft", dependencies: ["SimCore"]),
         .target(name: "Replication"),
+        // Token issuing, tokeninfo semantics and per-hop validation (central / local / hybrid).
+        .target(name: "Auth"),
         // A broker node's protocol state (Raft + metadata + replicas) as one sans-IO unit.
         .target(name: "Broker", dependencies: ["Raft", "Replication"]),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
@@ -42,7 +44,7 @@ let package = Package(
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker"],
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "Auth"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore",
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "StationsTests", dependencies: ["Stations"]),
         .testTarget(name: "RaftTests", dependencies: ["Raft", "SimCore"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -45,9 +45,13 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: SeedOptions
 
     func run() throws {
-        let model = try ScenarioLoader.load(path: scenario, overrides: options.overrides)
-        let seeds = options.seedList(default: model.seeds)
-        let jobs = seeds.map { SeedJob(scenario: model, parameters: [:], seed: $0) }
+        var model = try ScenarioLoader.load(path: scenario, overrides: options.overrides)
+        var jobs = options.seedList(default: model.seeds).map { SeedJob(scenario: model, parameters: [:], seed: $0) }
+        if !model.compare.isEmpty {
+            // `compare:` runs every listed setting side by side, as a sweep over those keys.
+            (jobs, model) = try parameterJobs(scenarioPath: scenario, overrides: options.overrides,
+                                              axes: model.compare.map { ($0.key, $0.values) }, options: options)
+        }
         let output = try OutputFolder(requested: options.out, scenarioName: model.name)
         let set = try execute(jobs: jobs, scenario: model, output: output, threads: options.threads, label: "seeds")
         try finishRun(set: set, output: output, scenarioPath: scenario, overrides: options.overrides)

@@ -17,23 +17,12 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         guard !vary.isEmpty else { throw BadInput("sweep needs at least one --vary key.path=v1,v2,...") }
-        let axes = try vary.map(Self.parseAxis)
-        let combinations = axes.reduce([[(String, String)]]([[]])) { partial, axis in
-            partial.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
-        }
-        var jobs: [SeedJob] = []
-        var base: Scenario?
-        for combination in combinations {
-            let assignments = combination.map { "\($0.0)=\($0.1)" }
-            let model = try ScenarioLoader.load(path: scenario, overrides: options.overrides + assignments)
-            base = base ?? model
-            var parameters: [String: String] = [:]
-            for (key, value) in combination { parameters[key] = value }
-            for seed in options.seedList(default: model.seeds) {
-                jobs.append(SeedJob(scenario: model, parameters: parameters, seed: seed))
-            }
-        }
-        guard let first = base else { return }
+        let varied = try vary.map(Self.parseAxis)
+        // The scenario's own `compare:` axes take part too, unless --vary replaces them.
+        let base = try ScenarioLoader.load(path: scenario, overrides: options.overrides)
+        let compared = base.compare.filter { axis in !varied.contains { $0.key == axis.key } }.map { ($0.key, $0.values) }
+        let (jobs, first) = try parameterJobs(scenarioPath: scenario, overrides: options.overrides,
+                                              axes: compared + varied, options: options)
         let output = try OutputFolder(requested: options.out, scenarioName: first.name)
         let set = try execute(jobs: jobs, scenario: first, output: output, threads: options.threads, label: "sweep")
         try finishRun(set: set, output: output, scenarioPath: scenario, overrides: options.overrides)
@@ -67,4 +56,27 @@ struct SweepCommand: ParsableCommand {
         parts.append(current.trimmingCharacters(in: .whitespaces))
         return parts
     }
+}
+
+/// One scenario per combination of axis values (the cartesian product, first axis outermost),
+/// each with its seeds; the parameters of a job name its values. Returns the first scenario too.
+func parameterJobs(scenarioPath: String, overrides: [String], axes: [(key: String, values: [String])],
+                   options: SeedOptions) throws -> (jobs: [SeedJob], first: Scenario) {
+    let combinations = axes.reduce([[(String, String)]]([[]])) { partial, axis in
+        partial.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
+    }
+    var jobs: [SeedJob] = []
+    var first: Scenario?
+    for combination in combinations {
+        let assignments = combination.map { "\($0.0)=\($0.1)" }
+        let model = try ScenarioLoader.load(path: scenarioPath, overrides: overrides + assignments)
+        first = first ?? model
+        var parameters: [String: String] = [:]
+        for (key, value) in combination { parameters[key] = value }
+        for seed in options.seedList(default: model.seeds) {
+            jobs.append(SeedJob(scenario: model, parameters: parameters, seed: seed))
+        }
+    }
+    guard let first else { throw BadInput("nothing to run: an axis has no values") }
+    return (jobs, first)
 }

@@ -70,8 +70,7 @@ public enum ReportRenderer {
             out.append("")
             let histograms = SummaryBuilder.histogramNames(set.runs)
             let scalars = SummaryBuilder.scalarNames(set.runs)
-            let header = ["parameters", "runs"] + histograms.flatMap { ["\($0) p99", "\($0) mean"] }
-                + scalars.map { "\($0) mean" } + ["result"]
+            let header = ["parameters", "runs"] + histograms.flatMap { ["\($0) p99", "\($0) mean"] } + ["result"]
             out.append(contentsOf: table(header, groups.map { g in
                 var row = [parameterText(g.parameters), "\(g.seeds.count)"]
                 for name in histograms {
@@ -79,13 +78,11 @@ public enum ReportRenderer {
                     row.append(g.metrics[name]?.p99.map { num($0) + unit } ?? "—")
                     row.append(g.metrics[name]?.mean.map { num($0) + unit } ?? "—")
                 }
-                for name in scalars {
-                    row.append(g.metrics[name]?.mean.map(num) ?? "—")
-                }
                 row.append(g.passed ? "PASS" : "FAIL")
                 return row
             }))
             out.append("")
+            out.append(contentsOf: comparison(groups, histograms: histograms, scalars: scalars))
         }
 
         out.append("## Runs")
@@ -108,6 +105,44 @@ public enum ReportRenderer {
             }))
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Groups side by side: per latency histogram, the merged p50 / p99 / p99.9 with their
+    /// cluster-bootstrap 95% CIs; then every scalar metric as mean [95% CI] per group.
+    static func comparison(_ groups: [SummaryDocument.GroupSummary], histograms: [String], scalars: [String]) -> [String] {
+        var out: [String] = []
+        let columns = groups.map { parameterText($0.parameters) }
+        for name in histograms {
+            out.append("### \(name) by group")
+            out.append("")
+            out.append("Merged over the group's seeds; 95% CIs by cluster bootstrap over seeds.")
+            out.append("")
+            out.append(contentsOf: table(["parameters", "samples", "p50", "p99", "p99.9", "mean (95% CI)"], groups.map { g in
+                guard let m = g.metrics[name] else { return [parameterText(g.parameters), "0", "—", "—", "—", "—"] }
+                func cell(_ value: Double?, _ ci: [Double]?) -> String {
+                    guard let value else { return "—" }
+                    return num(value) + (ci == nil ? "" : " " + interval(ci))
+                }
+                return [parameterText(g.parameters), "\(m.count ?? 0)", cell(m.p50, m.p50_ci95), cell(m.p99, m.p99_ci95),
+                        cell(m.p999, m.p999_ci95), cell(m.mean, m.ci95) + " \(m.unit)"]
+            }))
+            out.append("")
+        }
+        if !scalars.isEmpty {
+            out.append("### Scalar metrics by group (mean [95% CI] over seeds)")
+            out.append("")
+            out.append(contentsOf: table(["metric"] + columns + ["unit"], scalars.map { name in
+                var unit = ""
+                let cells = groups.map { g -> String in
+                    guard let m = g.metrics[name], let mean = m.mean else { return "—" }
+                    unit = m.unit
+                    return num(mean) + (m.ci95.map { " " + interval($0) } ?? "")
+                }
+                return [name] + cells + [unit]
+            }))
+            out.append("")
+        }
+        return out
     }
 
     static func table(_ header: [String], _ rows: [[String]]) -> [String] {

@@ -41,6 +41,9 @@ public struct SummaryDocument: Codable, Sendable, Equatable {
         public var count: UInt64?
         /// Histograms with ≥ 2 runs: cluster-bootstrap 95% interval of the merged p99 (seeds resampled).
         public var p99_ci95: [Double]?
+        /// The same for the merged p50 and p99.9.
+        public var p50_ci95: [Double]?
+        public var p999_ci95: [Double]?
         /// Histograms: mean of the merged histogram in ms.
         public var merged_mean: Double?
     }
@@ -255,6 +258,10 @@ public enum SummaryBuilder {
             var rng = SplitMix64(seed: bootstrapSeed)
             let ci = bootstrapPercentileCI(histograms: nonEmpty, percentile: 99, resamples: bootstrapResamples, using: &rng)
             m.p99_ci95 = pair(ci.low * ms, ci.high * ms)
+            let ci50 = bootstrapPercentileCI(histograms: nonEmpty, percentile: 50, resamples: bootstrapResamples, using: &rng)
+            m.p50_ci95 = pair(ci50.low * ms, ci50.high * ms)
+            let ci999 = bootstrapPercentileCI(histograms: nonEmpty, percentile: 99.9, resamples: bootstrapResamples, using: &rng)
+            m.p999_ci95 = pair(ci999.low * ms, ci999.high * ms)
         }
         return m
     }

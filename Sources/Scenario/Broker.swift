@@ -125,4 +125,7 @@ public enum CheckCatalog {
         "raft_log_matching", "no_commit_below_min_isr", "producer_order",
     ]
     public static let generalChecks = ["liveness_after_heal"]
+    /// The OAuth fan-out model: no hop accepts a forged, expired or revoked token; every
+    /// request into the mesh ends in exactly one outcome.
+    public static let meshChecks = ["no_accepted_invalid", "mesh_requests_accounted"]
 }

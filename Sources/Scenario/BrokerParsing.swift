@@ -149,10 +149,7 @@ extension ScenarioBuilder {
                        found: "'\(s)'", hint: Suggest.hint(for: s, in: names.streams))
             }
         }
-        var arrivals: ArrivalProcess?
-        if let which = r.exactlyOne(f, of: ["rate", "interarrival"], what: "how messages arrive"), let n = f[which] {
-            arrivals = which == "interarrival" ? r.distribution(n, f.path(which)).map { .interarrival($0) } : arrivalRate(n, f.path(which))
-        }
+        let arrivals = self.arrivals(f, what: "how messages arrive")
         let size = f["size"].map { r.size($0, f.path("size")) } ?? 0
         let timeout = f["timeout"].map { r.duration($0, f.path("timeout"), positive: true) } ?? Nanos.second
         let retries = f["retries"].map { r.integer($0, f.path("retries"), minimum: 0, expected: "a non-negative integer") } ?? 3

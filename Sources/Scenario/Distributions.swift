@@ -17,12 +17,13 @@ enum Quantity {
 }
 
 extension Reader {
-    static let distributionKinds = ["constant", "uniform", "exponential", "normal", "lognormal", "pareto", "empirical"]
+    static let distributionKinds = ["constant", "uniform", "exponential", "normal", "lognormal", "pareto", "empirical", "mixture"]
 
     /// `2ms` (constant), `{constant: 2ms}`, `{uniform: [1ms, 4ms]}`, `{exponential: 2ms}`,
     /// `{exponential: {mean: 2ms}}`, `{normal: {mean: 5ms, stddev: 1ms}}`,
     /// `{lognormal: {median: 0.4ms, p99: 2ms}}`, `{lognormal: {mu: 12.9, sigma: 0.7}}`,
-    /// `{pareto: {scale: 1ms, shape: 1.5}}`, `{empirical: [1ms, 2ms, 9ms]}`.
+    /// `{pareto: {scale: 1ms, shape: 1.5}}`, `{empirical: [1ms, 2ms, 9ms]}`,
+    /// `{mixture: [{weight: 99%, value: 10ms}, {weight: 1%, value: {constant: 1s}}]}`.
     func distribution(_ node: SourceNode, _ path: String, quantity: Quantity = .duration) -> Distribution? {
         if node.scalar != nil {
             return value(node, path, quantity).map { .constant($0) }
@@ -151,9 +152,42 @@ extension Reader {
             }
             return ok ? Distribution.empirical(samples) : nil
 
+        case "mixture":
+            guard let items = body.items, !items.isEmpty else {
+                fail(body, path, expected: "a non-empty list such as [{weight: 99%, value: 10ms}, {weight: 1%, value: 1s}]")
+                return nil
+            }
+            var weights: [Double] = []
+            var components: [Distribution] = []
+            for (i, item) in items.enumerated() {
+                let p = KeyPath.index(path, i)
+                guard let f = fields(item, p, allowed: ["weight", "value"], what: "{weight: 1%, value: 1s}") else { continue }
+                let weightNode = required(f, "weight", expected: "a weight, a positive number or percentage")
+                let valueNode = required(f, "value", expected: "a distribution such as 10ms or {exponential: 2ms}")
+                guard let weightNode, let valueNode,
+                      let weight = probabilityOrNumber(weightNode, f.path("weight")),
+                      let component = distribution(valueNode, f.path("value"), quantity: quantity) else { continue }
+                weights.append(weight)
+                components.append(component)
+            }
+            guard weights.count == items.count else { return nil }
+            guard weights.reduce(0, +) > 0 else {
+                fail(body, path, expected: "weights that add up to more than zero")
+                return nil
+            }
+            return .mixture(weights: weights, components: components)
+
         default:
             return nil
         }
+    }
+
+    /// A non-negative weight: `1%` or `0.01` or `3`.
+    private func probabilityOrNumber(_ node: SourceNode, _ path: String) -> Double? {
+        if let text = node.scalar, text.hasSuffix("%") {
+            return probability(node, path)
+        }
+        return number(node, path, expected: "a non-negative number or a percentage", valid: { $0 >= 0 })
     }
 
     /// One value of the distribution's quantity.

@@ -100,10 +100,15 @@ struct FaultReader {
         case "slowdown":
             guard let f = r.fields(body, path, allowed: ["station", "factor"], what: "{station: tokeninfo, factor: 10}")
             else { return nil }
+            // A station, or a service of the call graph (its replicas' work, or tokeninfo's service times).
             var station: String?
-            if let n = r.required(f, "station", expected: "the name of a station"),
-               let s = r.string(n, f.path("station"), expected: "a station name") {
-                if names.stations.contains(s) { station = s } else {
+            if let n = r.required(f, "station", expected: names.hasServices ? "the name of a station or service" : "the name of a station"),
+               let s = r.string(n, f.path("station"), expected: names.hasServices ? "a station or service name" : "a station name") {
+                if names.stations.contains(s) || names.services.contains(s) { station = s } else if names.hasServices {
+                    r.fail(n, f.path("station"),
+                           expected: "a station (\(names.stations.joined(separator: ", "))) or a service of the call graph (\(Names.listed(names.services)))",
+                           found: "unknown station or service '\(s)'", hint: Suggest.hint(for: s, in: names.stations + names.services))
+                } else {
                     r.fail(n, f.path("station"), expected: "a station (\(names.stations.joined(separator: ", ")))",
                            found: "unknown station '\(s)'", hint: Suggest.hint(for: s, in: names.stations))
                 }

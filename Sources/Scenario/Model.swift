@@ -27,9 +27,18 @@ public struct Scenario: Sendable {
     public var publishes: [PublishWorkload] = []
     /// `- consume:` workload entries (need `broker`).
     public var consumers: [ConsumeWorkload] = []
+    /// The OAuth fan-out model: a call graph of services validating tokens at every hop.
+    public var mesh: MeshSpec?
+    /// How tokens are issued and validated (defaults when `mesh` is set and `auth:` is absent).
+    public var auth: AuthSpec?
+    /// `- calls:` workload entries (need `services`).
+    public var meshWorkloads: [MeshWorkload] = []
+    /// `compare:` — settings `faultline run` tries side by side (each value a run group, as a
+    /// sweep would), e.g. the four validation strategies over one call graph.
+    public var compare: [CompareAxis] = []
 
     public static let knownChecks: [String] =
-        CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks
+        CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks + CheckCatalog.meshChecks
 
     public init(name: String, description: String = "", duration: Int64, warmup: Int64 = 0, seeds: Int = 10,
                 cluster: ClusterSpec = ClusterSpec(), stations: [StationSpec] = [], workload: [RequestWorkload] = [],
@@ -244,6 +253,8 @@ public enum Selector: Sendable, Equatable, Hashable, CustomStringConvertible {
     case follower(String)
     /// The current leader of the metadata Raft group.
     case metadataLeader
+    /// Every replica of a service of the call graph (the tokeninfo cluster is `service(tokeninfo)`).
+    case service(String)
 
     /// The text form used in scenario files.
     public var description: String {
@@ -261,7 +272,19 @@ public enum Selector: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .account(let account): return "account(\(account))"
         case .follower(let stream): return "follower(\(stream))"
         case .metadataLeader: return "metadata-leader"
+        case .service(let name): return "service(\(name))"
         }
+    }
+}
+
+/// One `compare:` entry: a key path (as for `--set`) and the values to try.
+public struct CompareAxis: Sendable, Equatable {
+    public var key: String
+    public var values: [String]
+
+    public init(key: String, values: [String]) {
+        self.key = key
+        self.values = values
     }
 }
 
@@ -366,6 +389,10 @@ public struct SLOSpec: Sendable, Equatable {
         ("publish_latency", .latency),
         ("end_to_end_latency", .latency),
         ("failover_time", .latency),
+        // The OAuth fan-out model.
+        ("auth_latency", .latency),
+        ("availability", .fraction),
+        ("tokeninfo_utilization", .fraction),
     ]
 
     /// `true` when the observed value must be at least `limit` rather than at most.

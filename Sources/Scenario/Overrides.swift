@@ -15,19 +15,10 @@ enum Overrides {
         }
         let pathText = String(text[..<equals])
         let valueText = String(text[text.index(after: equals)...])
-
-        // Split the path, remembering each component's column for error positions.
-        var components: [(name: String, column: Int)] = []
-        var column = 1
-        for part in pathText.split(separator: ".", omittingEmptySubsequences: false) {
-            let name = String(part).trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty else {
-                return ScenarioError(location: at(column), keyPath: pathText,
-                                     expected: "a key path such as stations.0.servers",
-                                     found: "'\(pathText)'", hint: "a path component is empty")
-            }
-            components.append((name, column))
-            column += part.unicodeScalars.count + 1
+        let components: [(name: String, column: Int)]
+        switch split(pathText, at: at) {
+        case .success(let parts): components = parts
+        case .failure(let error): return error
         }
 
         let valueColumnOffset = text[..<text.index(after: equals)].unicodeScalars.count
@@ -39,28 +30,57 @@ enum Overrides {
             error.keyPath = pathText
             return error
         }
-        return set(&root, components[...], value: value, path: "", line: line)
+        return set(&root, components[...], value: value, path: "", at: at)
+    }
+
+    /// Puts `value` at a `--set`-style key path (`compare:` uses it to try each value). `at` maps a
+    /// column of `pathText` (1-based) to the location reported for that path component.
+    static func set(path pathText: String, to value: SourceNode, in root: inout SourceNode,
+                    at: (Int) -> SourceLocation) -> ScenarioError? {
+        switch split(pathText, at: at) {
+        case .success(let components): return set(&root, components[...], value: value, path: "", at: at)
+        case .failure(let error): return error
+        }
+    }
+
+    /// Splits a key path, remembering each component's column for error positions.
+    static func split(_ pathText: String, at: (Int) -> SourceLocation)
+        -> Result<[(name: String, column: Int)], ScenarioError>
+    {
+        var components: [(name: String, column: Int)] = []
+        var column = 1
+        for part in pathText.split(separator: ".", omittingEmptySubsequences: false) {
+            let name = String(part).trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else {
+                return .failure(ScenarioError(location: at(column), keyPath: pathText,
+                                              expected: "a key path such as stations.0.servers",
+                                              found: "'\(pathText)'", hint: "a path component is empty"))
+            }
+            components.append((name, column))
+            column += part.unicodeScalars.count + 1
+        }
+        return .success(components)
     }
 
     private static func set(_ node: inout SourceNode, _ components: ArraySlice<(name: String, column: Int)>,
-                            value: SourceNode, path: String, line: Int) -> ScenarioError? {
+                            value: SourceNode, path: String, at: (Int) -> SourceLocation) -> ScenarioError? {
         guard let (name, column) = components.first else {
             node = value
             return nil
         }
         let rest = components.dropFirst()
-        let location = SourceLocation(file: SourceLocation.overrideFile, line: line, column: column)
+        let location = at(column)
 
         if node.isNull { node = SourceNode(kind: .mapping([]), location: node.location) }
         switch node.kind {
         case .mapping(var entries):
             let childPath = KeyPath.child(path, name)
             if let index = entries.firstIndex(where: { $0.key.scalar == name }) {
-                if let error = set(&entries[index].value, rest, value: value, path: childPath, line: line) { return error }
+                if let error = set(&entries[index].value, rest, value: value, path: childPath, at: at) { return error }
             } else {
                 // A missing key is created; validation still rejects keys that don't belong.
                 var child = rest.isEmpty ? value : SourceNode(kind: .mapping([]), location: location)
-                if let error = set(&child, rest, value: value, path: childPath, line: line) { return error }
+                if let error = set(&child, rest, value: value, path: childPath, at: at) { return error }
                 entries.append((key: SourceNode(kind: .scalar(name, quoted: false), location: location), value: child))
             }
             node.kind = .mapping(entries)
@@ -87,7 +107,7 @@ enum Overrides {
                 }
                 index = found
             }
-            if let error = set(&items[index], rest, value: value, path: KeyPath.index(path, index), line: line) {
+            if let error = set(&items[index], rest, value: value, path: KeyPath.index(path, index), at: at) {
                 return error
             }
             node.kind = .sequence(items)

@@ -192,6 +192,34 @@ final class Reader {
         unit(node, path, expected: "a size with a unit such as 512B", Units.size)
     }
 
+    /// A duration, or `never` (`.some(nil)`: no timeout, never polled); `nil` when invalid.
+    func durationOrNever(_ node: SourceNode, _ path: String, positive: Bool = true) -> Int64?? {
+        if node.scalar == "never" { return .some(nil) }
+        let expected = positive ? "a positive duration such as 10s, or never" : "a duration such as 10s, or never"
+        guard let text = node.scalar else {
+            fail(node, path, expected: expected)
+            return nil
+        }
+        do {
+            let value = try Units.duration(text)
+            guard !positive || value > 0 else {
+                fail(node, path, expected: expected)
+                return nil
+            }
+            return .some(value)
+        } catch {
+            fail(node, path, expected: expected, hint: error.hint)
+            return nil
+        }
+    }
+
+    /// `queue_limit:` — a count, or `unbounded` (`.some(nil)`); `nil` when invalid.
+    func queueLimit(_ node: SourceNode, _ path: String) -> Int?? {
+        if node.scalar == "unbounded" { return .some(nil) }
+        guard let value = integer(node, path, minimum: 0, expected: "a non-negative integer, or unbounded") else { return nil }
+        return .some(value)
+    }
+
     func rate(_ node: SourceNode, _ path: String) -> Double? {
         guard let value = unit(node, path, expected: "a rate such as 2000/s", Units.rate) else { return nil }
         guard value > 0 else {

@@ -31,9 +31,10 @@ extension ScenarioBuilder {
                        found: "unknown metric '\(metric)'", hint: Suggest.hint(for: metric, in: metricNames))
                 continue
             }
-            if statistic == "min" && kind != .perSecond {
+            // Lower bounds make sense for quantities where more is better.
+            if statistic == "min" && kind != .perSecond && metric != "availability" {
                 r.fail(keyNode, p, expected: "a statistic among \(SLOSpec.statistics.joined(separator: ", ")) for \(metric)",
-                       found: "'min'", hint: "only throughput_per_s has a lower bound (_min)")
+                       found: "'min'", hint: "only throughput_per_s and availability have a lower bound (_min)")
                 continue
             }
             let limit: Double?

@@ -4,8 +4,8 @@ import SimCore
 /// YAML scenario file → validated `Scenario`. The format is documented in Scenarios/README.md.
 public enum ScenarioLoader {
     public static let topLevelKeys = [
-        "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "stations", "workload", "faults",
-        "nemesis", "checks", "slos",
+        "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "services", "auth", "stations", "workload",
+        "faults", "nemesis", "checks", "slos", "compare",
     ]
 
     /// Reads and validates a scenario file. `overrides` are `key.path=value` strings (`--set`).
@@ -59,6 +59,15 @@ struct Names {
     var stations: [String] = []
     var streams: [String] = []
     var hasBroker = false
+    /// Services of the call graph, and `tokeninfo` (empty without `services:`).
+    var services: [String] = []
+    var hasServices = false
+
+    /// Names for an error message, shortened when there are many (a generated graph has thousands).
+    static func listed(_ names: [String], limit: Int = 12) -> String {
+        guard names.count > limit else { return names.joined(separator: ", ") }
+        return names.prefix(limit - 2).joined(separator: ", ") + ", … (\(names.count) in all)"
+    }
 }
 
 struct ScenarioBuilder {
@@ -107,9 +116,28 @@ struct ScenarioBuilder {
             }
         }
 
+        // The call graph and its token validation: read before the workload and faults, which name
+        // its services and processes.
+        names.hasServices = f["services"] != nil
+        let mesh = f["services"].flatMap { self.mesh($0, "services", names: names) }
+        var auth: AuthSpec?
+        if let node = f["auth"] {
+            let spec = self.auth(node, "auth", names: names)
+            if names.hasServices {
+                auth = spec
+            } else {
+                r.fail(at: f.keyLocation("auth"), "auth", expected: "auth together with a call graph (auth: needs services:)",
+                       found: "no services: section")
+            }
+        } else if names.hasServices {
+            auth = AuthSpec()
+        }
+        if let node = f["services"] { addMeshNames(to: &names, mesh: mesh, auth: auth, servicesNode: node) }
+
         var workload: [RequestWorkload] = []
         var publishes: [PublishWorkload] = []
         var consumers: [ConsumeWorkload] = []
+        var meshWorkloads: [MeshWorkload] = []
         if let node = f["workload"], let items = r.sequence(node, "workload", of: "workload entries such as - requests: {…}") {
             for (i, item) in items.enumerated() {
                 let path = KeyPath.index("workload", i)
@@ -117,6 +145,8 @@ struct ScenarioBuilder {
                     if let entry = self.publish(item, path, names: names) { publishes.append(entry) }
                 } else if Self.workloadKind(item) == "consume" {
                     if let entry = self.consume(item, path, names: names) { consumers.append(entry) }
+                } else if Self.workloadKind(item) == "calls" {
+                    if let entry = self.meshCalls(item, path, names: names) { meshWorkloads.append(entry) }
                 } else if let entry = self.workload(item, path, names: names, duration: duration) {
                     workload.append(entry)
                 }
@@ -143,6 +173,9 @@ struct ScenarioBuilder {
                 if CheckCatalog.brokerChecks.contains(check) && broker == nil && !f.has("broker") {
                     r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs a broker: section)",
                            found: "'\(check)'")
+                } else if CheckCatalog.meshChecks.contains(check) && !names.hasServices {
+                    r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs services:)",
+                           found: "'\(check)'")
                 } else if CheckCatalog.stationChecks.contains(check) && !f.has("stations") {
                     r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs stations:)",
                            found: "'\(check)'")
@@ -157,6 +190,14 @@ struct ScenarioBuilder {
 
         let slos = f["slos"].map { self.slos($0, "slos") } ?? []
 
+        var compare: [CompareAxis] = []
+        if let node = f["compare"] {
+            let entries = self.compare(node, "compare")
+            compare = entries.map(\.axis)
+            // Each value is tried only on a scenario that is valid as written, so its errors are its own.
+            if r.errors.isEmpty { checkCompare(entries, root: top) }
+        }
+
         guard let duration else { return nil }
         var scenario = Scenario(name: name, description: description, duration: duration, warmup: warmup, seeds: seeds,
                                 cluster: cluster, stations: stations, workload: workload, faults: faults, nemesis: nemesis,
@@ -164,6 +205,10 @@ struct ScenarioBuilder {
         scenario.broker = broker
         scenario.publishes = publishes
         scenario.consumers = consumers
+        scenario.mesh = mesh
+        scenario.auth = auth
+        scenario.meshWorkloads = meshWorkloads
+        scenario.compare = compare
         return scenario
     }
 }

@@ -7,8 +7,8 @@ struct Selectors {
     let names: Names
 
     static let keywords = ["random-node", "minority", "majority", "all", "crashed", "paused", "metadata-leader"]
-    static let functions = ["zone", "station", "leader", "follower", "account"]
-    static let forms = "a node name, zone(…), station(…), leader(…), follower(…), account(…), random-node, minority, majority, all, crashed, paused or metadata-leader"
+    static let functions = ["zone", "station", "leader", "follower", "account", "service"]
+    static let forms = "a node name, zone(…), station(…), service(…), leader(…), follower(…), account(…), random-node, minority, majority, all, crashed, paused or metadata-leader"
 
     /// Parses selector text without checking names; `nil` if the text has no selector shape.
     static func parse(_ text: String) -> Selector? {
@@ -33,6 +33,7 @@ struct Selectors {
             case "leader": return .leader(argument)
             case "follower": return .follower(argument)
             case "account": return .account(argument)
+            case "service": return .service(argument)
             default: return nil
             }
         }
@@ -57,7 +58,7 @@ struct Selectors {
         case .node(let name):
             let known = names.nodes + [ClusterSpec.clientName]
             guard known.contains(name) else {
-                reader.fail(node, path, expected: "a node of the cluster (\(names.nodes.joined(separator: ", "))) or a selector keyword",
+                reader.fail(node, path, expected: "a node of the cluster (\(Names.listed(names.nodes))) or a selector keyword",
                             found: "unknown node '\(name)'",
                             hint: Suggest.hint(for: name, in: known + Selectors.keywords))
                 return nil
@@ -87,7 +88,15 @@ struct Selectors {
                             found: "unknown station '\(station)'", hint: Suggest.hint(for: station, in: names.stations))
                 return nil
             }
-        default:
+        case .service(let service):
+            guard names.services.contains(service) else {
+                reader.fail(node, path, expected: names.hasServices
+                                ? "a service of the call graph (\(Names.listed(names.services)))"
+                                : "a service of the call graph (this scenario has no services: section)",
+                            found: "unknown service '\(service)'", hint: Suggest.hint(for: service, in: names.services))
+                return nil
+            }
+        case .randomNode, .minority, .majority, .all, .crashed, .paused, .account:
             break
         }
         return selector

@@ -31,11 +31,14 @@ extension ScenarioBuilder {
     // MARK: Workload
 
     static let requestKeys = ["station", "rate", "interarrival", "timeout", "size", "response_size", "start", "stop"]
+    /// The kinds of workload entry (each entry's one key).
+    static let workloadKinds = ["requests", "publish", "consume", "calls"]
+    static let workloadEntryExample = "a workload entry such as requests: {station: …, rate: 1000/s}, publish: {stream: …, rate: …}, consume: {stream: …} or calls: {rate: …}"
 
     func workload(_ node: SourceNode, _ path: String, names: Names, duration: Int64?) -> RequestWorkload? {
         let r = reader
-        guard let outer = r.fields(node, path, allowed: ["requests", "publish", "consume"], what: "a workload entry such as requests: {station: …, rate: 1000/s}, publish: {stream: …, rate: …} or consume: {stream: …}"),
-              let kind = r.exactlyOne(outer, of: ["requests"], what: "the kind of workload"),
+        guard let outer = r.fields(node, path, allowed: ScenarioBuilder.workloadKinds, what: ScenarioBuilder.workloadEntryExample),
+              let kind = r.exactlyOne(outer, of: ScenarioBuilder.workloadKinds, what: "the kind of workload"), kind == "requests",
               let body = r.required(outer, kind, expected: "{station: …, rate: …}")
         else { return nil }
         let p = outer.path(kind)
@@ -52,26 +55,32 @@ extension ScenarioBuilder {
             }
         }
 
-        var arrivals: ArrivalProcess?
-        if let which = r.exactlyOne(f, of: ["rate", "interarrival"], what: "how requests arrive"), let n = f[which] {
-            if which == "interarrival" {
-                arrivals = r.distribution(n, f.path(which)).map { .interarrival($0) }
-            } else {
-                arrivals = arrivalRate(n, f.path(which))
-            }
-        }
-
+        let arrivals = self.arrivals(f, what: "how requests arrive")
         let timeout = f["timeout"].flatMap { r.duration($0, f.path("timeout"), positive: true) }
         let size = f["size"].map { r.size($0, f.path("size")) } ?? 0
         let responseSize = f["response_size"].map { r.size($0, f.path("response_size")) } ?? 0
+        let (start, stop) = window(f)
+        guard let station, let arrivals, let size, let responseSize, let start else { return nil }
+        return RequestWorkload(station: station, arrivals: arrivals, timeout: timeout, requestBytes: size,
+                               responseBytes: responseSize, start: start, stop: stop)
+    }
+
+    /// `rate:` or `interarrival:` (exactly one) — how an open-loop stream's requests arrive.
+    func arrivals(_ f: Fields, what: String) -> ArrivalProcess? {
+        guard let which = reader.exactlyOne(f, of: ["rate", "interarrival"], what: what), let n = f[which] else { return nil }
+        if which == "interarrival" { return reader.distribution(n, f.path(which)).map { .interarrival($0) } }
+        return arrivalRate(n, f.path(which))
+    }
+
+    /// `start:` (default 0s) and `stop:` (default the end of the run), `stop > start`.
+    func window(_ f: Fields) -> (start: Int64?, stop: Int64?) {
+        let r = reader
         let start = f["start"].map { r.duration($0, f.path("start")) } ?? 0
         let stop = f["stop"].flatMap { r.duration($0, f.path("stop")) }
         if let start, let stop, let n = f["stop"], stop <= start {
             r.fail(n, f.path("stop"), expected: "a stop time after start (\(start / Nanos.millisecond)ms)")
         }
-        guard let station, let arrivals, let size, let responseSize, let start else { return nil }
-        return RequestWorkload(station: station, arrivals: arrivals, timeout: timeout, requestBytes: size,
-                               responseBytes: responseSize, start: start, stop: stop)
+        return (start, stop)
     }
 
     func arrivalRate(_ node: SourceNode, _ path: String) -> ArrivalProcess? {

@@ -10,6 +10,7 @@ enum FaultUndo: Sendable {
     case restoreClocks([(NodeID, SimClock)])
     case restoreDisks([(NodeID, DiskConfig)])
     case restoreSlowdown(station: Int, factor: Double)
+    case restoreMeshSlowdown(service: Int, factor: Double)
 
     struct Pair: Sendable { var from: NodeID; var to: NodeID }
 }
@@ -34,6 +35,8 @@ extension Simulation {
                 throw SimulationError("selector names unknown node \(name)")
             case .station(let name) where stationIndex[name] == nil:
                 throw SimulationError("selector names unknown station \(name)")
+            case .service(let name) where meshServiceNodes(name) == nil:
+                throw SimulationError("selector names unknown service \(name)")
             default:
                 return
             }
@@ -70,6 +73,8 @@ extension Simulation {
             return resolveBrokerSelector(selector)
         case .account:
             return []  // rejected up front by validateSelectors
+        case .service(let name):
+            return (meshServiceNodes(name) ?? []).sorted()
         }
     }
 
@@ -199,6 +204,11 @@ extension Simulation {
             }
             return .restoreDisks(before)
         case .slowdown(let name, let factor):
+            if stationIndex[name] == nil, let index = meshSlowdownIndex(name), let m = meshWorld {
+                let previous = m.slowdown[index]
+                m.slowdown[index] = factor
+                return .restoreMeshSlowdown(service: index, factor: previous)
+            }
             guard let station = stationIndex[name] else { return nil }
             let previous = slowdown[station]
             slowdown[station] = factor
@@ -229,6 +239,8 @@ extension Simulation {
             for (node, config) in saved { processes[node].disk.config = config }
         case .restoreSlowdown(let station, let factor):
             slowdown[station] = factor
+        case .restoreMeshSlowdown(let service, let factor):
+            meshWorld?.slowdown[service] = factor
         }
     }
 
@@ -272,6 +284,7 @@ extension Simulation {
 
     mutating func crash(_ node: NodeID) {
         brokerCrashed(node)
+        meshCrashed(node)
         processes[node].crash()
         heldWhilePaused[node].removeAll()
         for station in stations.indices where stationNode[station] == node {
@@ -284,6 +297,7 @@ extension Simulation {
         // so it comes back empty (its queue died with the crash).
         processes[node].restart()
         brokerRestarted(node)
+        meshRestarted(node)
     }
 
     /// Resumes processes and delivers what was held for them, in arrival order, now.
@@ -302,6 +316,7 @@ extension Simulation {
         !partitioned && activeLinkFaults == 0
             && clusterNodes.allSatisfy { processes[$0].state == .running }
             && slowdown.allSatisfy { $0 == 1 }
+            && (meshWorld?.slowdown.allSatisfy { $0 == 1 } ?? true)
     }
 
     /// Tells the liveness checker whenever the system returns to health.
@@ -318,7 +333,7 @@ extension FaultUndo {
         case .restoreClocks(let saved): return saved.map(\.0)
         case .restoreDisks(let saved): return saved.map(\.0)
         case .clearLinks(let pairs): return Array(Set(pairs.flatMap { [$0.from, $0.to] })).sorted()
-        case .healPartitions, .restoreSlowdown: return []
+        case .healPartitions, .restoreSlowdown, .restoreMeshSlowdown: return []
         }
     }
 }

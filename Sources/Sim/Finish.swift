@@ -51,9 +51,11 @@ extension Simulation {
         }
 
         var histograms: [String: LatencyHistogram] = [:]
-        if !scenario.workload.isEmpty { histograms["request_latency"] = latency }
+        let hasRequests = !scenario.workload.isEmpty || !scenario.meshWorkloads.isEmpty
+        if hasRequests { histograms["request_latency"] = latency }
         brokerMetrics(&metrics, &units, &histograms)
-        if scenario.workload.isEmpty {
+        meshMetrics(&metrics, &units, &histograms, end: end)
+        if !hasRequests {
             for name in ["requests", "throughput_per_s", "error_rate", "timeout_rate", "rejection_rate",
                          "late_or_duplicate_answers", "request_latency", "latency_mean_ms"] {
                 metrics[name] = nil
@@ -63,7 +65,7 @@ extension Simulation {
 
         var checks: [CheckReport] = []
         for name in scenario.checks {
-            if let report = brokerCheck(name) {
+            if let report = brokerCheck(name) ?? meshCheck(name, end: end) {
                 checks.append(report)
                 continue
             }

@@ -41,6 +41,28 @@ enum SimEvent: Sendable {
     case endSafetyPhase
     case livenessCheck
 
+    // The OAuth fan-out model (see Mesh/MeshDriver.swift). Call and tokeninfo-call records
+    // sit in tables of the mesh world; events carry their indices.
+    case meshArrival(workload: Int32)
+    case meshCallArrives(call: UInt64)
+    case meshWorkDone(replica: Int32, server: Int32, incarnation: UInt32)
+    case meshReply(call: UInt64)
+    case meshCallTimeout(call: UInt64)
+    case meshTokeninfoSend(ti: UInt64)
+    case meshTokeninfoArrives(ti: UInt64)
+    case meshTokeninfoDone(node: Int32, server: Int32, incarnation: UInt32)
+    case meshTokeninfoReply(ti: UInt64)
+    case meshTokeninfoTimeout(ti: UInt64)
+    /// kind 0: the JWKS document, 1: the revocation list.
+    case meshKeysRequest(replica: Int32, kind: UInt8, seq: UInt32)
+    case meshKeysReply(replica: Int32, kind: UInt8, seq: UInt32)
+    case meshKeysTimeout(replica: Int32, kind: UInt8, seq: UInt32)
+    case meshValidatorTick(replica: Int32)
+    case meshTokenRefresh(client: Int32)
+    case meshTokenRequest(client: Int32)
+    case meshTokenIssued(client: Int32, token: UInt32)
+    case meshRevoke
+
     enum Answer: UInt8, Sendable { case ok = 1, rejected = 2 }
 
     /// Stable numeric code per kind, folded into the trace hash.
@@ -68,6 +90,24 @@ enum SimEvent: Sendable {
         case .endSafetyPhase: return 20
         case .livenessCheck: return 21
         case .consumePoll: return 22
+        case .meshArrival: return 23
+        case .meshCallArrives: return 24
+        case .meshWorkDone: return 25
+        case .meshReply: return 26
+        case .meshCallTimeout: return 27
+        case .meshTokeninfoSend: return 28
+        case .meshTokeninfoArrives: return 29
+        case .meshTokeninfoDone: return 30
+        case .meshTokeninfoReply: return 31
+        case .meshTokeninfoTimeout: return 32
+        case .meshKeysRequest: return 33
+        case .meshKeysReply: return 34
+        case .meshKeysTimeout: return 35
+        case .meshValidatorTick: return 36
+        case .meshTokenRefresh: return 37
+        case .meshTokenRequest: return 38
+        case .meshTokenIssued: return 39
+        case .meshRevoke: return 40
         }
     }
 
@@ -95,6 +135,24 @@ enum SimEvent: Sendable {
         case .endSafetyPhase: return "end_safety_phase"
         case .livenessCheck: return "liveness_check"
         case .consumePoll: return "consume_poll"
+        case .meshArrival: return "mesh_arrival"
+        case .meshCallArrives: return "call_arrives"
+        case .meshWorkDone: return "work_done"
+        case .meshReply: return "call_reply"
+        case .meshCallTimeout: return "call_timeout"
+        case .meshTokeninfoSend: return "tokeninfo_send"
+        case .meshTokeninfoArrives: return "tokeninfo_arrives"
+        case .meshTokeninfoDone: return "tokeninfo_done"
+        case .meshTokeninfoReply: return "tokeninfo_reply"
+        case .meshTokeninfoTimeout: return "tokeninfo_timeout"
+        case .meshKeysRequest: return "keys_request"
+        case .meshKeysReply: return "keys_reply"
+        case .meshKeysTimeout: return "keys_timeout"
+        case .meshValidatorTick: return "validator_tick"
+        case .meshTokenRefresh: return "token_refresh"
+        case .meshTokenRequest: return "token_request"
+        case .meshTokenIssued: return "token_issued"
+        case .meshRevoke: return "revoke"
         }
     }
 
@@ -118,6 +176,19 @@ enum SimEvent: Sendable {
         case .publishTimeout(let r, let a): return (r, UInt64(a))
         case .adminTick, .endSafetyPhase, .livenessCheck: return (0, 0)
         case .consumePoll(let c): return (UInt64(c), 0)
+        case .meshArrival(let w): return (UInt64(w), 0)
+        case .meshCallArrives(let c), .meshReply(let c), .meshCallTimeout(let c): return (c, 0)
+        case .meshTokeninfoSend(let t), .meshTokeninfoArrives(let t), .meshTokeninfoReply(let t), .meshTokeninfoTimeout(let t):
+            return (t, 0)
+        case .meshWorkDone(let r, let server, let inc), .meshTokeninfoDone(let r, let server, let inc):
+            return (UInt64(r) << 32 | UInt64(server), UInt64(inc))
+        case .meshKeysRequest(let r, let kind, let seq), .meshKeysReply(let r, let kind, let seq),
+             .meshKeysTimeout(let r, let kind, let seq):
+            return (UInt64(r) << 8 | UInt64(kind), UInt64(seq))
+        case .meshValidatorTick(let r): return (UInt64(r), 0)
+        case .meshTokenRefresh(let c), .meshTokenRequest(let c): return (UInt64(c), 0)
+        case .meshTokenIssued(let c, let t): return (UInt64(c), UInt64(t))
+        case .meshRevoke: return (0, 0)
         }
     }
 }

@@ -74,6 +74,8 @@ public struct Simulation {
     var brokerBox: BrokerBox?
     var publishRngs: [SeededGenerator] = []
     var baseDiskConfig: DiskConfig
+    /// The OAuth fan-out model, when the scenario has a `services:` section.
+    var meshWorld: MeshWorld?
     /// Set when the liveness phase saw the cluster converge: nothing left to check.
     var stopAfterConvergence = false
 
@@ -93,7 +95,17 @@ public struct Simulation {
             loss: spec.network.loss,
             duplicate: spec.network.duplicate,
             bandwidthBytesPerSecond: spec.network.bandwidthBytesPerSecond)
-        let allNodes = spec.nodes + [spec.clients]
+        // The OAuth model's processes (service replicas, tokeninfo, provider, JWKS) join the
+        // cluster after its nodes; the client stays last.
+        var meshGraph: CallGraph?
+        var meshNodes: [NodeSpec] = []
+        if let mesh = scenario.mesh {
+            var graphRng = root.stream("mesh.graph")
+            let graph = CallGraph(mesh, clusterZones: spec.zones, rng: &graphRng)
+            meshGraph = graph
+            meshNodes = MeshLayout.nodes(graph, auth: scenario.auth ?? AuthSpec(), zones: spec.zones)
+        }
+        let allNodes = spec.nodes + meshNodes + [spec.clients]
         network = SimNetwork(nodeCount: allNodes.count, defaultLink: defaultLink, rng: root.stream("network"))
         let diskConfig = DiskConfig(
             writeLatency: spec.disk.write,
@@ -107,7 +119,7 @@ public struct Simulation {
             nodeIndex[node.name] = id
         }
         clientNode = allNodes.count - 1
-        clusterNodes = Array(0..<spec.nodes.count)
+        clusterNodes = Array(0..<(spec.nodes.count + meshNodes.count))
         heldWhilePaused = Array(repeating: [], count: allNodes.count)
 
         for (index, station) in scenario.stations.enumerated() {
@@ -148,7 +160,12 @@ public struct Simulation {
             brokerBox = BrokerBox(try Self.makeBrokerWorld(broker, nodes: spec.nodes, root: root.stream("broker")))
             publishRngs = scenario.publishes.indices.map { root.stream("publish.\($0)") }
         }
-        liveness = LivenessAfterHeal(grace: max(Nanos.second, scenario.workload.compactMap(\.timeout).max() ?? 0))
+        if let graph = meshGraph {
+            meshWorld = try Self.makeMeshWorld(scenario, graph: graph, firstNode: spec.nodes.count,
+                                               nodeCount: allNodes.count, root: root)
+        }
+        let longestTimeout = (scenario.workload.compactMap(\.timeout) + scenario.meshWorkloads.compactMap(\.timeout)).max() ?? 0
+        liveness = LivenessAfterHeal(grace: max(Nanos.second, longestTimeout))
 
         try validateSelectors()
     }
@@ -198,6 +215,7 @@ public struct Simulation {
             nemesisUndo = Array(repeating: nil, count: Int(tick))
         }
         scheduleBrokerStart()
+        scheduleMeshStart()
     }
 
     /// Static on purpose: calling a method of `self` from a mutating context made Swift copy
@@ -243,6 +261,11 @@ public struct Simulation {
                 apply(undo)
             }
             noteHealth()
+        case .meshArrival, .meshCallArrives, .meshWorkDone, .meshReply, .meshCallTimeout, .meshTokeninfoSend,
+             .meshTokeninfoArrives, .meshTokeninfoDone, .meshTokeninfoReply, .meshTokeninfoTimeout, .meshKeysRequest,
+             .meshKeysReply, .meshKeysTimeout, .meshValidatorTick, .meshTokenRefresh, .meshTokenRequest, .meshTokenIssued,
+             .meshRevoke:
+            handleMesh(event)
         default:
             handleBroker(event)
         }
@@ -410,6 +433,10 @@ public struct Simulation {
             break
         case .consumePoll(let c):
             line.add("consumer", Int(c))
+        default:
+            let (a, b) = event.payload.words
+            line.add("a", a)
+            line.add("b", b)
         }
         sink.write(line: line.json)
     }

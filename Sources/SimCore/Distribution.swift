@@ -15,6 +15,9 @@ public enum Distribution: Sendable, Equatable, Hashable {
     /// Resampling from observed values (sorted ascending), interpolating linearly between
     /// neighbours so the result is a continuous version of the empirical CDF.
     case empirical(sortedSamples: [Double])
+    /// Component i with probability weights[i] / Σ weights — e.g. "10 ms, but 1 s one time in
+    /// a hundred", the slow-replica model of "The Tail at Scale".
+    indirect case mixture(weights: [Double], components: [Distribution])
 
     /// z such that Φ(z) = 0.99.
     static let z99 = 2.326_347_874_040_840_8
@@ -54,6 +57,13 @@ public enum Distribution: Sendable, Equatable, Hashable {
             let lower = Int(position)
             let fraction = position - Double(lower)
             return samples[lower] + fraction * (samples[lower + 1] - samples[lower])
+        case .mixture(let weights, let components):
+            var u = rng.nextUnit() * weights.reduce(0, +)
+            for (i, weight) in weights.enumerated() {
+                if u < weight || i == weights.count - 1 { return components[i].sample(&rng) }
+                u -= weight
+            }
+            return 0
         }
     }
 
@@ -80,6 +90,14 @@ public enum Distribution: Sendable, Equatable, Hashable {
             var total = 0.0
             for i in 0..<(samples.count - 1) { total += (samples[i] + samples[i + 1]) / 2 }
             return total / Double(samples.count - 1)
+        case .mixture(let weights, let components):
+            let total = weights.reduce(0, +)
+            var sum = 0.0
+            for (weight, component) in zip(weights, components) {
+                guard let mean = component.mean else { return nil }
+                sum += weight / total * mean
+            }
+            return sum
         }
     }
 
@@ -94,6 +112,7 @@ public enum Distribution: Sendable, Equatable, Hashable {
         case .lognormal(let mu, let sigma): return .lognormal(mu: mu + Foundation.log(factor), sigma: sigma)
         case .pareto(let scale, let shape): return .pareto(scale: scale * factor, shape: shape)
         case .empirical(let s): return .empirical(sortedSamples: s.map { $0 * factor })
+        case .mixture(let w, let c): return .mixture(weights: w, components: c.map { $0.scaled(by: factor) })
         }
     }
 }

@@ -42,6 +42,15 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     /// Mean in ns (of bucket midpoints, so within the histogram's precision); 0 when empty.
     public var mean: Double { histogram.mean }
+
+    /// The fraction of samples above `nanos` (to the histogram's resolution): e.g. the share of
+    /// requests slower than a deadline.
+    public func fraction(above nanos: Int64) -> Double {
+        guard !isEmpty else { return 0 }
+        let floor = UInt64(Swift.max(0, nanos))
+        let atOrBelow = histogram.count(within: 0...floor)
+        return Double(histogram.totalCount - Swift.min(atOrBelow, histogram.totalCount)) / Double(histogram.totalCount)
+    }
     /// Smallest recorded value in ns; 0 when empty.
     public var min: Double { isEmpty ? 0 : Double(histogram.min) }
     /// Largest recorded value in ns (exact, not rounded to its bucket); 0 when empty.

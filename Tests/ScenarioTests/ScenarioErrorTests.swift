@@ -62,15 +62,15 @@ final class ScenarioErrorTests: XCTestCase {
         let errors = scenarioErrors("duraton: 10s\n")
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:1:1: duraton: expected one of the keys name, description, duration, warmup, seeds, cluster, "
-                + "broker, stations, workload, faults, nemesis, checks, slos, found unknown key 'duraton' (did you mean 'duration'?)",
+                + "broker, services, auth, stations, workload, faults, nemesis, checks, slos, compare, found unknown key 'duraton' (did you mean 'duration'?)",
             "bad.yaml:1:1: duration: expected a positive duration such as 60s, found no 'duration' key ('duration' is required)",
         ])
     }
 
     func testReservedKeysAreRejectedForNow() {
-        let errors = scenarioErrors("duration: 10s\nauth: {mode: local}\n")
+        let errors = scenarioErrors("duration: 10s\naccounts: {payments: {region: eu}}\n")
         XCTAssertEqual(errors.count, 1)
-        XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:2:1: auth: expected one of the keys"))
+        XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:2:1: accounts: expected one of the keys"))
     }
 
     func testMissingUnit() {

@@ -230,7 +230,10 @@ final class ReadmeExampleTests: XCTestCase {
 
         """
         for block in blocks.dropFirst() {
-            if block.hasPrefix("broker:") {
+            if block.hasPrefix("name:") {
+                // A complete scenario, parsed as it stands.
+                XCTAssertNoThrow(try ScenarioLoader.parse(yaml: block, file: "README.md"), block)
+            } else if block.hasPrefix("broker:") {
                 XCTAssertNoThrow(try ScenarioLoader.parse(yaml: "duration: 1s\ncluster: {nodes: 5}\n" + block, file: "README.md"), block)
             } else if block.hasPrefix("cluster:") {
                 XCTAssertNoThrow(try ScenarioLoader.parse(yaml: "duration: 1s\n" + block, file: "README.md"), block)

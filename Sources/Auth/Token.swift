@@ -1,0 +1,75 @@
+/// An access token as the protocol core sees it: already decoded. The simulator builds these
+/// directly; the live server's JWT codec turns a compact JWT into one (converting NumericDate
+/// seconds to the nanoseconds used here) and keeps the original string in `raw`.
+
+/// The JOSE header fields validation looks at.
+public struct TokenHeader: Sendable, Equatable, Hashable {
+    /// Which published key signed the token; selects the key in the JWKS.
+    public var kid: String
+    /// Signature algorithm as named in the header, normally "ES256". Checked against an allow
+    /// list before anything else, so "alg: none" style downgrades never reach verification.
+    public var alg: String
+
+    public init(kid: String, alg: String = "ES256") {
+        self.kid = kid
+        self.alg = alg
+    }
+}
+
+/// The claims of a token. `iat`/`exp` are nanoseconds on the issuer's clock; validators compare
+/// them with their own clock, so skew between the two shows up exactly as it would live.
+/// Empty `sub`, `realm`, `iss` or `jti` stand for a missing claim.
+public struct TokenClaims: Sendable, Equatable, Hashable {
+    public var sub: String
+    public var realm: String
+    public var scope: [String]
+    public var iss: String
+    public var iat: Int64
+    public var exp: Int64
+    /// The OAuth client the token was issued to; tokeninfo reports it as `client_id`.
+    public var azp: String?
+    /// Unique token id: the handle revocation works on.
+    public var jti: String
+
+    public init(
+        sub: String, realm: String, scope: [String], iss: String, iat: Int64, exp: Int64,
+        azp: String? = nil, jti: String
+    ) {
+        self.sub = sub
+        self.realm = realm
+        self.scope = scope
+        self.iss = iss
+        self.iat = iat
+        self.exp = exp
+        self.azp = azp
+        self.jti = jti
+    }
+
+    /// What a validator running with strategy `.none` accepts a request without a token as:
+    /// nobody, no scopes. Every claim is "missing", so nothing downstream can mistake it for a
+    /// real principal.
+    public static let anonymous = TokenClaims(sub: "", realm: "", scope: [], iss: "", iat: 0, exp: 0, jti: "")
+}
+
+/// Signature bytes over header and claims (8 bytes under the model scheme, 64 under ES256).
+public struct Signature: Sendable, Equatable, Hashable {
+    public var bytes: [UInt8]
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+}
+
+public struct Token: Sendable, Equatable, Hashable {
+    public var header: TokenHeader
+    public var claims: TokenClaims
+    public var signature: Signature
+    /// The bearer string as presented on the wire (sim: "tok-<jti>", live: compact JWT) –
+    /// echoed by tokeninfo as access_token, and the key of the central validator's cache.
+    public var raw: String
+
+    public init(header: TokenHeader, claims: TokenClaims, signature: Signature, raw: String) {
+        self.header = header
+        self.claims = claims
+        self.signature = signature
+        self.raw = raw
+    }
+}

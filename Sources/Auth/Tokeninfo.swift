@@ -1,0 +1,96 @@
+/// Zalando's tokeninfo endpoint (GET /oauth2/tokeninfo) as one pure function: the simulated
+/// tokeninfo station and the live Hummingbird handler both call `Tokeninfo.respond`, and only
+/// translate HTTP ↔ these values.
+
+/// What arrived at tokeninfo.
+public enum TokeninfoRequest: Sendable, Equatable {
+    /// No access_token parameter and no Authorization header.
+    case missing
+    /// Something was presented but could not be decoded; the payload says why.
+    case malformed(String)
+    case presented(Token)
+}
+
+/// The JSON values tokeninfo answers with.
+public enum JSONValue: Sendable, Equatable {
+    case string(String)
+    case int(Int64)
+    case strings([String])
+}
+
+public struct TokeninfoResponse: Sendable, Equatable {
+    /// One JSON member, in the order it is rendered.
+    public struct Field: Sendable, Equatable {
+        public var name: String
+        public var value: JSONValue
+
+        public init(_ name: String, _ value: JSONValue) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var status: Int
+    /// The JSON object, members in rendering order (an array, not a dictionary, so the wire
+    /// bytes are the same on every run).
+    public var body: [Field]
+    /// For a 401 on a decodable token: the typed reason, so callers need not parse
+    /// `error_description` for metrics. Not rendered. Nil for 200, 400 and malformed tokens.
+    public var rejection: TokenRejection?
+
+    public init(status: Int, body: [Field], rejection: TokenRejection? = nil) {
+        self.status = status
+        self.body = body
+        self.rejection = rejection
+    }
+
+    public func field(_ name: String) -> JSONValue? { body.first { $0.name == name }?.value }
+}
+
+public enum Tokeninfo {
+    /// 200 with access_token, uid (= sub), scope, realm, token_type "Bearer", expires_in (whole
+    /// seconds left, ≥ 0) and client_id (= azp; omitted when nil). A missing token is a 400
+    /// invalid_request; a malformed or invalid token a 401 invalid_token (RFC 6750 §3.1), each
+    /// with an error_description.
+    public static func respond(
+        to request: TokeninfoRequest, keys: JWKS, revoked: RevocationList, rules: TokenRules, now: Int64,
+        scheme: any SignatureScheme
+    ) -> TokeninfoResponse {
+        switch request {
+        case .missing:
+            return TokeninfoResponse(status: 400, body: [
+                .init("error", .string("invalid_request")),
+                .init("error_description", .string("Access token required")),
+            ])
+        case .malformed(let why):
+            return TokeninfoResponse(status: 401, body: [
+                .init("error", .string("invalid_token")),
+                .init("error_description", .string("Access Token not valid: malformed token (\(why))")),
+            ])
+        case .presented(let token):
+            switch rules.check(token, keys: keys, revoked: revoked, now: now, scheme: scheme) {
+            case .failure(let rejection):
+                return TokeninfoResponse(
+                    status: 401,
+                    body: [
+                        .init("error", .string("invalid_token")),
+                        .init("error_description", .string(rejection.description)),
+                    ],
+                    rejection: rejection)
+            case .success(let claims):
+                // Whole seconds, rounded down; a token inside the leeway past exp reports 0.
+                let left = max(0, subtractSaturating(claims.exp, now)) / second
+                var body: [TokeninfoResponse.Field] = [
+                    .init("access_token", .string(token.raw)),
+                    .init("uid", .string(claims.sub)),
+                    .init("scope", .strings(claims.scope)),
+                    .init("realm", .string(claims.realm)),
+                    .init("token_type", .string("Bearer")),
+                    .init("expires_in", .int(left)),
+                ]
+                if let azp = claims.azp { body.append(.init("client_id", .string(azp))) }
+                return TokeninfoResponse(status: 200, body: body)
+            }
+        }
+    }
+}

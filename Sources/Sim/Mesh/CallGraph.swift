@@ -1,0 +1,104 @@
+import Scenario
+import SimCore
+
+/// The concrete call graph of one run: services with their calls grouped into stages. Generated
+/// shapes draw their edges from the run's generator, so a seed fixes the graph.
+struct CallGraph: Sendable {
+    struct Edge: Sendable, Equatable {
+        var callee: Int
+        var timeout: Int64?
+        var retries: Int
+    }
+
+    struct Service: Sendable {
+        var name: String
+        var zones: [String]
+        var replicas: Int
+        var servers: Int
+        var work: Distribution
+        var queueLimit: Int?
+        /// Calls in stages: every call of a stage starts together; a stage starts when the one
+        /// before it has finished.
+        var stages: [[Edge]]
+        var account: String?
+        var region: String?
+    }
+
+    var services: [Service]
+
+    var callCount: Int { services.reduce(0) { $0 + $1.stages.reduce(0) { $0 + $1.count } } }
+
+    init(_ spec: MeshSpec, clusterZones: [String], rng: inout SeededGenerator) {
+        let names = spec.graph.serviceNames
+        let d = spec.defaults
+        func zones(_ position: Int) -> [String] {
+            // Rotate the zone list so consecutive services start in different zones.
+            let count = clusterZones.count
+            return (0..<count).map { clusterZones[(position + $0) % count] }
+        }
+        func generated(_ index: Int, calls: [Int]) -> Service {
+            let edge = { (callee: Int) in Edge(callee: callee, timeout: d.callTimeout, retries: d.callRetries) }
+            return Service(name: names[index], zones: zones(index), replicas: d.replicas, servers: d.servers, work: d.work,
+                           queueLimit: d.queueLimit, stages: Self.stages(calls.map(edge), mode: d.callMode))
+        }
+        switch spec.graph {
+        case .explicit(let list):
+            let index = Dictionary(uniqueKeysWithValues: list.enumerated().map { ($1.name, $0) })  // lookups only
+            services = list.enumerated().map { position, s in
+                var stages: [[Edge]] = []
+                var previousWasParallel = false
+                for call in s.calls {
+                    guard let callee = index[call.to] else { continue }
+                    let edge = Edge(callee: callee, timeout: call.timeout, retries: call.retries)
+                    for copy in 0..<call.copies {
+                        if call.mode == .parallel && (previousWasParallel || copy > 0) {
+                            stages[stages.count - 1].append(edge)
+                        } else {
+                            stages.append([edge])
+                        }
+                    }
+                    previousWasParallel = call.mode == .parallel
+                }
+                return Service(name: s.name, zones: s.zones ?? zones(position), replicas: s.replicas, servers: s.servers,
+                               work: s.work, queueLimit: s.queueLimit, stages: stages, account: s.account, region: s.region)
+            }
+        case .tree(let depth, let fanout):
+            // Breadth-first numbering: the children of node i are fanout·i + 1 … fanout·i + fanout.
+            let innerNodes = names.count - Self.treeLeaves(depth: depth, fanout: fanout)
+            services = names.indices.map { i in
+                generated(i, calls: i < innerNodes ? Array((fanout * i + 1)...(fanout * i + fanout)) : [])
+            }
+        case .layered(let layers, let width, let edges):
+            services = names.indices.map { i in
+                let layer = i / width
+                guard layer + 1 < layers else { return generated(i, calls: []) }
+                let next = Array(((layer + 1) * width)..<((layer + 2) * width))
+                return generated(i, calls: Self.choose(min(edges, width), from: next, &rng))
+            }
+        case .randomDAG(let count, let p):
+            services = (0..<count).map { i in
+                generated(i, calls: ((i + 1)..<count).filter { _ in rng.chance(p) })
+            }
+        }
+    }
+
+    static func treeLeaves(depth: Int, fanout: Int) -> Int {
+        var leaves = 1
+        for _ in 0..<max(0, depth) { leaves *= fanout }
+        return leaves
+    }
+
+    /// `k` distinct elements of `pool`, in pool order (partial Fisher–Yates).
+    static func choose(_ k: Int, from pool: [Int], _ rng: inout SeededGenerator) -> [Int] {
+        var items = pool
+        for i in 0..<k {
+            items.swapAt(i, i + rng.index(below: items.count - i))
+        }
+        return items[0..<k].sorted()
+    }
+
+    static func stages(_ edges: [Edge], mode: CallMode) -> [[Edge]] {
+        guard !edges.isEmpty else { return [] }
+        return mode == .parallel ? [edges] : edges.map { [$0] }
+    }
+}

@@ -1,0 +1,120 @@
+import Auth
+import Scenario
+import SimCore
+import Stations
+
+/// Where the OAuth model's processes go: one per service replica, one per tokeninfo node, the
+/// token provider and the JWKS endpoint. They join the cluster, so every node fault (crash,
+/// pause, partition, delay, clock) applies to them as to any node.
+enum MeshLayout {
+    static func nodes(_ graph: CallGraph, auth: AuthSpec, zones: [String]) -> [NodeSpec] {
+        var nodes: [NodeSpec] = []
+        for service in graph.services {
+            let serviceZones = service.zones.isEmpty ? zones : service.zones
+            for k in 0..<service.replicas {
+                nodes.append(NodeSpec(name: MeshNaming.replica(service.name, k + 1), zone: serviceZones[k % serviceZones.count]))
+            }
+        }
+        let tokeninfoZones = auth.tokeninfo.zones ?? zones
+        for k in 0..<auth.tokeninfo.nodes {
+            nodes.append(NodeSpec(name: MeshNaming.replica(MeshNaming.tokeninfo, k + 1),
+                                  zone: tokeninfoZones[k % tokeninfoZones.count]))
+        }
+        nodes.append(NodeSpec(name: MeshNaming.tokenProvider, zone: zones[0]))
+        nodes.append(NodeSpec(name: MeshNaming.jwks, zone: zones[0]))
+        return nodes
+    }
+}
+
+extension Simulation {
+    /// Builds the mesh world over processes `firstNode …` (laid out by `MeshLayout.nodes`).
+    static func makeMeshWorld(_ scenario: Scenario, graph: CallGraph, firstNode: NodeID, nodeCount: Int,
+                              root: SeededGenerator) throws -> MeshWorld {
+        let auth = scenario.auth ?? AuthSpec()
+        let world = MeshWorld(graph: graph, auth: auth, root: root)
+        world.nodeReplica = Array(repeating: -1, count: nodeCount)
+        world.nodeAccount = Array(repeating: nil, count: nodeCount)
+        world.nodeRegion = Array(repeating: nil, count: nodeCount)
+        var node = firstNode
+        for (index, service) in graph.services.enumerated() {
+            world.serviceFirstReplica.append(world.replicaNode.count)
+            world.workRngs.append(root.stream("mesh.work.\(service.name)"))
+            world.roundRobin.append(0)
+            for _ in 0..<service.replicas {
+                world.nodeReplica[node] = Int32(world.replicaNode.count)
+                world.nodeAccount[node] = service.account
+                world.nodeRegion[node] = service.region
+                world.replicaNode.append(node)
+                world.replicaService.append(Int32(index))
+                world.validators.append(world.newValidator())
+                world.stations.append(Station(.init(servers: service.servers, queueLimit: service.queueLimit)))
+                world.validatorTickAt.append(nil)
+                world.keyFetchSeq.append([0, 0])
+                world.keyAnswerJWKS.append(nil)
+                world.keyAnswerRevocations.append(nil)
+                node += 1
+            }
+        }
+        world.slowdown = Array(repeating: 1, count: graph.services.count + 1)
+        for _ in 0..<auth.tokeninfo.nodes {
+            world.tokeninfoNodes.append(node)
+            world.tokeninfoStations.append(Station(.init(servers: auth.tokeninfo.servers, queueLimit: auth.tokeninfo.queueLimit)))
+            node += 1
+        }
+        world.providerNode = node
+        world.jwksNode = node + 1
+
+        let names = graph.services.map(\.name)
+        for (index, workload) in scenario.meshWorkloads.enumerated() {
+            let entry = workload.entry.flatMap { names.firstIndex(of: $0) } ?? 0
+            guard !graph.services.isEmpty, entry < graph.services.count else {
+                throw SimulationError("calls workload \(index) has no entry service")
+            }
+            world.workloadEntry.append(entry)
+            world.workloadArrivals.append(workload.arrivals)
+            world.workloadTimeout.append(workload.timeout)
+            world.workloadStop.append(min(workload.stop ?? scenario.duration, scenario.duration))
+            world.arrivalRngs.append(root.stream("mesh.workload.\(index)"))
+        }
+
+        // Clients start with tokens issued at spread-out times in the past, so their refreshes
+        // do not all fall on the same instant.
+        guard let lifetime = auth.lifetimes[auth.clientRealm] else {
+            throw SimulationError("auth.tokens.realm \(auth.clientRealm) has no lifetime")
+        }
+        for client in 0..<auth.clients {
+            let issuedAt = -Int64(world.clientRng.nextUnit() * auth.refreshAt * Double(lifetime))
+            var refresher = TokenRefresher(refreshAt: auth.refreshAt, retryAfter: auth.refreshRetry)
+            let token = world.issueToken(client: client, at: issuedAt)
+            refresher.issued(world.tokens[Int(token)], now: issuedAt)
+            world.refreshers.append(refresher)
+            world.clientToken.append(token)
+            world.clientInvalidated.append(false)
+            world.refreshPending.append(false)
+        }
+        // Forged tokens look like real ones but carry a signature no provider key made.
+        for k in 0..<16 {
+            var token = world.tokens[k % max(1, auth.clients)]
+            token.claims.jti = "forged-\(k)"
+            token.raw = "tok-forged-\(k)"
+            token.signature = Signature(bytes: [UInt8(k), 0xBA, 0xD5, 0x16])
+            world.forgedPool.append(Int32(world.tokens.count))
+            world.tokens.append(token)
+            world.tokenForged.append(true)
+        }
+        return world
+    }
+}
+
+extension MeshWorld {
+    /// The provider signs a new token for `client` (on the provider's side of the wire).
+    func issueToken(client: Int, at now: VirtualTime) -> Int32 {
+        let index = Int32(tokens.count)
+        let token = provider.issue(sub: "client-\(client)", realm: Realm(auth.clientRealm), scope: ["uid"],
+                                   azp: "client-\(client)", jti: "t\(index)", at: now)
+        // `issue` only fails for an unknown realm, which setup rules out.
+        tokens.append(token!)
+        tokenForged.append(false)
+        return index
+    }
+}

@@ -1,0 +1,199 @@
+import Auth
+import Scenario
+import SimCore
+import Stations
+import Stats
+
+/// HTTP-like status of a call, as the caller sees it.
+enum CallStatus: UInt16, Sendable {
+    case ok = 200, badRequest = 400, unauthorized = 401, badGateway = 502, unavailable = 503, timeout = 504
+
+    var isServerError: Bool { rawValue >= 500 }
+}
+
+/// One attempt of one call: the client → entry service, or a service → a child service.
+struct MeshCall: Sendable {
+    var request: UInt64
+    /// The calling call; -1 = the client.
+    var parent: Int64
+    /// The callee replica (global index) and the callee service.
+    var replica: Int32
+    var service: Int32
+    var token: Int32
+    /// Caller's incarnation when it called: a reply to a crashed-and-restarted caller is lost.
+    var callerIncarnation: UInt32
+    var calleeIncarnation: UInt32 = 0
+    var attempt: Int32
+    var retriesLeft: Int32
+    var timeout: Int64?
+    var sentAt: VirtualTime
+    var arrivedAt: VirtualTime = 0
+    var decidedAt: VirtualTime = 0
+    var accepted = false
+    var status: CallStatus = .ok
+    var verifyCost: Int64 = 0
+    var stage: Int32 = 0
+    var pendingChildren: Int32 = 0
+    /// Time spent validating tokens on this call's critical path (own validation plus, per
+    /// stage, that of the child that finished last).
+    var authCritical: Int64 = 0
+    var stageAuth: Int64 = 0
+    /// The callee has answered (or died trying); later events about it are ignored.
+    var answered = false
+    /// The caller has stopped waiting for this attempt (answer, timeout or its own failure).
+    var resolved = false
+}
+
+/// One call to the tokeninfo cluster, on behalf of one validation.
+struct TokeninfoCall: Sendable {
+    var replica: Int32
+    var call: UInt64
+    var attempt: Int32
+    var token: Int32
+    var incarnation: UInt32
+    var node: Int32 = 0
+    var arrivedAt: VirtualTime = 0
+    var response: TokeninfoResponse?
+    var done = false
+}
+
+/// The OAuth fan-out world: services of the call graph, their validators, the tokeninfo
+/// cluster, the token provider and JWKS endpoint, the clients' tokens, and the bookkeeping
+/// the metrics and checks read. A class so the hot path mutates it in place.
+final class MeshWorld {
+    let graph: CallGraph
+    let auth: AuthSpec
+    let validatorConfig: HopValidatorConfig
+    let scheme = ModelSignatureScheme()
+    let rules: TokenRules
+
+    // Replicas of the services, contiguous per service.
+    var replicaNode: [NodeID] = []
+    var replicaService: [Int32] = []
+    var serviceFirstReplica: [Int] = []
+    var validators: [HopValidator] = []
+    var stations: [Station] = []
+    var validatorTickAt: [VirtualTime?] = []
+    /// Per service: the round-robin position over its replicas.
+    var roundRobin: [UInt32] = []
+    var workRngs: [SeededGenerator] = []
+    /// Service-time factor per service; index `graph.services.count` is the tokeninfo cluster.
+    var slowdown: [Double] = []
+    /// node → replica index, or -1 (lookups by node id).
+    var nodeReplica: [Int32] = []
+
+    // The tokeninfo cluster.
+    var tokeninfoNodes: [NodeID] = []
+    var tokeninfoStations: [Station] = []
+    var tokeninfoRng: SeededGenerator
+    var tokeninfoRoundRobin: UInt32 = 0
+    var tokeninfoCalls: [TokeninfoCall] = []
+    var tokeninfoSojourn = LatencyHistogram()
+    var tokeninfoSojournSum: Double = 0
+    var tokeninfoMeasured: UInt64 = 0
+    var tokeninfoServiceSum: Double = 0
+    var tokeninfoServed: UInt64 = 0
+
+    // Token provider and JWKS endpoint.
+    var providerNode: NodeID = 0
+    var jwksNode: NodeID = 0
+    let provider: TokenProvider
+    /// The truth: what the provider has revoked, and when.
+    var revoked = RevocationList()
+    /// Per replica and kind (0 = JWKS, 1 = revocations): the fetch in flight, and what the
+    /// endpoint answered.
+    var keyFetchSeq: [[UInt32]] = []
+    var keyAnswerJWKS: [JWKS?] = []
+    var keyAnswerRevocations: [RevocationList?] = []
+
+    // Clients and their tokens.
+    var tokens: [Token] = []
+    var tokenForged: [Bool] = []
+    var refreshers: [TokenRefresher] = []
+    /// Each client's current token (index into `tokens`).
+    var clientToken: [Int32] = []
+    var clientInvalidated: [Bool] = []
+    var refreshPending: [Bool] = []
+    var revocations: UInt64 = 0
+    var forgedPool: [Int32] = []
+    var clientRng: SeededGenerator
+    var revocationRng: SeededGenerator
+
+    // Calls and requests.
+    var calls: [MeshCall] = []
+    var workloadEntry: [Int] = []
+    var workloadArrivals: [ArrivalProcess] = []
+    var workloadTimeout: [Int64?] = []
+    var workloadStop: [VirtualTime] = []
+    var arrivalRngs: [SeededGenerator] = []
+    var verifyRng: SeededGenerator
+    var latencyRng: SeededGenerator
+    /// Per request: whose token it carried (-1: a forged one, nobody's).
+    var requestClient: [Int32] = []
+    /// Per node: its cloud account and region (nil = the scenario's default), for latency.
+    var nodeAccount: [String?] = []
+    var nodeRegion: [String?] = []
+
+    // What the metrics and checks read.
+    var authLatency = LatencyHistogram()
+    var authShareSum: Double = 0
+    var authShareCount: UInt64 = 0
+    var hopDecisions: UInt64 = 0
+    var acceptedForged: UInt64 = 0
+    var acceptedExpired: UInt64 = 0
+    var acceptedRevoked: UInt64 = 0
+    var rejectedValid: UInt64 = 0
+    var rejectedInvalid: UInt64 = 0
+    var unavailableDecisions: UInt64 = 0
+    var localVerifications: UInt64 = 0
+    var cacheHits: UInt64 = 0
+    var tokenRefreshes: UInt64 = 0
+    var tokenRefreshFailures: UInt64 = 0
+    var crossZoneCalls: UInt64 = 0
+    var serviceCalls: UInt64 = 0
+    /// The first few accepted invalid tokens, for the check's report.
+    var acceptedInvalidExamples: [(time: VirtualTime, description: String)] = []
+
+    init(graph: CallGraph, auth: AuthSpec, root: SeededGenerator) {
+        self.graph = graph
+        self.auth = auth
+        let issuer = "https://identity.faultline.test"
+        rules = TokenRules(issuer: issuer, leeway: auth.leeway)
+        var config = HopValidatorConfig(strategy: ValidationStrategy(rawValue: auth.strategy.rawValue) ?? .local, rules: rules)
+        config.cacheTTL = auth.cacheTTL
+        config.retries = auth.tokeninfoRetries
+        config.retryBackoff = auth.retryBackoff
+        config.breaker = auth.breakerFailures.map { CircuitBreakerConfig(failureThreshold: $0, openFor: auth.breakerOpenFor) }
+        config.jwksRefresh = auth.jwksRefresh
+        config.jwksRetry = auth.jwksRetry
+        config.refetchOnUnknownKid = auth.refetchOnUnknownKid
+        config.revocationPoll = auth.revocationPoll
+        validatorConfig = config
+        let longest = auth.lifetimes.values.max() ?? 0
+        provider = TokenProvider(
+            issuer: issuer, lifetimes: RealmLifetimes(auth.lifetimes),
+            rotation: KeyRotation(interval: auth.rotationInterval, prePublish: auth.rotationPrePublish, retainAfter: longest))
+        tokeninfoRng = root.stream("mesh.tokeninfo")
+        clientRng = root.stream("mesh.clients")
+        revocationRng = root.stream("mesh.revocations")
+        verifyRng = root.stream("mesh.verify")
+        latencyRng = root.stream("mesh.latency")
+    }
+
+    /// The first replica of `service`; its replicas are `first ..< first + replicas`.
+    func replicas(of service: Int) -> Range<Int> {
+        let first = serviceFirstReplica[service]
+        return first..<(first + graph.services[service].replicas)
+    }
+
+    func newValidator() -> HopValidator { HopValidator(config: validatorConfig, scheme: scheme) }
+
+    /// Ground truth for a token at virtual time `now`: nil when valid, else what is wrong.
+    func truthProblem(_ token: Int32, at now: VirtualTime) -> String? {
+        let t = tokens[Int(token)]
+        if tokenForged[Int(token)] { return "forged" }
+        if now > t.claims.exp { return "expired" }
+        if revoked.isRevoked(jti: t.claims.jti, at: now) { return "revoked" }
+        return nil
+    }
+}

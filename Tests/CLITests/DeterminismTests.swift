@@ -51,6 +51,23 @@ final class DeterminismTests: XCTestCase {
         XCTAssertTrue(String(decoding: a, as: UTF8.self).contains("\"message\":\"fetch\""))
     }
 
+    func testOAuthScenarioIsDeterministicAcrossProcesses() throws {
+        // Validators, tokeninfo, JWKS fetches, token refreshes and key rotation with faults:
+        // the OAuth model too must give identical traces in separate processes.
+        let dir = try CLI.temporaryDirectory()
+        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/oauth/key-rotation.yaml").path
+        let args = ["replay", scenario, "--seed", "5", "--set", "duration=40s", "--set", "faults.1.at=30s",
+                    "--set", "faults.2.at=32s", "--set", "workload.0.calls.rate=30/s", "--set", "auth.strategy=hybrid"]
+        let first = try CLI.run(args + ["--trace", dir.appendingPathComponent("o1.jsonl").path])
+        let second = try CLI.run(args + ["--trace", dir.appendingPathComponent("o2.jsonl").path])
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
+        XCTAssertEqual(hashLine(first.stdout), hashLine(second.stdout))
+        let a = try Data(contentsOf: dir.appendingPathComponent("o1.jsonl"))
+        XCTAssertGreaterThan(a.count, 100_000)
+        XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("o2.jsonl")))
+        XCTAssertTrue(String(decoding: a, as: UTF8.self).contains("\"kind\":\"keys_reply\""))
+    }
+
     func testAHashOrderDependenceIsCaught() throws {
         // The hidden flag folds `Set` iteration order into the trace: two processes must
         // disagree, which is exactly what the test above would then report.

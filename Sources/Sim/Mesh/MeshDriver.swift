@@ -145,12 +145,18 @@ extension Simulation {
     /// Records a new call attempt to a replica of `service`: round-robin over its replicas, one
     /// rotation per service (a shared counter per caller would alias with the caller's fan-out
     /// and send every call of one child slot to the same replica).
+    /// A retry (`avoiding` the replica that failed) goes to the next replica instead.
     mutating func newCall(request: UInt64, parent: Int64, service: Int, token: Int32, caller: NodeID,
-                          attempt: Int32, retries: Int32, timeout: Int64?) -> Int {
+                          attempt: Int32, retries: Int32, timeout: Int64?, avoiding failed: Int32? = nil) -> Int {
         let m = meshWorld!
         let replicas = m.replicas(of: service)
-        let replica = replicas.lowerBound + Int(m.roundRobin[service] % UInt32(replicas.count))
-        m.roundRobin[service] &+= 1
+        let replica: Int
+        if let failed {
+            replica = replicas.lowerBound + (Int(failed) - replicas.lowerBound + 1) % replicas.count
+        } else {
+            replica = replicas.lowerBound + Int(m.roundRobin[service] % UInt32(replicas.count))
+            m.roundRobin[service] &+= 1
+        }
         m.calls.append(MeshCall(request: request, parent: parent, replica: Int32(replica), service: Int32(service),
                                 token: token, callerIncarnation: processes[caller].incarnation, attempt: attempt,
                                 retriesLeft: retries, timeout: timeout, sentAt: now))
@@ -314,13 +320,14 @@ extension Simulation {
         }
     }
 
-    mutating func callChild(parent p: Int, service: Int, attempt: Int32, retries: Int32, timeout: Int64?) {
+    mutating func callChild(parent p: Int, service: Int, attempt: Int32, retries: Int32, timeout: Int64?,
+                            avoiding failed: Int32? = nil) {
         let m = meshWorld!
         let callerReplica = Int(m.calls[p].replica)
         let caller = m.replicaNode[callerReplica]
         let child = newCall(request: m.calls[p].request, parent: Int64(p), service: service, token: m.calls[p].token,
                             caller: caller, attempt: attempt, retries: retries,
-                            timeout: timeout)
+                            timeout: timeout, avoiding: failed)
         meshSend(from: caller, to: m.replicaNode[Int(m.calls[child].replica)], .meshCallArrives(call: UInt64(child)))
         if let timeout { queue.schedule(.meshCallTimeout(call: UInt64(child)), at: now + timeout) }
     }
@@ -370,7 +377,7 @@ extension Simulation {
         guard !m.calls[p].answered else { return }
         if status.isServerError && m.calls[c].retriesLeft > 0 {
             callChild(parent: p, service: Int(m.calls[c].service), attempt: m.calls[c].attempt + 1,
-                      retries: m.calls[c].retriesLeft - 1, timeout: m.calls[c].timeout)
+                      retries: m.calls[c].retriesLeft - 1, timeout: m.calls[c].timeout, avoiding: m.calls[c].replica)
             return
         }
         guard status == .ok else {

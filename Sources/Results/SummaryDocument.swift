@@ -330,7 +330,8 @@ public enum SummaryBuilder {
         }
         let value = observed.flatMap(finite)
         if observed != nil && value == nil { note = "observed value is not finite" }
-        let passed = value.map { $0 <= slo.limit } ?? false
+        // `min` is a lower bound (e.g. availability_min, throughput_per_s_min); the rest are upper bounds.
+        let passed = value.map { stat == "min" ? $0 >= slo.limit : $0 <= slo.limit } ?? false
         return .init(passed: passed, limit: slo.limit, observed: value, metric: slo.metric,
                      statistic: slo.statistic, unit: unit, note: note)
     }

@@ -77,6 +77,31 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual((summary["runs"] as? [Any])?.count, 8)
     }
 
+    func testCompareRunsEachStrategySideBySideInOneReport() throws {
+        // central-vs-local.yaml has `compare: {auth.strategy: [central, local, hybrid, none]}`:
+        // one `run` gives one group per strategy, and the report puts them side by side.
+        let dir = try CLI.temporaryDirectory().appendingPathComponent("compare")
+        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/oauth/central-vs-local.yaml").path
+        let result = try CLI.run(["run", scenario, "--seeds", "2", "--set", "duration=2s", "--set", "warmup=500ms",
+                                  "--out", dir.path, "--jobs", "2"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(
+            with: Data(contentsOf: dir.appendingPathComponent("summary.json"))) as? [String: Any])
+        let groups = try XCTUnwrap(summary["groups"] as? [[String: Any]])
+        XCTAssertEqual(groups.compactMap { ($0["parameters"] as? [String: String])?["auth.strategy"] },
+                       ["central", "hybrid", "local", "none"])
+        func mean(_ group: [String: Any], _ metric: String) -> Double? {
+            ((group["metrics"] as? [String: Any])?[metric] as? [String: Any])?["mean"] as? Double
+        }
+        XCTAssertGreaterThan(mean(groups[0], "tokeninfo_requests") ?? 0, 1000)
+        XCTAssertEqual(mean(groups[2], "tokeninfo_requests"), 0)
+        let latency = try XCTUnwrap((groups[0]["metrics"] as? [String: Any])?["request_latency"] as? [String: Any])
+        for key in ["p50", "p99", "p999", "p50_ci95", "p99_ci95", "p999_ci95"] { XCTAssertNotNil(latency[key], key) }
+        let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("### request_latency by group"), report)
+        XCTAssertTrue(report.contains("| metric | auth.strategy=central | auth.strategy=hybrid | auth.strategy=local | auth.strategy=none | unit |"), report)
+    }
+
     func testValidateAcceptsShippedScenarios() throws {
         let result = try CLI.run(["validate", quickstart])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -14,6 +14,9 @@ final class SummaryBuilderTests: XCTestCase {
             SLOSpec(name: "request_latency_p999", metric: "request_latency", statistic: "p999", limit: 5),
             SLOSpec(name: "error_rate_mean", metric: "error_rate", statistic: "mean", limit: 0.25),
             SLOSpec(name: "error_rate_max", metric: "error_rate", statistic: "max", limit: 0.25),
+            // Lower bounds: the smallest per-run error rate is 0.1.
+            SLOSpec(name: "error_rate_min_low", metric: "error_rate", statistic: "min", limit: 0.05),
+            SLOSpec(name: "error_rate_min_high", metric: "error_rate", statistic: "min", limit: 0.2),
             SLOSpec(name: "ghost", metric: "not_recorded", statistic: "p99", limit: 1),
         ], runs: [r2, r1])
     }
@@ -68,6 +71,10 @@ final class SummaryBuilderTests: XCTestCase {
         XCTAssertTrue(doc.slos["error_rate_mean"]!.passed)
         XCTAssertEqual(doc.slos["error_rate_mean"]!.observed!, 0.2, accuracy: 1e-12)
         XCTAssertFalse(doc.slos["error_rate_max"]!.passed)
+        // `min` is a lower bound: 0.1 ≥ 0.05 holds, 0.1 ≥ 0.2 does not.
+        XCTAssertTrue(doc.slos["error_rate_min_low"]!.passed)
+        XCTAssertEqual(doc.slos["error_rate_min_low"]!.observed!, 0.1, accuracy: 1e-12)
+        XCTAssertFalse(doc.slos["error_rate_min_high"]!.passed)
         let ghost = try XCTUnwrap(doc.slos["ghost"])
         XCTAssertFalse(ghost.passed)
         XCTAssertNil(ghost.observed)

@@ -65,10 +65,10 @@ extension HopValidator {
         return entry.token == token ? entry.decision : nil
     }
 
-    /// Cached for min(ttl, exp − now): a positive answer must not outlive the token.
+    /// Cached for min(ttl, exp − wall clock): a positive answer must not outlive the token.
     private mutating func store(_ decision: Decision, for token: Token, now: Int64) {
         guard let ttl = config.cacheTTL else { return }
-        let expiresAt = min(addSaturating(now, ttl), token.claims.exp)
+        let expiresAt = min(addSaturating(now, ttl), addSaturating(now, subtractSaturating(token.claims.exp, wallNow)))
         guard expiresAt > now else { return }
         cache[token.raw] = CachedAnswer(token: token, decision: decision, expiresAt: expiresAt)
         if cache.count >= cacheSweepAt {

@@ -6,7 +6,7 @@ extension HopValidator {
             if config.strategy == .hybrid { return fallBackToCentral(request: request, token: token, now: now) }
             return [decide(request, .noSigningKeys)]
         }
-        let result = config.rules.check(token, keys: keys, revoked: revocations, now: now, scheme: scheme)
+        let result = config.rules.check(token, keys: keys, revoked: revocations, now: wallNow, scheme: scheme)
         guard case .failure(.unknownKey) = result else {
             // A definite verdict (valid, expired, forged, revoked …) is final, in hybrid too.
             return [decide(request, Decision(result), verifiedLocally: true)]
@@ -59,7 +59,7 @@ extension HopValidator {
         let waiting = parked
         parked = []
         return waiting.map { entry in
-            let result = config.rules.check(entry.token, keys: keys, revoked: revocations, now: now, scheme: scheme)
+            let result = config.rules.check(entry.token, keys: keys, revoked: revocations, now: wallNow, scheme: scheme)
             return decide(entry.request, Decision(result), verifiedLocally: true)
         }
     }

@@ -27,6 +27,8 @@ public struct HopValidator: Sendable {
     /// The polled revocation list; empty until the first successful poll.
     public internal(set) var revocations = RevocationList()
     var started = false
+    /// The wall clock of the step being processed (see `step`).
+    var wallNow: Int64 = 0
     var jwksFetchInFlight = false
     var lastJWKSFetchStart: Int64?
     var nextJWKSFetch: Int64?
@@ -82,7 +84,13 @@ public struct HopValidator: Sendable {
     /// Tokeninfo calls awaiting an answer.
     public var pendingTokeninfoCalls: Int { pendingCalls.count }
 
-    public mutating func step(_ input: HopInput, now: Int64) -> [HopEffect] {
+    ///
+    /// `now` is a monotonic clock: it paces timers, cache lifetimes and the breaker. `wallClock`
+    /// is the node's calendar clock, against which token `iat`/`exp` are judged (default: `now`).
+    /// They differ on purpose: a node whose wall clock is stepped by minutes (NTP, a bad host)
+    /// misjudges token expiry, but its JWKS refresh timer must not jump with it.
+    public mutating func step(_ input: HopInput, now: Int64, wallClock: Int64? = nil) -> [HopEffect] {
+        wallNow = wallClock ?? now
         switch input {
         case .validate(let request, let token):
             counters.validations += 1

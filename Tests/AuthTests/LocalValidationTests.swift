@@ -53,6 +53,21 @@ final class LocalValidationTests: XCTestCase {
         XCTAssertEqual(v.counters.tokeninfoCalls, 0)
     }
 
+    func testWallClockJudgesExpiryButTimersRunOnTheMonotonicClock() {
+        var v = local()
+        ready(&v)
+        XCTAssertEqual(v.nextTimer, 30 * s, "the revocation poll is still in flight; the JWKS refresh is due at 30 s")
+        // The node's wall clock is 5 minutes ahead: a token valid until 100 s looks expired…
+        XCTAssertEqual(v.step(.validate(request: 1, token: token), now: 20 * s, wallClock: 320 * s),
+                       [local(1, .reject(.expired))])
+        // …but its timers still follow monotonic time: the next poll is 10 s after this answer.
+        _ = v.step(.revocationsFetched(RevocationList()), now: 20 * s, wallClock: 320 * s)
+        XCTAssertEqual(v.nextTimer, 30 * s)
+        _ = v.step(.jwksFetchFailed, now: 21 * s, wallClock: 321 * s)
+        XCTAssertEqual(v.nextTimer, 26 * s, "retry 5 s after the failed fetch, by the monotonic clock")
+        XCTAssertEqual(v.step(.validate(request: 2, token: token), now: 21 * s), [local(2, .accept(token.claims))])
+    }
+
     func testLeewayToleratesSkewedClock() {
         var v = local(rules: TokenRules(issuer: issuer, leeway: 2 * s))
         ready(&v)

@@ -33,8 +33,7 @@ extension Simulation {
 
     mutating func startValidator(_ replica: Int) {
         let m = meshWorld!
-        let node = m.replicaNode[replica]
-        let effects = m.validators[replica].start(now: localNow(node))
+        let effects = m.validators[replica].start(now: now)
         applyHopEffects(replica, effects)
         armValidatorTimer(replica)
     }
@@ -183,7 +182,9 @@ extension Simulation {
 
     mutating func stepValidator(_ replica: Int, _ input: HopInput) {
         let m = meshWorld!
-        let effects = m.validators[replica].step(input, now: localNow(m.replicaNode[replica]))
+        // Timers run on virtual (monotonic) time; token expiry is judged by the node's own,
+        // possibly skewed, wall clock.
+        let effects = m.validators[replica].step(input, now: now, wallClock: localNow(m.replicaNode[replica]))
         applyHopEffects(replica, effects)
         armValidatorTimer(replica)
     }
@@ -216,8 +217,7 @@ extension Simulation {
     mutating func armValidatorTimer(_ replica: Int) {
         let m = meshWorld!
         guard let next = m.validators[replica].nextTimer else { return }
-        let node = m.replicaNode[replica]
-        let at = now + max(0, next - localNow(node))
+        let at = max(now, next)
         if let scheduled = m.validatorTickAt[replica], scheduled <= at { return }
         m.validatorTickAt[replica] = at
         queue.schedule(.meshValidatorTick(replica: Int32(replica)), at: at)

@@ -23,7 +23,11 @@ struct ValidateCommand: ParsableCommand {
                 // Building the world catches what only the simulator knows (e.g. a selector
                 // for a model this scenario does not run).
                 _ = try Simulation(scenario: model, seed: 1)
-                print("\(path): ok (\(model.name): \(model.cluster.nodes.count) nodes, \(model.stations.count) stations, \(model.faults.count) faults)")
+                var parts = ["\(model.cluster.nodes.count) nodes", "\(model.stations.count) stations"]
+                if let mesh = model.mesh { parts.append("\(mesh.graph.serviceNames.count) services (\(mesh.graph.keyword))") }
+                if let broker = model.broker { parts.append("\(broker.streams.count) streams") }
+                parts.append("\(model.faults.count) faults")
+                print("\(path): ok (\(model.name): \(parts.joined(separator: ", ")))")
             } catch let errors as ScenarioErrors {
                 invalid += 1
                 printError(errors.description)

@@ -83,6 +83,7 @@ public enum ReportRenderer {
             }))
             out.append("")
             out.append(contentsOf: comparison(groups, histograms: histograms, scalars: scalars))
+            out.append(contentsOf: pivot(groups, histograms: histograms))
         }
 
         out.append("## Runs")
@@ -139,6 +140,41 @@ public enum ReportRenderer {
                     return num(mean) + (m.ci95.map { " " + interval($0) } ?? "")
                 }
                 return [name] + cells + [unit]
+            }))
+            out.append("")
+        }
+        return out
+    }
+
+    /// With two or more parameters, each histogram's p99 as a grid: one column per value of the
+    /// parameter with the fewest values (e.g. the strategies of `compare:`), one row per
+    /// combination of the others — a sweep's table at a glance.
+    static func pivot(_ groups: [SummaryDocument.GroupSummary], histograms: [String]) -> [String] {
+        let keys = Array(Set(groups.flatMap { $0.parameters.keys })).sorted()
+        guard keys.count >= 2 else { return [] }
+        func values(_ key: String) -> [String] {
+            var seen: [String] = []
+            for g in groups { if let v = g.parameters[key], !seen.contains(v) { seen.append(v) } }
+            return seen
+        }
+        let column = keys.min { values($0).count < values($1).count }!
+        let columns = values(column)
+        var rows: [[String: String]] = []
+        for g in groups {
+            var rest = g.parameters
+            rest[column] = nil
+            if !rows.contains(rest) { rows.append(rest) }
+        }
+        var out: [String] = []
+        for name in histograms {
+            out.append("### \(name) p99 (ms): \(column) across, the other parameters down")
+            out.append("")
+            out.append(contentsOf: table(["parameters"] + columns, rows.map { row in
+                [parameterText(row)] + columns.map { value in
+                    var parameters = row
+                    parameters[column] = value
+                    return groups.first { $0.parameters == parameters }?.metrics[name]?.p99.map(num) ?? "—"
+                }
             }))
             out.append("")
         }

@@ -93,7 +93,11 @@ struct ScenarioBuilder {
         let seeds = f["seeds"].flatMap { r.integer($0, "seeds", minimum: 1, expected: "a positive integer") } ?? 10
 
         var names = Names()
-        let cluster = f["cluster"].flatMap { self.cluster($0, "cluster") } ?? ClusterSpec()
+        var cluster = f["cluster"].flatMap { self.cluster($0, "cluster") } ?? ClusterSpec()
+        // A call graph brings its own processes: no idle default node unless nodes are asked for.
+        if f.has("services") && !(f["cluster"]?.entries?.contains { $0.key.scalar == "nodes" } ?? false) {
+            cluster.nodes = []
+        }
         names.nodes = cluster.nodes.map(\.name)
         names.zones = cluster.zones
 

@@ -363,17 +363,24 @@ public struct Simulation {
         }
         switch answer {
         case .ok:
-            let start = requestStart[Int(request)]
-            if start >= warmup {
-                let elapsed = now - start
-                latency.record(elapsed)
-                latencySum += Double(elapsed)
-                latencyCount += 1
-            }
+            recordLatency(of: request)
             conclude(request, .succeeded)
         case .rejected:
             conclude(request, .rejected)
         }
+    }
+
+    /// Records a successful request's latency, measured from its intended start (open loop),
+    /// when it started after the warm-up; returns it then.
+    @discardableResult
+    mutating func recordLatency(of request: UInt64) -> Int64? {
+        let start = requestStart[Int(request)]
+        guard start >= warmup else { return nil }
+        let elapsed = now - start
+        latency.record(elapsed)
+        latencySum += Double(elapsed)
+        latencyCount += 1
+        return elapsed
     }
 
     mutating func conclude(_ request: UInt64, _ outcome: RequestOutcome) {

@@ -194,6 +194,29 @@ final class ReportRendererTests: XCTestCase {
         if let a = fourRow, let b = sixteenRow { XCTAssertLessThan(a.lowerBound, b.lowerBound) }
     }
 
+    func testTwoParametersGiveAPivotAndGroupsSideBySide() {
+        // strategy × depth; latency grows with depth, and central adds 10 ms.
+        var runs: [RunRecord] = []
+        for strategy in ["central", "local"] {
+            for depth in ["1", "2", "3"] {
+                let ms = Double(depth)! + (strategy == "central" ? 10 : 0)
+                runs += [1, 2].map {
+                    makeRun(seed: UInt64($0), parameters: ["auth.strategy": strategy, "services.graph.depth": depth],
+                            latency: latencies([(ms, 100)]))
+                }
+            }
+        }
+        let md = ReportRenderer.render(RunSet(scenario: "fanout", mode: "sim", runs: runs), format: .md)
+        // The parameter with the fewest values (2 strategies) goes across.
+        XCTAssertTrue(md.contains("### request_latency p99 (ms): auth.strategy across, the other parameters down"), md)
+        XCTAssertTrue(md.contains("| parameters | central | local |"), md)
+        XCTAssertTrue(md.contains("| services.graph.depth=3 | 13 | 3 |"), md)
+        // Side by side with CIs: p50/p99/p99.9 per group, and scalars as columns per group.
+        XCTAssertTrue(md.contains("### request_latency by group"), md)
+        XCTAssertTrue(md.contains("| auth.strategy=central, services.graph.depth=1 | 200 | 11 [11, 11] |"), md)
+        XCTAssertTrue(md.contains("| error_rate | 0.1 [0.1, 0.1] |"), md)
+    }
+
     func testCSVRows() {
         let runs = [makeRun(seed: 1, parameters: ["a": "1"]), makeRun(seed: 2, parameters: ["a": "2"], errorRate: 0.5)]
         let csv = ReportRenderer.render(RunSet(scenario: "s", mode: "sim", runs: runs), format: .csv)

@@ -282,8 +282,7 @@ extension Simulation {
         let service = Int(m.replicaService[replica])
         var duration = m.calls[c].verifyCost
         if m.calls[c].accepted { duration += max(0, m.graph.services[service].work.sampleNanos(&m.workRngs[service])) }
-        let factor = m.slowdown[service]
-        if factor != 1 { duration = Int64((Double(duration) * factor).rounded()) }
+        duration = Self.scaled(duration, by: m.slowdown[service])
         queue.schedule(.meshWorkDone(replica: Int32(replica), server: Int32(server),
                                      incarnation: processes[m.replicaNode[replica]].incarnation), at: now + duration)
     }
@@ -403,12 +402,7 @@ extension Simulation {
         }
         switch m.calls[c].status {
         case .ok:
-            let start = requestStart[Int(request)]
-            if start >= warmup {
-                let elapsed = now - start
-                latency.record(elapsed)
-                latencySum += Double(elapsed)
-                latencyCount += 1
+            if let elapsed = recordLatency(of: request) {
                 let auth = m.calls[c].authCritical
                 m.authLatency.record(auth)
                 if elapsed > 0 {
@@ -428,6 +422,11 @@ extension Simulation {
         case .badGateway, .unavailable, .timeout:
             conclude(request, .failed)
         }
+    }
+
+    /// A service time under a `slowdown:` factor.
+    static func scaled(_ duration: Int64, by factor: Double) -> Int64 {
+        factor == 1 ? duration : Int64((Double(duration) * factor).rounded())
     }
 
     // MARK: - The tokeninfo cluster
@@ -471,9 +470,8 @@ extension Simulation {
 
     mutating func startTokeninfoWork(_ k: Int, server: Int, ti: Int) {
         let m = meshWorld!
-        var duration = max(0, m.auth.tokeninfo.service.sampleNanos(&m.tokeninfoRng))
-        let factor = m.slowdown[m.graph.services.count]
-        if factor != 1 { duration = Int64((Double(duration) * factor).rounded()) }
+        let duration = Self.scaled(max(0, m.auth.tokeninfo.service.sampleNanos(&m.tokeninfoRng)),
+                                   by: m.slowdown[m.graph.services.count])
         m.tokeninfoServiceSum += Double(duration)
         m.tokeninfoServed += 1
         queue.schedule(.meshTokeninfoDone(node: Int32(k), server: Int32(server),

@@ -6,8 +6,11 @@
 /// arrivals on its event queue. Reordering is never modelled explicitly: it emerges from
 /// independent latency draws, as it does on a real network with multiple paths.
 ///
-/// Everything is stored in dense `nodeCount × nodeCount` arrays indexed by node id, so no
-/// decision depends on hash order and the hot path (`transmit`) does not allocate.
+/// Storage grows with the nodes and the faults, not with the square of the nodes: one default
+/// link plus per-link overrides and faults keyed by link (looked up, never iterated, so no
+/// decision depends on hash order), and partitions kept as per-node group masks. A call graph
+/// of thousands of service replicas is one process each; a dense `n × n` matrix of links was
+/// 2 GB at 4,700 processes (measured). The hot path (`transmit`) does not allocate.
 
 /// Dense `0..<nodeCount`; the driver maps node names to ids.
 public typealias NodeID = Int
@@ -92,24 +95,42 @@ struct LinkFault: Sendable, Equatable {
 
 public struct SimNetwork: Sendable {
     public let nodeCount: Int
-    var links: [LinkConfig]
-    var faults: [LinkFault]
-    /// `blocked[from * n + to]`: partitions and one-way blocks, unioned. A matrix (rather
-    /// than group labels) lets several partitions and blocks overlap, as schedules do.
-    var blocked: [Bool]
-    /// When each directed link has finished serialising the last message it accepted.
-    var busyUntil: [VirtualTime]
+    let defaultLink: LinkConfig
+    /// Links configured differently from `defaultLink`, by `slot(from, to)`.
+    var linkOverrides: [Int: LinkConfig] = [:]
+    /// Links with a fault in force, by slot; absent = no fault.
+    var faults: [Int: LinkFault] = [:]
+    /// Partitions and one-way blocks in force, unioned (several may overlap, as schedules do).
+    var blocks: [Block] = []
+    /// When each bandwidth-limited link has finished serialising the last message it accepted.
+    var busyUntil: [Int: VirtualTime] = [:]
     var rng: SeededGenerator
     public private(set) var stats = NetworkStats()
+
+    /// One partition or one-way block.
+    enum Block: Sendable {
+        /// Bit i of `groups[node]` set = the node is in group i; nodes in different groups
+        /// cannot talk (a node in no group talks to everyone).
+        case groups([UInt64])
+        /// Messages from a node with `from[node]` to one with `to[node]` are dropped.
+        case oneWay(from: [Bool], to: [Bool])
+
+        func blocks(_ a: NodeID, _ b: NodeID) -> Bool {
+            switch self {
+            case .groups(let masks):
+                let ma = masks[a], mb = masks[b]
+                // Some group of a differs from some group of b.
+                return ma != 0 && mb != 0 && !(ma == mb && ma.nonzeroBitCount == 1)
+            case .oneWay(let from, let to):
+                return from[a] && to[b]
+            }
+        }
+    }
 
     public init(nodeCount: Int, defaultLink: LinkConfig, rng: SeededGenerator) {
         precondition(nodeCount > 0, "a network needs at least one node")
         self.nodeCount = nodeCount
-        let pairs = nodeCount * nodeCount
-        links = Array(repeating: defaultLink, count: pairs)
-        faults = Array(repeating: .none, count: pairs)
-        blocked = Array(repeating: false, count: pairs)
-        busyUntil = Array(repeating: 0, count: pairs)
+        self.defaultLink = defaultLink
         self.rng = rng
     }
 
@@ -122,7 +143,8 @@ public struct SimNetwork: Sendable {
     // MARK: Configuration
 
     public mutating func setLink(from: NodeID, to: NodeID, _ config: LinkConfig) {
-        links[slot(from, to)] = config
+        let s = slot(from, to)
+        linkOverrides[s] = config == defaultLink ? nil : config
     }
 
     /// Both directions at once (e.g. cross-zone latency).
@@ -132,64 +154,69 @@ public struct SimNetwork: Sendable {
     }
 
     public func link(from: NodeID, to: NodeID) -> LinkConfig {
-        links[slot(from, to)]
+        linkOverrides[slot(from, to)] ?? defaultLink
     }
 
     // MARK: Faults
 
     /// Symmetric partition: nodes in different listed groups can't talk; nodes in no group
     /// keep talking to everyone. Adds to partitions already in force (heal removes all).
+    /// At most 64 groups.
     public mutating func partition(groups: [[NodeID]]) {
+        precondition(groups.count <= 64, "a partition has at most 64 groups")
+        var masks = [UInt64](repeating: 0, count: nodeCount)
         for (i, group) in groups.enumerated() {
-            for (j, other) in groups.enumerated() where i != j {
-                for a in group {
-                    for b in other where a != b { blocked[slot(a, b)] = true }
-                }
-            }
+            for node in group { masks[node] |= 1 << UInt64(i) }
         }
+        blocks.append(.groups(masks))
     }
 
     /// One-way partition: messages from any of `from` to any of `to` are dropped; the
     /// reverse direction keeps working (the asymmetric faults that confuse failure detectors).
     public mutating func block(from: [NodeID], to: [NodeID]) {
-        for a in from {
-            for b in to where a != b { blocked[slot(a, b)] = true }
-        }
+        var senders = [Bool](repeating: false, count: nodeCount)
+        var receivers = [Bool](repeating: false, count: nodeCount)
+        for a in from { senders[a] = true }
+        for b in to { receivers[b] = true }
+        blocks.append(.oneWay(from: senders, to: receivers))
     }
 
     /// Removes all partitions and blocks (link faults such as delay stay; see `clearAllLinkFaults`).
     public mutating func healPartitions() {
-        for i in blocked.indices { blocked[i] = false }
+        blocks.removeAll()
     }
 
     /// Extra latency on top of the link's own; stacks with earlier delays until cleared.
     public mutating func addDelay(from: NodeID, to: NodeID, extra: Distribution) {
-        faults[slot(from, to)].extraDelays.append(extra)
+        faults[slot(from, to), default: .none].extraDelays.append(extra)
     }
 
     /// Fault loss combines with the link's configured loss as independent causes:
     /// `P(drop) = 1 − (1 − link.loss)(1 − fault)`.
     public mutating func setFaultLoss(from: NodeID, to: NodeID, probability: Double) {
-        faults[slot(from, to)].loss = probability
+        faults[slot(from, to), default: .none].loss = probability
     }
 
     /// Combines with the link's configured duplication like `setFaultLoss`.
     public mutating func setFaultDuplicate(from: NodeID, to: NodeID, probability: Double) {
-        faults[slot(from, to)].duplicate = probability
+        faults[slot(from, to), default: .none].duplicate = probability
     }
 
     public mutating func clearLinkFaults(from: NodeID, to: NodeID) {
-        faults[slot(from, to)] = .none
+        faults[slot(from, to)] = nil
     }
 
     public mutating func clearAllLinkFaults() {
-        for i in faults.indices { faults[i] = .none }
+        faults.removeAll()
     }
 
     /// Local messages are always reachable. The driver also asks this at delivery time:
     /// messages in flight when a partition starts are dropped at arrival.
     public func isReachable(from: NodeID, to: NodeID) -> Bool {
-        from == to || !blocked[slot(from, to)]
+        if from == to || blocks.isEmpty { return true }
+        _ = slot(from, to)  // range check
+        for block in blocks where block.blocks(from, to) { return false }
+        return true
     }
 
     /// `isReachable` for an arriving message, counting the drop in `stats.droppedInFlight`.
@@ -217,32 +244,40 @@ public struct SimNetwork: Sendable {
             return Transmission(first: now)
         }
         let s = slot(from, to)
-        if blocked[s] {
+        if !blocks.isEmpty && !isReachable(from: from, to: to) {
             stats.partitioned += 1
             return .dropped(.partitioned)
         }
+        if linkOverrides.isEmpty && faults.isEmpty && defaultLink.bandwidthBytesPerSecond == nil {
+            return transmitOnDefaultLink(now: now)
+        }
+        // The common case (no override, no fault) reads the default link in place; copying
+        // the structs would retain and release their distributions per message.
+        let override = linkOverrides.isEmpty ? nil : linkOverrides[s]
+        let fault = faults.isEmpty ? nil : faults[s]
 
         let lossDraw = rng.nextUnit()
         let duplicateDraw = rng.nextUnit()
-        let firstLatency = drawLatency(slot: s)
-        let secondLatency = drawLatency(slot: s)
+        let firstLatency = drawLatency(override, fault)
+        let secondLatency = drawLatency(override, fault)
 
-        // Fields are read in place rather than copying the structs, whose distributions and
-        // delay lists would otherwise be retained and released per message.
         var departure = now
-        if let bandwidth = links[s].bandwidthBytesPerSecond, bandwidth > 0 {
+        let linkBandwidth = override == nil ? defaultLink.bandwidthBytesPerSecond : override!.bandwidthBytesPerSecond
+        if let bandwidth = linkBandwidth, bandwidth > 0 {
             let serialisation = Double(max(0, bytes)) * Double(Nanos.second) / bandwidth
-            departure = saturatingAdd(max(now, busyUntil[s]), clampNanos(serialisation.rounded(.up)))
+            departure = saturatingAdd(max(now, busyUntil[s] ?? 0), clampNanos(serialisation.rounded(.up)))
             busyUntil[s] = departure
         }
 
-        let lossProbability = 1 - (1 - links[s].loss) * (1 - faults[s].loss)
+        let linkLoss = override?.loss ?? defaultLink.loss
+        let lossProbability = 1 - (1 - linkLoss) * (1 - (fault?.loss ?? 0))
         if lossDraw < lossProbability {
             stats.lost += 1
             return .dropped(.lost)
         }
         var result = Transmission(first: saturatingAdd(departure, firstLatency))
-        let duplicateProbability = 1 - (1 - links[s].duplicate) * (1 - faults[s].duplicate)
+        let linkDuplicate = override?.duplicate ?? defaultLink.duplicate
+        let duplicateProbability = 1 - (1 - linkDuplicate) * (1 - (fault?.duplicate ?? 0))
         if duplicateDraw < duplicateProbability {
             result.second = saturatingAdd(departure, secondLatency)
             stats.duplicated += 1
@@ -253,16 +288,42 @@ public struct SimNetwork: Sendable {
         return result
     }
 
+    /// `transmit` when no link is overridden, none is faulty and bandwidth is unlimited (the
+    /// common case): the same draws in the same order, without the per-link lookups
+    /// (measured: 8% of the station model's run time).
+    @inline(__always)
+    mutating func transmitOnDefaultLink(now: VirtualTime) -> Transmission {
+        let lossDraw = rng.nextUnit()
+        let duplicateDraw = rng.nextUnit()
+        let firstLatency = defaultLink.latency.sampleNanos(&rng)
+        let secondLatency = defaultLink.latency.sampleNanos(&rng)
+        // The general formula with no fault, 1 − (1 − p)·1, rounds exactly like `transmit`'s.
+        if lossDraw < 1 - (1 - defaultLink.loss) {
+            stats.lost += 1
+            return .dropped(.lost)
+        }
+        var result = Transmission(first: saturatingAdd(now, firstLatency))
+        if duplicateDraw < 1 - (1 - defaultLink.duplicate) {
+            result.second = saturatingAdd(now, secondLatency)
+            stats.duplicated += 1
+            stats.deliveriesScheduled += 2
+        } else {
+            stats.deliveriesScheduled += 1
+        }
+        return result
+    }
+
     /// Base latency plus every stacked delay fault, each drawn independently.
     @inline(__always)
-    mutating func drawLatency(slot s: Int) -> Int64 {
-        var total = links[s].latency.sampleNanos(&rng)
-        // Indexing avoids retaining/copying the fault array while mutating `rng`.
-        let delayCount = faults[s].extraDelays.count
-        var i = 0
-        while i < delayCount {
-            total = saturatingAdd(total, faults[s].extraDelays[i].sampleNanos(&rng))
-            i += 1
+    mutating func drawLatency(_ override: LinkConfig?, _ fault: LinkFault?) -> Int64 {
+        var total: Int64
+        if let override {
+            total = override.latency.sampleNanos(&rng)
+        } else {
+            total = defaultLink.latency.sampleNanos(&rng)
+        }
+        if let fault {
+            for extra in fault.extraDelays { total = saturatingAdd(total, extra.sampleNanos(&rng)) }
         }
         return total
     }

@@ -107,6 +107,36 @@ final class NetworkTests: XCTestCase {
         XCTAssertNotNil(net.transmit(from: 0, to: 3, bytes: 1, now: 0).first)
     }
 
+    func testOverlappingPartitionsAndANodeInTwoGroups() {
+        var net = makeNetwork(nodes: 5)
+        // Node 1 sits in both groups: it is cut off from 0 and from 2, but not from itself.
+        net.partition(groups: [[0, 1], [1, 2]])
+        XCTAssertFalse(net.isReachable(from: 1, to: 0))
+        XCTAssertFalse(net.isReachable(from: 1, to: 2))
+        XCTAssertFalse(net.isReachable(from: 0, to: 2))
+        XCTAssertTrue(net.isReachable(from: 1, to: 1))
+        XCTAssertTrue(net.isReachable(from: 3, to: 1))
+        // A second partition adds to the first.
+        net.partition(groups: [[3], [4]])
+        XCTAssertFalse(net.isReachable(from: 4, to: 3))
+        XCTAssertFalse(net.isReachable(from: 0, to: 2))
+        XCTAssertTrue(net.isReachable(from: 0, to: 3))
+        net.healPartitions()
+        XCTAssertTrue(net.isReachable(from: 4, to: 3))
+        XCTAssertTrue(net.isReachable(from: 0, to: 2))
+    }
+
+    func testLargeNetworksCostMemoryByNodesNotByLinks() {
+        // 200,000 processes (a big call graph): a dense link matrix would need 4·10^10 entries.
+        let n = 200_000
+        var net = makeNetwork(nodes: n, LinkConfig(latency: .constant(Double(ms))))
+        net.partition(groups: [[0], Array(1..<n)])
+        net.addDelay(from: 5, to: n - 1, extra: .constant(Double(ms)))
+        XCTAssertEqual(net.transmit(from: 0, to: n - 1, bytes: 1, now: 0).dropReason, .partitioned)
+        XCTAssertEqual(net.transmit(from: 5, to: n - 1, bytes: 1, now: 0).first, 2 * ms)
+        XCTAssertEqual(net.transmit(from: 6, to: n - 1, bytes: 1, now: 0).first, ms)
+    }
+
     func testOneWayBlockAndHeal() {
         var net = makeNetwork(nodes: 3)
         net.block(from: [0], to: [1, 2])

@@ -261,6 +261,27 @@ final class MeshSimulationTests: XCTestCase {
 
     // MARK: - Call graphs
 
+    func testStationsAndAMeshRunSideBySide() throws {
+        let yaml = """
+            name: mixed
+            duration: 5s
+            cluster: { nodes: 1, zones: [a] }
+            stations: [{ name: db, node: n1, servers: 2, service: { exponential: 1ms } }]
+            services:
+              graph: { shape: tree, depth: 1, fanout: 2 }
+            auth: { strategy: local }
+            workload:
+              - requests: { station: db, rate: 200/s }
+              - calls: { rate: 100/s, timeout: 1s }
+            checks: [requests_accounted, no_accepted_invalid, mesh_requests_accounted]
+            """
+        let outcome = try XCTUnwrap(run(yaml).first)
+        XCTAssertTrue(outcome.passed, "\(outcome.checks)")
+        XCTAssertEqual(outcome.metrics["requests"]!, 1500, accuracy: 150)
+        XCTAssertEqual(outcome.metrics["hops_per_request"]!, 3, accuracy: 0.01, "per mesh request, not per station request")
+        XCTAssertGreaterThan(outcome.metrics["availability"]!, 0.99)
+    }
+
     func testSequentialCallsAddUpAndParallelCallsOverlap() throws {
         func mean(_ mode: String) throws -> Double {
             let yaml = mesh(services: """

@@ -130,6 +130,8 @@ extension Simulation {
             token = m.forgedPool[m.clientRng.index(below: m.forgedPool.count)]
             owner = -1
         }
+        // Indexed by request id; station requests of a mixed scenario hold -2.
+        while m.requestClient.count < Int(request) { m.requestClient.append(-2) }
         m.requestClient.append(owner)
 
         let entry = m.workloadEntry[w]

@@ -31,7 +31,7 @@ extension Simulation {
         var ok = 0.0, finished = 0.0, outsideOk = 0.0, outsideFinished = 0.0
         var windowOk = Array(repeating: 0.0, count: windows.count)
         var windowFinished = Array(repeating: 0.0, count: windows.count)
-        for id in 0..<requestStart.count where requestStart[id] >= scenario.warmup && m.requestClient[id] >= 0 {
+        for id in 0..<requestStart.count where requestStart[id] >= scenario.warmup && id < m.requestClient.count && m.requestClient[id] >= 0 {
             guard let outcome = ledger.outcome(of: UInt64(id)), outcome != .pending else { continue }
             let success = outcome == .succeeded ? 1.0 : 0.0
             finished += 1
@@ -56,7 +56,7 @@ extension Simulation {
 
         let seconds = Double(end) / 1e9
         let arrivals = m.tokeninfoStations.reduce(0) { $0 + $1.counters.arrived }
-        let requests = Double(requestStart.count)
+        let requests = Double(m.requestClient.reduce(0) { $0 + ($1 >= -1 ? 1 : 0) })  // mesh requests only
         put("tokeninfo_requests", Double(arrivals), "count")
         put("tokeninfo_requests_per_s", seconds > 0 ? Double(arrivals) / seconds : 0, "/s")
         put("tokeninfo_calls_per_request", requests > 0 ? Double(arrivals) / requests : 0, "count")

@@ -128,7 +128,8 @@ final class MeshWorld {
     var arrivalRngs: [SeededGenerator] = []
     var verifyRng: SeededGenerator
     var latencyRng: SeededGenerator
-    /// Per request: whose token it carried (-1: a forged one, nobody's).
+    /// Per request id: whose token it carried (-1: a forged one, nobody's; -2: not a mesh
+    /// request, e.g. a station request of the same scenario).
     var requestClient: [Int32] = []
     /// Per node: its cloud account and region (nil = the scenario's default), for latency.
     var nodeAccount: [String?] = []

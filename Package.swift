@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Replication"),
         // Token issuing, tokeninfo semantics and per-hop validation (central / local / hybrid).
         .target(name: "Auth"),
+        // The multi-account model: organisations, placements, blast radius, control plane, cost.
+        .target(name: "Accounts", dependencies: ["SimCore"]),
         // A broker node's protocol state (Raft + metadata + replicas) as one sans-IO unit.
         .target(name: "Broker", dependencies: ["Raft", "Replication"]),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
@@ -44,7 +46,7 @@ let package = Package(
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "Auth"],
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "Auth", "Accounts"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore",
@@ -57,6 +59,7 @@ let package = Package(
         .testTarget(name: "RaftTests", dependencies: ["Raft", "SimCore"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "SimCore"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -26,6 +26,9 @@ struct ValidateCommand: ParsableCommand {
                 var parts = ["\(model.cluster.nodes.count) nodes", "\(model.stations.count) stations"]
                 if let mesh = model.mesh { parts.append("\(mesh.graph.serviceNames.count) services (\(mesh.graph.keyword))") }
                 if let broker = model.broker { parts.append("\(broker.streams.count) streams") }
+                if model.organisation != nil, let accounts = model.accounts {
+                    parts.append("an organisation placed \(accounts.strategy.rawValue)")
+                }
                 parts.append("\(model.faults.count) faults")
                 print("\(path): ok (\(model.name): \(parts.joined(separator: ", ")))")
             } catch let errors as ScenarioErrors {

@@ -82,6 +82,7 @@ public enum ReportRenderer {
                 return row
             }))
             out.append("")
+            out.append(contentsOf: accountSizing(groups))
             out.append(contentsOf: comparison(groups, histograms: histograms, scalars: scalars))
             out.append(contentsOf: pivot(groups, histograms: histograms))
         }
@@ -106,6 +107,38 @@ public enum ReportRenderer {
             }))
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// The architect's table of the multi-account model: one row per group (e.g. per account
+    /// count), the account metrics with their 95% CIs over seeds, and the first group — in
+    /// parameter order — that meets every SLO (the scenario's limits), or a plain "none".
+    static func accountSizing(_ groups: [SummaryDocument.GroupSummary]) -> [String] {
+        guard groups.contains(where: { $0.metrics["blast_radius_mean"] != nil }) else { return [] }
+        let columns: [(metric: String, title: String)] = [
+            ("accounts", "accounts"), ("blast_radius_mean", "blast radius mean"), ("blast_radius_p99", "blast radius p99"),
+            ("impaired_services_mean", "services impaired (mean)"), ("exposure_services", "exposure on compromise (services)"),
+            ("availability_mc", "availability (Monte Carlo)"), ("added_latency_p99", "added latency p99 (ms)"),
+            ("cross_account_call_share", "cross-account calls"), ("overhead_cost", "overhead cost"),
+        ].filter { column in groups.contains { $0.metrics[column.metric] != nil } }
+        var out = ["## Account sizing", "",
+                   "Blast radius: the traffic-weighted share of requests that fail when one account fails, over every account of the placement (mean and p99 over accounts), then over seeds: mean [95% CI].",
+                   ""]
+        out.append(contentsOf: table(["parameters"] + columns.map(\.title) + ["SLOs"], groups.map { g in
+            [parameterText(g.parameters)] + columns.map { column in
+                guard let m = g.metrics[column.metric], let mean = m.mean else { return "—" }
+                return num(mean) + (m.ci95.map { " " + interval($0) } ?? "")
+            } + [g.slos.isEmpty ? "—" : (g.slos.values.allSatisfy(\.passed) ? "met" : "missed")]
+        }))
+        out.append("")
+        if groups.allSatisfy({ $0.slos.isEmpty }) {
+            out.append("No limits stated (add SLOs such as `blast_radius_p99_mean: 10%`).")
+        } else if let first = groups.first(where: { !$0.slos.isEmpty && $0.slos.values.allSatisfy(\.passed) }) {
+            out.append("Smallest setting that meets every limit: **\(parameterText(first.parameters))**.")
+        } else {
+            out.append("**No setting meets every limit.**")
+        }
+        out.append("")
+        return out
     }
 
     /// Groups side by side: per latency histogram, the merged p50 / p99 / p99.9 with their

@@ -6,9 +6,15 @@ struct FaultReader {
     let names: Names
 
     static let actions = ["crash", "restart", "pause", "resume", "partition", "heal", "delay", "loss", "duplicate",
-                          "clock", "disk", "slowdown"]
+                          "clock", "disk", "slowdown"] + accountActions
+    /// Actions on whole accounts (the multi-account model; they need `organisation:`).
+    static let accountActions = ["suspend", "bad-change", "compromise", "region-outage", "api-storm"]
     /// Actions that are themselves an undo (or instantaneous), so `for:` makes no sense.
     static let notUndoable = ["restart", "resume", "heal"]
+    static let undoable: String = {
+        let list = actions.filter { !notUndoable.contains($0) }
+        return list.dropLast().joined(separator: ", ") + " and " + list.last!
+    }()
 
     var selectors: Selectors { Selectors(reader: reader, names: names) }
 
@@ -23,7 +29,7 @@ struct FaultReader {
             if FaultReader.notUndoable.contains(keyword) {
                 r.fail(n, f.path("for"),
                        expected: "no 'for:' on \(keyword) (it cannot be undone)", found: n.foundDescription,
-                       hint: "only crash, pause, partition, delay, loss, duplicate, clock, disk and slowdown can be undone")
+                       hint: "only \(FaultReader.undoable) can be undone")
             } else {
                 duration = r.duration(n, f.path("for"), positive: true)
             }
@@ -102,11 +108,12 @@ struct FaultReader {
             else { return nil }
             // A station, or a service of the call graph (its replicas' work, or tokeninfo's service times).
             var station: String?
-            if let n = r.required(f, "station", expected: names.hasServices ? "the name of a station or service" : "the name of a station"),
-               let s = r.string(n, f.path("station"), expected: names.hasServices ? "a station or service name" : "a station name") {
-                if names.stations.contains(s) || names.services.contains(s) { station = s } else if names.hasServices {
+            if let n = r.required(f, "station", expected: names.hasServices || names.hasOrganisation ? "the name of a station or service" : "the name of a station"),
+               let s = r.string(n, f.path("station"), expected: names.hasServices || names.hasOrganisation ? "a station or service name" : "a station name") {
+                if names.stations.contains(s) || names.services.contains(s) { station = s } else if names.hasServices || names.hasOrganisation {
+                    let graph = names.hasServices ? "the call graph" : "the organisation"
                     r.fail(n, f.path("station"),
-                           expected: "a station (\(names.stations.joined(separator: ", "))) or a service of the call graph (\(Names.listed(names.services)))",
+                           expected: "a station (\(names.stations.joined(separator: ", "))) or a service of \(graph) (\(Names.listed(names.services)))",
                            found: "unknown station or service '\(s)'", hint: Suggest.hint(for: s, in: names.stations + names.services))
                 } else {
                     r.fail(n, f.path("station"), expected: "a station (\(names.stations.joined(separator: ", ")))",
@@ -122,7 +129,59 @@ struct FaultReader {
             }
             guard let station, let factor else { return nil }
             return .slowdown(station: station, factor: factor)
+        case "suspend", "bad-change", "compromise", "region-outage", "api-storm":
+            return accountAction(keyword, body, path)
         default:
+            return nil
+        }
+    }
+
+    /// `suspend: account(acct-3)`, `bad-change: …`, `compromise: …`, `region-outage: eu-west-1`,
+    /// `api-storm: {account: account(acct-3), rate: 50/s}`.
+    func accountAction(_ keyword: String, _ body: SourceNode, _ path: String) -> FaultAction? {
+        let r = reader
+        guard names.hasOrganisation else {
+            r.fail(body, path, expected: "\(keyword) in a scenario with accounts (\(keyword) needs organisation: and accounts:)",
+                   found: "no organisation: section")
+            return nil
+        }
+        switch keyword {
+        case "suspend": return accountSelector(body, path, keyword).map { .suspend($0) }
+        case "bad-change": return accountSelector(body, path, keyword).map { .badChange($0) }
+        case "compromise": return accountSelector(body, path, keyword).map { .compromise($0) }
+        case "region-outage":
+            guard let region = r.string(body, path, expected: "a region of accounts.regions") else { return nil }
+            if let regions = names.regions, !regions.contains(region) {
+                r.fail(body, path, expected: "a region of accounts.regions (\(Names.listed(regions)))", found: "unknown region '\(region)'",
+                       hint: Suggest.hint(for: region, in: regions))
+                return nil
+            }
+            return .regionOutage(region)
+        default:
+            guard let f = r.fields(body, path, allowed: ["account", "rate"], what: "{account: account(acct-1), rate: 50/s}")
+            else { return nil }
+            let target = r.required(f, "account", expected: "the accounts the calls hit: account(<name>) or all")
+                .flatMap { accountSelector($0, f.path("account"), keyword) }
+            let rate = r.required(f, "rate", expected: "control-plane calls per second, such as 50/s")
+                .flatMap { r.rate($0, f.path("rate")) }
+            guard let target, let rate else { return nil }
+            return .apiStorm(target, rate: rate)
+        }
+    }
+
+    /// `account(<name>)` (a known account), `all` (every account) or `service(<name>)` (the
+    /// accounts that service runs in, whatever the placement — so one schedule fits every strategy).
+    func accountSelector(_ node: SourceNode, _ path: String, _ keyword: String) -> Selector? {
+        let expected = "account(<name>), service(<name>) or all (\(keyword) acts on whole accounts)"
+        guard let text = node.scalar else {
+            reader.fail(node, path, expected: expected)
+            return nil
+        }
+        switch Selectors.parse(text) {
+        case .account, .all, .service: return selectors.selector(node, path)
+        default:
+            reader.fail(node, path, expected: expected, found: "'\(text)'",
+                        hint: text.hasPrefix("acct-") ? "write account(\(text))" : nil)
             return nil
         }
     }

@@ -105,6 +105,9 @@ public struct ServiceDefaults: Sendable {
     public var callMode: CallMode
     public var callTimeout: Int64?
     public var callRetries: Int
+    /// Callers skip replicas whose process is down (a health-checked load balancer that notices
+    /// at once — the optimistic end); off = plain round-robin, dead replicas found by timeouts.
+    public var healthChecks = false
 
     public init(replicas: Int = 1, servers: Int = 8, work: Distribution = .constant(1_000_000), queueLimit: Int? = nil,
                 callMode: CallMode = .parallel, callTimeout: Int64? = nil, callRetries: Int = 0) {

@@ -290,32 +290,38 @@ extension ScenarioBuilder {
 
     /// Reports every cycle of an explicit call graph once, at the call that closes it.
     func reportCycles(_ services: [ServiceSpec], _ callNodes: [[(node: SourceNode, path: String)]]) {
+        reportCycles(names: services.map(\.name), edges: services.map { $0.calls.map(\.to) }, nodes: callNodes,
+                     expected: "calls that form no cycle (the call graph must be acyclic)")
+    }
+
+    /// Reports every cycle of a written-out graph once, at the edge that closes it (as
+    /// `the cycle a → b → a`). `edges[i]` are the targets of `names[i]`, `nodes[i]` where each was written.
+    func reportCycles(names: [String], edges: [[String]], nodes: [[(node: SourceNode, path: String)]], expected: String) {
         var index: [String: Int] = [:]
-        for (i, service) in services.enumerated() { index[service.name] = i }
+        for (i, name) in names.enumerated() { index[name] = i }
         // 0 = unvisited, 1 = on the current path, 2 = done. Iterative: a written-out chain may be long.
-        var state = [Int](repeating: 0, count: services.count)
-        for root in services.indices where state[root] == 0 {
+        var state = [Int](repeating: 0, count: names.count)
+        for root in names.indices where state[root] == 0 {
             var stack: [(service: Int, nextCall: Int)] = [(root, 0)]
             state[root] = 1
             while let (current, nextCall) = stack.last {
-                let calls = services[current].calls
-                guard nextCall < calls.count else {
+                let targets = edges[current]
+                guard nextCall < targets.count else {
                     state[current] = 2
                     stack.removeLast()
                     continue
                 }
                 stack[stack.count - 1].nextCall += 1
-                guard let callee = index[calls[nextCall].to] else { continue }
+                guard let callee = index[targets[nextCall]] else { continue }
                 switch state[callee] {
                 case 0:
                     state[callee] = 1
                     stack.append((callee, 0))
                 case 1:
                     let start = stack.firstIndex(where: { $0.service == callee }) ?? 0
-                    let cycle = stack[start...].map { services[$0.service].name } + [services[callee].name]
-                    let (node, path) = callNodes[current][nextCall]
-                    reader.fail(node, path, expected: "calls that form no cycle (the call graph must be acyclic)",
-                                found: "the cycle \(cycle.joined(separator: " → "))")
+                    let cycle = stack[start...].map { names[$0.service] } + [names[callee]]
+                    let (node, path) = nodes[current][nextCall]
+                    reader.fail(node, path, expected: expected, found: "the cycle \(cycle.joined(separator: " → "))")
                 default:
                     break
                 }
@@ -323,10 +329,11 @@ extension ScenarioBuilder {
         }
     }
 
-    func serviceDefaults(_ node: SourceNode, _ path: String) -> ServiceDefaults? {
+    func serviceDefaults(_ node: SourceNode, _ path: String, allowed: [String] = ScenarioBuilder.serviceDefaultsKeys,
+                         base: ServiceDefaults = ServiceDefaults()) -> ServiceDefaults? {
         let r = reader
-        guard let f = r.fields(node, path, allowed: ScenarioBuilder.serviceDefaultsKeys) else { return nil }
-        var d = ServiceDefaults()
+        guard let f = r.fields(node, path, allowed: allowed) else { return nil }
+        var d = base
         if let n = f["replicas"], let v = r.integer(n, f.path("replicas"), minimum: 1, expected: "a positive integer") {
             d.replicas = v
         }
@@ -335,7 +342,8 @@ extension ScenarioBuilder {
         }
         if let n = f["work"], let v = r.distribution(n, f.path("work")) { d.work = v }
         if let n = f["queue_limit"], let v = r.queueLimit(n, f.path("queue_limit")) { d.queueLimit = v }
-        if let n = f["call"], let cf = r.fields(n, f.path("call"), allowed: ["mode", "timeout", "retries"]) {
+        if let n = f["call"], let cf = r.fields(n, f.path("call"), allowed: ["mode", "timeout", "retries", "health_checks"]) {
+            if let h = cf["health_checks"], let v = r.bool(h, cf.path("health_checks")) { d.healthChecks = v }
             if let m = cf["mode"], let v = choice(m, cf.path("mode"), CallMode.self) { d.callMode = v }
             if let t = cf["timeout"], let v = r.durationOrNever(t, cf.path("timeout")) { d.callTimeout = v }
             if let n = cf["retries"], let v = r.integer(n, cf.path("retries"), minimum: 0, expected: "a non-negative integer") {
@@ -577,12 +585,17 @@ extension ScenarioBuilder {
         let p = outer.path("calls")
         guard let f = r.fields(body, p, allowed: ScenarioBuilder.callsKeys) else { return nil }
         var valid = true
-        if !names.hasServices {
-            r.fail(body, p, expected: "calls into a call graph (calls need a services: section)", found: "no services: section")
+        if !names.hasServices && !names.hasOrganisation {
+            r.fail(body, p, expected: "calls into a call graph or an organisation (calls need a services: or organisation: section)",
+                   found: "no services: or organisation: section")
             valid = false
         }
         var entry: String?
-        if let n = f["entry"], let s = r.string(n, f.path("entry"), expected: "a service name") {
+        if let n = f["entry"], names.hasOrganisation && !names.hasServices {
+            // The organisation's services share the requests by their `traffic`.
+            r.fail(n, f.path("entry"), expected: "no entry with organisation: (requests enter its services by their traffic shares)")
+            valid = false
+        } else if let n = f["entry"], let s = r.string(n, f.path("entry"), expected: "a service name") {
             let services = names.services.filter { $0 != MeshNaming.tokeninfo }
             if services.contains(s) { entry = s } else if names.hasServices {
                 r.fail(n, f.path("entry"), expected: "a service of the call graph (\(Names.listed(services)))",

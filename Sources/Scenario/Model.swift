@@ -33,6 +33,10 @@ public struct Scenario: Sendable {
     public var auth: AuthSpec?
     /// `- calls:` workload entries (need `services`).
     public var meshWorkloads: [MeshWorkload] = []
+    /// The multi-account model: an organisation's services and how they are placed into
+    /// cloud accounts. With `organisation`, requests flow through its dependency graph as a mesh.
+    public var organisation: OrganisationSpec?
+    public var accounts: AccountsSpec?
     /// `compare:` — settings `faultline run` tries side by side (each value a run group, as a
     /// sweep would), e.g. the four validation strategies over one call graph.
     public var compare: [CompareAxis] = []
@@ -213,6 +217,15 @@ public enum FaultAction: Sendable {
     case disk(Selector, DiskFault)
     /// The station's service times are multiplied by `factor`.
     case slowdown(station: String, factor: Double)
+    /// Account-level faults (the multi-account model). `suspend`: the account is unusable;
+    /// `badChange`: an account-wide IAM/network change breaks everything in it; both take its
+    /// processes down (for `for:`). `compromise`: an attacker reaches everything in it (no
+    /// outage; its exposure is reported). `regionOutage`: a region of every account is down.
+    /// `apiStorm`: control-plane calls at `rate` per second in the account(s), competing with
+    /// deploys for the account's API token bucket.
+    case suspend(Selector), badChange(Selector), compromise(Selector)
+    case regionOutage(String)
+    case apiStorm(Selector, rate: Double)
 
     /// The YAML key of this action.
     public var keyword: String {
@@ -229,6 +242,11 @@ public enum FaultAction: Sendable {
         case .clock: return "clock"
         case .disk: return "disk"
         case .slowdown: return "slowdown"
+        case .suspend: return "suspend"
+        case .badChange: return "bad-change"
+        case .compromise: return "compromise"
+        case .regionOutage: return "region-outage"
+        case .apiStorm: return "api-storm"
         }
     }
 }
@@ -376,8 +394,9 @@ public struct SLOSpec: Sendable, Equatable {
 
     public static let statistics = ["p50", "p90", "p99", "p999", "mean", "max"]
 
-    /// Metrics an SLO may name, and how their limits are written.
-    public enum MetricKind: Sendable { case latency, fraction, perSecond }
+    /// Metrics an SLO may name, and how their limits are written: a duration (stored in ms), a
+    /// probability (a fraction), a rate or plain number (per second), or a plain number (a count, a cost).
+    public enum MetricKind: Sendable { case latency, fraction, perSecond, number }
 
     public static let knownMetrics: [(name: String, kind: MetricKind)] = [
         ("request_latency", .latency),
@@ -393,7 +412,26 @@ public struct SLOSpec: Sendable, Equatable {
         ("auth_latency", .latency),
         ("availability", .fraction),
         ("tokeninfo_utilization", .fraction),
+        // The multi-account model, one value per seed. Blast radius: the traffic-weighted share of
+        // requests failing under a single-account fault (mean over the accounts, or their p99).
+        ("blast_radius_mean", .fraction),
+        ("blast_radius_p99", .fraction),
+        // Share of services impaired by a single-account fault, mean over the accounts.
+        ("impaired_services_mean", .fraction),
+        // Services an attacker reaches from one compromised account (mean over the accounts).
+        ("exposure_services", .number),
+        // Monte Carlo availability under random account faults (`accounts.random_faults`).
+        ("availability_mc", .fraction),
+        // p99 latency added by cross-account and cross-region calls.
+        ("added_latency_p99", .latency),
+        // Monthly cost of the accounts (`accounts.cost`).
+        ("overhead_cost", .number),
+        // How long deploys wait for the account's control-plane API.
+        ("deploy_delay", .latency),
     ]
+
+    /// Metrics whose SLO may be a lower bound (`_min`): more is better.
+    public static let lowerBounded = ["throughput_per_s", "availability", "availability_mc"]
 
     /// `true` when the observed value must be at least `limit` rather than at most.
     public var isLowerBound: Bool { statistic == "min" }
@@ -409,7 +447,8 @@ extension FaultAction {
         case .partition(.isolate(let s)): return [s]
         case .partition(.oneWay(let from, let to)): return from + to
         case .delay(let link, _), .loss(let link, _), .duplicate(let link, _): return link.from + link.to
-        case .heal, .slowdown: return []
+        case .heal, .slowdown, .regionOutage: return []
+        case .suspend(let s), .badChange(let s), .compromise(let s), .apiStorm(let s, _): return [s]
         }
     }
 }

@@ -18,23 +18,37 @@ extension ScenarioBuilder {
             let p = KeyPath.child(path, name)
             var metric = name
             var statistic = "mean"
+            // Some metrics end in a statistic of their own (`blast_radius_p99`, per seed); a name that
+            // is such a metric as a whole means its mean, `blast_radius_p99_max` its maximum.
             if let underscore = name.lastIndex(of: "_") {
                 let suffix = String(name[name.index(after: underscore)...])
-                if SLOSpec.statistics.contains(suffix) || suffix == "min" {
-                    metric = String(name[..<underscore])
+                let prefix = String(name[..<underscore])
+                if (SLOSpec.statistics.contains(suffix) || suffix == "min")
+                    && (metricNames.contains(prefix) || !metricNames.contains(name)) {
+                    metric = prefix
                     statistic = suffix
                 }
             }
             guard let kind = SLOSpec.knownMetrics.first(where: { $0.name == metric })?.kind else {
+                // A misspelt metric that ends in a statistic of its own (`blast_radus_mean`) is
+                // suggested as a whole.
+                var unknown = metric
+                var hint = Suggest.hint(for: metric, in: metricNames)
+                if hint == nil, metric != name, let whole = Suggest.hint(for: name, in: metricNames) {
+                    unknown = name
+                    hint = whole
+                }
                 r.fail(keyNode, p, expected: "a known metric (\(metricNames.joined(separator: ", "))) "
                        + "optionally followed by _p50, _p90, _p99, _p999, _mean or _max",
-                       found: "unknown metric '\(metric)'", hint: Suggest.hint(for: metric, in: metricNames))
+                       found: "unknown metric '\(unknown)'", hint: hint)
                 continue
             }
             // Lower bounds make sense for quantities where more is better.
-            if statistic == "min" && kind != .perSecond && metric != "availability" {
+            if statistic == "min" && !SLOSpec.lowerBounded.contains(metric) {
+                let bounded = SLOSpec.lowerBounded
                 r.fail(keyNode, p, expected: "a statistic among \(SLOSpec.statistics.joined(separator: ", ")) for \(metric)",
-                       found: "'min'", hint: "only throughput_per_s and availability have a lower bound (_min)")
+                       found: "'min'",
+                       hint: "only \(bounded.dropLast().joined(separator: ", ")) and \(bounded.last!) have a lower bound (_min)")
                 continue
             }
             let limit: Double?
@@ -45,6 +59,8 @@ extension ScenarioBuilder {
                 }).map { $0 / 1e6 }
             case .fraction:
                 limit = r.probability(valueNode, p)
+            case .number:
+                limit = r.number(valueNode, p, expected: "a plain non-negative number such as 3", valid: { $0 >= 0 })
             case .perSecond:
                 if let text = valueNode.scalar, let plain = Units.number(text), plain >= 0 {
                     limit = plain

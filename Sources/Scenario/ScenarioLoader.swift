@@ -4,8 +4,8 @@ import SimCore
 /// YAML scenario file → validated `Scenario`. The format is documented in Scenarios/README.md.
 public enum ScenarioLoader {
     public static let topLevelKeys = [
-        "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "services", "auth", "stations", "workload",
-        "faults", "nemesis", "checks", "slos", "compare",
+        "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "services", "auth", "organisation",
+        "accounts", "stations", "workload", "faults", "nemesis", "checks", "slos", "compare",
     ]
 
     /// Reads and validates a scenario file. `overrides` are `key.path=value` strings (`--set`).
@@ -62,6 +62,18 @@ struct Names {
     /// Services of the call graph, and `tokeninfo` (empty without `services:`).
     var services: [String] = []
     var hasServices = false
+    /// `organisation:` is there (its services are in `services`, its replicas in `nodes`).
+    var hasOrganisation = false
+    /// The organisation's teams and services as written; `nil` when they cannot be told.
+    var teams: [String]?
+    var organisationServices: [String]?
+    /// The accounts of the placement (for `account(…)` selectors) and its strategy.
+    var accounts: [String] = []
+    var accountStrategy = PlacementStrategySetting.single
+    /// `false` while the placement itself has errors, so `account(…)` is not checked against a wrong list.
+    var checkAccounts = true
+    /// `accounts.regions`; `nil` when they have errors (then any region is accepted).
+    var regions: [String]?
 
     /// Names for an error message, shortened when there are many (a generated graph has thousands).
     static func listed(_ names: [String], limit: Int = 12) -> String {
@@ -94,8 +106,9 @@ struct ScenarioBuilder {
 
         var names = Names()
         var cluster = f["cluster"].flatMap { self.cluster($0, "cluster") } ?? ClusterSpec()
-        // A call graph brings its own processes: no idle default node unless nodes are asked for.
-        if f.has("services") && !(f["cluster"]?.entries?.contains { $0.key.scalar == "nodes" } ?? false) {
+        // A call graph or an organisation brings its own processes: no idle default node unless
+        // nodes are asked for.
+        if (f.has("services") || f.has("organisation")) && !(f["cluster"]?.entries?.contains { $0.key.scalar == "nodes" } ?? false) {
             cluster.nodes = []
         }
         names.nodes = cluster.nodes.map(\.name)
@@ -124,19 +137,43 @@ struct ScenarioBuilder {
         // its services and processes.
         names.hasServices = f["services"] != nil
         let mesh = f["services"].flatMap { self.mesh($0, "services", names: names) }
+        // The multi-account model: an organisation's services, placed into accounts.
+        names.hasOrganisation = f["organisation"] != nil
+        if names.hasServices && names.hasOrganisation {
+            r.fail(at: f.keyLocation("organisation"), "organisation",
+                   expected: "either services: (the OAuth call graph) or organisation: (the multi-account model), not both",
+                   found: "both services: and organisation:")
+        }
+        let organisation = f["organisation"].flatMap { self.organisation($0, "organisation", names: names) }
         var auth: AuthSpec?
         if let node = f["auth"] {
             let spec = self.auth(node, "auth", names: names)
-            if names.hasServices {
+            if names.hasServices || names.hasOrganisation {
                 auth = spec
             } else {
-                r.fail(at: f.keyLocation("auth"), "auth", expected: "auth together with a call graph (auth: needs services:)",
-                       found: "no services: section")
+                r.fail(at: f.keyLocation("auth"), "auth",
+                       expected: "auth together with a call graph or an organisation (auth: needs services: or organisation:)",
+                       found: "no services: or organisation: section")
             }
         } else if names.hasServices {
             auth = AuthSpec()
         }
         if let node = f["services"] { addMeshNames(to: &names, mesh: mesh, auth: auth, servicesNode: node) }
+        if let node = f["organisation"] {
+            addOrganisationNames(to: &names, organisation: organisation, auth: auth, node: node)
+        }
+        var accounts: AccountsSpec?
+        if let node = f["accounts"] {
+            if !names.hasOrganisation {
+                r.fail(at: f.keyLocation("accounts"), "accounts",
+                       expected: "accounts together with an organisation (accounts: needs organisation:)",
+                       found: "no organisation: section")
+            }
+            accounts = self.accounts(node, "accounts", names: &names)
+        } else if names.hasOrganisation {
+            accounts = AccountsSpec()
+            addAccountNames(to: &names, accounts: AccountsSpec())
+        }
 
         var workload: [RequestWorkload] = []
         var publishes: [PublishWorkload] = []
@@ -177,8 +214,8 @@ struct ScenarioBuilder {
                 if CheckCatalog.brokerChecks.contains(check) && broker == nil && !f.has("broker") {
                     r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs a broker: section)",
                            found: "'\(check)'")
-                } else if CheckCatalog.meshChecks.contains(check) && !names.hasServices {
-                    r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs services:)",
+                } else if CheckCatalog.meshChecks.contains(check) && !names.hasServices && !names.hasOrganisation {
+                    r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs services: or organisation:)",
                            found: "'\(check)'")
                 } else if CheckCatalog.stationChecks.contains(check) && !f.has("stations") {
                     r.fail(item, path, expected: "a check of the models this scenario runs (\(check) needs stations:)",
@@ -212,6 +249,8 @@ struct ScenarioBuilder {
         scenario.mesh = mesh
         scenario.auth = auth
         scenario.meshWorkloads = meshWorkloads
+        scenario.organisation = organisation
+        scenario.accounts = names.hasOrganisation ? accounts : nil
         scenario.compare = compare
         return scenario
     }

@@ -92,11 +92,25 @@ struct Selectors {
             guard names.services.contains(service) else {
                 reader.fail(node, path, expected: names.hasServices
                                 ? "a service of the call graph (\(Names.listed(names.services)))"
+                                : names.hasOrganisation
+                                ? "a service of the organisation (\(Names.listed(names.services)))"
                                 : "a service of the call graph (this scenario has no services: section)",
                             found: "unknown service '\(service)'", hint: Suggest.hint(for: service, in: names.services))
                 return nil
             }
-        case .randomNode, .minority, .majority, .all, .crashed, .paused, .account:
+        case .account(let account):
+            guard names.hasOrganisation else {
+                reader.fail(node, path, expected: "an account of the organisation (this scenario has no organisation: section)",
+                            found: "account '\(account)'")
+                return nil
+            }
+            guard !names.checkAccounts || names.accounts.contains(account) else {
+                reader.fail(node, path,
+                            expected: "an account of the \(names.accountStrategy.rawValue) placement (\(Names.listed(names.accounts)))",
+                            found: "unknown account '\(account)'", hint: Suggest.hint(for: account, in: names.accounts))
+                return nil
+            }
+        case .randomNode, .minority, .majority, .all, .crashed, .paused:
             break
         }
         return selector

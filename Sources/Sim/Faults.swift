@@ -11,6 +11,7 @@ enum FaultUndo: Sendable {
     case restoreDisks([(NodeID, DiskConfig)])
     case restoreSlowdown(station: Int, factor: Double)
     case restoreMeshSlowdown(service: Int, factor: Double)
+    case endStorm(Int)
 
     struct Pair: Sendable { var from: NodeID; var to: NodeID }
 }
@@ -30,12 +31,17 @@ extension Simulation {
                     throw SimulationError("selector metadata-leader needs a broker: section")
                 }
             case .account(let account):
-                throw SimulationError("selector account(\(account)) needs the accounts model, which this scenario does not run")
+                guard let state = accountsState else {
+                    throw SimulationError("selector account(\(account)) needs the accounts model (organisation: and accounts:)")
+                }
+                guard state.placement.accounts.contains(account) else {
+                    throw SimulationError("selector account(\(account)) names no account of this placement (\(state.placement.accounts.prefix(10).joined(separator: ", ")))")
+                }
             case .node(let name) where nodeIndex[name] == nil:
                 throw SimulationError("selector names unknown node \(name)")
             case .station(let name) where stationIndex[name] == nil:
                 throw SimulationError("selector names unknown station \(name)")
-            case .service(let name) where meshServiceNodes(name) == nil:
+            case .service(let name) where meshServiceNodes(name) == nil && accountsState == nil:
                 throw SimulationError("selector names unknown service \(name)")
             default:
                 return
@@ -71,8 +77,9 @@ extension Simulation {
             return stationIndex[name].map { [stationNode[$0]] } ?? []
         case .leader, .follower, .metadataLeader:
             return resolveBrokerSelector(selector)
-        case .account:
-            return []  // rejected up front by validateSelectors
+        case .account(let account):
+            guard let m = meshWorld else { return [] }
+            return clusterNodes.filter { $0 < m.nodeAccount.count && m.nodeAccount[$0] == account }
         case .service(let name):
             return (meshServiceNodes(name) ?? []).sorted()
         }
@@ -203,6 +210,23 @@ extension Simulation {
                 }
             }
             return .restoreDisks(before)
+        case .suspend(let selector), .badChange(let selector):
+            // Everything in the account stops: its processes go down until the fault ends.
+            return apply(.crash(selector), &rng, targets: targets)
+        case .regionOutage(let region):
+            guard let m = meshWorld else { return nil }
+            let hit = clusterNodes.filter {
+                $0 < m.nodeRegion.count && m.nodeRegion[$0] == region && processes[$0].state != .crashed
+            }
+            for node in hit { crash(node) }
+            return .restart(hit)
+        case .compromise(let selector):
+            if let accounts = accountsState?.accounts(selector) { accountsState?.compromises.append((now, accounts)) }
+            return nil
+        case .apiStorm(let selector, let rate):
+            guard let state = accountsState else { return nil }
+            accountsState?.storms.append((state.accounts(selector), state.teams(selector), rate, now, nil))
+            return .endStorm(accountsState!.storms.count - 1)
         case .slowdown(let name, let factor):
             if stationIndex[name] == nil, let index = meshSlowdownIndex(name), let m = meshWorld {
                 let previous = m.slowdown[index]
@@ -241,6 +265,8 @@ extension Simulation {
             slowdown[station] = factor
         case .restoreMeshSlowdown(let service, let factor):
             meshWorld?.slowdown[service] = factor
+        case .endStorm(let index):
+            accountsState?.storms[index].to = now
         }
     }
 
@@ -333,7 +359,7 @@ extension FaultUndo {
         case .restoreClocks(let saved): return saved.map(\.0)
         case .restoreDisks(let saved): return saved.map(\.0)
         case .clearLinks(let pairs): return Array(Set(pairs.flatMap { [$0.from, $0.to] })).sorted()
-        case .healPartitions, .restoreSlowdown, .restoreMeshSlowdown: return []
+        case .healPartitions, .restoreSlowdown, .restoreMeshSlowdown, .endStorm: return []
         }
     }
 }

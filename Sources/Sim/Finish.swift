@@ -55,6 +55,7 @@ extension Simulation {
         if hasRequests { histograms["request_latency"] = latency }
         brokerMetrics(&metrics, &units, &histograms)
         meshMetrics(&metrics, &units, &histograms, end: end)
+        accountsMetrics(&metrics, &units, &histograms, end: end)
         if !hasRequests {
             for name in ["requests", "throughput_per_s", "error_rate", "timeout_rate", "rejection_rate",
                          "late_or_duplicate_answers", "request_latency", "latency_mean_ms"] {

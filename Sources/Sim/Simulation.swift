@@ -74,8 +74,13 @@ public struct Simulation {
     var brokerBox: BrokerBox?
     var publishRngs: [SeededGenerator] = []
     var baseDiskConfig: DiskConfig
-    /// The OAuth fan-out model, when the scenario has a `services:` section.
+    /// The OAuth fan-out model, when the scenario has a `services:` (or `organisation:`) section.
     var meshWorld: MeshWorld?
+    /// The multi-account model, when the scenario has an `organisation:` section.
+    var accountsState: AccountsState?
+    /// With a placement other than `single`: the same seed's request latency with every
+    /// service in one account, so that the run can report the latency accounts add.
+    var singleAccountLatency: LatencyHistogram?
     /// Set when the liveness phase saw the cluster converge: nothing left to check.
     var stopAfterConvergence = false
 
@@ -99,10 +104,25 @@ public struct Simulation {
         // cluster after its nodes; the client stays last.
         var meshGraph: CallGraph?
         var meshNodes: [NodeSpec] = []
+        var meshLatency = scenario.mesh?.latency ?? PlacementLatency()
         if let mesh = scenario.mesh {
             var graphRng = root.stream("mesh.graph")
-            let graph = CallGraph(mesh, clusterZones: spec.zones, rng: &graphRng)
-            meshGraph = graph
+            meshGraph = CallGraph(mesh, clusterZones: spec.zones, rng: &graphRng)
+        } else if let organisation = scenario.organisation {
+            // The multi-account model: the organisation of this seed, placed into accounts,
+            // runs its requests as a mesh.
+            var orgRng = root.stream("accounts.organisation")
+            var placementRng = root.stream("accounts.placement")
+            let org = AccountsModel.organisation(organisation, rng: &orgRng)
+            let placement = AccountsModel.placement(org, scenario.accounts ?? AccountsSpec(), rng: &placementRng)
+            accountsState = AccountsState(organisation: org, placement: placement)
+            meshGraph = AccountsModel.callGraph(org, placement, organisation, zones: spec.zones)
+            meshLatency = organisation.latency
+        }
+        if let graph = meshGraph {
+            if !scenario.meshWorkloads.isEmpty, let worst = graph.callsPerRequest().max(), worst > Self.maxCallsPerRequest {
+                throw SimulationError("one request would make \(worst >= Int.max / 2 ? "astronomically many" : "\(worst)") calls through this graph (every call repeats its dependencies' calls; paths, not services, add up); the simulator allows \(Self.maxCallsPerRequest) — use fewer or sparser dependencies (e.g. a layered graph)")
+            }
             meshNodes = MeshLayout.nodes(graph, auth: scenario.auth ?? AuthSpec(), zones: spec.zones)
         }
         let allNodes = spec.nodes + meshNodes + [spec.clients]
@@ -161,8 +181,9 @@ public struct Simulation {
             publishRngs = scenario.publishes.indices.map { root.stream("publish.\($0)") }
         }
         if let graph = meshGraph {
-            meshWorld = try Self.makeMeshWorld(scenario, graph: graph, firstNode: spec.nodes.count,
-                                               nodeCount: allNodes.count, root: root)
+            meshWorld = try Self.makeMeshWorld(scenario, graph: graph, latency: meshLatency,
+                                               firstNode: spec.nodes.count, nodeCount: allNodes.count, root: root)
+            meshWorld?.healthChecks = (scenario.mesh?.defaults ?? scenario.organisation?.defaults)?.healthChecks ?? false
         }
         let longestTimeout = (scenario.workload.compactMap(\.timeout) + scenario.meshWorkloads.compactMap(\.timeout)).max() ?? 0
         liveness = LivenessAfterHeal(grace: max(Nanos.second, longestTimeout))
@@ -188,7 +209,27 @@ public struct Simulation {
             handle(event.payload)
         }
         if brokerBox == nil || !stopAfterConvergence { now = end }
+        measureSingleAccountBaseline()
         return finish(events: processed)
+    }
+
+    /// The most calls one request may fan out to (a tree of depth 4 and fan-out 8 makes 4,681).
+    static let maxCallsPerRequest = 100_000
+
+    /// With accounts placed other than `single`: runs the same seed with every service in one
+    /// account and without faults, so the run can report the latency its accounts add (common
+    /// random numbers: the same organisation, arrivals and work times).
+    mutating func measureSingleAccountBaseline() {
+        guard scenario.organisation != nil, let accounts = scenario.accounts, accounts.strategy != .single,
+              !scenario.meshWorkloads.isEmpty else { return }
+        var single = scenario
+        single.accounts?.strategy = .single
+        single.faults = []
+        single.nemesis = nil
+        single.checks = []
+        guard var baseline = try? Simulation(scenario: single, seed: seed, options: options) else { return }
+        _ = baseline.run()
+        singleAccountLatency = baseline.latency
     }
 
     // MARK: - Scheduling

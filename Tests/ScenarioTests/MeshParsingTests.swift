@@ -374,14 +374,16 @@ final class MeshParsingTests: XCTestCase {
     func testAuthNeedsServices() {
         let errors = scenarioErrors("duration: 1s\nauth: { strategy: local }\n")
         XCTAssertEqual(errors.map(\.description), [
-            "bad.yaml:2:1: auth: expected auth together with a call graph (auth: needs services:), found no services: section",
+            "bad.yaml:2:1: auth: expected auth together with a call graph or an organisation (auth: needs services: or organisation:), "
+                + "found no services: or organisation: section",
         ])
     }
 
     func testCallsNeedServices() {
         let errors = scenarioErrors("duration: 1s\nworkload:\n  - calls: { rate: 10/s }\n")
         XCTAssertEqual(errors.map(\.description), [
-            "bad.yaml:3:12: workload[0].calls: expected calls into a call graph (calls need a services: section), found no services: section",
+            "bad.yaml:3:12: workload[0].calls: expected calls into a call graph or an organisation (calls need a services: or organisation: "
+                + "section), found no services: or organisation: section",
         ])
         let entry = scenarioErrors(explicit.replacingOccurrences(of: "entry: api", with: "entry: apj"))
         XCTAssertEqual(entry.map(\.description), [
@@ -434,7 +436,7 @@ final class MeshParsingTests: XCTestCase {
     func testMeshChecksNeedServices() {
         let errors = scenarioErrors("duration: 1s\nchecks: [no_accepted_invalid]\n")
         XCTAssertEqual(errors.map(\.description), [
-            "bad.yaml:2:10: checks[0]: expected a check of the models this scenario runs (no_accepted_invalid needs services:), found 'no_accepted_invalid'",
+            "bad.yaml:2:10: checks[0]: expected a check of the models this scenario runs (no_accepted_invalid needs services: or organisation:), found 'no_accepted_invalid'",
         ])
     }
 

@@ -62,16 +62,12 @@ final class ScenarioErrorTests: XCTestCase {
         let errors = scenarioErrors("duraton: 10s\n")
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:1:1: duraton: expected one of the keys name, description, duration, warmup, seeds, cluster, "
-                + "broker, services, auth, stations, workload, faults, nemesis, checks, slos, compare, found unknown key 'duraton' (did you mean 'duration'?)",
+                + "broker, services, auth, organisation, accounts, stations, workload, faults, nemesis, checks, slos, compare, "
+                + "found unknown key 'duraton' (did you mean 'duration'?)",
             "bad.yaml:1:1: duration: expected a positive duration such as 60s, found no 'duration' key ('duration' is required)",
         ])
     }
 
-    func testReservedKeysAreRejectedForNow() {
-        let errors = scenarioErrors("duration: 10s\naccounts: {payments: {region: eu}}\n")
-        XCTAssertEqual(errors.count, 1)
-        XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:2:1: accounts: expected one of the keys"))
-    }
 
     func testMissingUnit() {
         let errors = scenarioErrors("duration: 10\n")
@@ -157,7 +153,8 @@ final class ScenarioErrorTests: XCTestCase {
         XCTAssertEqual(errors.map(\.keyPath), ["faults[0].for", "faults[1].for", "faults[2].for", "faults[3].for", "faults[4].for"])
         XCTAssertEqual(errors[0].description,
                        "bad.yaml:9:33: faults[0].for: expected no 'for:' on restart (it cannot be undone), found '5s' "
-                       + "(only crash, pause, partition, delay, loss, duplicate, clock, disk and slowdown can be undone)")
+                       + "(only crash, pause, partition, delay, loss, duplicate, clock, disk, slowdown, suspend, bad-change, "
+                       + "compromise, region-outage and api-storm can be undone)")
         XCTAssertEqual(errors[4].expected, "a positive duration such as 10ms")
     }
 
@@ -263,7 +260,8 @@ final class MisspeltActionTests: XCTestCase {
         let errors = scenarioErrors("duration: 1s\ncluster: {nodes: 2}\nfaults:\n  - {at: 1s, crsh: n1}\n")
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:4:14: faults[0].crsh: expected one of the keys at, for, crash, restart, pause, resume, partition, "
-                + "heal, delay, loss, duplicate, clock, disk, slowdown, found unknown key 'crsh' (did you mean 'crash'?)",
+                + "heal, delay, loss, duplicate, clock, disk, slowdown, suspend, bad-change, compromise, region-outage, api-storm, "
+                + "found unknown key 'crsh' (did you mean 'crash'?)",
         ])
     }
 }

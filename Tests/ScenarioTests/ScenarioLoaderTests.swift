@@ -46,7 +46,7 @@ faults:
   - {at: 49s, pause: random-node, for: 1s}
   - {at: 50s, heal: }
   - {at: 51s, crash: station(tokeninfo)}
-  - {at: 52s, crash: account(payments)}
+  - {at: 52s, crash: all}
 nemesis: {interval: 10s, duration: 3s, start: 5s, stop: 50s, actions: [crash, partition], targets: minority}
 checks: [requests_accounted, liveness_after_heal]
 slos: {request_latency_p99: 50ms, error_rate: 1%, throughput_per_s_min: 900/s, timeout_rate_max: 0.5%}
@@ -137,7 +137,7 @@ final class ScenarioLoaderTests: XCTestCase {
         guard case .heal = s.faults[14].action else { return XCTFail() }
         XCTAssertNil(s.faults[14].duration)
         guard case .crash(.station("tokeninfo")) = s.faults[15].action else { return XCTFail() }
-        guard case .crash(.account("payments")) = s.faults[16].action else { return XCTFail() }
+        guard case .crash(.all) = s.faults[16].action else { return XCTFail() }
 
         let n = try XCTUnwrap(s.nemesis)
         XCTAssertEqual(n.interval, 10 * Nanos.second)

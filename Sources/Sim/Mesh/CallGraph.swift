@@ -8,6 +8,8 @@ struct CallGraph: Sendable {
         var callee: Int
         var timeout: Int64?
         var retries: Int
+        /// A soft dependency: when it fails for good the caller uses a fallback and carries on.
+        var soft = false
     }
 
     struct Service: Sendable {
@@ -22,11 +24,46 @@ struct CallGraph: Sendable {
         var stages: [[Edge]]
         var account: String?
         var region: String?
+        /// Per replica, when replicas of one service sit in different accounts (the accounts
+        /// model's placements); `nil` = every replica in `account`/`region`.
+        var replicaAccounts: [String]?
+        var replicaRegions: [String]?
+        /// Share of external requests that enter here (the accounts model); 0 = internal.
+        var traffic: Double = 0
+
+        func account(ofReplica k: Int) -> String? { replicaAccounts?[k] ?? account }
+        func region(ofReplica k: Int) -> String? { replicaRegions?[k] ?? region }
     }
 
     var services: [Service]
 
+    init(services: [Service]) {
+        self.services = services
+    }
+
     var callCount: Int { services.reduce(0) { $0 + $1.stages.reduce(0) { $0 + $1.count } } }
+
+    /// Calls one request entering at each service makes in all (itself included): a service
+    /// calls each dependency once per call it receives, so this counts paths, not services —
+    /// it explodes on dense graphs. Saturates at `Int.max / 2`. Assumes an acyclic graph.
+    func callsPerRequest() -> [Int] {
+        // Iterative post-order (a dependency chain can be as long as the graph).
+        var memo = [Int](repeating: -1, count: services.count)
+        for root in services.indices where memo[root] < 0 {
+            var stack = [(service: root, expanded: false)]
+            while let (s, expanded) = stack.popLast() {
+                if memo[s] >= 0 { continue }
+                let callees = services[s].stages.flatMap { $0.map(\.callee) }
+                if expanded {
+                    memo[s] = callees.reduce(1) { min(Int.max / 2, $0 + max(0, memo[$1])) }
+                } else {
+                    stack.append((s, true))
+                    for callee in callees where memo[callee] < 0 { stack.append((callee, false)) }
+                }
+            }
+        }
+        return memo
+    }
 
     init(_ spec: MeshSpec, clusterZones: [String], rng: inout SeededGenerator) {
         let names = spec.graph.serviceNames

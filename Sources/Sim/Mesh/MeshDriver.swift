@@ -96,7 +96,7 @@ extension Simulation {
     }
 
     func placementLatency(_ from: NodeID, _ to: NodeID, _ m: MeshWorld) -> Int64 {
-        let spec = scenario.mesh!.latency
+        let spec = m.latency
         let distribution: Distribution
         if from == to {
             distribution = spec.sameHost
@@ -134,7 +134,11 @@ extension Simulation {
         while m.requestClient.count < Int(request) { m.requestClient.append(-2) }
         m.requestClient.append(owner)
 
-        let entry = m.workloadEntry[w]
+        var entry = m.workloadEntry[w]
+        if entry < 0 {
+            let u = m.entryRng.nextUnit() * (m.entryWeights.last?.cumulative ?? 1)
+            entry = (m.entryWeights.first { u < $0.cumulative } ?? m.entryWeights[m.entryWeights.count - 1]).service
+        }
         let call = newCall(request: request, parent: -1, service: entry, token: token, caller: clientNode,
                            attempt: 0, retries: 0, timeout: nil)
         meshSend(from: clientNode, to: m.replicaNode[Int(m.calls[call].replica)], .meshCallArrives(call: UInt64(call)))
@@ -155,14 +159,27 @@ extension Simulation {
         if let failed {
             replica = replicas.lowerBound + (Int(failed) - replicas.lowerBound + 1) % replicas.count
         } else {
-            replica = replicas.lowerBound + Int(m.roundRobin[service] % UInt32(replicas.count))
+            var pick = replicas.lowerBound + Int(m.roundRobin[service] % UInt32(replicas.count))
             m.roundRobin[service] &+= 1
+            if m.healthChecks {
+                // The first replica from the round-robin position whose process is up, if any.
+                for step in 0..<replicas.count {
+                    let candidate = replicas.lowerBound + (pick - replicas.lowerBound + step) % replicas.count
+                    if processes[m.replicaNode[candidate]].state != .crashed {
+                        pick = candidate
+                        break
+                    }
+                }
+            }
+            replica = pick
         }
         m.calls.append(MeshCall(request: request, parent: parent, replica: Int32(replica), service: Int32(service),
                                 token: token, callerIncarnation: processes[caller].incarnation, attempt: attempt,
                                 retriesLeft: retries, timeout: timeout, sentAt: now))
         m.serviceCalls += 1
-        if processes[caller].zone != processes[m.replicaNode[replica]].zone { m.crossZoneCalls += 1 }
+        let callee = m.replicaNode[replica]
+        if processes[caller].zone != processes[callee].zone { m.crossZoneCalls += 1 }
+        if caller != clientNode && m.nodeAccount[caller] != m.nodeAccount[callee] { m.crossAccountCalls += 1 }
         return m.calls.count - 1
     }
 
@@ -317,18 +334,20 @@ extension Simulation {
         m.calls[c].pendingChildren = Int32(stages[stage].count)
         m.calls[c].stageAuth = 0
         for edge in stages[stage] {
-            callChild(parent: c, service: edge.callee, attempt: 0, retries: Int32(edge.retries), timeout: edge.timeout)
+            callChild(parent: c, service: edge.callee, attempt: 0, retries: Int32(edge.retries), timeout: edge.timeout,
+                      soft: edge.soft)
         }
     }
 
     mutating func callChild(parent p: Int, service: Int, attempt: Int32, retries: Int32, timeout: Int64?,
-                            avoiding failed: Int32? = nil) {
+                            soft: Bool = false, avoiding failed: Int32? = nil) {
         let m = meshWorld!
         let callerReplica = Int(m.calls[p].replica)
         let caller = m.replicaNode[callerReplica]
         let child = newCall(request: m.calls[p].request, parent: Int64(p), service: service, token: m.calls[p].token,
                             caller: caller, attempt: attempt, retries: retries,
                             timeout: timeout, avoiding: failed)
+        m.calls[child].soft = soft
         meshSend(from: caller, to: m.replicaNode[Int(m.calls[child].replica)], .meshCallArrives(call: UInt64(child)))
         if let timeout { queue.schedule(.meshCallTimeout(call: UInt64(child)), at: now + timeout) }
     }
@@ -378,10 +397,14 @@ extension Simulation {
         guard !m.calls[p].answered else { return }
         if status.isServerError && m.calls[c].retriesLeft > 0 {
             callChild(parent: p, service: Int(m.calls[c].service), attempt: m.calls[c].attempt + 1,
-                      retries: m.calls[c].retriesLeft - 1, timeout: m.calls[c].timeout, avoiding: m.calls[c].replica)
+                      retries: m.calls[c].retriesLeft - 1, timeout: m.calls[c].timeout, soft: m.calls[c].soft,
+                      avoiding: m.calls[c].replica)
             return
         }
-        guard status == .ok else {
+        // A soft dependency that failed for good: the caller falls back and carries on.
+        let degraded = status != .ok && m.calls[c].soft
+        if degraded { m.degradedCalls += 1 }
+        guard status == .ok || degraded else {
             m.calls[p].status = status == .unauthorized || status == .badRequest ? status : .badGateway
             answer(p)
             return

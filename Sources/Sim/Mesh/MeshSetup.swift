@@ -28,10 +28,10 @@ enum MeshLayout {
 
 extension Simulation {
     /// Builds the mesh world over processes `firstNode …` (laid out by `MeshLayout.nodes`).
-    static func makeMeshWorld(_ scenario: Scenario, graph: CallGraph, firstNode: NodeID, nodeCount: Int,
-                              root: SeededGenerator) throws -> MeshWorld {
+    static func makeMeshWorld(_ scenario: Scenario, graph: CallGraph, latency: PlacementLatency, firstNode: NodeID,
+                              nodeCount: Int, root: SeededGenerator) throws -> MeshWorld {
         let auth = scenario.auth ?? AuthSpec()
-        let world = MeshWorld(graph: graph, auth: auth, root: root)
+        let world = MeshWorld(graph: graph, auth: auth, latency: latency, root: root)
         world.nodeReplica = Array(repeating: -1, count: nodeCount)
         world.nodeAccount = Array(repeating: nil, count: nodeCount)
         world.nodeRegion = Array(repeating: nil, count: nodeCount)
@@ -42,8 +42,8 @@ extension Simulation {
             world.roundRobin.append(0)
             for _ in 0..<service.replicas {
                 world.nodeReplica[node] = Int32(world.replicaNode.count)
-                world.nodeAccount[node] = service.account
-                world.nodeRegion[node] = service.region
+                world.nodeAccount[node] = service.account(ofReplica: world.replicaNode.count - world.serviceFirstReplica[index])
+                world.nodeRegion[node] = service.region(ofReplica: world.replicaNode.count - world.serviceFirstReplica[index])
                 world.replicaNode.append(node)
                 world.replicaService.append(Int32(index))
                 world.validators.append(world.newValidator())
@@ -66,7 +66,10 @@ extension Simulation {
 
         let names = graph.services.map(\.name)
         for (index, workload) in scenario.meshWorkloads.enumerated() {
-            let entry = workload.entry.flatMap { names.firstIndex(of: $0) } ?? 0
+            // Without an entry, requests enter by the services' traffic shares when the graph
+            // has them (the accounts model), else at the first service.
+            let byTraffic = workload.entry == nil && graph.services.contains { $0.traffic > 0 }
+            let entry = byTraffic ? -1 : workload.entry.flatMap { names.firstIndex(of: $0) } ?? 0
             guard !graph.services.isEmpty, entry < graph.services.count else {
                 throw SimulationError("calls workload \(index) has no entry service")
             }
@@ -77,6 +80,11 @@ extension Simulation {
             world.arrivalRngs.append(root.stream("mesh.workload.\(index)"))
         }
 
+        var cumulative = 0.0
+        for (index, service) in graph.services.enumerated() where service.traffic > 0 {
+            cumulative += service.traffic
+            world.entryWeights.append((cumulative, index))
+        }
         // Clients start with tokens issued at spread-out times in the past, so their refreshes
         // do not all fall on the same instant.
         guard let lifetime = auth.lifetimes[auth.clientRealm] else {

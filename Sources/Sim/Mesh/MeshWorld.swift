@@ -26,6 +26,8 @@ struct MeshCall: Sendable {
     var attempt: Int32
     var retriesLeft: Int32
     var timeout: Int64?
+    /// A call to a soft dependency: its failure degrades the caller instead of failing it.
+    var soft = false
     var sentAt: VirtualTime
     var arrivedAt: VirtualTime = 0
     var decidedAt: VirtualTime = 0
@@ -63,6 +65,8 @@ struct TokeninfoCall: Sendable {
 final class MeshWorld {
     let graph: CallGraph
     let auth: AuthSpec
+    /// One-way call latency by where caller and callee sit.
+    let latency: PlacementLatency
     let validatorConfig: HopValidatorConfig
     let scheme = ModelSignatureScheme()
     let rules: TokenRules
@@ -76,6 +80,8 @@ final class MeshWorld {
     var validatorTickAt: [VirtualTime?] = []
     /// Per service: the round-robin position over its replicas.
     var roundRobin: [UInt32] = []
+    /// Callers skip replicas whose process is down (see `ServiceDefaults.healthChecks`).
+    var healthChecks = false
     var workRngs: [SeededGenerator] = []
     /// Service-time factor per service; index `graph.services.count` is the tokeninfo cluster.
     var slowdown: [Double] = []
@@ -117,11 +123,17 @@ final class MeshWorld {
     var revocations: UInt64 = 0
     var forgedPool: [Int32] = []
     var clientRng: SeededGenerator
+    var entryRng: SeededGenerator
     var revocationRng: SeededGenerator
 
     // Calls and requests.
     var calls: [MeshCall] = []
+    /// Per workload: the entry service, or -1 = drawn by traffic share from `entryWeights`
+    /// (cumulative share, service), ascending.
     var workloadEntry: [Int] = []
+    var entryWeights: [(cumulative: Double, service: Int)] = []
+    var crossAccountCalls: UInt64 = 0
+    var degradedCalls: UInt64 = 0
     var workloadArrivals: [ArrivalProcess] = []
     var workloadTimeout: [Int64?] = []
     var workloadStop: [VirtualTime] = []
@@ -155,9 +167,10 @@ final class MeshWorld {
     /// The first few accepted invalid tokens, for the check's report.
     var acceptedInvalidExamples: [(time: VirtualTime, description: String)] = []
 
-    init(graph: CallGraph, auth: AuthSpec, root: SeededGenerator) {
+    init(graph: CallGraph, auth: AuthSpec, latency: PlacementLatency, root: SeededGenerator) {
         self.graph = graph
         self.auth = auth
+        self.latency = latency
         let issuer = "https://identity.faultline.test"
         rules = TokenRules(issuer: issuer, leeway: auth.leeway)
         var config = HopValidatorConfig(strategy: ValidationStrategy(rawValue: auth.strategy.rawValue) ?? .local, rules: rules)
@@ -175,6 +188,7 @@ final class MeshWorld {
             issuer: issuer, lifetimes: RealmLifetimes(auth.lifetimes),
             rotation: KeyRotation(interval: auth.rotationInterval, prePublish: auth.rotationPrePublish, retainAfter: longest))
         tokeninfoRng = root.stream("mesh.tokeninfo")
+        entryRng = root.stream("mesh.entries")
         clientRng = root.stream("mesh.clients")
         revocationRng = root.stream("mesh.revocations")
         verifyRng = root.stream("mesh.verify")

@@ -217,6 +217,34 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertTrue(md.contains("| error_rate | 0.1 [0.1, 0.1] |"), md)
     }
 
+    func testAccountSizingNamesTheSmallestSettingMeetingTheLimits() {
+        func runs(count: String, blast: Double) -> [RunRecord] {
+            [1, 2].map { seed in
+                var run = makeRun(seed: UInt64(seed), parameters: ["accounts.count": count])
+                run.metrics["blast_radius_mean"] = blast + Double(seed) * 0.001
+                run.metricUnits["blast_radius_mean"] = "ratio"
+                return run
+            }
+        }
+        let all = runs(count: "1", blast: 1) + runs(count: "10", blast: 0.3) + runs(count: "100", blast: 0.05)
+        let limit = SLOSpec(name: "blast_radius_mean", metric: "blast_radius_mean", statistic: "mean", limit: 0.1)
+        let md = ReportRenderer.render(RunSet(scenario: "sizing", mode: "sim", slos: [limit], runs: all), format: .md)
+        XCTAssertTrue(md.contains("## Account sizing"), md)
+        XCTAssertTrue(md.contains("| accounts.count=10 | 0.3015 [0.2951, 0.3079] | missed |"), md)
+        XCTAssertTrue(md.contains("| accounts.count=100 | 0.0515 [0.04515, 0.05785] | met |"), md)
+        XCTAssertTrue(md.contains("Smallest setting that meets every limit: **accounts.count=100**."), md)
+
+        let strict = SLOSpec(name: "blast_radius_mean", metric: "blast_radius_mean", statistic: "mean", limit: 0.01)
+        let none = ReportRenderer.render(RunSet(scenario: "sizing", mode: "sim", slos: [strict], runs: all), format: .md)
+        XCTAssertTrue(none.contains("**No setting meets every limit.**"), none)
+        // Without account metrics there is no such section.
+        XCTAssertFalse(ReportRenderer.render(RunSet(scenario: "s", mode: "sim", runs: runs(count: "1", blast: 1).map {
+            var r = $0
+            r.metrics["blast_radius_mean"] = nil
+            return r
+        }), format: .md).contains("Account sizing"))
+    }
+
     func testCSVRows() {
         let runs = [makeRun(seed: 1, parameters: ["a": "1"]), makeRun(seed: 2, parameters: ["a": "2"], errorRate: 0.5)]
         let csv = ReportRenderer.render(RunSet(scenario: "s", mode: "sim", runs: runs), format: .csv)

@@ -239,31 +239,13 @@ extension ScenarioBuilder {
         -> (spec: CallSpec, target: SourceNode)?
     {
         let r = reader
-        var f: Fields?
-        let targetNode: SourceNode?
-        let targetPath: String
-        if node.scalar != nil {
-            targetNode = node
-            targetPath = path
-        } else {
-            guard let fields = r.fields(node, path, allowed: ScenarioBuilder.callKeys,
-                                        what: "a service name or {to: …, mode: parallel, timeout: 200ms, retries: 1}")
-            else { return nil }
-            f = fields
-            targetNode = r.required(fields, "to", expected: "the service called")
-            targetPath = fields.path("to")
-        }
-        var target: String?
-        if let targetNode, let text = r.string(targetNode, targetPath, expected: "a service name") {
-            if !declared.contains(text) {
-                r.fail(targetNode, targetPath, expected: "a service of services.list (\(Names.listed(declared)))",
-                       found: "unknown service '\(text)'", hint: Suggest.hint(for: text, in: declared))
-            } else if text == caller {
-                r.fail(targetNode, targetPath, expected: "a service other than the caller itself", found: "'\(text)'")
-            } else {
-                target = text
-            }
-        }
+        let reference = serviceReference(
+            node, path, key: "to", allowed: ScenarioBuilder.callKeys,
+            what: "a service name or {to: …, mode: parallel, timeout: 200ms, retries: 1}", required: "the service called",
+            declared: declared, listedIn: "services.list", caller: caller, notItself: "a service other than the caller itself")
+        let f = reference.fields
+        let targetNode = reference.node
+        var target = reference.target
         var mode = defaults.callMode
         var timeout = defaults.callTimeout
         var retries: Int? = defaults.callRetries
@@ -286,6 +268,40 @@ extension ScenarioBuilder {
         var spec = CallSpec(to: target, mode: mode, timeout: timeout, retries: retries)
         spec.copies = copies
         return (spec, targetNode)
+    }
+
+    /// A reference to another service of a written-out graph: its name alone, or a mapping whose
+    /// `key` names it (then `fields` holds the mapping's other settings). The name must be
+    /// `declared` and must not be `caller`.
+    func serviceReference(_ node: SourceNode, _ path: String, key: String, allowed: [String], what: String, required: String,
+                          declared: [String], listedIn list: String, caller: String?, notItself: String)
+        -> (fields: Fields?, node: SourceNode?, target: String?)
+    {
+        let r = reader
+        var f: Fields?
+        let targetNode: SourceNode?
+        let targetPath: String
+        if node.scalar != nil {
+            targetNode = node
+            targetPath = path
+        } else {
+            guard let fields = r.fields(node, path, allowed: allowed, what: what) else { return (nil, nil, nil) }
+            f = fields
+            targetNode = r.required(fields, key, expected: required)
+            targetPath = fields.path(key)
+        }
+        var target: String?
+        if let targetNode, let text = r.string(targetNode, targetPath, expected: "a service name") {
+            if !declared.contains(text) {
+                r.fail(targetNode, targetPath, expected: "a service of \(list) (\(Names.listed(declared)))",
+                       found: "unknown service '\(text)'", hint: Suggest.hint(for: text, in: declared))
+            } else if text == caller {
+                r.fail(targetNode, targetPath, expected: notItself, found: "'\(text)'")
+            } else {
+                target = text
+            }
+        }
+        return (f, targetNode, target)
     }
 
     /// Reports every cycle of an explicit call graph once, at the call that closes it.

@@ -317,31 +317,13 @@ extension ScenarioBuilder {
         -> (spec: DependencySpec, target: SourceNode)?
     {
         let r = reader
-        var f: Fields?
-        let targetNode: SourceNode?
-        let targetPath: String
-        if node.scalar != nil {
-            targetNode = node
-            targetPath = path
-        } else {
-            guard let fields = r.fields(node, path, allowed: ScenarioBuilder.dependencyKeys,
-                                        what: "a service name or {on: payments, kind: soft, timeout: 200ms}")
-            else { return nil }
-            f = fields
-            targetNode = r.required(fields, "on", expected: "the service depended on")
-            targetPath = fields.path("on")
-        }
-        var target: String?
-        if let targetNode, let text = r.string(targetNode, targetPath, expected: "a service name") {
-            if !declared.contains(text) {
-                r.fail(targetNode, targetPath, expected: "a service of organisation.list (\(Names.listed(declared)))",
-                       found: "unknown service '\(text)'", hint: Suggest.hint(for: text, in: declared))
-            } else if text == caller {
-                r.fail(targetNode, targetPath, expected: "a service other than the service itself", found: "'\(text)'")
-            } else {
-                target = text
-            }
-        }
+        let reference = serviceReference(
+            node, path, key: "on", allowed: ScenarioBuilder.dependencyKeys,
+            what: "a service name or {on: payments, kind: soft, timeout: 200ms}", required: "the service depended on",
+            declared: declared, listedIn: "organisation.list", caller: caller, notItself: "a service other than the service itself")
+        let f = reference.fields
+        let targetNode = reference.node
+        var target = reference.target
         var kind = DependencyKind.hard
         var timeout: Int64?
         if let f {

@@ -37,6 +37,10 @@ let package = Package(
         .target(name: "Auth"),
         // The multi-account model: organisations, placements, blast radius, control plane, cost.
         .target(name: "Accounts", dependencies: ["SimCore"]),
+        // Live-mode groundwork (issue 6): the broker's client wire codec and the NATS client
+        // protocol, both sans-IO, for the SwiftNIO drivers to come.
+        .target(name: "Wire"),
+        .target(name: "NATSProtocol"),
         // A broker node's protocol state (Raft + metadata + replicas) as one sans-IO unit.
         .target(name: "Broker", dependencies: ["Raft", "Replication"]),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
@@ -60,6 +64,8 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "SimCore"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "NATSProtocolTests", dependencies: ["NATSProtocol"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -68,6 +68,25 @@ final class DeterminismTests: XCTestCase {
         XCTAssertTrue(String(decoding: a, as: UTF8.self).contains("\"kind\":\"keys_reply\""))
     }
 
+    func testAccountsScenarioIsDeterministicAcrossProcesses() throws {
+        // A generated organisation, a random shuffle-shard placement, a region outage in the
+        // request path, and the end-of-run account analysis: the same traces and metrics.
+        let dir = try CLI.temporaryDirectory()
+        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/accounts/region-outage.yaml").path
+        let args = ["replay", scenario, "--seed", "3", "--set", "accounts.strategy=shuffle-shard", "--set", "duration=15s",
+                    "--set", "faults.0.at=5s", "--set", "faults.0.for=5s"]
+        let first = try CLI.run(args + ["--trace", dir.appendingPathComponent("a1.jsonl").path])
+        let second = try CLI.run(args + ["--trace", dir.appendingPathComponent("a2.jsonl").path])
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
+        // Everything but the line naming the trace file: metrics and trace hash.
+        func withoutTracePath(_ out: String) -> String { out.split(separator: "\n").filter { !$0.hasPrefix("trace:") }.joined(separator: "\n") }
+        XCTAssertEqual(withoutTracePath(first.stdout), withoutTracePath(second.stdout))
+        XCTAssertTrue(first.stdout.contains("same_shard_fraction"), first.stdout)
+        let a = try Data(contentsOf: dir.appendingPathComponent("a1.jsonl"))
+        XCTAssertGreaterThan(a.count, 100_000)
+        XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("a2.jsonl")))
+    }
+
     func testAHashOrderDependenceIsCaught() throws {
         // The hidden flag folds `Set` iteration order into the trace: two processes must
         // disagree, which is exactly what the test above would then report.

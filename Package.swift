@@ -41,6 +41,8 @@ let package = Package(
         // protocol, both sans-IO, for the SwiftNIO drivers to come.
         .target(name: "Wire"),
         .target(name: "NATSProtocol"),
+        // Node-to-node frames: Raft messages of the metadata group and stream replication.
+        .target(name: "PeerWire", dependencies: ["Wire", "Raft", "Replication"]),
         // A broker node's protocol state (Raft + metadata + replicas) as one sans-IO unit.
         .target(name: "Broker", dependencies: ["Raft", "Replication"]),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "SimCore"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "NATSProtocolTests", dependencies: ["NATSProtocol"]),
+        .testTarget(name: "PeerWireTests", dependencies: ["PeerWire", "Wire", "Raft", "Replication"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),

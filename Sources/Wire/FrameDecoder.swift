@@ -1,73 +1,26 @@
-/// Incremental framer + decoder for one connection's byte stream. Chunks may split a frame anywhere
-/// or carry several frames. The length prefix is checked before any of the body is buffered, so the
-/// buffer never exceeds 4 + `maxFrameSize` bytes; a frame wholly inside a chunk is decoded in place.
+/// Incremental framer + decoder of the client protocol for one connection's byte stream: a
+/// `FrameSplitter` whose bodies decode with `WireCodec`. Chunks may split a frame anywhere or carry
+/// several frames; the buffer never exceeds 4 + `maxFrameSize` bytes.
 ///
 /// After an error the decoder stays failed and every later `feed` rethrows it: the connection must be
 /// closed. Messages that preceded the bad frame in the same chunk are dropped with it — the peer
 /// gets no replies for them, which is safe because it must treat a closed connection as unacked.
 public struct FrameDecoder: Sendable {
-    public let limits: WireLimits
-    /// The error that failed this decoder, if any.
-    public private(set) var failure: WireError?
-    /// A partial frame (prefix included) carried over between chunks.
-    private var pending: [UInt8] = []
-    /// The current frame's body length once its prefix has been read and accepted.
-    private var expectedBody: Int?
+    private var splitter: FrameSplitter
 
     public init(limits: WireLimits = .init()) {
-        self.limits = limits
+        splitter = FrameSplitter(limits: limits)
     }
 
+    public var limits: WireLimits { splitter.limits }
+    /// The error that failed this decoder, if any.
+    public var failure: WireError? { splitter.failure }
     /// Bytes held for a frame not yet complete.
-    public var bufferedBytes: Int { pending.count }
+    public var bufferedBytes: Int { splitter.bufferedBytes }
 
     public mutating func feed(_ bytes: some Collection<UInt8>) throws(WireError) -> [Message] {
-        if let failure { throw failure }
-        do {
-            return try consume(bytes)
-        } catch {
-            failure = error
-            pending = []
-            expectedBody = nil
-            throw error
+        try splitter.feed(bytes) { (body: ArraySlice<UInt8>) throws(WireError) in
+            try WireCodec.decodeFrameBody(body)
         }
-    }
-
-    private mutating func consume(_ bytes: some Collection<UInt8>) throws(WireError) -> [Message] {
-        let chunk = (bytes as? [UInt8])?[...] ?? (bytes as? ArraySlice<UInt8>) ?? ArraySlice(bytes)
-        var i = chunk.startIndex
-        var messages: [Message] = []
-        while i < chunk.endIndex {
-            if let bodyLength = expectedBody {
-                let frameLength = WireFormat.lengthPrefixSize + bodyLength
-                if pending.count == WireFormat.lengthPrefixSize, chunk.endIndex - i >= bodyLength {
-                    // Whole body is in this chunk: decode in place, no copy into the buffer.
-                    messages.append(try WireCodec.decodeFrameBody(chunk[i ..< i + bodyLength]))
-                    i += bodyLength
-                    pending.removeAll(keepingCapacity: true)
-                    expectedBody = nil
-                    continue
-                }
-                let n = min(frameLength - pending.count, chunk.endIndex - i)
-                pending.append(contentsOf: chunk[i ..< i + n])
-                i += n
-                if pending.count == frameLength {
-                    messages.append(try WireCodec.decodeFrameBody(pending[WireFormat.lengthPrefixSize...]))
-                    pending = []
-                    expectedBody = nil
-                }
-            } else {
-                let n = min(WireFormat.lengthPrefixSize - pending.count, chunk.endIndex - i)
-                pending.append(contentsOf: chunk[i ..< i + n])
-                i += n
-                if pending.count == WireFormat.lengthPrefixSize {
-                    let length = pending.reduce(0) { $0 << 8 | Int($1) }
-                    guard length >= WireFormat.minimumFrameLength else { throw .frameTooSmall(length) }
-                    guard length <= limits.maxFrameSize else { throw .frameTooLarge(length) }
-                    expectedBody = length
-                }
-            }
-        }
-        return messages
     }
 }

@@ -66,9 +66,11 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "SimCore"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        // Deterministic fuzzing helpers shared by the codec test suites.
+        .target(name: "WireTesting"),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "WireTesting"]),
         .testTarget(name: "NATSProtocolTests", dependencies: ["NATSProtocol"]),
-        .testTarget(name: "PeerWireTests", dependencies: ["PeerWire", "Wire", "Raft", "Replication"]),
+        .testTarget(name: "PeerWireTests", dependencies: ["PeerWire", "Wire", "WireTesting", "Raft", "Replication"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -179,25 +179,31 @@ extension ScenarioBuilder {
         items.compactMap { $0.entries?.first(where: { $0.key.scalar == "name" })?.value.scalar }
     }
 
+    /// A service's own name: not one the model gives its own processes, and usable in selectors.
+    func serviceName(_ node: SourceNode, _ path: String) -> String? {
+        let r = reader
+        guard let text = r.string(node, path, expected: "a service name") else { return nil }
+        if ScenarioBuilder.reservedServiceNames.contains(text) {
+            r.fail(node, path,
+                   expected: "a service name the model does not use itself (not \(ScenarioBuilder.reservedServiceNames.joined(separator: ", ")))",
+                   found: "'\(text)'")
+            return nil
+        }
+        if Selectors.parse(text) != .node(text) {
+            r.fail(node, path, expected: "a service name without brackets, commas or spaces that is no selector keyword",
+                   found: "'\(text)'")
+            return nil
+        }
+        return text
+    }
+
     func service(_ node: SourceNode, _ path: String, defaults: ServiceDefaults, declared: [String], names: Names)
         -> (spec: ServiceSpec, nameNode: SourceNode, calls: [(node: SourceNode, path: String)])?
     {
         let r = reader
         guard let f = r.fields(node, path, allowed: ScenarioBuilder.serviceKeys) else { return nil }
-        var name: String?
         let nameNode = r.required(f, "name", expected: "a service name")
-        if let nameNode, let text = r.string(nameNode, f.path("name"), expected: "a service name") {
-            if ScenarioBuilder.reservedServiceNames.contains(text) {
-                r.fail(nameNode, f.path("name"),
-                       expected: "a service name the model does not use itself (not \(ScenarioBuilder.reservedServiceNames.joined(separator: ", ")))",
-                       found: "'\(text)'")
-            } else if Selectors.parse(text) != .node(text) {
-                r.fail(nameNode, f.path("name"), expected: "a service name without brackets, commas or spaces that is no selector keyword",
-                       found: "'\(text)'")
-            } else {
-                name = text
-            }
-        }
+        let name = nameNode.flatMap { serviceName($0, f.path("name")) }
         var valid = name != nil
         let zones = f["zones"].map { zoneList($0, f.path("zones"), names: names) }
         if case .some(nil) = zones { valid = false }

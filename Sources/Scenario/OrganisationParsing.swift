@@ -234,20 +234,8 @@ extension ScenarioBuilder {
     {
         let r = reader
         guard let f = r.fields(node, path, allowed: ScenarioBuilder.organisationServiceKeys) else { return nil }
-        var name: String?
         let nameNode = r.required(f, "name", expected: "a service name")
-        if let nameNode, let text = r.string(nameNode, f.path("name"), expected: "a service name") {
-            if ScenarioBuilder.reservedServiceNames.contains(text) {
-                r.fail(nameNode, f.path("name"),
-                       expected: "a service name the model does not use itself (not \(ScenarioBuilder.reservedServiceNames.joined(separator: ", ")))",
-                       found: "'\(text)'")
-            } else if Selectors.parse(text) != .node(text) {
-                r.fail(nameNode, f.path("name"), expected: "a service name without brackets, commas or spaces that is no selector keyword",
-                       found: "'\(text)'")
-            } else {
-                name = text
-            }
-        }
+        let name = nameNode.flatMap { serviceName($0, f.path("name")) }
         var valid = name != nil
         var team: String?
         if let n = r.required(f, "team", expected: "the team that owns the service"),

@@ -34,57 +34,50 @@ final class DeterminismTests: XCTestCase {
         XCTAssertNotNil(object["kind"])
     }
 
+    /// Replays one seed in two processes, each writing a trace: both must succeed and agree on
+    /// everything they print (trace hash and metrics) but the trace file's name, and write
+    /// byte-identical traces of substantial size. Returns the trace and the first output.
+    func replayTwiceInSeparateProcesses(_ scenarioPath: String, _ arguments: [String],
+                                        file: StaticString = #filePath, line: UInt = #line) throws -> (trace: String, output: String) {
+        let dir = try CLI.temporaryDirectory()
+        let args = ["replay", CLI.packageRoot.appendingPathComponent(scenarioPath).path] + arguments
+        let first = try CLI.run(args + ["--trace", dir.appendingPathComponent("1.jsonl").path])
+        let second = try CLI.run(args + ["--trace", dir.appendingPathComponent("2.jsonl").path])
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr, file: file, line: line)
+        func withoutTracePath(_ out: String) -> String { out.split(separator: "\n").filter { !$0.hasPrefix("trace:") }.joined(separator: "\n") }
+        XCTAssertNotNil(hashLine(first.stdout), file: file, line: line)
+        XCTAssertEqual(withoutTracePath(first.stdout), withoutTracePath(second.stdout), file: file, line: line)
+        let a = try Data(contentsOf: dir.appendingPathComponent("1.jsonl"))
+        XCTAssertGreaterThan(a.count, 100_000, file: file, line: line)
+        XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("2.jsonl")), file: file, line: line)
+        return (String(decoding: a, as: UTF8.self), first.stdout)
+    }
+
     func testReplicationScenarioIsDeterministicAcrossProcesses() throws {
         // Raft, stream replicas, disks, crashes and restarts: the broker model too must give
         // identical traces in separate processes.
-        let dir = try CLI.temporaryDirectory()
-        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/replication/kip101-restart.yaml").path
-        let args = ["replay", scenario, "--seed", "3", "--set", "duration=10s", "--set", "faults.0.at=4s",
-                    "--set", "faults.1.at=4.02s", "--set", "faults.2.at=4.02s"]
-        let first = try CLI.run(args + ["--trace", dir.appendingPathComponent("r1.jsonl").path])
-        let second = try CLI.run(args + ["--trace", dir.appendingPathComponent("r2.jsonl").path])
-        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
-        XCTAssertEqual(hashLine(first.stdout), hashLine(second.stdout))
-        let a = try Data(contentsOf: dir.appendingPathComponent("r1.jsonl"))
-        XCTAssertGreaterThan(a.count, 100_000)
-        XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("r2.jsonl")))
-        XCTAssertTrue(String(decoding: a, as: UTF8.self).contains("\"message\":\"fetch\""))
+        let run = try replayTwiceInSeparateProcesses("Scenarios/replication/kip101-restart.yaml", [
+            "--seed", "3", "--set", "duration=10s", "--set", "faults.0.at=4s", "--set", "faults.1.at=4.02s",
+            "--set", "faults.2.at=4.02s"])
+        XCTAssertTrue(run.trace.contains("\"message\":\"fetch\""))
     }
 
     func testOAuthScenarioIsDeterministicAcrossProcesses() throws {
         // Validators, tokeninfo, JWKS fetches, token refreshes and key rotation with faults:
         // the OAuth model too must give identical traces in separate processes.
-        let dir = try CLI.temporaryDirectory()
-        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/oauth/key-rotation.yaml").path
-        let args = ["replay", scenario, "--seed", "5", "--set", "duration=40s", "--set", "faults.1.at=30s",
-                    "--set", "faults.2.at=32s", "--set", "workload.0.calls.rate=30/s", "--set", "auth.strategy=hybrid"]
-        let first = try CLI.run(args + ["--trace", dir.appendingPathComponent("o1.jsonl").path])
-        let second = try CLI.run(args + ["--trace", dir.appendingPathComponent("o2.jsonl").path])
-        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
-        XCTAssertEqual(hashLine(first.stdout), hashLine(second.stdout))
-        let a = try Data(contentsOf: dir.appendingPathComponent("o1.jsonl"))
-        XCTAssertGreaterThan(a.count, 100_000)
-        XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("o2.jsonl")))
-        XCTAssertTrue(String(decoding: a, as: UTF8.self).contains("\"kind\":\"keys_reply\""))
+        let run = try replayTwiceInSeparateProcesses("Scenarios/oauth/key-rotation.yaml", [
+            "--seed", "5", "--set", "duration=40s", "--set", "faults.1.at=30s", "--set", "faults.2.at=32s",
+            "--set", "workload.0.calls.rate=30/s", "--set", "auth.strategy=hybrid"])
+        XCTAssertTrue(run.trace.contains("\"kind\":\"keys_reply\""))
     }
 
     func testAccountsScenarioIsDeterministicAcrossProcesses() throws {
         // A generated organisation, a random shuffle-shard placement, a region outage in the
         // request path, and the end-of-run account analysis: the same traces and metrics.
-        let dir = try CLI.temporaryDirectory()
-        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/accounts/region-outage.yaml").path
-        let args = ["replay", scenario, "--seed", "3", "--set", "accounts.strategy=shuffle-shard", "--set", "duration=15s",
-                    "--set", "faults.0.at=5s", "--set", "faults.0.for=5s"]
-        let first = try CLI.run(args + ["--trace", dir.appendingPathComponent("a1.jsonl").path])
-        let second = try CLI.run(args + ["--trace", dir.appendingPathComponent("a2.jsonl").path])
-        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
-        // Everything but the line naming the trace file: metrics and trace hash.
-        func withoutTracePath(_ out: String) -> String { out.split(separator: "\n").filter { !$0.hasPrefix("trace:") }.joined(separator: "\n") }
-        XCTAssertEqual(withoutTracePath(first.stdout), withoutTracePath(second.stdout))
-        XCTAssertTrue(first.stdout.contains("same_shard_fraction"), first.stdout)
-        let a = try Data(contentsOf: dir.appendingPathComponent("a1.jsonl"))
-        XCTAssertGreaterThan(a.count, 100_000)
-        XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("a2.jsonl")))
+        let run = try replayTwiceInSeparateProcesses("Scenarios/accounts/region-outage.yaml", [
+            "--seed", "3", "--set", "accounts.strategy=shuffle-shard", "--set", "duration=15s",
+            "--set", "faults.0.at=5s", "--set", "faults.0.for=5s"])
+        XCTAssertTrue(run.output.contains("same_shard_fraction"), run.output)
     }
 
     func testAHashOrderDependenceIsCaught() throws {

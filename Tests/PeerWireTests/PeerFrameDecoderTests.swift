@@ -1,3 +1,4 @@
+import WireTesting
 import XCTest
 import PeerWire
 import Wire

@@ -1,3 +1,4 @@
+import WireTesting
 import PeerWire
 import Raft
 import Replication
@@ -84,22 +85,3 @@ enum Samples {
     static let stream: [UInt8] = all.flatMap(PeerCodec.encode)
 }
 
-/// Deterministic generator for fuzzing: every run sees the same inputs.
-struct XorShift {
-    var state: UInt64
-    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-    mutating func next() -> UInt64 {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return state &* 0x2545_F491_4F6C_DD1D
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func bytes(_ n: Int) -> [UInt8] { (0 ..< n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}
-
-/// A frame around an arbitrary body.
-func frame(_ body: [UInt8]) -> [UInt8] {
-    let n = UInt32(body.count)
-    return [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + body
-}

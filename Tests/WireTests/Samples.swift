@@ -1,3 +1,4 @@
+import WireTesting
 import Wire
 
 /// Messages covering every case and field edge: empty strings and lists, nil and present optionals,
@@ -56,25 +57,6 @@ enum Samples {
     static var smallStream: [UInt8] { small.flatMap(WireCodec.encode) }
 }
 
-/// Deterministic xorshift64* so fuzz runs repeat exactly.
-struct XorShift {
-    var state: UInt64
-    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-    mutating func next() -> UInt64 {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return state &* 0x2545_F491_4F6C_DD1D
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func bytes(_ n: Int) -> [UInt8] { (0 ..< n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}
-
-/// A frame built by hand: prefix computed from the body.
-func frame(_ body: [UInt8]) -> [UInt8] {
-    let n = UInt32(body.count)
-    return [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + body
-}
 
 func u16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(truncatingIfNeeded: v)] }
 func u32(_ v: UInt32) -> [UInt8] { (0 ..< 4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }

@@ -10,7 +10,8 @@ extension Simulation {
     /// overhead cost, cross-account calls and the latency accounts add, and control-plane delays.
     mutating func accountsMetrics(_ metrics: inout [String: Double], _ units: inout [String: String],
                                   _ histograms: inout [String: LatencyHistogram], end: VirtualTime) {
-        guard let state = accountsState, let spec = scenario.accounts ?? Optional(AccountsSpec()) else { return }
+        guard let state = accountsState else { return }
+        let spec = scenario.accounts ?? AccountsSpec()
         let org = state.organisation
         let placement = state.placement
         func put(_ name: String, _ value: Double, _ unit: String) {

@@ -670,15 +670,15 @@ extension Simulation {
 }
 
 extension MeshWorld {
-    func noteAcceptedInvalid(_ problem: String, call: Int, at now: VirtualTime) {
+    func noteAcceptedInvalid(_ problem: TokenProblem, call: Int, at now: VirtualTime) {
         switch problem {
-        case "forged": acceptedForged += 1
-        case "expired": acceptedExpired += 1
-        default: acceptedRevoked += 1
+        case .forged: acceptedForged += 1
+        case .expired: acceptedExpired += 1
+        case .revoked: acceptedRevoked += 1
         }
         if acceptedInvalidExamples.count < 5 {
             let service = graph.services[Int(calls[call].service)].name
-            acceptedInvalidExamples.append((now, "\(service) accepted a \(problem) token (\(tokens[Int(calls[call].token)].claims.jti))"))
+            acceptedInvalidExamples.append((now, "\(service) accepted a \(problem.rawValue) token (\(tokens[Int(calls[call].token)].claims.jti))"))
         }
     }
 }

@@ -203,12 +203,17 @@ final class MeshWorld {
 
     func newValidator() -> HopValidator { HopValidator(config: validatorConfig, scheme: scheme) }
 
+    /// Why a token is in truth invalid (what a validator that accepts it got wrong).
+    enum TokenProblem: String, Sendable {
+        case forged, expired, revoked
+    }
+
     /// Ground truth for a token at virtual time `now`: nil when valid, else what is wrong.
-    func truthProblem(_ token: Int32, at now: VirtualTime) -> String? {
+    func truthProblem(_ token: Int32, at now: VirtualTime) -> TokenProblem? {
         let t = tokens[Int(token)]
-        if tokenForged[Int(token)] { return "forged" }
-        if now > t.claims.exp { return "expired" }
-        if revoked.isRevoked(jti: t.claims.jti, at: now) { return "revoked" }
+        if tokenForged[Int(token)] { return .forged }
+        if now > t.claims.exp { return .expired }
+        if revoked.isRevoked(jti: t.claims.jti, at: now) { return .revoked }
         return nil
     }
 }

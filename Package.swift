@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Live mode only (servers, load driver); the simulator and its tests never link these.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // GNU Scientific Library (libgsl-dev): Student t quantiles and other distributions.
@@ -46,6 +50,41 @@ let package = Package(
         // A broker node's protocol state (Raft + metadata + replicas) as one sans-IO unit.
         .target(name: "Broker", dependencies: ["Raft", "Replication"]),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
+        // Live mode (issue 6). A broker node's files: segmented stream logs with offset indexes,
+        // the metadata Raft log and hard state, checkpoints. Blocking I/O, no NIO.
+        .target(name: "LogStore", dependencies: ["Replication", "Raft"]),
+        // The I/O-free parts of the open-loop load driver: arrival schedules, coordinated-omission
+        // correct recording, the publish ledger and its read-back checks.
+        .target(name: "LoadCore", dependencies: ["Scenario", "SimCore", "Stats", "Checkers"]),
+        // NATS over SwiftNIO (core protocol, JetStream API, nats-server processes).
+        .target(name: "NATSClient", dependencies: [
+            "NATSProtocol",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // The broker's client protocol over SwiftNIO (load driver, launcher, tests).
+        .target(name: "LiveClient", dependencies: [
+            "Wire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // A live broker node: BrokerCore driven by SwiftNIO, real files, NATS ingestion, /metrics.
+        .target(name: "LiveBroker", dependencies: [
+            "Broker", "Raft", "Replication", "Wire", "PeerWire", "LogStore", "NATSClient", "NATSProtocol", "SimCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        // Cluster launcher and live load driver: processes, open-loop load, results.
+        .target(name: "Live", dependencies: [
+            "LiveBroker", "LiveClient", "NATSClient", "LoadCore", "Scenario", "Results", "Stats", "Checkers", "SimCore",
+            "Replication", "Sim",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Results", dependencies: [
             "Stats", "SimCore",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -55,7 +94,9 @@ let package = Package(
         .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "Auth", "Accounts"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
-            "Sim", "Scenario", "Results", "Stats", "SimCore",
+            "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
@@ -73,6 +114,19 @@ let package = Package(
         .testTarget(name: "PeerWireTests", dependencies: ["PeerWire", "Wire", "WireTesting", "Raft", "Replication"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
+        .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore"]),
+        .testTarget(name: "LoadCoreTests", dependencies: ["LoadCore", "Scenario", "SimCore", "Stats", "Checkers"]),
+        .testTarget(name: "NATSClientTests", dependencies: [
+            "NATSClient", "NATSProtocol",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "LiveTests", dependencies: [
+            "Live", "LiveBroker", "LiveClient", "Wire", "WireTesting", "Replication", "NATSClient", "NATSProtocol",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
         .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),

@@ -60,20 +60,25 @@ struct RunCommand: ParsableCommand {
 
 /// Shared by run and sweep: runs the jobs into a fresh store and returns what it holds.
 func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads: Int, label: String) throws -> RunSet {
-    let store: ResultsStore
-    do {
-        store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()))
-        try store.setHeader(scenario: scenario.name, mode: "sim", description: scenario.description,
-                            slos: scenario.slos.map { SLOSpec(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
-    } catch {
-        throw InternalFailure("cannot create \(output.database): \(error)")
-    }
+    let store = try openResultsStore(output, scenario: scenario, mode: "sim")
     let runner = SeedRunner(store: store, progress: Progress(total: jobs.count, label: label))
     _ = try runner.run(jobs, threads: threads)
     do {
         return try store.load()
     } catch {
         throw InternalFailure("cannot read back \(output.database): \(error)")
+    }
+}
+
+/// A fresh results database in `output` with the scenario's header (name, mode, SLOs).
+func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String) throws -> ResultsStore {
+    do {
+        let store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()))
+        try store.setHeader(scenario: scenario.name, mode: mode, description: scenario.description,
+                            slos: scenario.slos.map { SLOSpec(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
+        return store
+    } catch {
+        throw InternalFailure("cannot create \(output.database): \(error)")
     }
 }
 
@@ -89,7 +94,8 @@ func finishRun(set: RunSet, output: OutputFolder, scenarioPath: String, override
     }
     print(ReportRenderer.render(set, format: .md))
     print("results: \(output.path)")
-    let failed = set.runs.filter { !$0.passed }
+    // Live runs cannot be replayed: their report and folder are the record.
+    let failed = set.runs.filter { !$0.passed && $0.mode == "sim" }
     for run in failed.prefix(10) {
         let sets = (overrides + run.parameters.keys.sorted().map { "\($0)=\(run.parameters[$0]!)" })
             .map { " --set \(shellQuote($0))" }.joined()

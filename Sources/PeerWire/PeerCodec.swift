@@ -19,6 +19,7 @@ public enum PeerCodec {
         case hello = 1
         case raft = 2
         case replication = 3
+        case proposal = 4
     }
 
     /// Tags of `RaftMessageKind`.
@@ -49,7 +50,7 @@ public enum PeerCodec {
 
     // Smallest encodings of list elements, used to refuse impossible counts before allocating.
     static let minRaftEntrySize = 8 + 8 + 1               // term, index, command presence
-    static let minLogEntrySize = 8 + 8 + 8 + 8 + 8        // offset, epoch, producer, sequence, bytes
+    static let minLogEntrySize = 8 + 8 + 8 + 8 + 8 + 4    // offset, epoch, producer, sequence, bytes, data length
     static let minBrokerIDSize = 4
 
     /// One whole frame, length prefix included. Frame-size limits are the receiver's
@@ -70,6 +71,9 @@ public enum PeerCodec {
         case let .replication(message):
             w.u8(TypeCode.replication.rawValue)
             encodeReplication(message, &w)
+        case let .proposal(command):
+            w.u8(TypeCode.proposal.rawValue)
+            encodeCommand(command, &w)
         }
         let length = w.bytes.count - lengthPrefixSize
         precondition(length <= Int(UInt32.max), "frame exceeds the u32 length prefix")
@@ -97,6 +101,8 @@ public enum PeerCodec {
             message = .raft(try decodeRaft(&r))
         case .replication:
             message = .replication(try decodeReplication(&r))
+        case .proposal:
+            message = .proposal(try decodeCommand(&r))
         }
         guard r.remaining == 0 else { throw .trailingBytes(r.remaining) }
         return message
@@ -300,6 +306,7 @@ public enum PeerCodec {
                 w.u64(e.payload.producerID)
                 w.u64(e.payload.sequence)
                 w.int(e.payload.bytes)
+                w.blob(e.payload.data)
             }
             encodeError(a.error, &w)
         case let .epochEndOffsetRequest(q):
@@ -343,7 +350,8 @@ public enum PeerCodec {
                              leaderEpoch: try r.u64("entry.leaderEpoch"),
                              payload: LogPayload(producerID: try r.u64("entry.producerID"),
                                                  sequence: try r.u64("entry.sequence"),
-                                                 bytes: try r.int("entry.bytes")))
+                                                 bytes: try r.int("entry.bytes"),
+                                                 data: try r.blob("entry.data")))
                 },
                 error: try decodeError(&r, "fetchResponse.error")))
         case .epochEndOffsetRequest:

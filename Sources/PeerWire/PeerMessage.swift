@@ -16,4 +16,7 @@ public enum PeerMessage: Sendable, Equatable {
     /// The metadata Raft group (the `RaftNode<MetadataCommand>` of `BrokerCore`).
     case raft(RaftMessage<MetadataCommand>)
     case replication(ReplicationMessage)
+    /// A metadata command forwarded to the metadata leader (`BrokerCore.Route.forward`): stream
+    /// replicas propose ISR and leader changes from whichever node they run on.
+    case proposal(MetadataCommand)
 }

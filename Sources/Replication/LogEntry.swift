@@ -2,18 +2,26 @@
 /// stores (`LogEntry`: the payload stamped with its offset and the leader epoch that
 /// sequenced it, as in Kafka's record batches since KIP-101).
 
-/// What a publisher hands to the stream leader. The simulator does not move real bytes: `bytes`
-/// is the size that network and disk models charge for. `producerID`/`sequence` identify a
-/// message end to end, so checkers can tell whether an acknowledged message survived.
+/// What a publisher hands to the stream leader. `producerID`/`sequence` identify a message end
+/// to end, so checkers can tell whether an acknowledged message survived. The simulator moves no
+/// real bytes: `bytes` is the size its network and disk models charge for and `data` stays
+/// empty. The live broker carries the message in `data` (and `bytes == data.count`).
 public struct LogPayload: Codable, Sendable, Hashable {
     public var producerID: UInt64
     public var sequence: UInt64
     public var bytes: Int
+    public var data: [UInt8]
 
-    public init(producerID: UInt64, sequence: UInt64, bytes: Int) {
+    public init(producerID: UInt64, sequence: UInt64, bytes: Int, data: [UInt8] = []) {
         self.producerID = producerID
         self.sequence = sequence
         self.bytes = bytes
+        self.data = data
+    }
+
+    /// A live message: its size is its bytes.
+    public init(producerID: UInt64, sequence: UInt64, data: [UInt8]) {
+        self.init(producerID: producerID, sequence: sequence, bytes: data.count, data: data)
     }
 }
 

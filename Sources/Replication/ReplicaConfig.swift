@@ -52,6 +52,9 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
     public var hwCheckpointIntervalNanos: Int64
     /// Most entries per fetch response.
     public var maxFetchBatch: Int
+    /// Most payload bytes per fetch response (at least one entry is always sent). The live
+    /// broker bounds it below its peer frame limit; the simulator leaves it unbounded.
+    public var maxFetchBytes: Int
 
     public init(
         brokerID: BrokerID,
@@ -63,7 +66,8 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
         fetchIntervalNanos: Int64 = 100_000_000,
         requestTimeoutNanos: Int64 = 1_000_000_000,
         hwCheckpointIntervalNanos: Int64 = 5_000_000_000,
-        maxFetchBatch: Int = 512
+        maxFetchBatch: Int = 512,
+        maxFetchBytes: Int = .max
     ) {
         self.brokerID = brokerID
         self.ackPolicy = ackPolicy
@@ -75,5 +79,6 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
         self.requestTimeoutNanos = requestTimeoutNanos
         self.hwCheckpointIntervalNanos = hwCheckpointIntervalNanos
         self.maxFetchBatch = max(1, maxFetchBatch)
+        self.maxFetchBytes = max(1, maxFetchBytes)
     }
 }

@@ -5,8 +5,10 @@ public enum ReplicaInput: Sendable, Equatable {
     /// The metadata group committed a new state for this stream (leader, leader epoch, ISR).
     /// Stale or duplicate states (by `epoch`) are ignored.
     case metadataChanged(PartitionState)
-    /// A client publishes to this replica (only the leader accepts).
-    case publish(requestID: UInt64, payload: LogPayload)
+    /// A client publishes to this replica (only the leader accepts). `ack` overrides the
+    /// replica's `ackPolicy` for this message (a live client chooses per publish); acks still
+    /// leave in publish order.
+    case publish(requestID: UInt64, payload: LogPayload, ack: AckPolicy? = nil)
     /// A consumer reads from `offset`: only the leader answers, and only with committed
     /// entries (below the high-water mark), at most `maxEntries`. Consumers track their own
     /// offsets.

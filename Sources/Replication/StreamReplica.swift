@@ -48,6 +48,7 @@ public struct StreamReplica: Sendable {
     struct PendingPublish: Sendable, Equatable {
         var requestID: UInt64
         var offset: UInt64
+        var ack: AckPolicy
     }
 
     /// An outstanding append or fsync; `generation` tells whether a truncation happened since.
@@ -146,8 +147,8 @@ public struct StreamReplica: Sendable {
         switch input {
         case .metadataChanged(let state):
             applyMetadata(state, now: now, &out)
-        case .publish(let requestID, let payload):
-            publish(requestID: requestID, payload: payload, now: now, &out)
+        case .publish(let requestID, let payload, let ack):
+            publish(requestID: requestID, payload: payload, ack: ack ?? config.ackPolicy, now: now, &out)
         case .consume(let requestID, let offset, let maxEntries):
             if role == .leader {
                 // Committed only: a consumer must never see an entry that a failover could undo.
@@ -299,7 +300,7 @@ public struct StreamReplica: Sendable {
 
     // MARK: - Leader
 
-    private mutating func publish(requestID: UInt64, payload: LogPayload, now: Int64, _ out: inout [ReplicaEffect]) {
+    private mutating func publish(requestID: UInt64, payload: LogPayload, ack: AckPolicy, now: Int64, _ out: inout [ReplicaEffect]) {
         guard role == .leader, let state = partition else {
             out.append(.reject(requestID: requestID, reason: .notLeader(leader: partition?.leader)))
             return
@@ -307,7 +308,7 @@ public struct StreamReplica: Sendable {
         // Kafka's NotEnoughReplicas: refuse before appending, so a refused publish never
         // shows up later. `.leader`/`.none` publishes are appended but not committed: the
         // high-water mark stays put until the ISR is large enough again.
-        if config.ackPolicy == .all && state.isr.count < state.minISR {
+        if ack == .all && state.isr.count < state.minISR {
             out.append(.reject(requestID: requestID, reason: .notEnoughReplicas))
             return
         }
@@ -316,10 +317,10 @@ public struct StreamReplica: Sendable {
             out.append(.reject(requestID: requestID, reason: .leadershipChanged))
             return
         }
-        if config.ackPolicy == .none {
+        if ack == .none {
             out.append(.ack(requestID: requestID, offset: offset))
         } else {
-            pendingPublishes.append(PendingPublish(requestID: requestID, offset: offset))
+            pendingPublishes.append(PendingPublish(requestID: requestID, offset: offset, ack: ack))
         }
     }
 
@@ -381,7 +382,16 @@ public struct StreamReplica: Sendable {
             propose(.expand, replica: request.from, now: now, &out)
         }
 
-        let end = min(leaderEnd, request.fetchOffset + UInt64(config.maxFetchBatch))
+        var end = min(leaderEnd, request.fetchOffset + UInt64(config.maxFetchBatch))
+        if config.maxFetchBytes < .max, request.fetchOffset < end {
+            var budget = config.maxFetchBytes
+            var cut = request.fetchOffset
+            while cut < end, cut == request.fetchOffset || budget >= log[Int(cut)].payload.bytes {
+                budget -= log[Int(cut)].payload.bytes
+                cut += 1
+            }
+            end = cut
+        }
         let entries = Array(log[Int(request.fetchOffset)..<Int(end)])
         out.append(
             .send(
@@ -438,7 +448,7 @@ public struct StreamReplica: Sendable {
         }
         while let pending = pendingPublishes.first {
             let done: Bool
-            switch config.ackPolicy {
+            switch pending.ack {
             case .none, .leader: done = storedEnd > pending.offset
             case .all: done = highWatermark > pending.offset
             }

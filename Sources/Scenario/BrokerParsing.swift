@@ -105,8 +105,11 @@ extension ScenarioBuilder {
         case "always": return .always
         case "never": return .never
         case "interval": break
+        case .some(let text) where text.first?.isNumber == true:
+            // `fsync: 5ms` is short for `{interval: 5ms}` (so `compare:` and `--set` can name it).
+            return r.duration(node, path, positive: true).map { .interval($0) }
         case .some(let text):
-            r.fail(node, path, expected: "always, never or {interval: 50ms}", found: "'\(text)'",
+            r.fail(node, path, expected: "always, never, an interval such as 50ms or {interval: 50ms}", found: "'\(text)'",
                    hint: Suggest.hint(for: text, in: ["always", "never", "interval"]))
             return nil
         case nil: break

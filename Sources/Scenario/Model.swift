@@ -40,6 +40,8 @@ public struct Scenario: Sendable {
     /// `compare:` — settings `faultline run` tries side by side (each value a run group, as a
     /// sweep would), e.g. the four validation strategies over one call graph.
     public var compare: [CompareAxis] = []
+    /// `live:` — settings for `faultline load` / `faultline cluster` (ignored by the simulator).
+    public var live: LiveSpec?
 
     public static let knownChecks: [String] =
         CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks + CheckCatalog.meshChecks
@@ -186,6 +188,11 @@ public enum ArrivalProcess: Sendable {
     case constant(perSecond: Double)
     /// Time between arrivals (ns).
     case interarrival(Distribution)
+    /// Poisson arrivals whose rate grows (or falls) linearly from `fromPerSecond` to
+    /// `toPerSecond` over the first `over` ns after the workload's start, then stays at
+    /// `toPerSecond`: a load ramp, e.g. to find the rate at which latency breaks.
+    /// `fromPerSecond ≥ 0`, `toPerSecond > 0`, `over > 0`; sampled as in `interarrival(elapsed:_:)`.
+    case ramp(fromPerSecond: Double, toPerSecond: Double, over: Int64)
 }
 
 public struct FaultEvent: Sendable {

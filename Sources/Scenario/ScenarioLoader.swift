@@ -5,7 +5,7 @@ import SimCore
 public enum ScenarioLoader {
     public static let topLevelKeys = [
         "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "services", "auth", "organisation",
-        "accounts", "stations", "workload", "faults", "nemesis", "checks", "slos", "compare",
+        "accounts", "stations", "workload", "faults", "nemesis", "checks", "slos", "compare", "live",
     ]
 
     /// Reads and validates a scenario file. `overrides` are `key.path=value` strings (`--set`).
@@ -239,6 +239,8 @@ struct ScenarioBuilder {
             if r.errors.isEmpty { checkCompare(entries, root: top) }
         }
 
+        let live = f["live"].flatMap { self.live($0, "live") }
+
         guard let duration else { return nil }
         var scenario = Scenario(name: name, description: description, duration: duration, warmup: warmup, seeds: seeds,
                                 cluster: cluster, stations: stations, workload: workload, faults: faults, nemesis: nemesis,
@@ -252,6 +254,7 @@ struct ScenarioBuilder {
         scenario.organisation = organisation
         scenario.accounts = names.hasOrganisation ? accounts : nil
         scenario.compare = compare
+        scenario.live = live
         return scenario
     }
 }

@@ -83,15 +83,38 @@ extension ScenarioBuilder {
         return (start, stop)
     }
 
+    static let arrivalRateExample = "a rate such as 1500/s, {poisson: 1500/s}, {constant: 100/s} or {ramp: {from: 100/s, to: 5000/s, over: 30s}}"
+
     func arrivalRate(_ node: SourceNode, _ path: String) -> ArrivalProcess? {
         let r = reader
         if node.scalar != nil { return r.rate(node, path).map { .poisson(perSecond: $0) } }
-        guard let f = r.fields(node, path, allowed: ["poisson", "constant"],
-                               what: "a rate such as 1500/s, {poisson: 1500/s} or {constant: 100/s}"),
-              let which = r.exactlyOne(f, of: ["poisson", "constant"], what: "the arrival process"),
-              let n = r.required(f, which, expected: "a rate such as 1500/s"),
+        let kinds = ["poisson", "constant", "ramp"]
+        guard let f = r.fields(node, path, allowed: kinds, what: ScenarioBuilder.arrivalRateExample),
+              let which = r.exactlyOne(f, of: kinds, what: "the arrival process")
+        else { return nil }
+        if which == "ramp" {
+            return r.required(f, which, expected: "{from: 100/s, to: 5000/s, over: 30s}")
+                .flatMap { rampArrivals($0, f.path(which)) }
+        }
+        guard let n = r.required(f, which, expected: "a rate such as 1500/s"),
               let rate = r.rate(n, f.path(which))
         else { return nil }
         return which == "poisson" ? .poisson(perSecond: rate) : .constant(perSecond: rate)
+    }
+
+    /// `{from: 100/s, to: 5000/s, over: 30s}`: Poisson arrivals whose rate grows linearly from
+    /// `from` (may be `0/s`) to `to` (> 0) over `over` after the workload's start, then stays at `to`.
+    func rampArrivals(_ node: SourceNode, _ path: String) -> ArrivalProcess? {
+        let r = reader
+        guard let f = r.fields(node, path, allowed: ["from", "to", "over"],
+                               what: "a ramp such as {from: 100/s, to: 5000/s, over: 30s}")
+        else { return nil }
+        let from = r.required(f, "from", expected: "the starting rate such as 100/s (may be 0/s)")
+            .flatMap { r.unit($0, f.path("from"), expected: "a rate such as 100/s", Units.rate) }
+        let to = r.required(f, "to", expected: "the final rate such as 5000/s").flatMap { r.rate($0, f.path("to")) }
+        let over = r.required(f, "over", expected: "the ramp's length such as 30s")
+            .flatMap { r.duration($0, f.path("over"), positive: true) }
+        guard let from, let to, let over else { return nil }
+        return .ramp(fromPerSecond: from, toPerSecond: to, over: over)
     }
 }

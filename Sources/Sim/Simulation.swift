@@ -34,6 +34,8 @@ public struct Simulation {
     var workloadRequestBytes: [Int] = []
     var workloadResponseBytes: [Int] = []
     var workloadStop: [VirtualTime] = []
+    /// When each workload's arrivals begin: a ramp's rate depends on the time since then.
+    var workloadStart: [VirtualTime] = []
     var nodeZone: [Int] = []
     var crossZoneExtra: Distribution?
 
@@ -164,6 +166,7 @@ public struct Simulation {
             workloadRequestBytes.append(workload.requestBytes)
             workloadResponseBytes.append(workload.responseBytes)
             workloadStop.append(min(workload.stop ?? scenario.duration, scenario.duration))
+            workloadStart.append(workload.start)
         }
         let zones = allNodes.map(\.zone)
         nodeZone = zones.map { zone in zones.firstIndex(of: zone)! }
@@ -237,7 +240,7 @@ public struct Simulation {
     mutating func scheduleInitialEvents() {
         for (index, workload) in scenario.workload.enumerated() {
             var rng = arrivalRngs[index]
-            let first = workload.start + Self.interarrival(workload.arrivals, &rng)
+            let first = workload.start + Self.interarrival(workload.arrivals, elapsed: 0, &rng)
             arrivalRngs[index] = rng
             queue.schedule(.arrival(workload: Int32(index)), at: first)
         }
@@ -261,15 +264,10 @@ public struct Simulation {
 
     /// Static on purpose: calling a method of `self` from a mutating context made Swift copy
     /// the whole simulation per request (measured: 2× slower station model).
-    static func interarrival(_ process: ArrivalProcess, _ rng: inout SeededGenerator) -> VirtualTime {
-        switch process {
-        case .poisson(let perSecond):
-            return max(1, Distribution.exponential(mean: 1e9 / perSecond).sampleNanos(&rng))
-        case .constant(let perSecond):
-            return max(1, Int64((1e9 / perSecond).rounded()))
-        case .interarrival(let distribution):
-            return max(1, distribution.sampleNanos(&rng))
-        }
+    /// `elapsed`: time since the workload's start (a ramp's rate depends on it). The math is
+    /// `ArrivalProcess.interarrival(elapsed:_:)`, shared with the live load driver.
+    static func interarrival(_ process: ArrivalProcess, elapsed: VirtualTime, _ rng: inout SeededGenerator) -> VirtualTime {
+        process.interarrival(elapsed: elapsed, &rng)
     }
 
     // MARK: - The event loop
@@ -326,7 +324,7 @@ public struct Simulation {
              .requestArrives(station: Int32(station), request: id))
 
         var rng = arrivalRngs[index]
-        let next = now + Self.interarrival(workloadArrivals[index], &rng)
+        let next = now + Self.interarrival(workloadArrivals[index], elapsed: now - workloadStart[index], &rng)
         arrivalRngs[index] = rng
         if next < workloadStop[index] {
             queue.schedule(.arrival(workload: Int32(index)), at: next)

@@ -38,6 +38,21 @@ final class PeerCodecTests: XCTestCase {
         Samples.replication.forEach { roundTrip($0) }
     }
 
+    func testForwardedProposalsRoundTrip() {
+        XCTAssertFalse(Samples.proposals.isEmpty)
+        Samples.proposals.forEach { roundTrip($0) }
+    }
+
+    func testLivePayloadBytesSurviveTheFetchResponse() throws {
+        let entry = LogEntry(offset: 7, leaderEpoch: 2, payload: LogPayload(producerID: 1, sequence: 9, data: [0, 255, 7, 42]))
+        let m = PeerMessage.replication(.fetchResponse(FetchResponse(
+            stream: "s", from: 1, leaderEpoch: 2, fetchOffset: 7, highWatermark: 7, logEndOffset: 8, entries: [entry], error: nil)))
+        guard case .replication(.fetchResponse(let back)) = try PeerCodec.decodeFrameBody(PeerCodec.encode(m)[4...])
+        else { return XCTFail("not a fetch response") }
+        XCTAssertEqual(back.entries.first?.payload.data, [0, 255, 7, 42])
+        XCTAssertEqual(back.entries.first?.payload.bytes, 4)
+    }
+
     func testSingleFieldsChangeTheEncoding() {
         // Guards against a field being silently dropped by both sides.
         let a = PeerMessage.raft(RaftMessage(from: 1, to: 2, term: 3, kind: .append(

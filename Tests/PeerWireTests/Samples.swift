@@ -51,6 +51,7 @@ enum Samples {
     static let logEntries: [LogEntry] = [
         LogEntry(offset: 0, leaderEpoch: 0, payload: LogPayload(producerID: 0, sequence: 0, bytes: 0)),
         LogEntry(offset: 1, leaderEpoch: 3, payload: LogPayload(producerID: 9, sequence: 77, bytes: 512)),
+        LogEntry(offset: 2, leaderEpoch: 3, payload: LogPayload(producerID: 9, sequence: 78, data: Array("live bytes ✓".utf8))),
         LogEntry(offset: .max, leaderEpoch: .max,
                  payload: LogPayload(producerID: .max, sequence: .max, bytes: Int.max)),
         LogEntry(offset: 5, leaderEpoch: 1, payload: LogPayload(producerID: 1, sequence: 1, bytes: Int.min)),
@@ -81,7 +82,9 @@ enum Samples {
         .hello(from: 0, clusterID: String(repeating: "é", count: 1000), protocolVersion: 0),
     ]
 
-    static let all: [PeerMessage] = hellos + raft + replication
+    static let proposals: [PeerMessage] = commands.map(PeerMessage.proposal)
+
+    static let all: [PeerMessage] = hellos + raft + replication + proposals
     static let stream: [UInt8] = all.flatMap(PeerCodec.encode)
 }
 

@@ -62,7 +62,7 @@ final class ScenarioErrorTests: XCTestCase {
         let errors = scenarioErrors("duraton: 10s\n")
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:1:1: duraton: expected one of the keys name, description, duration, warmup, seeds, cluster, "
-                + "broker, services, auth, organisation, accounts, stations, workload, faults, nemesis, checks, slos, compare, "
+                + "broker, services, auth, organisation, accounts, stations, workload, faults, nemesis, checks, slos, compare, live, "
                 + "found unknown key 'duraton' (did you mean 'duration'?)",
             "bad.yaml:1:1: duration: expected a positive duration such as 60s, found no 'duration' key ('duration' is required)",
         ])
@@ -263,5 +263,29 @@ final class MisspeltActionTests: XCTestCase {
                 + "heal, delay, loss, duplicate, clock, disk, slowdown, suspend, bad-change, compromise, region-outage, api-storm, "
                 + "found unknown key 'crsh' (did you mean 'crash'?)",
         ])
+    }
+}
+
+final class LiveSectionTests: XCTestCase {
+    private func load(_ yaml: String) throws -> Scenario {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(UUID().uuidString).yaml")
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try ScenarioLoader.load(path: url.path)
+    }
+
+    func testLiveSettingsAreRead() throws {
+        let s = try load("duration: 5s\nlive: { connections: 8, max_in_flight: 64, nats: true, jetstream_replicas: 1, drain: 2s }\n")
+        XCTAssertEqual(s.live, LiveSpec(connections: 8, maxInFlight: 64, nats: true, jetstreamReplicas: 1, drain: 2_000_000_000))
+        XCTAssertNil(try load("duration: 5s\n").live)
+    }
+
+    func testBadLiveSettingsAreReportedAtTheirKey() {
+        XCTAssertThrowsError(try load("duration: 5s\nlive: { connections: 0, jetstream_replicas: 2, conections: 3 }\n")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("live.connections"), text)
+            XCTAssertTrue(text.contains("live.jetstream_replicas: expected 1, 3 or 5"), text)
+            XCTAssertTrue(text.contains("unknown key 'conections'"), text)
+        }
     }
 }

@@ -10,6 +10,30 @@ import Stats
 /// group, the metadata state machine, the stream replicas): it delivers their messages over
 /// the simulated network, carries out their disk effects on the simulated disk, fires their
 /// timers in virtual time, and feeds crashes and restarts. No protocol decision is made here.
+extension ReplicaConfig {
+    /// A replica as the scenario's `broker:` section configures it, for the simulator and the
+    /// live broker alike (one mapping, so both run the same settings).
+    public init(scenario spec: BrokerSpec, brokerID: BrokerID) {
+        self.init(
+            brokerID: brokerID,
+            ackPolicy: AckPolicy(rawValue: spec.ackPolicy.rawValue) ?? .all,
+            truncation: spec.truncation == .leaderEpoch ? .leaderEpoch
+                : spec.truncation == .leaderEpochV1 ? .leaderEpochV1 : .highWatermark,
+            fsync: {
+                switch spec.fsync {
+                case .always: return .always
+                case .never: return .never
+                case .interval(let ns): return .interval(nanoseconds: ns)
+                }
+            }(),
+            replicaLagMaxNanos: spec.replicaLagMax,
+            leaderTimeoutNanos: spec.leaderTimeout,
+            fetchIntervalNanos: spec.fetchInterval,
+            requestTimeoutNanos: max(spec.leaderTimeout / 2, 4 * spec.fetchInterval),
+            hwCheckpointIntervalNanos: spec.hwCheckpointInterval)
+    }
+}
+
 extension Simulation {
     // MARK: - Building
 
@@ -26,25 +50,7 @@ extension Simulation {
         }
         var configs: [[ReplicaConfig]] = []
         for stream in spec.streams.indices {
-            configs.append(replicaNodes[stream].map { node in
-                ReplicaConfig(
-                    brokerID: BrokerID(UInt32(node)),
-                    ackPolicy: AckPolicy(rawValue: spec.ackPolicy.rawValue) ?? .all,
-                    truncation: spec.truncation == .leaderEpoch ? .leaderEpoch
-                        : spec.truncation == .leaderEpochV1 ? .leaderEpochV1 : .highWatermark,
-                    fsync: {
-                        switch spec.fsync {
-                        case .always: return .always
-                        case .never: return .never
-                        case .interval(let ns): return .interval(nanoseconds: ns)
-                        }
-                    }(),
-                    replicaLagMaxNanos: spec.replicaLagMax,
-                    leaderTimeoutNanos: spec.leaderTimeout,
-                    fetchIntervalNanos: spec.fetchInterval,
-                    requestTimeoutNanos: max(spec.leaderTimeout / 2, 4 * spec.fetchInterval),
-                    hwCheckpointIntervalNanos: spec.hwCheckpointInterval)
-            })
+            configs.append(replicaNodes[stream].map { node in ReplicaConfig(scenario: spec, brokerID: BrokerID(UInt32(node))) })
         }
         let streams = spec.streams.count
         var world = BrokerWorld(
@@ -122,7 +128,7 @@ extension Simulation {
         for node in clusterNodes { bootBroker(node) }
         for (index, workload) in scenario.publishes.enumerated() {
             var rng = publishRngs[index]
-            let first = workload.start + Self.interarrival(workload.arrivals, &rng)
+            let first = workload.start + Self.interarrival(workload.arrivals, elapsed: 0, &rng)
             publishRngs[index] = rng
             queue.schedule(.publish(workload: Int32(index)), at: first)
         }
@@ -353,6 +359,8 @@ extension Simulation {
                 case .replicaEffects(let stream, let effects):
                     for effect in effects { carryOut(effect, node: node, stream: stream) }
                     observeHighWatermark(node, stream)
+                case .replicaCreated, .streamDeleted:
+                    break  // the simulated stream set is fixed at start (no `newStreamConfig`)
                 }
             }
         }
@@ -515,7 +523,7 @@ extension Simulation {
         sendAttempt(request)
 
         var rng = publishRngs[workload]
-        let next = now + Self.interarrival(spec.arrivals, &rng)
+        let next = now + Self.interarrival(spec.arrivals, elapsed: now - spec.start, &rng)
         publishRngs[workload] = rng
         if next < min(spec.stop ?? scenario.duration, scenario.duration) {
             queue.schedule(.publish(workload: Int32(workload)), at: next)

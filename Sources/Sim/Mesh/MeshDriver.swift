@@ -17,7 +17,7 @@ extension Simulation {
     mutating func scheduleMeshStart() {
         guard let m = meshWorld else { return }
         for index in m.workloadArrivals.indices {
-            let first = scenario.meshWorkloads[index].start + Self.interarrival(m.workloadArrivals[index], &m.arrivalRngs[index])
+            let first = scenario.meshWorkloads[index].start + Self.interarrival(m.workloadArrivals[index], elapsed: 0, &m.arrivalRngs[index])
             if first < m.workloadStop[index] { queue.schedule(.meshArrival(workload: Int32(index)), at: first) }
         }
         for replica in m.replicaNode.indices { startValidator(replica) }
@@ -143,7 +143,7 @@ extension Simulation {
                            attempt: 0, retries: 0, timeout: nil)
         meshSend(from: clientNode, to: m.replicaNode[Int(m.calls[call].replica)], .meshCallArrives(call: UInt64(call)))
 
-        let next = now + Self.interarrival(m.workloadArrivals[w], &m.arrivalRngs[w])
+        let next = now + Self.interarrival(m.workloadArrivals[w], elapsed: now - scenario.meshWorkloads[w].start, &m.arrivalRngs[w])
         if next < m.workloadStop[w] { queue.schedule(.meshArrival(workload: Int32(w)), at: next) }
     }
 

@@ -1,0 +1,243 @@
+import ArgumentParser
+import Foundation
+import Live
+import LiveBroker
+import Logging
+import NIOCore
+import NIOPosix
+import Results
+import Scenario
+
+/// Runs async work from these synchronous commands and maps live-mode errors to exit codes.
+func runLive<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    switch box.result! {
+    case .success(let value): return value
+    case .failure(let error as LiveError):
+        switch error {
+        case .badInput(let s): throw BadInput(s)
+        case .failed(let s): throw InternalFailure(s)
+        }
+    case .failure(let error): throw error
+    }
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}
+
+/// The path of this very executable, so the launcher starts nodes from the same build.
+func currentExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run a live server process.", subcommands: [ServeBrokerCommand.self])
+}
+
+struct ServeBrokerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Run one broker node (the replication cores over SwiftNIO) until SIGTERM/SIGINT.",
+        discussion: "The node config (JSON) is written by `faultline cluster up` / `faultline load`; see Scenarios/README.md, Live mode.")
+
+    @Option(help: "The node's config file (JSON).")
+    var config: String
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: config) else { throw BadInput("cannot read --config \(config)") }
+        let nodeConfig: BrokerNodeConfig
+        do {
+            nodeConfig = try JSONDecoder().decode(BrokerNodeConfig.self, from: data)
+        } catch {
+            throw BadInput("\(config): not a broker node config: \(error)")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else { throw BadInput("--log-level: expected trace, debug, info, notice, warning, error or critical; found '\(logLevel)'") }
+        let name = nodeConfig.me.name
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "faultline.broker.\(name)")
+        logger.logLevel = level
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let log = logger
+        let node = try runLive { try await BrokerServer.start(nodeConfig, loop: loop, logger: log) }
+        loop.execute { node.onFatalError = { Foundation.exit(ExitStatus.internalError.rawValue) } }
+        // Stop on SIGTERM / SIGINT: a clean stop; SIGKILL is the crash the chaos tests use.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let stop = DispatchSemaphore(value: 0)
+        let sources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+        stop.wait()
+        logger.info("stopping")
+        _ = sources
+        try? group.syncShutdownGracefully()
+    }
+}
+
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "Start, inspect or stop a scenario's broker nodes as local processes.",
+        subcommands: [ClusterUpCommand.self, ClusterStatusCommand.self, ClusterDownCommand.self])
+}
+
+struct ClusterOptions: ParsableArguments {
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(help: "The cluster's folder (default Results/<scenario>-cluster).")
+    var out: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value, e.g. cluster.nodes=5.", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    func load() throws -> (Scenario, String) {
+        let model = try ScenarioLoader.load(path: scenario, overrides: overrides)
+        return (model, out ?? "Results/\(model.name)-cluster")
+    }
+}
+
+struct ClusterUpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up", abstract: "Start the scenario's nodes (and nats-server when `live.nats`), wait for leaders and streams.")
+
+    @OptionGroup var options: ClusterOptions
+
+    func run() throws {
+        let (model, folder) = try options.load()
+        if let existing = try? ClusterState.load(folder: folder), existing.nodes.contains(where: { $0.pid != nil }) {
+            throw BadInput("\(folder) already runs a cluster; `faultline cluster down \(options.scenario)` first")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let executable = currentExecutable()
+        let nats = model.live?.nats ?? false
+        try runLive {
+            let env = try await ClusterUp.start(scenario: model, folder: folder, executable: executable, loop: group.next(), nats: nats) { print($0) }
+            print(try await ClusterUp.status(env))
+        }
+        print("cluster: \(folder) (stop it with: faultline cluster down \(shellQuote(options.scenario))\(options.out.map { " --out \(shellQuote($0))" } ?? ""))")
+    }
+}
+
+struct ClusterStatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the cluster's processes, leaders and streams.")
+
+    @OptionGroup var options: ClusterOptions
+
+    func run() throws {
+        let (_, folder) = try options.load()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let executable = currentExecutable()
+        try runLive {
+            let launcher = try ClusterLauncher.attach(folder: folder, executable: executable, eventLoop: group.next())
+            print(try await ClusterUp.status(launcher))
+        }
+    }
+}
+
+struct ClusterDownCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop every process the cluster started (by pid).")
+
+    @OptionGroup var options: ClusterOptions
+
+    func run() throws {
+        let (_, folder) = try options.load()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let launcher = try runLive { [executable = currentExecutable()] in
+            try ClusterLauncher.attach(folder: folder, executable: executable, eventLoop: group.next())
+        }
+        let pids = launcher.state.nodes.compactMap(\.pid) + (launcher.state.nats?.pids ?? [])
+        launcher.down()
+        print("stopped \(pids.count) process(es); logs and data stay in \(folder)")
+    }
+}
+
+struct LoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Run a scenario live: start the cluster, drive its workload open-loop with its faults, read back, check, write results.",
+        discussion: """
+            Latency runs from each message's intended send time (coordinated-omission correct, as wrk2); the uncorrected \
+            latency is reported too. Every acknowledged message is checked in the read-back (no_acknowledged_loss, \
+            producer_order). `--target` may be given more than once: the targets then sit side by side in one report.
+            """)
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(help: "faultline (the default) or nats-jetstream; repeat to compare both in one report.")
+    var target: [String] = []
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value, e.g. broker.fsync=always.", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Output folder (default Results/<scenario>-<timestamp>).")
+    var out: String?
+
+    @Option(help: "Seed of the arrival schedules.")
+    var seed: UInt64 = 1
+
+    func run() throws {
+        let targets = try (target.isEmpty ? ["faultline"] : target).map { name -> LoadTarget in
+            guard let t = LoadTarget(rawValue: name) else {
+                throw BadInput("--target: expected faultline or nats-jetstream; found '\(name)'")
+            }
+            return t
+        }
+        var model = try ScenarioLoader.load(path: scenario, overrides: overrides)
+        // `compare:` runs each listed setting (on the Faultline target), as `run` does.
+        var groups: [(target: LoadTarget, overrides: [String], parameters: [String: String])] = []
+        let combos = model.compare.reduce([[(String, String)]]([[]])) { acc, axis in
+            acc.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
+        }
+        for t in targets {
+            if t == .faultline && !model.compare.isEmpty {
+                for combo in combos {
+                    var parameters = ["target": t.rawValue]
+                    for (k, v) in combo { parameters[k] = v }
+                    groups.append((t, combo.map { "\($0.0)=\($0.1)" }, parameters))
+                }
+            } else {
+                groups.append((t, [], ["target": t.rawValue]))
+            }
+        }
+        let output = try OutputFolder(requested: out, scenarioName: model.name)
+        let store = try openResultsStore(output, scenario: model, mode: "live")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { try? group.syncShutdownGracefully() }
+        let executable = currentExecutable()
+        for (index, g) in groups.enumerated() {
+            if !g.overrides.isEmpty { model = try ScenarioLoader.load(path: scenario, overrides: overrides + g.overrides) }
+            let label = g.parameters.keys.sorted().map { "\($0)=\(g.parameters[$0]!)" }.joined(separator: " ")
+            print("[\(index + 1)/\(groups.count)] \(label)")
+            let run = LoadRun(scenario: model, target: g.target, parameters: g.parameters, seed: seed,
+                              folder: "\(output.path)/run-\(index + 1)-\(g.target.rawValue)", executable: executable)
+            let record = try runLive { try await run.execute(group: group) { print("  " + $0) } }
+            do { try store.append(record) } catch { throw InternalFailure("cannot write \(output.database): \(error)") }
+        }
+        let set: RunSet
+        do { set = try store.load() } catch { throw InternalFailure("cannot read back \(output.database): \(error)") }
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import LiveClient
+import LoadCore
+import NIOCore
+import Wire
+
+/// A producer's connection to the Faultline broker: publishes go to the stream's leader, found
+/// from the metadata; a `notLeader` answer or a lost connection sends the session back through
+/// `reconnect`, which asks a running node for the current leader.
+final class BrokerTransport: PublishTransport, @unchecked Sendable {
+    let eventLoop: EventLoop
+    let launcher: ClusterLauncher
+    let stream: String
+    let producerID: UInt64
+    let ack: Wire.AckPolicy
+    private var client: BrokerClient?
+
+    init(eventLoop: EventLoop, launcher: ClusterLauncher, stream: String, producerID: UInt64, ack: Wire.AckPolicy) {
+        self.eventLoop = eventLoop
+        self.launcher = launcher
+        self.stream = stream
+        self.producerID = producerID
+        self.ack = ack
+    }
+
+    func publish(sequence: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void) {
+        guard let client, !client.isClosed else { return completion(.lost) }
+        client.publish(stream: stream, producerID: producerID, sequence: sequence, ack: ack, payload: payload) { outcome in
+            switch outcome {
+            case .acked(let offset): completion(.acked(offset: offset))
+            case .connectionLost: completion(.lost)
+            case .refused(let status): completion(.refused(kind: Self.describe(status)))
+            }
+        }
+    }
+
+    static func describe(_ status: AckStatus) -> String {
+        switch status {
+        case .ok: "ok"
+        case .notLeader: "not leader"
+        case .streamNotFound: "stream not found"
+        case .timeout: "broker timeout"
+        case .rejected(let reason): reason
+        }
+    }
+
+    func reconnect() -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        let old = client
+        client = nil
+        old?.close()
+        promise.completeWithTask { [launcher, stream, eventLoop] in
+            let meta = try await launcher.metadata()
+            guard let leader = meta.stream(stream)?.leader, let broker = meta.broker(leader),
+                  let index = launcher.index(of: leader), launcher.isRunning(node: index),
+                  await launcher.confirmsLeadership(node: leader, stream: stream)
+            else { throw LiveError.failed("stream \(stream) has no running leader yet") }
+            let client = try await BrokerClient.connect(host: broker.host, port: Int(broker.port), on: eventLoop)
+            try await eventLoop.submit { self.client = client }.get()
+        }
+        return promise.futureResult
+    }
+
+    func close() {
+        client?.close()
+        client = nil
+    }
+}
+
+enum BrokerReadBack {
+    /// Reads the committed log of `stream` from its leader, offset 0 to the high-water mark.
+    static func read(stream: String, launcher: ClusterLauncher, eventLoop: EventLoop, timeout: Double = 30) async throws -> [ReadBackEntry] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var lastError: Error = LiveError.failed("no leader")
+        while Date() < deadline {
+            do {
+                let leader = try await launcher.waitForLeader(stream: stream, timeout: max(1, deadline.timeIntervalSinceNow))
+                let client = try await launcher.client(for: leader)
+                defer { client.close() }
+                var entries: [ReadBackEntry] = []
+                var offset: UInt64 = 0
+                while true {
+                    let (batch, highWatermark) = try await client.fetch(stream: stream, offset: offset, maxEntries: 5000, maxBytes: 8 << 20)
+                    for e in batch {
+                        entries.append(ReadBackEntry(offset: e.offset, producerID: UInt32(truncatingIfNeeded: e.producerID), sequence: e.sequence))
+                    }
+                    offset += UInt64(batch.count)
+                    if batch.isEmpty || offset >= highWatermark { break }
+                }
+                return entries
+            } catch {
+                lastError = error
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+        }
+        throw LiveError.failed("cannot read back stream \(stream): \(lastError)")
+    }
+}

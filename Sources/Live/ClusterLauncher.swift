@@ -1,0 +1,254 @@
+import Foundation
+import LiveBroker
+import LiveClient
+import NIOCore
+import Scenario
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts a scenario's broker nodes as separate processes on 127.0.0.1 (free ports, data under
+/// the output folder), waits for a metadata leader, creates the scenario's streams and waits
+/// for their leaders; kills and restarts nodes by pid for faults; stops everything it started.
+public final class ClusterLauncher: @unchecked Sendable {
+    public private(set) var state: ClusterState
+    let executable: String
+    let eventLoop: EventLoop
+    /// The processes this launcher started (an attached launcher knows only pids). Foundation
+    /// reaps its children, so their liveness is asked of `Process`, never of `waitpid`.
+    private var processes: [Int32: Process] = [:]
+
+    /// Starts nothing: use `up` or `attach`.
+    init(state: ClusterState, executable: String, eventLoop: EventLoop) {
+        self.state = state
+        self.executable = executable
+        self.eventLoop = eventLoop
+    }
+
+    /// Launches the scenario's cluster into `folder` (created if needed).
+    public static func up(scenario: Scenario, folder: String, executable: String, eventLoop: EventLoop,
+                          natsURL: String? = nil, log: (String) -> Void = { _ in }) async throws -> ClusterLauncher {
+        guard let broker = scenario.broker else {
+            throw LiveError.badInput("\(scenario.sourceFile): live mode runs the broker model; this scenario has no `broker:` section")
+        }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: folder + "/logs", withIntermediateDirectories: true)
+        let names = scenario.cluster.nodes.map(\.name)
+        let ports = try Ports.free(3 * names.count)
+        let members = names.enumerated().map { i, name in
+            BrokerAddress(id: i, name: name, clientPort: ports[3 * i], peerPort: ports[3 * i + 1])
+        }
+        var nodes: [ClusterState.Node] = []
+        for (i, name) in names.enumerated() {
+            let nodeFolder = "\(folder)/nodes/\(name)"
+            try fm.createDirectory(atPath: nodeFolder, withIntermediateDirectories: true)
+            let config = BrokerNodeConfig(
+                id: i, clusterID: "faultline-\(scenario.name)", members: members, dataDirectory: nodeFolder + "/data",
+                replica: LiveReplicaConfig.from(broker), raftTickNanos: broker.raftTick,
+                electionTicks: max(2, Int(broker.electionTimeout / broker.raftTick)),
+                heartbeatTicks: max(1, Int(broker.heartbeatInterval / broker.raftTick)),
+                natsURL: natsURL, metricsPort: ports[3 * i + 2])
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(config).write(to: URL(fileURLWithPath: nodeFolder + "/config.json"))
+            nodes.append(ClusterState.Node(name: name, config: nodeFolder + "/config.json", log: "\(folder)/logs/\(name).log",
+                                           pid: nil, metricsPort: ports[3 * i + 2], address: members[i]))
+        }
+        let streams = broker.streams.map {
+            ClusterState.StreamDefinitionState(name: $0.name, subject: natsURL == nil ? "" : $0.subject,
+                                               replicationFactor: $0.replicationFactor, minISR: $0.minISR)
+        }
+        let launcher = ClusterLauncher(
+            state: ClusterState(scenario: scenario.name, folder: folder, nodes: nodes, nats: nil, streams: streams),
+            executable: executable, eventLoop: eventLoop)
+        do {
+            for i in nodes.indices { try launcher.start(node: i) }
+            try launcher.state.save()
+            log("started \(nodes.count) broker nodes: " + launcher.state.nodes.map { "\($0.name) (pid \($0.pid ?? 0))" }.joined(separator: ", "))
+            try await launcher.waitForMetadataLeader(timeout: 20)
+            for stream in streams {
+                try await launcher.createStream(stream)
+            }
+            for stream in streams { _ = try await launcher.waitForLeader(stream: stream.name, timeout: 20) }
+            log("streams ready: \(streams.map(\.name).joined(separator: ", "))")
+        } catch {
+            launcher.down()
+            throw error
+        }
+        return launcher
+    }
+
+    /// Re-attaches to a cluster started earlier (`cluster status`, `cluster down`).
+    public static func attach(folder: String, executable: String, eventLoop: EventLoop) throws -> ClusterLauncher {
+        ClusterLauncher(state: try ClusterState.load(folder: folder), executable: executable, eventLoop: eventLoop)
+    }
+
+    // MARK: - Processes
+
+    /// Starts node `index` (again) over its data directory.
+    public func start(node index: Int) throws {
+        let node = state.nodes[index]
+        FileManager.default.createFile(atPath: node.log, contents: nil)  // keeps earlier lines: opened for append below
+        guard let handle = FileHandle(forWritingAtPath: node.log) else { throw LiveError.failed("cannot open \(node.log)") }
+        handle.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "broker", "--config", node.config]
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw LiveError.failed("cannot start \(executable) for node \(node.name): \(error)")
+        }
+        state.nodes[index].pid = process.processIdentifier
+        processes[process.processIdentifier] = process
+        try? state.save()
+    }
+
+    public func isRunning(node index: Int) -> Bool {
+        guard let pid = state.nodes[index].pid else { return false }
+        return alive(pid)
+    }
+
+    func alive(_ pid: Int32) -> Bool {
+        if let process = processes[pid] { return process.isRunning }
+        return kill(pid, 0) == 0
+    }
+
+    /// SIGKILL: the node gets no chance to flush anything (a crash).
+    public func crash(node index: Int) {
+        guard let pid = state.nodes[index].pid else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGKILL)
+        processes[pid]?.waitUntilExit()
+        processes[pid] = nil
+        state.nodes[index].pid = nil
+        try? state.save()
+    }
+
+    public func pause(node index: Int) {
+        if let pid = state.nodes[index].pid { kill(pid, SIGSTOP) }
+    }
+
+    public func resume(node index: Int) {
+        if let pid = state.nodes[index].pid { kill(pid, SIGCONT) }
+    }
+
+    /// Stops every process this cluster started (SIGTERM, then SIGKILL after a grace period).
+    public func down() {
+        var pids = state.nodes.compactMap(\.pid)
+        pids += state.nats?.pids ?? []
+        for pid in pids { kill(pid, SIGCONT); kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline, pids.contains(where: alive) { usleep(20_000) }
+        for pid in pids where alive(pid) { kill(pid, SIGKILL) }
+        for pid in pids { processes[pid]?.waitUntilExit() }
+        processes = [:]
+        for i in state.nodes.indices { state.nodes[i].pid = nil }
+        if state.nats != nil { state.nats!.pids = [] }
+        try? state.save()
+    }
+
+    public func setNATS(_ nats: ClusterState.NATSState) {
+        state.nats = nats
+        try? state.save()
+    }
+
+    // MARK: - Talking to the cluster
+
+    /// A connection to the first node that answers.
+    public func anyClient() async throws -> BrokerClient {
+        var lastError: Error = LiveError.failed("no node is running")
+        for (i, node) in state.nodes.enumerated() where isRunning(node: i) {
+            do {
+                return try await BrokerClient.connect(host: node.address.host, port: node.address.clientPort, on: eventLoop)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    public func client(for name: String) async throws -> BrokerClient {
+        guard let node = state.nodes.first(where: { $0.name == name }) else { throw LiveError.failed("no node \(name)") }
+        return try await BrokerClient.connect(host: node.address.host, port: node.address.clientPort, on: eventLoop)
+    }
+
+    public func metadata() async throws -> BrokerClient.Metadata {
+        let client = try await anyClient()
+        defer { client.close() }
+        return try await client.metadata()
+    }
+
+    func waitForMetadataLeader(timeout: Double) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = "no answer"
+        while Date() < deadline {
+            do {
+                if try await metadata().metadataLeader != nil { return }
+                last = "no metadata leader yet"
+            } catch {
+                last = "\(error)"
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw LiveError.failed("no metadata leader within \(Int(timeout)) s (\(last)); see the logs in \(state.folder)/logs")
+    }
+
+    func createStream(_ stream: ClusterState.StreamDefinitionState) async throws {
+        var lastError: Error?
+        for _ in 0..<20 {
+            do {
+                let client = try await anyClient()
+                defer { client.close() }
+                try await client.createStream(name: stream.name, subject: stream.subject.isEmpty ? nil : stream.subject,
+                                              replicationFactor: stream.replicationFactor, minISR: stream.minISR)
+                return
+            } catch {
+                lastError = error
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+        }
+        throw LiveError.failed("cannot create stream \(stream.name): \(lastError.map { "\($0)" } ?? "")")
+    }
+
+    /// Waits until a running node leads `stream` (per the metadata), and returns its name.
+    public func waitForLeader(stream: String, timeout: Double, excluding: String? = nil) async throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let meta = try? await metadata(), let leader = meta.stream(stream)?.leader, leader != excluding,
+               let index = state.nodes.firstIndex(where: { $0.name == leader }), isRunning(node: index),
+               await confirmsLeadership(node: leader, stream: stream) {
+                return leader
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw LiveError.failed("stream \(stream) has no leader within \(Int(timeout)) s")
+    }
+
+    public func index(of name: String) -> Int? { state.nodes.firstIndex { $0.name == name } }
+
+    /// Whether `node` itself names itself leader of `stream` (its applied metadata; another
+    /// node's may be a step behind).
+    public func confirmsLeadership(node: String, stream: String) async -> Bool {
+        guard let client = try? await client(for: node) else { return false }
+        defer { client.close() }
+        return (try? await client.metadata().stream(stream)?.leader) == node
+    }
+
+    /// Resident set size of a node's process in bytes (from /proc), if it runs.
+    public func residentBytes(node index: Int) -> Int? {
+        state.nodes[index].pid.flatMap(processResidentBytes(pid:))
+    }
+}
+
+/// Resident set size of a process in bytes (Linux `/proc/<pid>/status`, VmRSS).
+func processResidentBytes(pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    else { return nil }
+    return kb * 1024
+}

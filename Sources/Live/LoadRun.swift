@@ -1,0 +1,206 @@
+import Checkers
+import Foundation
+import LiveClient
+import LoadCore
+import NIOCore
+import Results
+import Scenario
+import SimCore
+import Stats
+import Wire
+
+/// Which system a live run drives.
+public enum LoadTarget: String, Sendable, CaseIterable {
+    case faultline
+    case natsJetStream = "nats-jetstream"
+}
+
+/// One live run of a scenario's publish workload against one target, with the scenario's
+/// crash/restart/pause/resume faults, ending in a read-back of every stream and the same
+/// checkers the simulator applies. Produces the results schema's `RunRecord` (`mode: live`).
+public struct LoadRun: Sendable {
+    public var scenario: Scenario
+    public var target: LoadTarget
+    /// The compare/sweep values this run stands for (shown as its group in the report).
+    public var parameters: [String: String]
+    public var seed: UInt64
+    /// This run's folder (cluster data, logs).
+    public var folder: String
+    public var executable: String
+
+    public init(scenario: Scenario, target: LoadTarget, parameters: [String: String], seed: UInt64, folder: String, executable: String) {
+        self.scenario = scenario
+        self.target = target
+        self.parameters = parameters
+        self.seed = seed
+        self.folder = folder
+        self.executable = executable
+    }
+
+    /// Splits a workload's arrival rate evenly over `n` producer connections.
+    static func perConnection(_ process: ArrivalProcess, _ n: Int) throws -> ArrivalProcess {
+        let k = Double(n)
+        switch process {
+        case .poisson(let r): return .poisson(perSecond: r / k)
+        case .constant(let r): return .constant(perSecond: r / k)
+        case .ramp(let a, let b, let over): return .ramp(fromPerSecond: a / k, toPerSecond: b / k, over: over)
+        case .interarrival:
+            if n == 1 { return process }
+            throw LiveError.badInput("live mode splits a workload's rate over `live.connections`; give the publish workload a rate (constant, poisson or ramp), or set live.connections: 1")
+        }
+    }
+
+    public func execute(group: EventLoopGroup, log: @escaping @Sendable (String) -> Void) async throws -> RunRecord {
+        let started = Date()
+        let live = scenario.live ?? LiveSpec()
+        guard scenario.broker != nil, !scenario.publishes.isEmpty else {
+            throw LiveError.badInput("\(scenario.sourceFile): `faultline load` needs a `broker:` section and at least one `- publish:` workload")
+        }
+        try LiveFaults.validate(scenario)
+        let environment: LiveEnvironment
+        switch target {
+        case .faultline:
+            environment = try await BrokerEnvironment.start(scenario: scenario, folder: folder, executable: executable,
+                                                            loop: group.next(), nats: live.nats, log: log)
+        case .natsJetStream:
+            environment = try await JetStreamEnvironment.start(scenario: scenario, folder: folder, replicas: live.jetstreamReplicas,
+                                                               loop: group.next(), log: log)
+        }
+        do {
+            let record = try await drive(environment, live: live, group: group, started: started, log: log)
+            await environment.stop()
+            return record
+        } catch {
+            await environment.stop()
+            throw error
+        }
+    }
+
+    private func drive(_ environment: LiveEnvironment, live: LiveSpec, group: EventLoopGroup, started: Date,
+                       log: @escaping @Sendable (String) -> Void) async throws -> RunRecord {
+        let root = SeededGenerator(seed: seed)
+        let runStart = NIODeadline.now() + .milliseconds(300)
+        var sessions: [ProducerSession] = []
+        for (w, workload) in scenario.publishes.enumerated() {
+            let arrivals = try Self.perConnection(workload.arrivals, live.connections)
+            for c in 0..<live.connections {
+                let producer = UInt32(w * 1000 + c + 1)
+                let transport = try await environment.transport(stream: workload.stream, producer: producer, loop: group.next())
+                let schedule = ArrivalSchedule(arrivals, start: workload.start, stop: min(workload.stop ?? scenario.duration, scenario.duration),
+                                               generator: root.stream("live.publish.\(w).\(c)"))
+                sessions.append(ProducerSession(
+                    producer: producer, stream: workload.stream, transport: transport, schedule: schedule,
+                    payloadSize: max(1, workload.sizeBytes), maxInFlight: live.maxInFlight, timeoutNanos: workload.timeout,
+                    retries: workload.retries, runStart: runStart, measureFrom: scenario.warmup))
+            }
+        }
+        // Connect everyone before time zero.
+        for session in sessions { try await session.transport.reconnect().get() }
+        log("\(target.rawValue): \(sessions.count) producer connection(s) ready; running \(Double(scenario.duration) / 1e9) s")
+
+        let faults = LiveFaults(scenario: scenario, environment: environment, runStart: runStart, log: log)
+        let faultTask = Task { try await faults.run() }
+        let drainDeadline = scenario.duration + live.drain
+        let futures = sessions.map { $0.run(drainDeadline: drainDeadline) }
+        var rss: [String: Double] = [:]
+        // Sample resident memory near the end of the load (before the drain), per node.
+        let rssTask = Task {
+            let wait = runStart.uptimeNanoseconds + UInt64(scenario.duration) * 9 / 10
+            let now = NIODeadline.now().uptimeNanoseconds
+            if wait > now { try? await Task.sleep(nanoseconds: wait - now) }
+            return environment.residentBytes()
+        }
+        for future in futures { try await future.get() }
+        let faultLog = try await faultTask.value
+        for (name, bytes) in await rssTask.value { rss[name] = Double(bytes) / 1_048_576 }
+        log("\(target.rawValue): load finished; reading every stream back")
+
+        // Read back and check with the simulator's checkers.
+        var ledger = PublishLedger.merged(sessions.map(\.ledger))
+        var readBack: [String: [ReadBackEntry]] = [:]
+        var unreadable: [String] = []
+        for stream in Set(scenario.publishes.map(\.stream)).sorted() {
+            do {
+                readBack[stream] = try await environment.readBack(stream: stream)
+            } catch {
+                unreadable.append("\(stream): \(error)")
+            }
+        }
+        let verdict = ledger.verify(readBack: readBack)
+        ledger = PublishLedger()
+
+        let recorder = OpenLoopRecorder.merged(sessions.map(\.recorder))
+        var failover = LatencyHistogram()
+        for crash in faultLog where crash.leaderCrash {
+            // Failover: from the leader's crash to the first ack of a message sent after it
+            // (which only a new leader can give).
+            let firstAck = sessions.compactMap { s in s.ackTimes.first { $0.sent > crash.at }?.completed }.min()
+            if let firstAck { failover.record(firstAck - crash.at) }
+        }
+        let measured = Double(scenario.duration - scenario.warmup) / 1e9
+        // Names shared with the simulator's broker model, so simulated and live runs line up.
+        let attempts = sessions.reduce(0) { $0 + $1.ledger.attempts.count }
+        let distinct = sessions.reduce(0) { total, s in total + Set(s.ledger.attempts.map(\.sequence)).count }
+        let gaveUp = recorder.errorsByKind.filter { $0.kind.hasPrefix("gave up") }.reduce(0) { $0 + $1.count }
+        var metrics: [String: Double] = [
+            "throughput_per_s": Double(recorder.completed) / max(measured, 1e-9),
+            "messages_published": Double(distinct),
+            "messages_acked": Double(sessions.reduce(0) { $0 + $1.ledger.ackedCount }),
+            "messages_lost": Double(verdict.lost),
+            "messages_duplicated": Double(verdict.duplicates),
+            "publish_retries": Double(attempts - distinct),
+            "publish_failures": Double(gaveUp),
+            "unacked_but_stored": Double(verdict.unackedButPresent),
+            "late_sends": Double(recorder.late),
+            "dropped_sends": Double(recorder.dropped),
+            "timeouts": Double(recorder.timeouts),
+            "errors": Double(recorder.errorCount),
+            "worst_send_lag_ms": Double(recorder.worstSendLag) / 1e6,
+            "read_back_entries": Double(readBack.values.reduce(0) { $0 + $1.count }),
+        ]
+        var units: [String: String] = [
+            "throughput_per_s": "/s", "messages_published": "count", "messages_acked": "count", "messages_lost": "count",
+            "messages_duplicated": "count", "publish_retries": "count", "publish_failures": "count",
+            "unacked_but_stored": "count", "late_sends": "count", "dropped_sends": "count",
+            "timeouts": "count", "errors": "count", "worst_send_lag_ms": "ms", "read_back_entries": "count",
+            "publish_latency": "ms", "publish_latency_uncorrected": "ms", "failover_time": "ms",
+        ]
+        for (name, mb) in rss {
+            metrics["rss_mb.\(name)"] = mb
+            units["rss_mb.\(name)"] = "MB"
+        }
+        if let maxRSS = rss.values.max() {
+            metrics["rss_mb_max"] = maxRSS
+            units["rss_mb_max"] = "MB"
+        }
+        var histograms = ["publish_latency": recorder.corrected, "publish_latency_uncorrected": recorder.uncorrected]
+        if failover.count > 0 { histograms["failover_time"] = failover }
+
+        var checks = verdict.checks
+        if !unreadable.isEmpty {
+            checks.append(CheckReport(name: "read_back", violations: unreadable.map {
+                CheckViolation(check: "read_back", description: $0, time: VirtualTime(scenario.duration))
+            }))
+        }
+        let checkResults = checks.map { CheckResult(name: $0.name, passed: $0.violations.isEmpty, violations: $0.violations.count) }
+        let violations = checks.flatMap { report in report.violations.map { Violation(check: report.name, description: $0.description, virtualTimeNanos: $0.time) } }
+        for (kind, count) in recorder.errorsByKind { log("  \(count) × \(kind)") }
+        return RunRecord(
+            scenario: scenario.name, mode: "live", parameters: parameters, seed: seed,
+            startedAt: ISO8601DateFormatter().string(from: started), wallSeconds: Date().timeIntervalSince(started),
+            events: UInt64(recorder.completed), traceHash: Self.digest(readBack), passed: checkResults.allSatisfy(\.passed),
+            metrics: metrics, metricUnits: units, histograms: histograms, checks: checkResults, violations: violations)
+    }
+
+    /// A digest of what was read back (stream, offset, producer, sequence), as the run's hash:
+    /// two live runs agree on it exactly when their streams hold the same messages in the same order.
+    static func digest(_ readBack: [String: [ReadBackEntry]]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ v: UInt64) { h = (h ^ v) &* 0x0000_0100_0000_01b3 }
+        for stream in readBack.keys.sorted() {
+            for byte in stream.utf8 { mix(UInt64(byte)) }
+            for e in readBack[stream]! { mix(e.offset); mix(UInt64(e.producerID)); mix(e.sequence) }
+        }
+        return String(format: "%016llx", h)
+    }
+}

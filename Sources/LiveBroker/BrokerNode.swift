@@ -1,0 +1,309 @@
+import Broker
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PeerWire
+import Raft
+import Replication
+import SimCore
+
+/// A live broker node: the SwiftNIO *driver* of `BrokerCore` (the metadata Raft node, the
+/// metadata state machine and the stream replicas), the same sans-IO code the simulator drives.
+/// It moves the cores' messages over TCP, carries out their disk effects on real files (on one
+/// storage thread, with group commit), fires their timers from the monotonic clock and answers
+/// clients. No protocol decision is made here.
+///
+/// Concurrency: everything of a node lives on one event loop (its listeners, its connections,
+/// its timers); storage work hops to the storage thread and its completions hop back. So the
+/// class is confined to `loop` and needs no locks — hence `@unchecked Sendable`.
+public final class BrokerNode: @unchecked Sendable {
+    public let config: BrokerNodeConfig
+    public let loop: EventLoop
+    let logger: Logger
+    let metrics: BrokerMetrics
+    let storage: NodeStorage
+    private let storageThread: NIOThreadPool
+    var core: BrokerCore
+    private let started = NIODeadline.now()
+    let incarnation: UInt64
+
+    // Storage: operations asked for while a batch runs form the next batch (group commit).
+    private var queuedOps: [StorageOp] = []
+    private var queuedCompletions: [StorageCompletion] = []
+    private var storageBusy = false
+    private var raftPersisting = false
+
+    // Clients and peers (see BrokerNode+Clients.swift and PeerLinks.swift).
+    var nextRequestID: UInt64 = 1
+    var pendingPublishes: [UInt64: PendingPublish] = [:]
+    var pendingFetches: [UInt64: PendingFetch] = [:]
+    var pendingAdmin: [PendingAdmin] = []
+    var peers: [Int: PeerLink] = [:]
+    var dirtyChannels: [ObjectIdentifier: Channel] = [:]
+    private var flushScheduled = false
+    var ingestion: NATSIngestion?
+    /// Listeners, and the connections they accepted (closed when the node stops).
+    var channels: [Channel] = []
+    private var acceptedChannels: [ObjectIdentifier: Channel] = [:]
+    private var timers: [RepeatedTask] = []
+    public private(set) var isStopped = false
+    /// Called (on the loop) when the node stops itself after a storage failure; the server
+    /// process exits so that its supervisor sees a crash.
+    public var onFatalError: (@Sendable () -> Void)?
+
+    enum StorageCompletion {
+        case appended(stream: String, upTo: UInt64)
+        case fsynced(stream: String, upTo: UInt64)
+        case raftPersisted(RaftReady<MetadataCommand>)
+    }
+
+    /// Monotonic nanoseconds since the node started: the cores' `now`.
+    func now() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds - started.uptimeNanoseconds) }
+
+    init(config: BrokerNodeConfig, loop: EventLoop, logger: Logger) throws {
+        self.config = config
+        self.loop = loop
+        self.logger = logger
+        metrics = BrokerMetrics(node: config.me.name)
+        storage = try NodeStorage(root: URL(fileURLWithPath: config.dataDirectory), segmentBytes: config.segmentBytes)
+        storageThread = NIOThreadPool(numberOfThreads: 1)
+        storageThread.start()
+        incarnation = try storage.nextIncarnation()
+
+        let (hardState, entries) = try storage.recoverRaft()
+        let raft = RaftNode<MetadataCommand>(
+            config: RaftConfig(id: config.id, peers: config.members.map(\.id), electionTicks: config.electionTicks,
+                               heartbeatTicks: config.heartbeatTicks, preVote: true, checkQuorum: true),
+            restoring: hardState, log: entries, appliedIndex: 0,
+            // Live mode needs no reproducibility; each start draws fresh election timeouts.
+            rng: SeededGenerator(seed: UInt64.random(in: 1 ... .max)))
+        var template = config.replica
+        template.brokerID = BrokerID(UInt32(config.id))
+        var names: [String] = []
+        var replicas: [StreamReplica?] = []
+        var restarts: [(String, RecoveredLog)] = []
+        for name in try storage.storedStreams() {
+            var recovered = try storage.recoverStream(name)
+            recovered.session = incarnation
+            names.append(name)
+            replicas.append(StreamReplica(stream: name, config: template))
+            restarts.append((name, recovered))
+        }
+        core = BrokerCore(raft: raft, metadata: MetadataStateMachine(config: MetadataConfig()), streamNames: names,
+                          replicas: replicas, newStreamConfig: template)
+        logger.info("recovered", metadata: [
+            "incarnation": "\(incarnation)", "raft_term": "\(hardState.term)", "raft_entries": "\(entries.count)",
+            "streams": "\(names.joined(separator: ","))",
+        ])
+        // A replica that comes back from disk learns it restarted (it must not lead on in an
+        // epoch it led before the crash); its start-up effects run once the loop runs.
+        loop.execute { [self] in
+            for (name, recovered) in restarts {
+                if let stream = core.streamNames.firstIndex(of: name) {
+                    metrics.recoveredEntries.increment(by: Int64(recovered.entries.count))
+                    replicaInput(stream, .restart(recovered))
+                }
+            }
+            drainRaft()
+        }
+    }
+
+    /// Starts the protocol timers (after the listeners are bound).
+    func startTimers() {
+        let raftTick = TimeAmount.nanoseconds(config.raftTickNanos)
+        timers.append(loop.scheduleRepeatedTask(initialDelay: raftTick, delay: raftTick) { [self] _ in
+            core.raft.tick()
+            drainRaft()
+        })
+        let replicaTick = TimeAmount.nanoseconds(max(500_000, config.replica.fetchIntervalNanos / 2))
+        timers.append(loop.scheduleRepeatedTask(initialDelay: replicaTick, delay: replicaTick) { [self] _ in
+            for stream in core.replicas.indices where core.replicas[stream] != nil {
+                replicaInput(stream, .tick)
+            }
+            expireAdmin()
+        })
+    }
+
+    // MARK: - Raft
+
+    /// Hands Raft's next Ready to storage (Figure 2: persist before answering anyone), then
+    /// sends, applies and advances. One Ready at a time.
+    func drainRaft() {
+        guard !raftPersisting, !isStopped, core.raft.hasReady else { return }
+        let ready = core.raft.ready()
+        raftPersisting = true
+        if ready.hardState == nil && ready.truncateFrom == nil && ready.entriesToPersist.isEmpty {
+            finish(ready)
+        } else {
+            enqueue(.raft(truncateFrom: ready.truncateFrom, entries: ready.entriesToPersist, hardState: ready.hardState),
+                    completion: .raftPersisted(ready))
+        }
+    }
+
+    private func finish(_ ready: RaftReady<MetadataCommand>) {
+        for message in ready.messages { sendPeer(message.to, .raft(message)) }
+        let wasLeader = core.raft.role == .leader
+        for entry in ready.committedEntries {
+            // One entry at a time, carrying out each entry's effects before the next (as the simulator).
+            for output in core.applyCommitted([entry], now: now()) { handle(output) }
+        }
+        core.raft.advance()
+        raftPersisting = false
+        if wasLeader != (core.raft.role == .leader) {
+            logger.info("metadata leadership", metadata: ["leader": "\(core.raft.role == .leader)", "term": "\(core.raft.term)"])
+        }
+        if !ready.committedEntries.isEmpty { answerAdmin() }
+        drainRaft()
+    }
+
+    private func handle(_ output: BrokerCore.Output) {
+        switch output {
+        case .replicaCreated(let stream):
+            enqueue(.openStream(name: core.streamNames[stream]))
+        case .streamState(let stream, let state):
+            logger.debug("stream state", metadata: [
+                "stream": "\(state.name)", "leader": "\(state.leader.map { "\($0.rawValue)" } ?? "none")",
+                "leader_epoch": "\(state.leaderEpoch)", "isr": "\(state.isr.map(\.rawValue))",
+            ])
+            ingestion?.streamChanged(stream: stream, state: state, leadsHere: state.leader == core.brokerID)
+        case .replicaEffects(let stream, let effects):
+            for effect in effects { carryOut(effect, stream: stream) }
+        case .streamDeleted(let stream):
+            let name = core.streamNames[stream]
+            ingestion?.streamChanged(stream: stream, state: nil, leadsHere: false)
+            enqueue(.deleteStream(name: name))
+            logger.info("stream deleted", metadata: ["stream": "\(name)"])
+        }
+    }
+
+    /// Submits a metadata command where it belongs: the local Raft log, or the metadata leader.
+    func propose(_ command: MetadataCommand) {
+        switch core.route(command) {
+        case .proposed: drainRaft()
+        case .forward(let leader): sendPeer(leader, .proposal(command))
+        case .dropped: break
+        }
+    }
+
+    // MARK: - Replicas
+
+    func replicaInput(_ stream: Int, _ input: ReplicaInput) {
+        guard !isStopped, core.replicas.indices.contains(stream), core.replicas[stream] != nil else { return }
+        let effects = core.replicas[stream]!.handle(input, now: now())
+        for effect in effects { carryOut(effect, stream: stream) }
+    }
+
+    private func carryOut(_ effect: ReplicaEffect, stream: Int) {
+        let name = core.streamNames[stream]
+        switch effect {
+        case .send(let to, let message):
+            sendPeer(Int(to.rawValue), .replication(message))
+        case .appendToLog(let entries):
+            guard let last = entries.last else { return }
+            metrics.appendedEntries.increment(by: Int64(entries.count))
+            enqueue(.append(stream: name, entries), completion: .appended(stream: name, upTo: last.offset + 1))
+        case .truncateLog(let from):
+            metrics.truncations.increment()
+            logger.info("truncate", metadata: ["stream": "\(name)", "from": "\(from)"])
+            enqueue(.truncate(stream: name, from: from))
+        case .fsync(let upTo):
+            enqueue(.fsync(stream: name), completion: .fsynced(stream: name, upTo: upTo))
+        case .checkpointHighWatermark(let hw):
+            enqueue(.checkpointHighWatermark(stream: name, hw))
+        case .persistEpochCache(let cache):
+            enqueue(.persistEpochCache(stream: name, cache))
+        case .ack(let requestID, let offset):
+            acknowledge(requestID, offset: offset)
+        case .deliver(let requestID, let entries, let highWatermark):
+            deliver(requestID, entries: entries, highWatermark: highWatermark)
+        case .reject(let requestID, let reason):
+            reject(requestID, reason: reason)
+        case .propose(let command):
+            propose(command)
+        }
+    }
+
+    // MARK: - Storage
+
+    private func enqueue(_ op: StorageOp, completion: StorageCompletion? = nil) {
+        queuedOps.append(op)
+        if let completion { queuedCompletions.append(completion) }
+        runStorage()
+    }
+
+    private func runStorage() {
+        guard !storageBusy, !queuedOps.isEmpty, !isStopped else { return }
+        let ops = queuedOps, completions = queuedCompletions
+        queuedOps = []
+        queuedCompletions = []
+        storageBusy = true
+        let storage = self.storage
+        storageThread.runIfActive(eventLoop: loop) { try storage.run(ops) }.whenComplete { [self] result in
+            storageBusy = false
+            switch result {
+            case .success:
+                metrics.storageBatches.increment()
+                for completion in completions { complete(completion) }
+                runStorage()
+            case .failure(let error):
+                // A disk that refuses writes leaves no safe way on: the node stops, as a crash
+                // would, and recovers from what reached the disk when it is restarted.
+                logger.critical("storage failed; stopping the node", metadata: ["error": "\(error)"])
+                stop()
+                onFatalError?()
+            }
+        }
+    }
+
+    private func complete(_ completion: StorageCompletion) {
+        switch completion {
+        case .appended(let name, let upTo):
+            if let stream = core.streamNames.firstIndex(of: name) { replicaInput(stream, .appendCompleted(upTo: upTo)) }
+        case .fsynced(let name, let upTo):
+            if let stream = core.streamNames.firstIndex(of: name) { replicaInput(stream, .fsyncCompleted(upTo: upTo)) }
+        case .raftPersisted(let ready):
+            finish(ready)
+        }
+    }
+
+    // MARK: - Output
+
+    /// Queues bytes on a channel; everything queued in one event-loop turn is flushed together.
+    func write(_ bytes: [UInt8], to channel: Channel) {
+        guard channel.isActive else { return }
+        channel.write(channel.allocator.buffer(bytes: bytes), promise: nil)
+        dirtyChannels[ObjectIdentifier(channel)] = channel
+        if !flushScheduled {
+            flushScheduled = true
+            loop.execute { [self] in
+                flushScheduled = false
+                let dirty = dirtyChannels
+                dirtyChannels = [:]
+                for channel in dirty.values { channel.flush() }
+            }
+        }
+    }
+
+    func accepted(_ channel: Channel) {
+        if isStopped { channel.close(promise: nil) } else { acceptedChannels[ObjectIdentifier(channel)] = channel }
+    }
+
+    func closed(_ channel: Channel) {
+        acceptedChannels[ObjectIdentifier(channel)] = nil
+    }
+
+    /// Stops timers, listeners and connections; queued storage work is abandoned (as in a crash:
+    /// what matters is only what the disk already has).
+    public func stop() {
+        guard !isStopped else { return }
+        isStopped = true
+        for timer in timers { timer.cancel() }
+        for channel in channels { channel.close(promise: nil) }
+        for channel in acceptedChannels.values { channel.close(promise: nil) }
+        acceptedChannels = [:]
+        for link in peers.values { link.close() }
+        ingestion?.close()
+        try? storageThread.syncShutdownGracefully()
+    }
+}

@@ -1,0 +1,107 @@
+import NIOCore
+import NIOHTTP1
+import Prometheus
+
+/// The node's Prometheus metrics. Counters are bumped where things happen; gauges that mirror
+/// protocol state (terms, high-water marks, ISR sizes) are refreshed when scraped.
+final class BrokerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let clientRequests: Counter
+    let publishes: Counter
+    let publishedBytes: Counter
+    let acks: Counter
+    let rejects: Counter
+    let fetches: Counter
+    let appendedEntries: Counter
+    let truncations: Counter
+    let storageBatches: Counter
+    let recoveredEntries: Counter
+    let malformedFrames: Counter
+    let peerMessagesIn: Counter
+    let peerMessagesOut: Counter
+    let natsIngested: Counter
+    let clientConnections: Gauge
+    let node: String
+
+    init(node: String) {
+        self.node = node
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let labels = [("node", node)]
+        func counter(_ name: String, _ help: String) -> Counter {
+            registry.makeCounter(name: "faultline_broker_\(name)", labels: labels, help: help)
+        }
+        clientRequests = counter("client_requests_total", "Client frames decoded")
+        publishes = counter("publishes_total", "Publish requests received")
+        publishedBytes = counter("published_bytes_total", "Payload bytes received in publishes")
+        acks = counter("publish_acks_total", "Publishes acknowledged")
+        rejects = counter("publish_rejects_total", "Publishes rejected (not leader, not enough replicas, leadership changed)")
+        fetches = counter("fetches_total", "Client fetches answered")
+        appendedEntries = counter("log_appended_entries_total", "Entries appended to local stream logs")
+        truncations = counter("log_truncations_total", "Log truncations (epoch-based recovery)")
+        storageBatches = counter("storage_batches_total", "Storage batches run (group commit)")
+        recoveredEntries = counter("recovered_entries_total", "Log entries recovered from disk at start")
+        malformedFrames = counter("malformed_frames_total", "Connections closed for a malformed or oversized frame")
+        peerMessagesIn = counter("peer_messages_in_total", "Messages received from other brokers")
+        peerMessagesOut = counter("peer_messages_out_total", "Messages sent to other brokers")
+        natsIngested = counter("nats_ingested_total", "Messages ingested from NATS subjects")
+        clientConnections = registry.makeGauge(name: "faultline_broker_client_connections", labels: labels, help: "Open client connections")
+    }
+
+    func gauge(_ name: String, _ extra: [(String, String)] = [], help: String) -> Gauge {
+        registry.makeGauge(name: "faultline_broker_\(name)", labels: [("node", node)] + extra, help: help)
+    }
+}
+
+extension BrokerNode {
+    /// Mirrors protocol state into gauges; called for each scrape, on the node's loop.
+    func refreshGauges() {
+        metrics.gauge("raft_term", help: "Current metadata Raft term").set(to: Double(core.raft.term))
+        metrics.gauge("raft_commit_index", help: "Metadata Raft commit index").set(to: Double(core.raft.commitIndex))
+        metrics.gauge("is_metadata_leader", help: "1 when this node leads the metadata group")
+            .set(to: core.raft.role == .leader ? 1.0 : 0.0)
+        metrics.gauge("incarnation", help: "Starts of this node over its data directory").set(to: Double(incarnation))
+        metrics.gauge("storage_fsyncs", help: "fsync calls made (group commit)").set(to: Double(storage.fsyncCount))
+        for (index, replica) in core.replicas.enumerated() {
+            guard let replica else { continue }
+            let labels = [("stream", core.streamNames[index])]
+            metrics.gauge("stream_high_watermark", labels, help: "High-water mark of the local replica").set(to: Double(replica.highWatermark))
+            metrics.gauge("stream_log_end_offset", labels, help: "Log end offset of the local replica").set(to: Double(replica.logEndOffset))
+            metrics.gauge("stream_is_leader", labels, help: "1 when the local replica leads").set(to: replica.isLeader ? 1.0 : 0.0)
+            metrics.gauge("stream_isr_size", labels, help: "In-sync replicas as this replica last saw them")
+                .set(to: Double(replica.partition?.isr.count ?? 0))
+        }
+    }
+}
+
+/// `GET /metrics` in the Prometheus text format; anything else is 404.
+final class MetricsHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    private let node: BrokerNode
+    private var path = ""
+
+    init(node: BrokerNode) { self.node = node }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            path = head.uri
+        case .body:
+            break
+        case .end:
+            let found = path == "/metrics" || path.hasPrefix("/metrics?")
+            var body: [UInt8] = Array("not found\n".utf8)
+            if found {
+                node.refreshGauges()
+                body = node.metrics.registry.emitToBuffer()
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4" : "text/plain")
+            headers.add(name: "Content-Length", value: "\(body.count)")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}

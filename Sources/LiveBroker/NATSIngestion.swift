@@ -1,0 +1,130 @@
+import Foundation
+import NATSClient
+import NATSProtocol
+import NIOCore
+import Replication
+import Wire
+
+/// Liftbridge's ingestion: a stream bound to a NATS subject takes its messages from a real
+/// nats-server. Only the stream's leader subscribes (in a queue group named after the stream,
+/// so during a leadership hand-over a message still reaches one node, not two); it sequences
+/// and replicates what arrives like any publish and, when the message has a reply subject,
+/// answers there after commit (per the ack policy) with `{"stream":…,"offset":…}` or
+/// `{"stream":…,"error":…}`.
+///
+/// A message may name its producer and sequence in the headers `Faultline-Producer` and
+/// `Faultline-Sequence` (as the load driver does); others get producer 0 and an ingestion
+/// counter. Confined to the node's event loop.
+final class NATSIngestion: @unchecked Sendable {
+    private unowned let node: BrokerNode
+    let host: String
+    let port: Int
+    private var connection: NATSConnection?
+    private var connecting = false
+    /// Streams this node leads that have a subject: stream index → subject.
+    private var wanted: [Int: String] = [:]
+    /// Active subscriptions: stream index → (subject, sid).
+    private var active: [Int: (subject: String, sid: String)] = [:]
+    private var anonymousSequence: UInt64 = 0
+    private var closed = false
+
+    init(node: BrokerNode, url: String) {
+        self.node = node
+        let trimmed = url.replacingOccurrences(of: "nats://", with: "")
+        let parts = trimmed.split(separator: ":")
+        host = parts.first.map(String.init) ?? "127.0.0.1"
+        port = parts.count > 1 ? Int(parts[1]) ?? 4222 : 4222
+    }
+
+    func streamChanged(stream: Int, state: PartitionState?, leadsHere: Bool) {
+        if let state, leadsHere, !state.subject.isEmpty {
+            wanted[stream] = state.subject
+        } else {
+            wanted[stream] = nil
+        }
+        reconcile()
+    }
+
+    private func reconcile() {
+        guard !closed else { return }
+        guard let connection else {
+            connect()
+            return
+        }
+        for stream in active.keys.sorted() where wanted[stream] != active[stream]!.subject {
+            connection.unsubscribe(sid: active.removeValue(forKey: stream)!.sid)
+            node.logger.info("nats ingestion stopped", metadata: ["stream": "\(node.core.streamNames[stream])"])
+        }
+        for stream in wanted.keys.sorted() where active[stream] == nil {
+            let subject = wanted[stream]!
+            let name = node.core.streamNames[stream]
+            do {
+                let sid = try connection.subscribe(subject: subject, queue: "faultline.\(name)") { [weak self] message in
+                    self?.ingest(stream: name, message)
+                }
+                active[stream] = (subject, sid)
+                node.logger.info("nats ingestion started", metadata: ["stream": "\(name)", "subject": "\(subject)"])
+            } catch {
+                node.logger.warning("nats subscribe failed", metadata: ["subject": "\(subject)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func connect() {
+        guard !connecting, !closed, !wanted.isEmpty else { return }
+        connecting = true
+        let loop = node.loop
+        let promise = loop.makePromise(of: NATSConnection.self)
+        promise.completeWithTask { [host, port, name = node.config.me.name] in
+            try await NATSConnection.connect(host: host, port: port, name: "faultline-broker-\(name)", group: loop)
+        }
+        promise.futureResult.whenComplete { [self] result in
+            connecting = false
+            switch result {
+            case .success(let connection):
+                if closed { _ = connection.closeOnLoop(); return }
+                self.connection = connection
+                active = [:]
+                reconcile()
+            case .failure(let error):
+                node.logger.warning("cannot reach nats-server; retrying", metadata: ["url": "\(host):\(port)", "error": "\(error)"])
+                _ = node.loop.scheduleTask(in: .seconds(1)) { [self] in reconcile() }
+            }
+        }
+    }
+
+    private func ingest(stream: String, _ message: NATSProtocol.Message) {
+        node.metrics.natsIngested.increment()
+        let headers = message.headers.flatMap { try? MessageHeaders(parsing: $0) }
+        let producer = headers?["Faultline-Producer"].flatMap(UInt64.init)
+        let sequence = headers?["Faultline-Sequence"].flatMap(UInt64.init)
+        let id: (UInt64, UInt64)
+        if let producer, let sequence {
+            id = (producer, sequence)
+        } else {
+            id = (0, anonymousSequence)
+            anonymousSequence += 1
+        }
+        node.publish(stream: stream, producerID: id.0, sequence: id.1, ack: nil, data: message.payload,
+                     origin: .nats(replySubject: message.replyTo))
+    }
+
+    /// Publishes the outcome on the message's reply subject.
+    func answer(reply: String?, stream: String, status: AckStatus, offset: UInt64?) {
+        guard let reply, let connection else { return }
+        let escaped = stream.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let body: String
+        if status == .ok, let offset {
+            body = "{\"stream\":\"\(escaped)\",\"offset\":\(offset)}"
+        } else {
+            body = "{\"stream\":\"\(escaped)\",\"error\":\"\(String(describing: status).replacingOccurrences(of: "\"", with: "'"))\"}"
+        }
+        try? connection.publish(subject: reply, payload: Array(body.utf8))
+    }
+
+    func close() {
+        closed = true
+        if let connection { _ = connection.closeOnLoop() }
+        connection = nil
+    }
+}

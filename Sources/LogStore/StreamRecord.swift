@@ -1,0 +1,74 @@
+import Replication
+
+/// The on-disk form of one `LogEntry` in a segment file, little-endian:
+///
+///     length       u32  bytes after the checksum field: 40 + data.count
+///     checksum     u32  CRC-32C of the length field and of everything after the checksum
+///     offset       u64
+///     leaderEpoch  u64
+///     producerID   u64
+///     sequence     u64
+///     bytes        i64  the payload's modelled size (data.count in live mode)
+///     data         length - 40 bytes
+///
+/// The checksum covers the length so that a torn or flipped length is caught like any other
+/// damage instead of sending the parser off to a wrong record boundary.
+enum StreamRecord {
+    static let headerSize = 8
+    static let fixedBodySize = 40
+
+    enum Parsed {
+        case entry(LogEntry, size: Int)
+        /// The buffer ends inside the record (a torn write, or a read that must fetch more).
+        case incomplete
+        /// Bad length or checksum.
+        case corrupt
+    }
+
+    static func encodedSize(_ entry: LogEntry) -> Int {
+        headerSize + fixedBodySize + entry.payload.data.count
+    }
+
+    static func append(_ entry: LogEntry, to buffer: inout [UInt8]) {
+        precondition(entry.payload.data.count <= Int(UInt32.max) - fixedBodySize, "record too large")
+        let start = buffer.count
+        buffer.appendLittleEndian(UInt32(fixedBodySize + entry.payload.data.count))
+        buffer.appendLittleEndian(UInt32(0))
+        buffer.appendLittleEndian(entry.offset)
+        buffer.appendLittleEndian(entry.leaderEpoch)
+        buffer.appendLittleEndian(entry.payload.producerID)
+        buffer.appendLittleEndian(entry.payload.sequence)
+        buffer.appendLittleEndian(Int64(entry.payload.bytes))
+        buffer.append(contentsOf: entry.payload.data)
+        let crc = buffer.withUnsafeBytes { $0.checksum(start..<start + 4, start + 8..<$0.count) }
+        buffer.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self) }
+    }
+
+    /// The record at `position`, checksum verified.
+    static func parse(_ buffer: UnsafeRawBufferPointer, at position: Int) -> Parsed {
+        guard let length = length(buffer, at: position) else { return .incomplete }
+        guard length >= fixedBodySize else { return .corrupt }
+        let end = position + headerSize + length
+        guard end <= buffer.count else { return .incomplete }
+        let body = position + headerSize
+        guard buffer.littleEndian(at: position + 4, as: UInt32.self)
+            == buffer.checksum(position..<position + 4, body..<end)
+        else { return .corrupt }
+        let payload = LogPayload(
+            producerID: buffer.littleEndian(at: body + 16, as: UInt64.self),
+            sequence: buffer.littleEndian(at: body + 24, as: UInt64.self),
+            bytes: Int(truncatingIfNeeded: buffer.littleEndian(at: body + 32, as: Int64.self)),
+            data: Array(buffer[(body + fixedBodySize)..<end]))
+        let entry = LogEntry(
+            offset: buffer.littleEndian(at: body, as: UInt64.self),
+            leaderEpoch: buffer.littleEndian(at: body + 8, as: UInt64.self),
+            payload: payload)
+        return .entry(entry, size: end - position)
+    }
+
+    /// The length field at `position`, if the buffer holds it.
+    static func length(_ buffer: UnsafeRawBufferPointer, at position: Int) -> Int? {
+        guard buffer.count - position >= headerSize else { return nil }
+        return Int(buffer.littleEndian(at: position, as: UInt32.self))
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Real `nats-server` processes on 127.0.0.1: one node, or three routed into a cluster, with or
+/// without JetStream. For tests and live runs; every process it starts is stopped by `stop()`
+/// (and, as a last resort, when the cluster object is released).
+public final class NATSServerCluster: @unchecked Sendable {
+    public struct Node: Sendable, Equatable {
+        /// `server_name`: what stream info reports as leader and replica names.
+        public let name: String
+        public let clientPort: Int
+        public let clusterPort: Int
+        public let configFile: URL
+        public let logFile: URL
+        /// The running process; nil while the node is stopped or killed.
+        public internal(set) var pid: Int32?
+
+        public var clientURL: String { "nats://127.0.0.1:\(clientPort)" }
+    }
+
+    /// `$NATS_SERVER`, else the first of the usual places that exists (Debian's package installs
+    /// into /usr/sbin).
+    public static var defaultExecutable: String {
+        if let path = ProcessInfo.processInfo.environment["NATS_SERVER"], !path.isEmpty { return path }
+        let candidates = ["/usr/bin/nats-server", "/usr/sbin/nats-server", "/usr/local/bin/nats-server"]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    public let directory: URL
+    public let jetstream: Bool
+    public let executable: String
+    private let group: EventLoopGroup
+    private let startupTimeout: Duration
+
+    // Guarded by `lock`: tests call stop/kill/restart from whichever thread they run on.
+    private let lock = NSLock()
+    private var _nodes: [Node]
+    private var processes: [Process?]
+
+    public var nodes: [Node] { lock.withLock { _nodes } }
+    public var clientURLs: [String] { nodes.map(\.clientURL) }
+    public var clientPorts: [Int] { nodes.map(\.clientPort) }
+    public var pids: [Int32] { nodes.compactMap(\.pid) }
+
+    private init(directory: URL, nodes: [Node], jetstream: Bool, executable: String, group: EventLoopGroup,
+                 startupTimeout: Duration) {
+        self.directory = directory
+        self._nodes = nodes
+        self.processes = Array(repeating: nil, count: nodes.count)
+        self.jetstream = jetstream
+        self.executable = executable
+        self.group = group
+        self.startupTimeout = startupTimeout
+    }
+
+    deinit {
+        stop(grace: .seconds(2))
+    }
+
+    /// Writes one config per node into `directory`, starts the nodes, and returns once each
+    /// accepts a client connection and, with JetStream, `$JS.API.INFO` answers (on three nodes
+    /// that means the meta leader is elected). Ports are free ones picked at random.
+    /// `extraConfig` is appended to every node's config (authorization, limits, …).
+    public static func start(directory: URL, nodes count: Int = 1, jetstream: Bool = false,
+                             extraConfig: String = "", executable: String = defaultExecutable,
+                             group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                             startupTimeout: Duration = .seconds(15)) async throws -> NATSServerCluster {
+        precondition(count >= 1, "a cluster needs at least one node")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let ports = try freePorts(count * 2)
+        let nodes = (0..<count).map { index in
+            let name = "n\(index + 1)"
+            return Node(name: name, clientPort: ports[index], clusterPort: ports[count + index],
+                        configFile: directory.appendingPathComponent("\(name).conf"),
+                        logFile: directory.appendingPathComponent("\(name).log"), pid: nil)
+        }
+        for node in nodes {
+            let config = configText(for: node, all: nodes, directory: directory, jetstream: jetstream) + extraConfig + "\n"
+            try config.write(to: node.configFile, atomically: true, encoding: .utf8)
+        }
+        let cluster = NATSServerCluster(directory: directory, nodes: nodes, jetstream: jetstream,
+                                        executable: executable, group: group, startupTimeout: startupTimeout)
+        do {
+            for index in nodes.indices { try cluster.launch(node: index) }
+            for index in nodes.indices { try await cluster.waitUntilReady(node: index) }
+        } catch {
+            cluster.stop()
+            throw error
+        }
+        return cluster
+    }
+
+    static func configText(for node: Node, all nodes: [Node], directory: URL, jetstream: Bool) -> String {
+        var lines = [
+            "server_name: \"\(node.name)\"",
+            "listen: \"127.0.0.1:\(node.clientPort)\"",
+            "pid_file: \"\(directory.appendingPathComponent("\(node.name).pid").path)\"",
+        ]
+        if jetstream {
+            lines += [
+                "jetstream {",
+                "  store_dir: \"\(directory.appendingPathComponent(node.name).path)\"",
+                "}",
+            ]
+        }
+        if nodes.count > 1 {
+            let routes = nodes.filter { $0.name != node.name }.map { "    \"nats-route://127.0.0.1:\($0.clusterPort)\"" }
+            lines += [
+                "cluster {",
+                "  name: \"faultline\"",
+                "  listen: \"127.0.0.1:\(node.clusterPort)\"",
+                "  routes: [",
+            ] + routes + [
+                "  ]",
+                "}",
+            ]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: Lifecycle
+
+    /// SIGTERM to every running node, then SIGKILL to those still running after `grace`.
+    public func stop(grace: Duration = .seconds(5)) {
+        let running: [(Int, Process)] = lock.withLock {
+            processes.enumerated().compactMap { index, process in process.map { (index, $0) } }
+        }
+        for (_, process) in running where process.isRunning {
+            sendSignal(SIGTERM, to: process.processIdentifier)
+        }
+        let deadline = ContinuousClock.now + grace
+        while running.contains(where: { $0.1.isRunning }), ContinuousClock.now < deadline {
+            usleep(20_000)
+        }
+        for (index, process) in running {
+            if process.isRunning { sendSignal(SIGKILL, to: process.processIdentifier) }
+            process.waitUntilExit()
+            forget(node: index)
+        }
+    }
+
+    /// SIGKILL one node (0-based index) at once: a crash, no graceful shutdown.
+    public func kill(node index: Int) {
+        guard let process = lock.withLock({ processes[index] }) else { return }
+        if process.isRunning { sendSignal(SIGKILL, to: process.processIdentifier) }
+        process.waitUntilExit()
+        forget(node: index)
+    }
+
+    /// Stops the node if it runs (SIGTERM, then SIGKILL), starts it again with the same config,
+    /// ports and store, and waits until it is ready.
+    public func restart(node index: Int, grace: Duration = .seconds(5)) async throws {
+        if let process = lock.withLock({ processes[index] }) {
+            if process.isRunning { sendSignal(SIGTERM, to: process.processIdentifier) }
+            let deadline = ContinuousClock.now + grace
+            while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            kill(node: index)
+        }
+        try launch(node: index)
+        try await waitUntilReady(node: index)
+    }
+
+    /// The node index whose `server_name` is `name` (as stream info reports leaders).
+    public func index(ofNodeNamed name: String) -> Int? {
+        nodes.firstIndex { $0.name == name }
+    }
+
+    private func forget(node index: Int) {
+        lock.withLock {
+            processes[index] = nil
+            _nodes[index].pid = nil
+        }
+    }
+
+    private func launch(node index: Int) throws {
+        let node = nodes[index]
+        if !FileManager.default.fileExists(atPath: node.logFile.path) {
+            _ = FileManager.default.createFile(atPath: node.logFile.path, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: node.logFile)
+        log.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-c", node.configFile.path]
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? log.close()
+        lock.withLock {
+            processes[index] = process
+            _nodes[index].pid = process.processIdentifier
+        }
+    }
+
+    /// Until the node accepts a client connection and, with JetStream, `$JS.API.INFO` answers.
+    public func waitUntilReady(node index: Int) async throws {
+        let node = nodes[index]
+        let deadline = ContinuousClock.now + startupTimeout
+        var lastError: Error = NATSError.timeout
+        while ContinuousClock.now < deadline {
+            guard let process = lock.withLock({ processes[index] }), process.isRunning else {
+                throw NATSError.connectionFailed("nats-server \(node.name) exited; see \(node.logFile.path)")
+            }
+            do {
+                var configuration = NATSConnectionConfiguration()
+                configuration.connectTimeout = .seconds(2)
+                let connection = try await NATSConnection.connect(
+                    host: "127.0.0.1", port: node.clientPort, options: NATSConnection.defaultOptions,
+                    configuration: configuration, group: group)
+                do {
+                    if jetstream { _ = try await JetStream(connection: connection, apiTimeout: .seconds(1)).accountInfo() }
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+                return
+            } catch NATSError.serverError where !jetstream {
+                // An -ERR (say, an authorization violation) comes from a server that is up.
+                return
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw NATSError.connectionFailed("nats-server \(node.name) not ready within \(startupTimeout): \(lastError)")
+    }
+
+    // MARK: Ports
+
+    /// Binds `count` sockets to 127.0.0.1:0 at once (so the kernel hands out distinct ports),
+    /// reads the ports, and closes them. Another process could take one before nats-server binds
+    /// it; on a test machine that is rare enough.
+    public static func freePorts(_ count: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        var ports: [Int] = []
+        for _ in 0..<count {
+            #if os(Linux)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+            #endif
+            guard fd >= 0 else { throw NATSError.connectionFailed("socket(): errno \(errno)") }
+            sockets.append(fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else { throw NATSError.connectionFailed("bind(127.0.0.1:0): errno \(errno)") }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            guard named == 0 else { throw NATSError.connectionFailed("getsockname: errno \(errno)") }
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        return ports
+    }
+}
+
+/// By pid, outside the class so the name does not collide with `kill(node:)`.
+private func sendSignal(_ signal: Int32, to pid: Int32) {
+    _ = kill(pid, signal)
+}

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The live acceptance test: three broker processes on loopback, publishes with `ack: all`, the
+/// stream leader SIGKILLed mid-run, a new leader taking over, and a read-back that must find
+/// every acknowledged message in producer order — all through `faultline load`.
+final class LiveLoadTests: XCTestCase {
+    private func scenario(in dir: URL, extra: String = "") throws -> URL {
+        let url = dir.appendingPathComponent("live.yaml")
+        try """
+        name: live-failover-test
+        duration: 6s
+        warmup: 500ms
+        cluster:
+          nodes: 3
+        broker:
+          streams:
+            - { name: orders, replication_factor: 3, min_isr: 2 }
+          ack_policy: all
+          fsync: always
+          fetch_interval: 2ms
+          leader_timeout: 300ms
+        workload:
+          - publish: { stream: orders, rate: { constant: 400/s }, size: 256B, timeout: 2s, retries: 50 }
+        faults:
+          - { at: 2500ms, crash: leader(orders) }
+          - { at: 4500ms, restart: crashed }
+        checks: [no_acknowledged_loss, producer_order]
+        live:
+          connections: 2
+          drain: 5s
+        \(extra)
+        """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func testLeaderKilledMidRunLosesNoAcknowledgedMessage() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let result = try CLI.run(["load", try scenario(in: dir).path, "--out", out.path])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("crash leader(orders) →"), result.stdout)
+
+        let data = try Data(contentsOf: out.appendingPathComponent("summary.json"))
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(summary["mode"] as? String, "live")
+        let checks = try XCTUnwrap(summary["checks"] as? [String: [String: Any]])
+        XCTAssertEqual(checks["no_acknowledged_loss"]?["passed"] as? Bool, true)
+        XCTAssertEqual(checks["producer_order"]?["passed"] as? Bool, true)
+        let metrics = try XCTUnwrap(summary["metrics"] as? [String: [String: Any]])
+        // 6 s at 400/s: nearly everything must be acknowledged despite the failover.
+        let acked = try XCTUnwrap(metrics["messages_acked"]?["mean"] as? Double)
+        XCTAssertGreaterThan(acked, 2000)
+        XCTAssertEqual(metrics["messages_lost"]?["mean"] as? Double, 0)
+        // Publishing went on after the crash: a failover was measured, below the election bound.
+        let failover = try XCTUnwrap(metrics["failover_time"]?["mean"] as? Double, "no failover measured")
+        XCTAssertGreaterThan(failover, 0)
+        XCTAssertLessThan(failover, 5000)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(metrics["read_back_entries"]?["mean"] as? Double), acked)
+
+        // Everything the run started was stopped (by pid), and the logs were kept.
+        let state = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf:
+            out.appendingPathComponent("run-1-faultline/cluster.json"))) as? [String: Any])
+        for node in try XCTUnwrap(state["nodes"] as? [[String: Any]]) {
+            XCTAssertNil(node["pid"], "node \(node["name"] ?? "?") still recorded as running")
+        }
+        let log = try String(contentsOf: out.appendingPathComponent("run-1-faultline/logs/n1.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("broker listening"), log)
+    }
+
+    func testClusterUpStatusDown() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scenario = try scenario(in: dir).path
+        let folder = dir.appendingPathComponent("cluster").path
+        let up = try CLI.run(["cluster", "up", scenario, "--out", folder])
+        defer { _ = try? CLI.run(["cluster", "down", scenario, "--out", folder]) }
+        XCTAssertEqual(up.status, 0, up.stdout + up.stderr)
+        XCTAssertTrue(up.stdout.contains("metadata leader: n"), up.stdout)
+
+        let status = try CLI.run(["cluster", "status", scenario, "--out", folder])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertEqual(status.stdout.components(separatedBy: "| yes |").count - 1, 3, status.stdout)
+        XCTAssertTrue(status.stdout.contains("| orders | n"), status.stdout)
+
+        let state = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/cluster.json"))) as? [String: Any])
+        let pids = try XCTUnwrap(state["nodes"] as? [[String: Any]]).compactMap { $0["pid"] as? Int32 }
+        XCTAssertEqual(pids.count, 3)
+
+        let down = try CLI.run(["cluster", "down", scenario, "--out", folder])
+        XCTAssertEqual(down.status, 0, down.stderr)
+        for pid in pids { XCTAssertNotEqual(kill(pid, 0), 0, "pid \(pid) survived cluster down") }
+        let after = try CLI.run(["cluster", "status", scenario, "--out", folder])
+        XCTAssertEqual(after.stdout.components(separatedBy: "| no |").count - 1, 3, after.stdout)
+    }
+
+    func testUnsupportedLiveFaultIsBadInput() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = try scenario(in: dir)
+        var text = try String(contentsOf: url, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  - { at: 4500ms, restart: crashed }", with: "  - { at: 4500ms, partition: [[n1], [n2, n3]], for: 1s }")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["load", url.path, "--out", dir.appendingPathComponent("out").path])
+        XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("live.yaml:"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("partition"), result.stderr)
+    }
+}

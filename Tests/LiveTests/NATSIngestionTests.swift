@@ -1,0 +1,51 @@
+import Foundation
+import LiveBroker
+import LiveClient
+import NATSClient
+import NATSProtocol
+import NIOCore
+import XCTest
+
+/// Liftbridge-style ingestion through a real nats-server: a stream bound to a subject takes
+/// what is published there, sequences and replicates it, and acks on the reply subject.
+final class NATSIngestionTests: XCTestCase {
+    func testMessagesPublishedOnTheSubjectAreStoredAndAckedAfterCommit() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("faultline-nats-\(UUID().uuidString)")
+        let nats = try await NATSServerCluster.start(directory: dir)
+        defer {
+            nats.stop()
+            try? FileManager.default.removeItem(at: dir)
+        }
+        try await InProcessCluster.with(size: 3, natsURL: "127.0.0.1:\(nats.clientPorts[0])") { cluster in
+            try await cluster.createStream("events", subject: "events.in")
+            _ = try await cluster.waitForLeader("events")
+            let connection = try await NATSConnection.connect(host: "127.0.0.1", port: nats.clientPorts[0], name: "test",
+                                                              group: cluster.group)
+            // The leader subscribes right after it learns it leads; wait for the first ack.
+            var replies: [String] = []
+            let deadline = Date().addingTimeInterval(10)
+            var sequence: UInt64 = 0
+            while replies.count < 20 && Date() < deadline {
+                let headers = MessageHeaders(fields: [.init(name: "Faultline-Producer", value: "7"),
+                                                      .init(name: "Faultline-Sequence", value: "\(sequence)")])
+                do {
+                    let reply = try await connection.request(subject: "events.in", payload: Array("e\(sequence)".utf8),
+                                                             headers: headers, timeout: .milliseconds(500))
+                    replies.append(String(decoding: reply.payload, as: UTF8.self))
+                    sequence += 1
+                } catch {
+                    try await Task.sleep(nanoseconds: 100_000_000)  // no responder yet
+                }
+            }
+            try await connection.close()
+            XCTAssertEqual(replies.count, 20)
+            XCTAssertEqual(replies.first, #"{"stream":"events","offset":0}"#)
+            XCTAssertEqual(replies.last, #"{"stream":"events","offset":19}"#)
+
+            let entries = try await cluster.readAll("events")
+            XCTAssertEqual(entries.map(\.producerID), Array(repeating: 7, count: 20))
+            XCTAssertEqual(entries.map(\.sequence), Array(0..<20))
+            XCTAssertEqual(entries.map { String(decoding: $0.payload, as: UTF8.self) }, (0..<20).map { "e\($0)" })
+        }
+    }
+}

@@ -88,7 +88,9 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// Starts node `index` (again) over its data directory.
     public func start(node index: Int) throws {
         let node = state.nodes[index]
-        FileManager.default.createFile(atPath: node.log, contents: nil)  // keeps earlier lines: opened for append below
+        if !FileManager.default.fileExists(atPath: node.log) {
+            _ = FileManager.default.createFile(atPath: node.log, contents: nil)
+        }
         guard let handle = FileHandle(forWritingAtPath: node.log) else { throw LiveError.failed("cannot open \(node.log)") }
         handle.seekToEndOfFile()
         let process = Process()

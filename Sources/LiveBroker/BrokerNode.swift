@@ -98,7 +98,7 @@ public final class BrokerNode: @unchecked Sendable {
         ])
         // A replica that comes back from disk learns it restarted (it must not lead on in an
         // epoch it led before the crash); its start-up effects run once the loop runs.
-        loop.execute { [self] in
+        loop.execute { [self, restarts] in
             for (name, recovered) in restarts {
                 if let stream = core.streamNames.firstIndex(of: name) {
                     metrics.recoveredEntries.increment(by: Int64(recovered.entries.count))

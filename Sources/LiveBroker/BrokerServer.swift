@@ -27,7 +27,7 @@ public enum BrokerServer {
                     }
                     .bind(host: me.host, port: metricsPort).get())
             }
-            try await loop.submit {
+            try await loop.submit { [channels] in
                 node.channels = channels
                 if let url = config.natsURL { node.ingestion = NATSIngestion(node: node, url: url) }
                 node.startTimers()

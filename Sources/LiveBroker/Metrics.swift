@@ -29,7 +29,7 @@ final class BrokerMetrics: Sendable {
         self.registry = registry
         let labels = [("node", node)]
         func counter(_ name: String, _ help: String) -> Counter {
-            registry.makeCounter(name: "faultline_broker_\(name)", labels: labels, help: help)
+            registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
         }
         clientRequests = counter("client_requests_total", "Client frames decoded")
         publishes = counter("publishes_total", "Publish requests received")
@@ -45,11 +45,16 @@ final class BrokerMetrics: Sendable {
         peerMessagesIn = counter("peer_messages_in_total", "Messages received from other brokers")
         peerMessagesOut = counter("peer_messages_out_total", "Messages sent to other brokers")
         natsIngested = counter("nats_ingested_total", "Messages ingested from NATS subjects")
-        clientConnections = registry.makeGauge(name: "faultline_broker_client_connections", labels: labels, help: "Open client connections")
+        clientConnections = registry.makeGauge(descriptor: Self.descriptor("client_connections", "Open client connections"), labels: labels)
     }
 
     func gauge(_ name: String, _ extra: [(String, String)] = [], help: String) -> Gauge {
-        registry.makeGauge(name: "faultline_broker_\(name)", labels: [("node", node)] + extra, help: help)
+        registry.makeGauge(descriptor: Self.descriptor(name, help), labels: [("node", node)] + extra)
+    }
+
+    /// `faultline_broker_<name>`; the unit is part of each name already (`_total`, `_bytes_total`).
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "faultline", subsystem: "broker", metricName: name, unitName: "", helpText: help)
     }
 }
 

@@ -122,7 +122,7 @@ public final class BrokerClient: @unchecked Sendable {
         eventLoop.execute { [self] in channel?.close(promise: nil) }
     }
 
-    private func request(_ message: Message, enqueue: @escaping (BrokerClient, EventLoopPromise<Message>) -> Void) async throws -> Message {
+    private func request(_ message: Message, enqueue: @escaping @Sendable (BrokerClient, EventLoopPromise<Message>) -> Void) async throws -> Message {
         try await eventLoop.flatSubmit { [self] () -> EventLoopFuture<Message> in
             guard let channel, !isClosed else { return eventLoop.makeFailedFuture(BrokerClientError("connection to \(address) closed")) }
             let promise = eventLoop.makePromise(of: Message.self)

@@ -32,6 +32,7 @@ public final class BrokerNode: @unchecked Sendable {
     private var queuedOps: [StorageOp] = []
     private var queuedCompletions: [StorageCompletion] = []
     private var storageBusy = false
+    private var runningCompletions: [StorageCompletion] = []
     private var raftPersisting = false
 
     // Clients and peers (see BrokerNode+Clients.swift and PeerLinks.swift).
@@ -56,6 +57,8 @@ public final class BrokerNode: @unchecked Sendable {
         case appended(stream: String, upTo: UInt64)
         case fsynced(stream: String, upTo: UInt64)
         case raftPersisted(RaftReady<MetadataCommand>)
+        /// A `.read` finished: hand its entries on.
+        case read(([LogEntry]) -> Void)
     }
 
     /// Monotonic nanoseconds since the node started: the cores' `now`.
@@ -122,6 +125,7 @@ public final class BrokerNode: @unchecked Sendable {
                 replicaInput(stream, .tick)
             }
             expireAdmin()
+            releaseOldPayloads()
         })
     }
 
@@ -197,6 +201,12 @@ public final class BrokerNode: @unchecked Sendable {
     private func carryOut(_ effect: ReplicaEffect, stream: Int) {
         let name = core.streamNames[stream]
         switch effect {
+        case .send(let to, .fetchResponse(let response)):
+            withPayloads(response.entries, stream: stream) { [self] entries in
+                var response = response
+                response.entries = entries
+                sendPeer(Int(to.rawValue), .replication(.fetchResponse(response)))
+            }
         case .send(let to, let message):
             sendPeer(Int(to.rawValue), .replication(message))
         case .appendToLog(let entries):
@@ -216,7 +226,9 @@ public final class BrokerNode: @unchecked Sendable {
         case .ack(let requestID, let offset):
             acknowledge(requestID, offset: offset)
         case .deliver(let requestID, let entries, let highWatermark):
-            deliver(requestID, entries: entries, highWatermark: highWatermark)
+            withPayloads(entries, stream: stream) { [self] entries in
+                deliver(requestID, entries: entries, highWatermark: highWatermark)
+            }
         case .reject(let requestID, let reason):
             reject(requestID, reason: reason)
         case .propose(let command):
@@ -234,7 +246,9 @@ public final class BrokerNode: @unchecked Sendable {
 
     private func runStorage() {
         guard !storageBusy, !queuedOps.isEmpty, !isStopped else { return }
-        let ops = queuedOps, completions = queuedCompletions
+        let ops = queuedOps
+        // One batch runs at a time; its completions wait here, on the loop.
+        runningCompletions = queuedCompletions
         queuedOps = []
         queuedCompletions = []
         storageBusy = true
@@ -242,9 +256,17 @@ public final class BrokerNode: @unchecked Sendable {
         storageThread.runIfActive(eventLoop: loop) { try storage.run(ops) }.whenComplete { [self] result in
             storageBusy = false
             switch result {
-            case .success:
+            case .success(var reads):
                 metrics.storageBatches.increment()
-                for completion in completions { complete(completion) }
+                let completions = runningCompletions
+                runningCompletions = []
+                for completion in completions {
+                    if case .read(let then) = completion {
+                        then(reads.isEmpty ? [] : reads.removeFirst())
+                    } else {
+                        complete(completion)
+                    }
+                }
                 runStorage()
             case .failure(let error):
                 // A disk that refuses writes leaves no safe way on: the node stops, as a crash
@@ -264,7 +286,46 @@ public final class BrokerNode: @unchecked Sendable {
             if let stream = core.streamNames.firstIndex(of: name) { replicaInput(stream, .fsyncCompleted(upTo: upTo)) }
         case .raftPersisted(let ready):
             finish(ready)
+        case .read(let then):
+            then([])
         }
+    }
+
+    // MARK: - Message bytes
+
+    /// Lets each replica drop the message bytes of entries older than its recent window (what
+    /// followers at the tail fetch); older bytes are read back from the log file when needed.
+    func releaseOldPayloads() {
+        for stream in core.replicas.indices {
+            guard let replica = core.replicas[stream], let last = replica.log.last else { continue }
+            let keep = UInt64(max(16, config.payloadCacheBytes / max(64, last.payload.bytes)))
+            let below = min(replica.highWatermark, replica.writtenEnd)
+            if below > keep { core.replicas[stream]!.releasePayloadData(below: below - keep) }
+        }
+    }
+
+    /// Calls `then` with `entries` whose released bytes have been read back from the file.
+    func withPayloads(_ entries: [LogEntry], stream: Int, then: @escaping ([LogEntry]) -> Void) {
+        guard let missing = entries.firstIndex(where: { $0.payload.data.count != $0.payload.bytes }) else { return then(entries) }
+        let lastMissing = entries.lastIndex { $0.payload.data.count != $0.payload.bytes }!
+        let from = entries[missing].offset
+        let count = lastMissing - missing + 1
+        metrics.payloadReads.increment(by: Int64(count))
+        enqueue(.read(stream: core.streamNames[stream], from: from, count: count), completion: .read { read in
+            var filled = entries
+            for entry in read {
+                let i = Int(entry.offset - entries[0].offset)
+                // Same offset and epoch: the same entry (a truncation since would change the epoch or drop it).
+                if filled.indices.contains(i), filled[i].offset == entry.offset, filled[i].leaderEpoch == entry.leaderEpoch {
+                    filled[i].payload.data = entry.payload.data
+                }
+            }
+            // Whatever could not be read back (truncated meanwhile) is not sent.
+            if let gap = filled.firstIndex(where: { $0.payload.data.count != $0.payload.bytes }) {
+                filled.removeSubrange(gap...)
+            }
+            then(filled)
+        })
     }
 
     // MARK: - Output

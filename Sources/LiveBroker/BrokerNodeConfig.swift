@@ -41,11 +41,14 @@ public struct BrokerNodeConfig: Sendable, Codable {
     /// Largest peer frame accepted (fetch responses carry up to `replica.maxFetchBytes`).
     public var maxPeerFrameBytes: Int
     public var segmentBytes: Int
+    /// Message bytes each replica keeps in memory for its newest entries (what followers and
+    /// consumers at the tail read); older entries' bytes are read back from the log file.
+    public var payloadCacheBytes: Int
 
     public init(id: Int, clusterID: String, members: [BrokerAddress], dataDirectory: String, replica: ReplicaConfig,
                 raftTickNanos: Int64 = 10_000_000, electionTicks: Int = 15, heartbeatTicks: Int = 3,
                 natsURL: String? = nil, metricsPort: Int? = nil, maxClientFrameBytes: Int = 1 << 20,
-                maxPeerFrameBytes: Int = 64 << 20, segmentBytes: Int = 64 << 20) {
+                maxPeerFrameBytes: Int = 64 << 20, segmentBytes: Int = 64 << 20, payloadCacheBytes: Int = 32 << 20) {
         self.id = id
         self.clusterID = clusterID
         self.members = members.sorted { $0.id < $1.id }
@@ -59,6 +62,7 @@ public struct BrokerNodeConfig: Sendable, Codable {
         self.maxClientFrameBytes = maxClientFrameBytes
         self.maxPeerFrameBytes = maxPeerFrameBytes
         self.segmentBytes = segmentBytes
+        self.payloadCacheBytes = payloadCacheBytes
     }
 
     public var me: BrokerAddress { members.first { $0.id == id }! }

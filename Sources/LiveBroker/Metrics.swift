@@ -20,6 +20,7 @@ final class BrokerMetrics: Sendable {
     let peerMessagesIn: Counter
     let peerMessagesOut: Counter
     let natsIngested: Counter
+    let payloadReads: Counter
     let clientConnections: Gauge
     let node: String
 
@@ -45,6 +46,7 @@ final class BrokerMetrics: Sendable {
         peerMessagesIn = counter("peer_messages_in_total", "Messages received from other brokers")
         peerMessagesOut = counter("peer_messages_out_total", "Messages sent to other brokers")
         natsIngested = counter("nats_ingested_total", "Messages ingested from NATS subjects")
+        payloadReads = counter("payload_reads_total", "Entries whose message bytes were read back from the log file")
         clientConnections = registry.makeGauge(descriptor: Self.descriptor("client_connections", "Open client connections"), labels: labels)
     }
 

@@ -14,6 +14,8 @@ enum StorageOp: Sendable {
     case checkpointHighWatermark(stream: String, UInt64)
     case persistEpochCache(stream: String, [EpochStart])
     case deleteStream(name: String)
+    /// Reads entries back (message bytes the replicas let go of); results come back in order.
+    case read(stream: String, from: UInt64, count: Int)
 }
 
 /// The node's files: the metadata Raft log and hard state, and one segmented log per stream
@@ -53,9 +55,13 @@ final class NodeStorage: @unchecked Sendable {
             .compactMap(Self.streamName(directory:)).sorted()
     }
 
+    /// What the stream's files hold, without the message bytes: replicas keep only the
+    /// entries' identity in memory after a restart; the bytes are read back when sent.
     func recoverStream(_ name: String) throws -> RecoveredLog {
         _ = try store(name)
-        return recovered.removeValue(forKey: name) ?? RecoveredLog()
+        var log = recovered.removeValue(forKey: name) ?? RecoveredLog()
+        for i in log.entries.indices { log.entries[i].payload.data = [] }
+        return log
     }
 
     /// Bumps and durably records the node's incarnation (the replicas' restart session).
@@ -67,9 +73,11 @@ final class NodeStorage: @unchecked Sendable {
         return next
     }
 
-    /// Runs one batch; see the type's comment for the fsync rule.
-    func run(_ batch: [StorageOp]) throws {
+    /// Runs one batch; see the type's comment for the fsync rule. Returns what its `.read`
+    /// operations read, in order.
+    func run(_ batch: [StorageOp]) throws -> [[LogEntry]] {
         batchCount += 1
+        var reads: [[LogEntry]] = []
         var syncStreams: [String] = []
         var syncRaft = false
         for op in batch {
@@ -96,6 +104,14 @@ final class NodeStorage: @unchecked Sendable {
                 streams.removeValue(forKey: name)?.close()
                 syncStreams.removeAll { $0 == name }
                 try? FileManager.default.removeItem(at: directory(of: name))
+            case let .read(stream, from, count):
+                var entries: [LogEntry] = []
+                while entries.count < count, let store = streams[stream] {
+                    let batch = try store.read(from: from + UInt64(entries.count), maxEntries: count - entries.count, maxBytes: 8 << 20)
+                    if batch.isEmpty { break }
+                    entries += batch
+                }
+                reads.append(entries)
             }
         }
         for stream in syncStreams {
@@ -106,6 +122,7 @@ final class NodeStorage: @unchecked Sendable {
             try raftStore.sync()
             fsyncCount += 1
         }
+        return reads
     }
 
     private func store(_ name: String) throws -> StreamLogStore {

@@ -558,6 +558,23 @@ public struct StreamReplica: Sendable {
 
     // MARK: - Log
 
+    /// Entries below this offset have had their `payload.data` released.
+    public private(set) var payloadDataReleasedBelow: UInt64 = 0
+
+    /// Lets go of the message bytes (`payload.data`) of entries below `offset`, keeping their
+    /// identity, epoch and size. A live driver does this for entries already in its log file,
+    /// so a long run does not hold every message in memory; entries this replica later hands
+    /// out (fetch responses, deliveries) then come with empty `data` below that offset, and
+    /// the driver fills them in from its file. Only entries already written may be released.
+    public mutating func releasePayloadData(below offset: UInt64) {
+        let end = min(offset, writtenEnd, logEndOffset)
+        guard end > payloadDataReleasedBelow else { return }
+        for i in Int(payloadDataReleasedBelow)..<Int(end) where !log[i].payload.data.isEmpty {
+            log[i].payload.data = []
+        }
+        payloadDataReleasedBelow = end
+    }
+
     /// Appends contiguous entries at the log end, keeping the epoch cache in step. Returns
     /// false (appending nothing more) if an entry is out of place or its epoch goes backwards.
     @discardableResult
@@ -581,6 +598,7 @@ public struct StreamReplica: Sendable {
     private mutating func truncate(to offset: UInt64, _ out: inout [ReplicaEffect]) {
         guard offset < logEndOffset else { return }
         log.removeSubrange(Int(offset)...)
+        payloadDataReleasedBelow = min(payloadDataReleasedBelow, offset)
         out.append(.truncateLog(from: offset))
         if epochCache.truncateFromEnd(offset) { epochCacheDirty = true }
         writtenEnd = min(writtenEnd, offset)

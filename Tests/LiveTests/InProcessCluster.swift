@@ -17,7 +17,7 @@ final class InProcessCluster: @unchecked Sendable {
     var configs: [BrokerNodeConfig]
     var nodes: [BrokerNode?]
 
-    init(size: Int, natsURL: String? = nil, replica: ReplicaConfig? = nil) throws {
+    init(size: Int, natsURL: String? = nil, replica: ReplicaConfig? = nil, payloadCacheBytes: Int = 32 << 20) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: size)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("faultline-live-\(UUID().uuidString)")
         let ports = try Ports.free(2 * size)
@@ -30,15 +30,16 @@ final class InProcessCluster: @unchecked Sendable {
             BrokerNodeConfig(id: m.id, clusterID: "test", members: members,
                              dataDirectory: FileManager.default.temporaryDirectory.path, replica: template,
                              raftTickNanos: 10_000_000, electionTicks: 15, heartbeatTicks: 3, natsURL: natsURL,
-                             maxClientFrameBytes: 64 << 10)
+                             maxClientFrameBytes: 64 << 10, payloadCacheBytes: payloadCacheBytes)
         }
         for i in configs.indices { configs[i].dataDirectory = directory.appendingPathComponent("n\(i + 1)").path }
         nodes = Array(repeating: nil, count: size)
     }
 
     /// Runs `body` against a started cluster and always shuts it down (threads, sockets, files).
-    static func with(size: Int, natsURL: String? = nil, _ body: (InProcessCluster) async throws -> Void) async throws {
-        let cluster = try InProcessCluster(size: size, natsURL: natsURL)
+    static func with(size: Int, natsURL: String? = nil, payloadCacheBytes: Int = 32 << 20,
+                     _ body: (InProcessCluster) async throws -> Void) async throws {
+        let cluster = try InProcessCluster(size: size, natsURL: natsURL, payloadCacheBytes: payloadCacheBytes)
         do {
             try await cluster.startAll()
             try await body(cluster)

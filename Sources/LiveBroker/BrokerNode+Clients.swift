@@ -131,6 +131,17 @@ extension BrokerNode {
         }
     }
 
+    /// Answers every publish and fetch still waiting on `stream` (its replica is gone).
+    func failPending(stream: String, reason: String) {
+        for id in pendingPublishes.keys.sorted() where pendingPublishes[id]!.stream == stream {
+            answer(pendingPublishes.removeValue(forKey: id)!, status: .rejected(reason: reason), offset: nil)
+        }
+        for id in pendingFetches.keys.sorted() where pendingFetches[id]!.stream == stream {
+            let pending = pendingFetches.removeValue(forKey: id)!
+            write(WireCodec.encode(.fetchResponse(stream: stream, entries: [], highWatermark: 0, error: reason)), to: pending.channel)
+        }
+    }
+
     func deliver(_ requestID: UInt64, entries: [LogEntry], highWatermark: UInt64) {
         guard let pending = pendingFetches.removeValue(forKey: requestID) else { return }
         var budget = pending.maxBytes

@@ -176,6 +176,7 @@ public final class BrokerNode: @unchecked Sendable {
         case .streamDeleted(let stream):
             let name = core.streamNames[stream]
             ingestion?.streamChanged(stream: stream, state: nil, leadsHere: false)
+            failPending(stream: name, reason: "stream deleted")
             enqueue(.deleteStream(name: name))
             logger.info("stream deleted", metadata: ["stream": "\(name)"])
         }

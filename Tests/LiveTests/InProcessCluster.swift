@@ -20,8 +20,8 @@ final class InProcessCluster: @unchecked Sendable {
     init(size: Int, natsURL: String? = nil, replica: ReplicaConfig? = nil, payloadCacheBytes: Int = 32 << 20) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: size)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("faultline-live-\(UUID().uuidString)")
-        let ports = try Ports.free(2 * size)
-        let members = (0..<size).map { BrokerAddress(id: $0, name: "n\($0 + 1)", clientPort: ports[2 * $0], peerPort: ports[2 * $0 + 1]) }
+        let ports = try Ports.free(3 * size)
+        let members = (0..<size).map { BrokerAddress(id: $0, name: "n\($0 + 1)", clientPort: ports[3 * $0], peerPort: ports[3 * $0 + 1]) }
         let template = replica ?? ReplicaConfig(brokerID: 0, ackPolicy: .all, fsync: .always, replicaLagMaxNanos: 1_000_000_000,
                                                 leaderTimeoutNanos: 300_000_000, fetchIntervalNanos: 2_000_000,
                                                 requestTimeoutNanos: 150_000_000, hwCheckpointIntervalNanos: 100_000_000,
@@ -30,6 +30,7 @@ final class InProcessCluster: @unchecked Sendable {
             BrokerNodeConfig(id: m.id, clusterID: "test", members: members,
                              dataDirectory: FileManager.default.temporaryDirectory.path, replica: template,
                              raftTickNanos: 10_000_000, electionTicks: 15, heartbeatTicks: 3, natsURL: natsURL,
+                             metricsPort: ports[3 * m.id + 2],
                              maxClientFrameBytes: 64 << 10, payloadCacheBytes: payloadCacheBytes)
         }
         for i in configs.indices { configs[i].dataDirectory = directory.appendingPathComponent("n\(i + 1)").path }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import LiveBroker
 import LiveClient
 import NIOCore
@@ -57,6 +60,41 @@ final class LiveBrokerTests: XCTestCase {
             let after = try await cluster.readAll("s")
             XCTAssertEqual(after.count, 300)
             XCTAssertEqual(after.map { String(decoding: $0.payload, as: UTF8.self) }, (0..<300).map { "m\($0)" })
+        }
+    }
+
+    func testMetricsEndpointReportsProtocolStateInPrometheusFormat() async throws {
+        try await InProcessCluster.with(size: 3) { cluster in
+            try await cluster.createStream("s")
+            let leader = try await cluster.waitForLeader("s")
+            _ = try await cluster.publish(Array(0..<10), to: leader, stream: "s")
+            let port = try XCTUnwrap(cluster.configs[leader].metricsPort)
+            let (body, status) = try await HTTP.get(port: port, path: "/metrics")
+            XCTAssertEqual(status, 200)
+            XCTAssertTrue(body.contains("# TYPE faultline_broker_publishes_total counter"), body)
+            XCTAssertTrue(body.contains(#"faultline_broker_publish_acks_total{node="n\#(leader + 1)"} 10"#), body)
+            XCTAssertTrue(body.contains(#"faultline_broker_stream_high_watermark{node="n\#(leader + 1)",stream="s"} 10"#), body)
+            XCTAssertTrue(body.contains(#"faultline_broker_stream_is_leader{node="n\#(leader + 1)",stream="s"} 1"#), body)
+            let (_, missing) = try await HTTP.get(port: port, path: "/nope")
+            XCTAssertEqual(missing, 404)
+        }
+    }
+
+    func testDeletingAStreamAnswersWaitingRequestsAndRemovesItsFiles() async throws {
+        try await InProcessCluster.with(size: 3) { cluster in
+            try await cluster.createStream("gone")
+            let leader = try await cluster.waitForLeader("gone")
+            _ = try await cluster.publish([0, 1], to: leader, stream: "gone")
+            let c = try await cluster.client(0)
+            try await c.deleteStream(name: "gone")
+            c.close()
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let outcome = try await cluster.publish([2], to: leader, stream: "gone")
+            XCTAssertEqual(outcome, [.refused(.streamNotFound)])
+            for i in 0..<3 {
+                let streams = URL(fileURLWithPath: cluster.configs[i].dataDirectory).appendingPathComponent("streams")
+                XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: streams.path), [], "n\(i + 1)")
+            }
         }
     }
 
@@ -135,5 +173,13 @@ final class LiveBrokerTests: XCTestCase {
             _ = try await other.metadata()
             other.close()
         }
+    }
+}
+
+/// GET over loopback with Foundation's URLSession.
+enum HTTP {
+    static func get(port: Int, path: String) async throws -> (body: String, status: Int) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        return (String(decoding: data, as: UTF8.self), (response as? HTTPURLResponse)?.statusCode ?? 0)
     }
 }

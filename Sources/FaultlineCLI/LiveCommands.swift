@@ -186,7 +186,7 @@ struct LoadCommand: ParsableCommand {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
-    @Option(help: "faultline (the default) or nats-jetstream; repeat to compare both in one report.")
+    @Option(help: "faultline (the default), faultline-nats (publish through NATS ingestion) or nats-jetstream; repeat to compare them in one report.")
     var target: [String] = []
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value, e.g. broker.fsync=always.", valueName: "key.path=value"))
@@ -201,7 +201,7 @@ struct LoadCommand: ParsableCommand {
     func run() throws {
         let targets = try (target.isEmpty ? ["faultline"] : target).map { name -> LoadTarget in
             guard let t = LoadTarget(rawValue: name) else {
-                throw BadInput("--target: expected faultline or nats-jetstream; found '\(name)'")
+                throw BadInput("--target: expected faultline, faultline-nats or nats-jetstream; found '\(name)'")
             }
             return t
         }

@@ -33,15 +33,20 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     let ack: Wire.AckPolicy
     /// The nats-server the streams ingest from (`live.nats`).
     let nats: NATSServerCluster?
+    /// Producers publish through `nats` instead of the broker's client protocol.
+    let publishThroughNATS: Bool
+    let scenario: Scenario
 
-    init(launcher: ClusterLauncher, ack: Wire.AckPolicy, nats: NATSServerCluster?) {
+    init(launcher: ClusterLauncher, ack: Wire.AckPolicy, nats: NATSServerCluster?, publishThroughNATS: Bool, scenario: Scenario) {
         self.launcher = launcher
         self.ack = ack
         self.nats = nats
+        self.publishThroughNATS = publishThroughNATS
+        self.scenario = scenario
     }
 
     static func start(scenario: Scenario, folder: String, executable: String, loop: EventLoop, nats: Bool,
-                      log: @escaping @Sendable (String) -> Void) async throws -> BrokerEnvironment {
+                      publishThroughNATS: Bool = false, log: @escaping @Sendable (String) -> Void) async throws -> BrokerEnvironment {
         var natsCluster: NATSServerCluster?
         if nats {
             do {
@@ -62,7 +67,8 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
             case .leader: .leader
             case .all: .all
             }
-            return BrokerEnvironment(launcher: launcher, ack: ack, nats: natsCluster)
+            return BrokerEnvironment(launcher: launcher, ack: ack, nats: natsCluster, publishThroughNATS: publishThroughNATS,
+                                     scenario: scenario)
         } catch {
             natsCluster?.stop()
             throw error
@@ -72,7 +78,16 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     var nodeNames: [String] { launcher.state.nodes.map(\.name) }
 
     func transport(stream: String, producer: UInt32, loop: EventLoop) async throws -> PublishTransport {
-        BrokerTransport(eventLoop: loop, launcher: launcher, stream: stream, producerID: UInt64(producer), ack: ack)
+        if publishThroughNATS, let nats {
+            let definition = launcher.state.streams.first { $0.name == stream }
+            guard let subject = definition?.subject, !subject.isEmpty else {
+                throw LiveError.badInput("stream \(stream) has no NATS subject to publish on")
+            }
+            return NATSIngestTransport(eventLoop: loop, launcher: launcher, natsPort: nats.clientPorts[0], stream: stream,
+                                       subject: subject, producer: producer,
+                                       timeout: scenario.publishes.first { $0.stream == stream }?.timeout ?? 2_000_000_000)
+        }
+        return BrokerTransport(eventLoop: loop, launcher: launcher, stream: stream, producerID: UInt64(producer), ack: ack)
     }
 
     func readBack(stream: String) async throws -> [ReadBackEntry] {

@@ -11,7 +11,12 @@ import Wire
 
 /// Which system a live run drives.
 public enum LoadTarget: String, Sendable, CaseIterable {
+    /// The Faultline broker, publishing over its client protocol.
     case faultline
+    /// The Faultline broker, publishing through a nats-server on the streams' subjects
+    /// (Liftbridge-style ingestion; acks come back on the reply subject).
+    case faultlineNATS = "faultline-nats"
+    /// NATS JetStream, the peer comparison.
     case natsJetStream = "nats-jetstream"
 }
 
@@ -59,9 +64,10 @@ public struct LoadRun: Sendable {
         try LiveFaults.validate(scenario)
         let environment: LiveEnvironment
         switch target {
-        case .faultline:
+        case .faultline, .faultlineNATS:
             environment = try await BrokerEnvironment.start(scenario: scenario, folder: folder, executable: executable,
-                                                            loop: group.next(), nats: live.nats, log: log)
+                                                            loop: group.next(), nats: live.nats || target == .faultlineNATS,
+                                                            publishThroughNATS: target == .faultlineNATS, log: log)
         case .natsJetStream:
             environment = try await JetStreamEnvironment.start(scenario: scenario, folder: folder, replicas: live.jetstreamReplicas,
                                                                loop: group.next(), log: log)

@@ -168,6 +168,7 @@ public final class ProducerSession: @unchecked Sendable {
             }
             ackTimes.append((entry.sent, t))
             window.remove(at: index)
+            failedRounds = 0
         case .refused(let kind):
             ledger.resolve(attempt, .failed)
             recorder.recordError(kind: kind)
@@ -218,15 +219,28 @@ public final class ProducerSession: @unchecked Sendable {
     }
 
     private var reconnecting = false
+    /// Recoveries since the last ack: each waits longer (10 ms doubling to 320 ms) before it
+    /// re-sends, so a target that keeps refusing (no leader yet) does not burn every retry at once.
+    private var failedRounds = 0
+
     private func reconnect() {
         guard !reconnecting, !stopped else { return }
         reconnecting = true
+        let backoff = failedRounds == 0 ? 0 : min(320, 10 << min(5, failedRounds - 1))
+        failedRounds += 1
         transport.reconnect().whenComplete { [self] result in
             reconnecting = false
             switch result {
             case .success:
-                recovering = false
-                progress()
+                guard backoff > 0 else {
+                    recovering = false
+                    progress()
+                    return
+                }
+                _ = eventLoop.scheduleTask(in: .milliseconds(Int64(backoff))) { [self] in
+                    recovering = false
+                    progress()
+                }
             case .failure:
                 // Nothing reachable yet (no leader elected): try again shortly.
                 _ = eventLoop.scheduleTask(in: .milliseconds(50)) { [self] in reconnect() }

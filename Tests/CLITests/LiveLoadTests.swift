@@ -72,6 +72,24 @@ final class LiveLoadTests: XCTestCase {
         XCTAssertTrue(log.contains("broker listening"), log)
     }
 
+    /// Liftbridge-style ingestion from the CLI: producers publish NATS requests on the stream's
+    /// subject; the stream leader sequences, replicates and acks on the reply subject.
+    func testPublishingThroughNATSIngestionSurvivesTheLeaderCrash() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let result = try CLI.run(["load", try scenario(in: dir).path, "--target", "faultline-nats", "--out", out.path])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any])
+        let checks = try XCTUnwrap(summary["checks"] as? [String: [String: Any]])
+        XCTAssertEqual(checks["no_acknowledged_loss"]?["passed"] as? Bool, true)
+        XCTAssertEqual(checks["producer_order"]?["passed"] as? Bool, true)
+        let metrics = try XCTUnwrap(summary["metrics"] as? [String: [String: Any]])
+        XCTAssertGreaterThan(try XCTUnwrap(metrics["messages_acked"]?["mean"] as? Double), 1500)
+        XCTAssertEqual(metrics["messages_lost"]?["mean"] as? Double, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("run-1-faultline-nats/nats").path))
+    }
+
     func testClusterUpStatusDown() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -22,6 +22,11 @@ public struct BrokerSpec: Sendable {
     public var raftTick: Int64
     public var electionTimeout: Int64
     public var heartbeatInterval: Int64
+    /// Publishers learn at once that their leader's process died (a crashed process's
+    /// connections are reset, and connecting to it is refused) instead of waiting for their
+    /// `timeout`: what live clients see when a broker process is SIGKILLed on a running host.
+    /// Off by default: a host or power failure gives no such signal.
+    public var clientConnectionReset: Bool = false
 
     public init(streams: [StreamDefinition], ackPolicy: AckPolicySetting = .all, truncation: TruncationSetting = .leaderEpoch,
                 fsync: FsyncSetting = .always, uncleanElection: Bool = false, replicaLagMax: Int64 = 500 * Nanos.millisecond,

@@ -4,7 +4,7 @@ import SimCore
 extension ScenarioBuilder {
     static let brokerKeys = [
         "streams", "ack_policy", "truncation", "fsync", "unclean_election", "replica_lag_max", "leader_timeout",
-        "fetch_interval", "hw_checkpoint_interval", "raft",
+        "fetch_interval", "hw_checkpoint_interval", "raft", "client_connection_reset",
     ]
 
     func broker(_ node: SourceNode, _ path: String, names: Names) -> BrokerSpec? {
@@ -32,6 +32,9 @@ extension ScenarioBuilder {
         }
         if let n = f["fsync"] { spec.fsync = fsync(n, f.path("fsync")) ?? spec.fsync }
         if let n = f["unclean_election"] { spec.uncleanElection = r.bool(n, f.path("unclean_election")) ?? false }
+        if let n = f["client_connection_reset"] {
+            spec.clientConnectionReset = r.bool(n, f.path("client_connection_reset")) ?? false
+        }
         func positive(_ key: String, _ keyPath: WritableKeyPath<BrokerSpec, Int64>) {
             if let n = f[key], let value = r.duration(n, f.path(key), positive: true) { spec[keyPath: keyPath] = value }
         }

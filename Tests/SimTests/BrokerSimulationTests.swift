@@ -55,6 +55,26 @@ final class BrokerSimulationTests: XCTestCase {
         XCTAssertGreaterThan(outcome.metrics["stream_leader_changes"]!, 1)
     }
 
+    /// With `client_connection_reset`, publishers learn of the crash at once (as live clients of a
+    /// SIGKILLed process do) instead of waiting for their 2 s timeout: failover shrinks to the
+    /// leader timeout plus the election, and no acknowledged message is lost either way.
+    func testConnectionResetLetsPublishersFailOverBeforeTheirTimeout() throws {
+        // No restart: a restarted old leader would redirect the publisher itself.
+        let base = scenario(fsync: "always", faults: "[ { at: 1s, crash: leader(orders) } ]",
+                            checks: "[no_acknowledged_loss, replicas_agree, one_leader_per_epoch, producer_order]")
+            .replacingOccurrences(of: "timeout: 300ms", with: "timeout: 2s")
+        let waiting = try run(base)
+        let reset = try run(base.replacingOccurrences(of: "fsync: always", with: "fsync: always\n  client_connection_reset: true"))
+        for outcome in [waiting, reset] {
+            XCTAssertTrue(outcome.passed, "\(outcome.checks.filter { !$0.passed })")
+            XCTAssertEqual(outcome.histograms["failover_time"]!.count, 1)
+        }
+        let slow = waiting.histograms["failover_time"]!.max / 1e6, fast = reset.histograms["failover_time"]!.max / 1e6
+        XCTAssertLessThan(fast * 2, slow, "without the reset publishers wait out their timeout on the dead leader")
+        XCTAssertLessThan(fast, 1000, "with it, the failover is the leader timeout plus an election")
+        XCTAssertLessThan(reset.histograms["publish_latency"]!.percentile(99), waiting.histograms["publish_latency"]!.percentile(99))
+    }
+
     func testPowerLossWithLazyFsyncLosesAcknowledgedMessagesButNotWithFsyncAlways() throws {
         let lazy = try run(scenario(fsync: "{ interval: 1s }", faults: "[ { at: 2.5s, crash: all, for: 500ms } ]"))
         XCTAssertGreaterThan(lazy.metrics["messages_lost"]!, 0)

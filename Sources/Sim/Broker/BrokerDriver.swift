@@ -537,8 +537,15 @@ extension Simulation {
         let attempt = brokerBox!.world.ledger.attempt[r]
         let workload = Int(brokerBox!.world.ledger.message[r].producer) - 1
         let timeout = scenario.publishes[workload].timeout
-        queue.schedule(.publishTimeout(request: request, attempt: attempt), at: now + timeout)
         let leader = brokerBox!.world.ledger.believedLeader[stream] ?? lookupLeader(stream)
+        if let leader, brokerBox!.world.spec.clientConnectionReset, processes[leader].state == .crashed {
+            // Connection refused: ask again shortly, spending no attempt (as a live client's
+            // reconnect loop does while the metadata still names the dead leader).
+            brokerBox!.world.ledger.believedLeader[stream] = nil
+            queue.schedule(.publishTimeout(request: request, attempt: attempt | 0x8000_0000), at: now + Self.reconnectBackoff)
+            return
+        }
+        queue.schedule(.publishTimeout(request: request, attempt: attempt), at: now + timeout)
         guard let leader else { return }  // no leader known: the timeout retries
         brokerBox!.world.ledger.believedLeader[stream] = leader
         let message = brokerBox!.world.ledger.message[r]
@@ -811,8 +818,23 @@ extension Simulation {
 
     // MARK: - Crash, restart, selectors
 
+    /// How long a publisher whose connection was refused waits before looking up the leader again.
+    static let reconnectBackoff: VirtualTime = 50 * Nanos.millisecond
+
     mutating func brokerCrashed(_ node: NodeID) {
         guard brokerBox != nil, node < clusterNodes.count else { return }
+        if brokerBox!.world.spec.clientConnectionReset {
+            // The dead process's connections are reset: publishes outstanding on them fail now
+            // (their timeout event fires early with the same attempt, which retries).
+            let streams = brokerBox!.world.streamNames.indices.filter { brokerBox!.world.ledger.believedLeader[$0] == node }
+            for stream in streams { brokerBox!.world.ledger.believedLeader[stream] = nil }
+            if !streams.isEmpty {
+                for r in brokerBox!.world.ledger.state.indices where brokerBox!.world.ledger.state[r] == 0
+                    && streams.contains(Int(brokerBox!.world.ledger.stream[r])) {
+                    queue.schedule(.publishTimeout(request: UInt64(r), attempt: brokerBox!.world.ledger.attempt[r]), at: now)
+                }
+            }
+        }
         for stream in brokerBox!.world.streamNames.indices where streamLeader(stream) == node {
             brokerBox!.world.leaderLostAt[stream] = brokerBox!.world.leaderLostAt[stream] ?? now
         }

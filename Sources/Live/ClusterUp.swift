@@ -6,8 +6,11 @@ import Scenario
 public enum ClusterUp {
     public static func start(scenario: Scenario, folder: String, executable: String, loop: EventLoop, nats: Bool,
                              log: @escaping @Sendable (String) -> Void) async throws -> ClusterLauncher {
-        try await BrokerEnvironment.start(scenario: scenario, folder: folder, executable: executable, loop: loop, nats: nats,
-                                          log: log).launcher
+        let environment = try await BrokerEnvironment.start(scenario: scenario, folder: folder, executable: executable, loop: loop,
+                                                            nats: nats, log: log)
+        // The nats-server outlives this command; `cluster down` stops it by its recorded pid.
+        environment.nats?.detach()
+        return environment.launcher
     }
 
     /// Processes (running or not), the metadata leader, and each stream's leader, ISR and HW.

@@ -121,6 +121,12 @@ public final class NATSServerCluster: @unchecked Sendable {
 
     // MARK: Lifecycle
 
+    /// Hands the running processes over to whoever records their pids (`faultline cluster up`
+    /// exits and leaves them running): neither `stop()` nor releasing this object stops them.
+    public func detach() {
+        lock.withLock { processes = Array(repeating: nil, count: processes.count) }
+    }
+
     /// SIGTERM to every running node, then SIGKILL to those still running after `grace`.
     public func stop(grace: Duration = .seconds(5)) {
         let running: [(Int, Process)] = lock.withLock {

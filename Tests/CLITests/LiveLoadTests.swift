@@ -116,6 +116,29 @@ final class LiveLoadTests: XCTestCase {
         XCTAssertEqual(after.stdout.components(separatedBy: "| no |").count - 1, 3, after.stdout)
     }
 
+    func testClusterUpWithNATSKeepsTheNATSServerUntilDown() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scenario = try scenario(in: dir, extra: "").path
+        var text = try String(contentsOfFile: scenario, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  drain: 5s", with: "  drain: 5s\n  nats: true")
+        try text.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let folder = dir.appendingPathComponent("cluster").path
+        let up = try CLI.run(["cluster", "up", scenario, "--out", folder])
+        defer { _ = try? CLI.run(["cluster", "down", scenario, "--out", folder]) }
+        XCTAssertEqual(up.status, 0, up.stdout + up.stderr)
+        let state = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/cluster.json"))) as? [String: Any])
+        let nats = try XCTUnwrap(state["nats"] as? [String: Any])
+        let natsPids = try XCTUnwrap(nats["pids"] as? [Int32])
+        XCTAssertEqual(natsPids.count, 1)
+        // `cluster up` has exited; its nats-server must still run, and `down` must stop it.
+        XCTAssertEqual(kill(natsPids[0], 0), 0, "nats-server died with `cluster up`")
+        let status = try CLI.run(["cluster", "status", scenario, "--out", folder])
+        XCTAssertTrue(status.stdout.contains("nats-server: pids \(natsPids[0])"), status.stdout)
+        XCTAssertEqual(try CLI.run(["cluster", "down", scenario, "--out", folder]).status, 0)
+        XCTAssertNotEqual(kill(natsPids[0], 0), 0, "nats-server survived `cluster down`")
+    }
+
     func testUnsupportedLiveFaultIsBadInput() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

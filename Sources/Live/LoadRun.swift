@@ -108,6 +108,19 @@ public struct LoadRun: Sendable {
         let faultTask = Task { try await faults.run() }
         let drainDeadline = scenario.duration + live.drain
         let futures = sessions.map { $0.run(drainDeadline: drainDeadline) }
+        // `- consume:` workloads read through the broker's client protocol (Faultline targets).
+        let stopConsumers = ConsumerSession.Stop()
+        var consumerTasks: [Task<ConsumerSession.Result, Never>] = []
+        if let broker = environment as? BrokerEnvironment {
+            for consumer in scenario.consumers {
+                let session = ConsumerSession(stream: consumer.stream, launcher: broker.launcher, eventLoop: group.next(),
+                                              start: consumer.start, pollInterval: consumer.pollInterval, maxBatch: consumer.maxBatch,
+                                              runStart: runStart, measureFrom: scenario.warmup)
+                consumerTasks.append(Task { await session.run(stop: stopConsumers, deadline: drainDeadline + 5_000_000_000) })
+            }
+        } else if !scenario.consumers.isEmpty {
+            log("\(target.rawValue): `- consume:` workloads are driven against the Faultline targets only; skipped")
+        }
         var rss: [String: Double] = [:]
         // Sample resident memory near the end of the load (before the drain), per node.
         let rssTask = Task {
@@ -117,6 +130,14 @@ public struct LoadRun: Sendable {
             return environment.residentBytes()
         }
         for future in futures { try await future.get() }
+        stopConsumers.request()
+        var consumed = ConsumerSession.Result()
+        for task in consumerTasks {
+            let r = await task.value
+            consumed.endToEnd.merge(r.endToEnd)
+            consumed.consumed += r.consumed
+            consumed.errors += r.errors
+        }
         let faultLog = try await faultTask.value
         for (name, bytes) in await rssTask.value { rss[name] = Double(bytes) / 1_048_576 }
         log("\(target.rawValue): load finished; reading every stream back")
@@ -180,6 +201,12 @@ public struct LoadRun: Sendable {
             units["rss_mb_max"] = "MB"
         }
         var histograms = ["publish_latency": recorder.corrected, "publish_latency_uncorrected": recorder.uncorrected]
+        if !consumerTasks.isEmpty {
+            histograms["end_to_end_latency"] = consumed.endToEnd
+            metrics["messages_consumed"] = Double(consumed.consumed)
+            units["messages_consumed"] = "count"
+            units["end_to_end_latency"] = "ms"
+        }
         if failover.count > 0 { histograms["failover_time"] = failover }
 
         var checks = verdict.checks

@@ -10,6 +10,25 @@ public enum TransportOutcome: Sendable, Equatable {
     case lost
 }
 
+/// The first 8 bytes of every live message carry its intended send time (ns since the run's
+/// start, little-endian), so consumers can measure end-to-end latency from the open-loop
+/// schedule, as the simulator's `end_to_end_latency` does. Messages shorter than 8 bytes carry none.
+enum MessageStamp {
+    static func stamp(_ payload: [UInt8], intended: Int64) -> [UInt8] {
+        guard payload.count >= 8 else { return payload }
+        var stamped = payload
+        withUnsafeBytes(of: intended.littleEndian) { for i in 0..<8 { stamped[i] = $0[i] } }
+        return stamped
+    }
+
+    static func intended(_ payload: [UInt8]) -> Int64? {
+        guard payload.count >= 8 else { return nil }
+        var value: Int64 = 0
+        withUnsafeMutableBytes(of: &value) { for i in 0..<8 { $0[i] = payload[i] } }
+        return Int64(littleEndian: value)
+    }
+}
+
 /// One producer's connection to a target (the Faultline broker, or NATS JetStream). Confined to
 /// `eventLoop`: every call and every completion happens there.
 public protocol PublishTransport: AnyObject, Sendable {
@@ -151,7 +170,7 @@ public final class ProducerSession: @unchecked Sendable {
         let sent = now()
         let attempt = ledger.attempted(producer: producer, sequence: message.sequence, stream: stream, intended: message.intended)
         window.append(InFlight(message: message, sent: sent, attempt: attempt))
-        transport.publish(sequence: message.sequence, payload: payload) { [self] outcome in
+        transport.publish(sequence: message.sequence, payload: MessageStamp.stamp(payload, intended: message.intended)) { [self] outcome in
             resolved(attempt: attempt, outcome)
         }
     }

@@ -25,6 +25,7 @@ final class LiveLoadTests: XCTestCase {
           leader_timeout: 300ms
         workload:
           - publish: { stream: orders, rate: { constant: 400/s }, size: 256B, timeout: 2s, retries: 50 }
+          - consume: { stream: orders, poll: 5ms, max_batch: 200 }
         faults:
           - { at: 2500ms, crash: leader(orders) }
           - { at: 4500ms, restart: crashed }
@@ -61,6 +62,11 @@ final class LiveLoadTests: XCTestCase {
         XCTAssertGreaterThan(failover, 0)
         XCTAssertLessThan(failover, 5000)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(metrics["read_back_entries"]?["mean"] as? Double), acked)
+        // The consumer followed the leader through the failover and read everything committed.
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(metrics["messages_consumed"]?["mean"] as? Double), acked)
+        let endToEnd = try XCTUnwrap(metrics["end_to_end_latency"])
+        XCTAssertGreaterThan(try XCTUnwrap(endToEnd["count"] as? Double), 2000)
+        XCTAssertGreaterThan(try XCTUnwrap(endToEnd["p50"] as? Double), 0)
 
         // Everything the run started was stopped (by pid), and the logs were kept.
         let state = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf:

@@ -1,0 +1,77 @@
+import Foundation
+import LiveClient
+import NIOCore
+import Stats
+
+/// A live `- consume:` workload: reads a stream's committed messages from offset 0 at the
+/// stream's leader, fetching again at once after a non-empty batch and after `poll` otherwise,
+/// and measures end-to-end latency from each message's intended send time (stamped in its
+/// first bytes by the producer) to its delivery — the simulator's `end_to_end_latency`.
+/// After a failure (leader crashed, not the leader any more) it finds the leader again and
+/// goes on from its own offset, as a consumer tracking its offsets does.
+struct ConsumerSession: Sendable {
+    let stream: String
+    let launcher: ClusterLauncher
+    let eventLoop: EventLoop
+    let start: Int64
+    let pollInterval: Int64
+    let maxBatch: Int
+    let runStart: NIODeadline
+    /// Messages due before this are read but not timed (the scenario's warmup).
+    let measureFrom: Int64
+
+    struct Result: Sendable {
+        var endToEnd = LatencyHistogram()
+        var consumed = 0
+        var errors = 0
+    }
+
+    /// Set once the producers are done: the consumer stops when it has caught up.
+    final class Stop: @unchecked Sendable {
+        private let lock = NSLock()
+        private var requested = false
+        func request() { lock.withLock { requested = true } }
+        var isRequested: Bool { lock.withLock { requested } }
+    }
+
+    private func now() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds) }
+
+    private func sleep(_ nanos: Int64) async {
+        if nanos > 0 { try? await Task.sleep(nanoseconds: UInt64(nanos)) }
+    }
+
+    func run(stop: Stop, deadline: Int64) async -> Result {
+        var result = Result()
+        var offset: UInt64 = 0
+        var client: BrokerClient?
+        await sleep(start - now())
+        while now() < deadline {
+            do {
+                if client == nil {
+                    let leader = try await launcher.waitForLeader(stream: stream, timeout: 1)
+                    client = try await launcher.client(for: leader)
+                }
+                let (entries, _) = try await client!.fetch(stream: stream, offset: offset, maxEntries: UInt32(maxBatch))
+                let delivered = now()
+                for entry in entries {
+                    if let intended = MessageStamp.intended(entry.payload), intended >= measureFrom {
+                        result.endToEnd.record(max(0, delivered - intended))
+                    }
+                }
+                result.consumed += entries.count
+                offset += UInt64(entries.count)
+                if entries.isEmpty {
+                    if stop.isRequested { break }
+                    await sleep(pollInterval)
+                }
+            } catch {
+                result.errors += 1
+                client?.close()
+                client = nil
+                await sleep(50_000_000)
+            }
+        }
+        client?.close()
+        return result
+    }
+}

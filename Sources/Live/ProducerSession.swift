@@ -245,12 +245,14 @@ public final class ProducerSession: @unchecked Sendable {
     private func reconnect() {
         guard !reconnecting, !stopped else { return }
         reconnecting = true
+        // Counted per re-send round, not per reconnect poll: waiting for a leader to be
+        // elected must not grow the back-off that follows it.
         let backoff = failedRounds == 0 ? 0 : min(320, 10 << min(5, failedRounds - 1))
-        failedRounds += 1
         transport.reconnect().whenComplete { [self] result in
             reconnecting = false
             switch result {
             case .success:
+                failedRounds += 1
                 guard backoff > 0 else {
                     recovering = false
                     progress()

@@ -57,7 +57,7 @@ let package = Package(
         // correct recording, the publish ledger and its read-back checks.
         .target(name: "LoadCore", dependencies: ["Scenario", "SimCore", "Stats", "Checkers"]),
         // NATS over SwiftNIO (core protocol, JetStream API, nats-server processes).
-        .target(name: "NATSClient", dependencies: [
+        .target(name: "LiveNATS", dependencies: [
             "NATSProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -70,7 +70,7 @@ let package = Package(
         ]),
         // A live broker node: BrokerCore driven by SwiftNIO, real files, NATS ingestion, /metrics.
         .target(name: "LiveBroker", dependencies: [
-            "Broker", "Raft", "Replication", "Wire", "PeerWire", "LogStore", "NATSClient", "NATSProtocol", "SimCore",
+            "Broker", "Raft", "Replication", "Wire", "PeerWire", "LogStore", "LiveNATS", "NATSProtocol", "SimCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -79,7 +79,7 @@ let package = Package(
         ]),
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
-            "LiveBroker", "LiveClient", "NATSClient", "LoadCore", "Scenario", "Results", "Stats", "Checkers", "SimCore",
+            "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Scenario", "Results", "Stats", "Checkers", "SimCore",
             "Replication", "Sim",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -116,13 +116,13 @@ let package = Package(
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore"]),
         .testTarget(name: "LoadCoreTests", dependencies: ["LoadCore", "Scenario", "SimCore", "Stats", "Checkers"]),
-        .testTarget(name: "NATSClientTests", dependencies: [
-            "NATSClient", "NATSProtocol",
+        .testTarget(name: "LiveNATSTests", dependencies: [
+            "LiveNATS", "NATSProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "LiveTests", dependencies: [
-            "Live", "LiveBroker", "LiveClient", "Wire", "WireTesting", "Replication", "NATSClient", "NATSProtocol",
+            "Live", "LiveBroker", "LiveClient", "Wire", "WireTesting", "Replication", "LiveNATS", "NATSProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,6 @@
 import Foundation
 import LoadCore
-import NATSClient
+import LiveNATS
 import NATSProtocol
 import NIOCore
 import Scenario

@@ -1,7 +1,7 @@
 import Foundation
 import LiveClient
 import LoadCore
-import NATSClient
+import LiveNATS
 import NIOCore
 import Scenario
 import Wire

@@ -1,5 +1,5 @@
 import Foundation
-import NATSClient
+import LiveNATS
 import NATSProtocol
 import NIOCore
 

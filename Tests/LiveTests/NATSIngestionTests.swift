@@ -1,7 +1,7 @@
 import Foundation
 import LiveBroker
 import LiveClient
-import NATSClient
+import LiveNATS
 import NATSProtocol
 import NIOCore
 import XCTest

@@ -2,7 +2,7 @@ import Foundation
 import NATSProtocol
 import NIOCore
 import XCTest
-import NATSClient
+import LiveNATS
 
 /// Against a real single-node nats-server.
 final class NATSConnectionTests: XCTestCase {

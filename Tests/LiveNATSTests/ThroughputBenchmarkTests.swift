@@ -2,7 +2,7 @@ import Foundation
 import NATSProtocol
 import NIOCore
 import XCTest
-import NATSClient
+import LiveNATS
 
 /// Prints throughput figures; asserts only that every message arrived. Debug builds: run with
 /// `-c release` for figures worth quoting.

@@ -2,7 +2,7 @@ import Foundation
 import NATSProtocol
 import NIOCore
 import XCTest
-import NATSClient
+import LiveNATS
 
 /// Against a real three-node nats-server cluster with JetStream.
 final class JetStreamTests: XCTestCase {

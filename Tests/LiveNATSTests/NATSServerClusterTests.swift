@@ -1,5 +1,5 @@
 import Foundation
-import NATSClient
+import LiveNATS
 import XCTest
 
 final class NATSServerClusterTests: XCTestCase {

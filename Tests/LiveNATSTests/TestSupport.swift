@@ -3,7 +3,7 @@ import NATSProtocol
 import NIOCore
 import NIOPosix
 import XCTest
-import NATSClient
+import LiveNATS
 
 let group = MultiThreadedEventLoopGroup.singleton
 

@@ -131,16 +131,25 @@ final class InProcessCluster: @unchecked Sendable {
         return outcomes
     }
 
-    /// Every committed entry of `stream`, read from its leader.
+    /// Every committed entry of `stream`, read from its leader. Retried: metadata can name a
+    /// leader whose replica is not serving yet (a restarted leader waits for a renewed epoch).
     func readAll(_ stream: String) async throws -> [Entry] {
-        let leader = try await waitForLeader(stream)
-        let c = try await client(leader)
-        defer { c.close() }
-        var entries: [Entry] = []
+        let deadline = Date().addingTimeInterval(15)
         while true {
-            let (batch, hw) = try await c.fetch(stream: stream, offset: UInt64(entries.count), maxEntries: 500)
-            entries += batch
-            if batch.isEmpty || UInt64(entries.count) >= hw { return entries }
+            do {
+                let leader = try await waitForLeader(stream)
+                let c = try await client(leader)
+                defer { c.close() }
+                var entries: [Entry] = []
+                while true {
+                    let (batch, hw) = try await c.fetch(stream: stream, offset: UInt64(entries.count), maxEntries: 500)
+                    entries += batch
+                    if batch.isEmpty || UInt64(entries.count) >= hw { return entries }
+                }
+            } catch {
+                if Date() > deadline { throw error }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
         }
     }
 }

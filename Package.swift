@@ -7,7 +7,7 @@ import PackageDescription
 // The kernel and the models depend on no server library, so their tests build in seconds.
 let package = Package(
     name: "Faultline",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "faultline", targets: ["FaultlineCLI"]),
     ],
@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Live PaaS services (issue 7): HTTP servers and ES256.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // GNU Scientific Library (libgsl-dev): Student t quantiles and other distributions.
@@ -85,6 +89,32 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Live PaaS (issue 7). Real tokens for the Auth core: compact JWTs, ES256 (swift-crypto),
+        // JWKS documents, the provider's key ring.
+        .target(name: "LiveAuth", dependencies: [
+            "Auth",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // A small HTTP/1.1 client over SwiftNIO (pooled keep-alive connections) and the
+        // open-loop HTTP load generator built on it.
+        .target(name: "LiveHTTP", dependencies: [
+            "LoadCore", "Stats",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Token provider, tokeninfo and the fan-out mesh as Hummingbird servers over the Auth
+        // core; their launcher, the OAuth load run and calibration.
+        .target(name: "LivePaaS", dependencies: [
+            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Sim", "Results", "Stats", "SimCore", "Live",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .target(name: "Results", dependencies: [
             "Stats", "SimCore",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -94,8 +124,9 @@ let package = Package(
         .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "Auth", "Accounts"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
-            "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker",
+            "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "Auth",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -130,5 +161,17 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
         .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),
+        .testTarget(name: "LiveAuthTests", dependencies: ["LiveAuth", "Auth", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "LiveHTTPTests", dependencies: [
+            "LiveHTTP", "LoadCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "LivePaaSTests", dependencies: [
+            "LivePaaS", "LiveAuth", "LiveHTTP", "Auth",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
     ]
 )

@@ -22,12 +22,17 @@ public struct SigningKey: Sendable, Equatable {
 public struct PublicKey: Sendable, Equatable {
     public var kid: String
     public var validFrom: Int64
+    /// The model scheme's key (equal to the signing secret); 0 for real keys.
     public var material: UInt64
+    /// A real key's public point as published in the JWKS (ES256: the 65-byte uncompressed
+    /// X9.63 form); empty in the model, whose schemes read `material`.
+    public var encoded: [UInt8]
 
-    public init(kid: String, validFrom: Int64, material: UInt64) {
+    public init(kid: String, validFrom: Int64, material: UInt64, encoded: [UInt8] = []) {
         self.kid = kid
         self.validFrom = validFrom
         self.material = material
+        self.encoded = encoded
     }
 }
 

@@ -45,6 +45,11 @@ public struct ModelSignatureScheme: SignatureScheme {
             h.add(UInt8(0))
         }
         h.add(claims.jti)
+        // Only when present, so the simulator's tokens (no nbf) keep their MACs and traces.
+        if let nbf = claims.nbf {
+            h.add(UInt8(2))
+            h.add(UInt64(bitPattern: nbf))
+        }
         h.add(key)
         return splitMix64(h.state)
     }

@@ -30,10 +30,12 @@ public struct TokenClaims: Sendable, Equatable, Hashable {
     public var azp: String?
     /// Unique token id: the handle revocation works on.
     public var jti: String
+    /// "Not before" (RFC 7519 §4.1.5), nanoseconds; nil when absent (the simulator's tokens).
+    public var nbf: Int64?
 
     public init(
         sub: String, realm: String, scope: [String], iss: String, iat: Int64, exp: Int64,
-        azp: String? = nil, jti: String
+        azp: String? = nil, jti: String, nbf: Int64? = nil
     ) {
         self.sub = sub
         self.realm = realm
@@ -43,6 +45,7 @@ public struct TokenClaims: Sendable, Equatable, Hashable {
         self.exp = exp
         self.azp = azp
         self.jti = jti
+        self.nbf = nbf
     }
 
     /// What a validator running with strategy `.none` accepts a request without a token as:

@@ -24,7 +24,7 @@ public struct TokenRules: Sendable, Equatable {
     /// The one validity function: tokeninfo (central) and the local validator both use it.
     ///
     /// Order of checks: alg supported → missing claims → kid known in `keys` → signature →
-    /// issuer → realm → iat not in the future beyond leeway (notYetValid) → exp (expired when
+    /// issuer → realm → iat (and nbf, when present) not in the future beyond leeway (notYetValid) → exp (expired when
     /// now > exp + leeway) → revoked. Cheap structural checks come first and nothing is
     /// believed before the signature is, so a forged token is reported as forged, not as
     /// "expired" or "wrong realm".
@@ -45,6 +45,7 @@ public struct TokenRules: Sendable, Equatable {
             return .failure(.wrongRealm(claims.realm))
         }
         guard claims.iat <= addSaturating(now, leeway) else { return .failure(.notYetValid) }
+        if let nbf = claims.nbf, nbf > addSaturating(now, leeway) { return .failure(.notYetValid) }
         guard now <= addSaturating(claims.exp, leeway) else { return .failure(.expired) }
         guard !revoked.isRevoked(jti: claims.jti, at: now) else { return .failure(.revoked) }
         return .success(claims)

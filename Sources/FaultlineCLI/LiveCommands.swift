@@ -39,7 +39,8 @@ func currentExecutable() -> String {
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run a live server process.", subcommands: [ServeBrokerCommand.self])
+        commandName: "serve", abstract: "Run a live server process.",
+        subcommands: [ServeBrokerCommand.self, ServeTokenProviderCommand.self, ServeTokeninfoCommand.self, ServeMeshCommand.self])
 }
 
 struct ServeBrokerCommand: ParsableCommand {
@@ -62,15 +63,8 @@ struct ServeBrokerCommand: ParsableCommand {
         } catch {
             throw BadInput("\(config): not a broker node config: \(error)")
         }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw BadInput("--log-level: expected trace, debug, info, notice, warning, error or critical; found '\(logLevel)'") }
         let name = nodeConfig.me.name
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "faultline.broker.\(name)")
-        logger.logLevel = level
+        let logger = try bootstrapLogging(logLevel, label: "faultline.broker.\(name)")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let log = logger
@@ -198,7 +192,22 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Seed of the arrival schedules.")
     var seed: UInt64 = 1
 
+    @Option(help: "A scenario profile (`faultline calibrate` writes one); OAuth scenarios use \(defaultProfilePath) when it exists.")
+    var profile: String?
+
+    @Option(help: "OAuth scenarios: seeds of the simulation run next to the live one (default: the scenario's `seeds`).")
+    var simSeeds: Int?
+
     func run() throws {
+        let probe = try ScenarioLoader.load(path: scenario, overrides: overrides)
+        if probe.mesh != nil {
+            if !target.isEmpty && target != ["faultline"] {
+                throw BadInput("--target: an OAuth (`services:`) scenario runs against the Faultline PaaS services only")
+            }
+            try OAuthLoad(scenarioPath: scenario, userOverrides: overrides, profile: profile, out: out, seed: seed,
+                          simSeeds: simSeeds).run()
+            return
+        }
         let targets = try (target.isEmpty ? ["faultline"] : target).map { name -> LoadTarget in
             guard let t = LoadTarget(rawValue: name) else {
                 throw BadInput("--target: expected faultline, faultline-nats or nats-jetstream; found '\(name)'")

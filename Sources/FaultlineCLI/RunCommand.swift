@@ -14,11 +14,19 @@ struct SeedOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value, e.g. cluster.nodes=5.", valueName: "key.path=value"))
     var overrides: [String] = []
 
+    @Option(name: .long, help: "A scenario profile (`faultline calibrate` writes one): its `set:` overrides apply before any --set.")
+    var profile: String?
+
     @Option(name: .long, help: "Output folder (default Results/<scenario>-<timestamp>).")
     var out: String?
 
     @Option(name: .long, help: "Parallel seeds (default: number of cores).")
     var jobs: Int?
+
+    /// The profile's overrides, then the command line's (which therefore win).
+    func allOverrides() throws -> [String] {
+        (try profile.map { path throws(ScenarioErrors) in try ScenarioProfile.overrides(fromFile: path) } ?? []) + overrides
+    }
 
     func validate() throws {
         if seeds != nil && seed != nil { throw ValidationError("use either --seeds or --seed, not both") }
@@ -45,16 +53,17 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: SeedOptions
 
     func run() throws {
-        var model = try ScenarioLoader.load(path: scenario, overrides: options.overrides)
+        let overrides = try options.allOverrides()
+        var model = try ScenarioLoader.load(path: scenario, overrides: overrides)
         var jobs = options.seedList(default: model.seeds).map { SeedJob(scenario: model, parameters: [:], seed: $0) }
         if !model.compare.isEmpty {
             // `compare:` runs every listed setting side by side, as a sweep over those keys.
-            (jobs, model) = try parameterJobs(scenarioPath: scenario, overrides: options.overrides,
+            (jobs, model) = try parameterJobs(scenarioPath: scenario, overrides: overrides,
                                               axes: model.compare.map { ($0.key, $0.values) }, options: options)
         }
         let output = try OutputFolder(requested: options.out, scenarioName: model.name)
         let set = try execute(jobs: jobs, scenario: model, output: output, threads: options.threads, label: "seeds")
-        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: options.overrides)
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
     }
 }
 

@@ -19,13 +19,14 @@ struct SweepCommand: ParsableCommand {
         guard !vary.isEmpty else { throw BadInput("sweep needs at least one --vary key.path=v1,v2,...") }
         let varied = try vary.map(Self.parseAxis)
         // The scenario's own `compare:` axes take part too, unless --vary replaces them.
-        let base = try ScenarioLoader.load(path: scenario, overrides: options.overrides)
+        let overrides = try options.allOverrides()
+        let base = try ScenarioLoader.load(path: scenario, overrides: overrides)
         let compared = base.compare.filter { axis in !varied.contains { $0.key == axis.key } }.map { ($0.key, $0.values) }
-        let (jobs, first) = try parameterJobs(scenarioPath: scenario, overrides: options.overrides,
+        let (jobs, first) = try parameterJobs(scenarioPath: scenario, overrides: overrides,
                                               axes: compared + varied, options: options)
         let output = try OutputFolder(requested: options.out, scenarioName: first.name)
         let set = try execute(jobs: jobs, scenario: first, output: output, threads: options.threads, label: "sweep")
-        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: options.overrides)
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
     }
 
     static func parseAxis(_ text: String) throws -> (key: String, values: [String]) {

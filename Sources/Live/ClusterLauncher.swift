@@ -247,7 +247,7 @@ public final class ClusterLauncher: @unchecked Sendable {
 }
 
 /// Resident set size of a process in bytes (Linux `/proc/<pid>/status`, VmRSS).
-func processResidentBytes(pid: Int32) -> Int? {
+public func processResidentBytes(pid: Int32) -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
           let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")

@@ -43,7 +43,7 @@ public struct LoadRun: Sendable {
     }
 
     /// Splits a workload's arrival rate evenly over `n` producer connections.
-    static func perConnection(_ process: ArrivalProcess, _ n: Int) throws -> ArrivalProcess {
+    public static func perConnection(_ process: ArrivalProcess, _ n: Int) throws -> ArrivalProcess {
         let k = Double(n)
         switch process {
         case .poisson(let r): return .poisson(perSecond: r / k)

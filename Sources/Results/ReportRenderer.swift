@@ -87,6 +87,22 @@ public enum ReportRenderer {
             out.append(contentsOf: pivot(groups, histograms: histograms))
         }
 
+        if let rows = doc.sim_vs_live {
+            out.append("## Simulated vs live")
+            out.append("")
+            out.append("The same scenario and overrides, simulated (all seeds, merged) and run live; difference = (live − sim) / sim.")
+            out.append("")
+            func percent(_ x: Double?) -> String { x.map { v in (v >= 0 ? "+" : "") + String(format: "%.1f%%", v * 100) } ?? "—" }
+            out.append(contentsOf: table(
+                ["parameters", "metric", "sim p50", "live p50", "p50 diff", "sim p99", "live p99", "p99 diff", "samples sim / live"],
+                rows.map { r in
+                    [parameterText(r.parameters), r.metric, num(r.sim_p50) + " " + r.unit, num(r.live_p50) + " " + r.unit,
+                     percent(r.p50_difference), num(r.sim_p99) + " " + r.unit, num(r.live_p99) + " " + r.unit,
+                     percent(r.p99_difference), "\(r.sim_samples) / \(r.live_samples)"]
+                }))
+            out.append("")
+        }
+
         out.append("## Runs")
         out.append("")
         let sweep = doc.groups != nil

@@ -18,6 +18,26 @@ public struct SummaryDocument: Codable, Sendable, Equatable {
     public var runs: [RunSummary]
     /// Present for sweeps only, in parameter order.
     public var groups: [GroupSummary]?
+    /// Present when the same groups ran simulated and live (parameter `driver: sim|live`, as
+    /// `faultline load` writes them for an OAuth scenario): each latency histogram's merged p50
+    /// and p99 side by side, with the live value's difference relative to the simulated one.
+    public var sim_vs_live: [SimLiveRow]?
+
+    public struct SimLiveRow: Codable, Sendable, Equatable {
+        /// The group's parameters without `driver`.
+        public var parameters: [String: String]
+        public var metric: String
+        public var unit: String
+        public var sim_p50: Double
+        public var live_p50: Double
+        /// (live − sim) / sim.
+        public var p50_difference: Double?
+        public var sim_p99: Double
+        public var live_p99: Double
+        public var p99_difference: Double?
+        public var sim_samples: UInt64
+        public var live_samples: UInt64
+    }
 
     public struct MetricSummary: Codable, Sendable, Equatable {
         /// "histogram" or "scalar".
@@ -118,7 +138,7 @@ public enum SummaryBuilder {
                              checks: s.checks, slos: s.slos, passed: s.passed)
             }
         }
-        return SummaryDocument(
+        var document = SummaryDocument(
             scenario: set.scenario, mode: set.mode, description: set.description, seeds: distinctSeeds(runs),
             passed: pooled.passed, metrics: pooled.metrics, checks: pooled.checks, slos: pooled.slos,
             runs: runs.map {
@@ -126,6 +146,27 @@ public enum SummaryBuilder {
                       passed: $0.passed, started_at: $0.startedAt, parameters: $0.parameters.isEmpty ? nil : $0.parameters)
             },
             groups: groups)
+        document.sim_vs_live = simVsLive(groups ?? [])
+        return document
+    }
+
+    /// Pairs each `driver: live` group with the `driver: sim` group of otherwise equal parameters.
+    static func simVsLive(_ groups: [SummaryDocument.GroupSummary]) -> [SummaryDocument.SimLiveRow]? {
+        func rest(_ p: [String: String]) -> [String: String] { p.filter { $0.key != "driver" } }
+        var rows: [SummaryDocument.SimLiveRow] = []
+        for live in groups where live.parameters["driver"] == "live" {
+            guard let sim = groups.first(where: { $0.parameters["driver"] == "sim" && rest($0.parameters) == rest(live.parameters) })
+            else { continue }
+            for name in live.metrics.keys.sorted() {
+                guard let l = live.metrics[name], l.kind == "histogram", let s = sim.metrics[name], s.kind == "histogram",
+                      let sp50 = s.p50, let lp50 = l.p50, let sp99 = s.p99, let lp99 = l.p99 else { continue }
+                func difference(_ sim: Double, _ live: Double) -> Double? { sim > 0 ? (live - sim) / sim : nil }
+                rows.append(.init(parameters: rest(live.parameters), metric: name, unit: l.unit, sim_p50: sp50, live_p50: lp50,
+                                  p50_difference: difference(sp50, lp50), sim_p99: sp99, live_p99: lp99,
+                                  p99_difference: difference(sp99, lp99), sim_samples: s.count ?? 0, live_samples: l.count ?? 0))
+            }
+        }
+        return rows.isEmpty ? nil : rows
     }
 
     // MARK: Ordering

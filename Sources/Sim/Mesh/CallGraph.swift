@@ -3,25 +3,25 @@ import SimCore
 
 /// The concrete call graph of one run: services with their calls grouped into stages. Generated
 /// shapes draw their edges from the run's generator, so a seed fixes the graph.
-struct CallGraph: Sendable {
-    struct Edge: Sendable, Equatable {
-        var callee: Int
-        var timeout: Int64?
-        var retries: Int
+public struct CallGraph: Sendable {
+    public struct Edge: Sendable, Equatable {
+        public var callee: Int
+        public var timeout: Int64?
+        public var retries: Int
         /// A soft dependency: when it fails for good the caller uses a fallback and carries on.
-        var soft = false
+        public var soft = false
     }
 
-    struct Service: Sendable {
-        var name: String
-        var zones: [String]
-        var replicas: Int
-        var servers: Int
-        var work: Distribution
-        var queueLimit: Int?
+    public struct Service: Sendable {
+        public var name: String
+        public var zones: [String]
+        public var replicas: Int
+        public var servers: Int
+        public var work: Distribution
+        public var queueLimit: Int?
         /// Calls in stages: every call of a stage starts together; a stage starts when the one
         /// before it has finished.
-        var stages: [[Edge]]
+        public var stages: [[Edge]]
         var account: String?
         var region: String?
         /// Per replica, when replicas of one service sit in different accounts (the accounts
@@ -35,7 +35,7 @@ struct CallGraph: Sendable {
         func region(ofReplica k: Int) -> String? { replicaRegions?[k] ?? region }
     }
 
-    var services: [Service]
+    public var services: [Service]
 
     init(services: [Service]) {
         self.services = services
@@ -46,7 +46,7 @@ struct CallGraph: Sendable {
     /// Calls one request entering at each service makes in all (itself included): a service
     /// calls each dependency once per call it receives, so this counts paths, not services —
     /// it explodes on dense graphs. Saturates at `Int.max / 2`. Assumes an acyclic graph.
-    func callsPerRequest() -> [Int] {
+    public func callsPerRequest() -> [Int] {
         // Iterative post-order (a dependency chain can be as long as the graph).
         var memo = [Int](repeating: -1, count: services.count)
         for root in services.indices where memo[root] < 0 {
@@ -65,7 +65,8 @@ struct CallGraph: Sendable {
         return memo
     }
 
-    init(_ spec: MeshSpec, clusterZones: [String], rng: inout SeededGenerator) {
+    /// The live mesh builds its services from this too, so a seed gives both drivers one graph.
+    public init(_ spec: MeshSpec, clusterZones: [String], rng: inout SeededGenerator) {
         let names = spec.graph.serviceNames
         let d = spec.defaults
         func zones(_ position: Int) -> [String] {

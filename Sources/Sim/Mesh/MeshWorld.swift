@@ -173,16 +173,7 @@ final class MeshWorld {
         self.latency = latency
         let issuer = "https://identity.faultline.test"
         rules = TokenRules(issuer: issuer, leeway: auth.leeway)
-        var config = HopValidatorConfig(strategy: ValidationStrategy(rawValue: auth.strategy.rawValue) ?? .local, rules: rules)
-        config.cacheTTL = auth.cacheTTL
-        config.retries = auth.tokeninfoRetries
-        config.retryBackoff = auth.retryBackoff
-        config.breaker = auth.breakerFailures.map { CircuitBreakerConfig(failureThreshold: $0, openFor: auth.breakerOpenFor) }
-        config.jwksRefresh = auth.jwksRefresh
-        config.jwksRetry = auth.jwksRetry
-        config.refetchOnUnknownKid = auth.refetchOnUnknownKid
-        config.revocationPoll = auth.revocationPoll
-        validatorConfig = config
+        validatorConfig = auth.validatorConfig(rules: rules)
         let longest = auth.lifetimes.values.max() ?? 0
         provider = TokenProvider(
             issuer: issuer, lifetimes: RealmLifetimes(auth.lifetimes),
@@ -215,5 +206,22 @@ final class MeshWorld {
         if now > t.claims.exp { return .expired }
         if revoked.isRevoked(jti: t.claims.jti, at: now) { return .revoked }
         return nil
+    }
+}
+
+extension AuthSpec {
+    /// The per-hop validator settings of this `auth:` section; the live mesh uses the same
+    /// mapping, so a scenario configures both drivers identically.
+    public func validatorConfig(rules: TokenRules) -> HopValidatorConfig {
+        var config = HopValidatorConfig(strategy: ValidationStrategy(rawValue: strategy.rawValue) ?? .local, rules: rules)
+        config.cacheTTL = cacheTTL
+        config.retries = tokeninfoRetries
+        config.retryBackoff = retryBackoff
+        config.breaker = breakerFailures.map { CircuitBreakerConfig(failureThreshold: $0, openFor: breakerOpenFor) }
+        config.jwksRefresh = jwksRefresh
+        config.jwksRetry = jwksRetry
+        config.refetchOnUnknownKid = refetchOnUnknownKid
+        config.revocationPoll = revocationPoll
+        return config
     }
 }

@@ -1,0 +1,175 @@
+import Auth
+import Foundation
+import Hummingbird
+import LiveAuth
+import LiveHTTP
+import NIOCore
+import Prometheus
+import Scenario
+import Sim
+import SimCore
+import Synchronization
+
+/// One replica of a mesh service, as the simulator's hop runs it: validate the token (the
+/// `HopValidator` through `HopDriver`), take a server slot for the service's own work, then call
+/// the services it calls stage by stage (a stage's calls in parallel; a stage starts when the one
+/// before it has finished), each call with its timeout and retries on the callee's next replica.
+/// A child that fails for good makes this hop answer at once: 401/400 as the child did, else 502.
+/// A 200's JSON body carries how many hops of its subtree validated the token, so the load
+/// driver can check that every hop did.
+final class MeshReplica: Sendable {
+    struct Callee: Sendable {
+        var service: String
+        var pools: [HTTPConnectionPool]
+        var timeout: Int64?
+        var retries: Int
+    }
+
+    let name: String
+    let service: String
+    let strategy: ValidationStrategy
+    let driver: HopDriver
+    let slots: ServerSlots
+    let work: Distribution
+    let stages: [[Callee]]
+    let workRng: Mutex<SeededGenerator>
+    /// Per callee service: the next replica to call (round-robin, as in the simulator).
+    let turns: Mutex<[String: Int]>
+    let loop: any EventLoop
+    let metrics: PaaSMetrics
+    let responses: ResponseCounters
+    let validations: Counter
+    let childCalls: Counter
+    let childFailures: Counter
+
+    init(name: String, service: String, strategy: ValidationStrategy, driver: HopDriver, servers: Int, queueLimit: Int?,
+         work: Distribution, stages: [[Callee]], seed: UInt64, loop: any EventLoop, metrics: PaaSMetrics) {
+        self.name = name
+        self.service = service
+        self.strategy = strategy
+        self.driver = driver
+        self.slots = ServerSlots(capacity: servers, queueLimit: queueLimit)
+        self.work = work
+        self.stages = stages
+        self.workRng = Mutex(SeededGenerator(seed: seed).stream("live.mesh.work.\(name)"))
+        self.turns = Mutex([:])
+        self.loop = loop
+        self.metrics = metrics
+        let labels = [("replica", name)]
+        responses = ResponseCounters(metrics, route: "mesh", labels)
+        validations = metrics.counter("hop_validations_total", "Requests whose token this hop validated and accepted", labels)
+        childCalls = metrics.counter("child_calls_total", "Calls to other services (attempts)", labels)
+        childFailures = metrics.counter("child_call_failures_total", "Call attempts that timed out, failed or got a 5xx", labels)
+    }
+
+    func handle(_ request: Request) async -> Response {
+        let response = await serve(BearerToken.extract(request))
+        responses.count(Int(response.status.code))
+        return response
+    }
+
+    private func serve(_ presented: String?) async -> Response {
+        let token: Token? = presented.map { raw in
+            (try? JWT.decode(raw, maxLength: BearerToken.maxLength).get()) ?? Token.undecodable(raw)
+        }
+        let verdict = await driver.validate(token)
+        switch verdict.decision {
+        case .accept: break
+        case .reject(let why): return .oauthError(401, "invalid_token", why.description)
+        case .badRequest: return .oauthError(400, "invalid_request", "Access token required")
+        case .unavailable(let why): return .oauthError(503, "temporarily_unavailable", why)
+        }
+        let validated = strategy == .none ? 0 : 1
+        if validated == 1 { validations.increment() }
+
+        // Own work, holding one of the replica's servers.
+        guard await slots.acquire() else { return .oauthError(503, "temporarily_unavailable", "queue full") }
+        let duration = max(0, workRng.withLock { work.sampleNanos(&$0) })
+        if duration > 0 { try? await loop.scheduleTask(in: .nanoseconds(duration)) {}.futureResult.get() }
+        await slots.release()
+
+        var subtree = validated
+        for stage in stages {
+            switch await run(stage, bearer: presented) {
+            case .success(let count): subtree += count
+            case .failure(let failure): return failure.response
+            }
+        }
+        return .json(200, "{\"service\":\(JSONText.quoted(service)),\"replica\":\(JSONText.quoted(name)),\"validated\":\(subtree)}")
+    }
+
+    struct ChildFailure: Error {
+        var status: Int
+        var body: String
+        var response: Response {
+            status == 401 || status == 400 ? .json(status, body) : .oauthError(502, "bad_gateway", body)
+        }
+    }
+
+    /// Every call of the stage at once; the first to fail for good ends the stage (and the hop).
+    private func run(_ stage: [Callee], bearer: String?) async -> Result<Int, ChildFailure> {
+        await withTaskGroup(of: Result<Int, ChildFailure>.self) { group in
+            for callee in stage {
+                group.addTask { await self.call(callee, bearer: bearer) }
+            }
+            var total = 0
+            for await result in group {
+                switch result {
+                case .success(let n): total += n
+                case .failure:
+                    group.cancelAll()
+                    return result
+                }
+            }
+            return .success(total)
+        }
+    }
+
+    private func call(_ callee: Callee, bearer: String?) async -> Result<Int, ChildFailure> {
+        var headers: [(String, String)] = []
+        if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
+        let request = HTTPRequestSpec(method: "GET", target: "/", headers: headers)
+        var last = ChildFailure(status: 502, body: "\(callee.service): no answer")
+        let first = turns.withLock { t -> Int in
+            let k = t[callee.service, default: 0]
+            t[callee.service] = k &+ 1
+            return k
+        }
+        for attempt in 0...callee.retries {
+            // A retry goes to the next replica.
+            let pool = callee.pools[(first &+ attempt) % callee.pools.count]
+            childCalls.increment()
+            do {
+                let reply = try await pool.send(request, timeout: callee.timeout.map { .nanoseconds($0) })
+                if reply.status == 200 { return .success(Self.validatedCount(reply.body)) }
+                last = ChildFailure(status: reply.status, body: String(decoding: reply.body, as: UTF8.self))
+                if reply.status < 500 { return .failure(last) }
+            } catch {
+                last = ChildFailure(status: 502, body: "\(callee.service): \(error)")
+            }
+            childFailures.increment()
+            if Task.isCancelled { break }
+        }
+        return .failure(last)
+    }
+
+    /// `"validated":N` from a child's 200 body.
+    static func validatedCount(_ body: [UInt8]) -> Int {
+        let key = Array("\"validated\":".utf8)
+        guard body.count > key.count else { return 0 }
+        var i = 0
+        while i + key.count <= body.count {
+            if body[i] == key[0] && Array(body[i..<(i + key.count)]) == key {
+                var n = 0
+                var j = i + key.count
+                while j < body.count, body[j] >= 48, body[j] <= 57 {
+                    n = n * 10 + Int(body[j] - 48)
+                    j += 1
+                }
+                return n
+            }
+            i += 1
+        }
+        return 0
+    }
+}

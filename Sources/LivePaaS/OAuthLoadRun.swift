@@ -1,0 +1,237 @@
+import Auth
+import Foundation
+import Live
+import LiveHTTP
+import LoadCore
+import NIOCore
+import Results
+import Scenario
+import SimCore
+import Stats
+
+/// One live run of an OAuth scenario's `- calls:` workload against a running PaaS (provider,
+/// tokeninfo, mesh with one strategy): fetch every client's token from the provider, drive the
+/// entry service open-loop (latency from the intended send time, as wrk2), judge every answer
+/// against what it should have been, scrape the mesh's validator counters, and produce the
+/// results schema's `RunRecord` with the simulator's metric names.
+public struct OAuthLoadRun: Sendable {
+    public var scenario: Scenario
+    public var parameters: [String: String]
+    public var seed: UInt64
+    public var strategy: ValidationStrategy
+
+    public init(scenario: Scenario, strategy: ValidationStrategy, parameters: [String: String], seed: UInt64) {
+        self.scenario = scenario
+        self.strategy = strategy
+        self.parameters = parameters
+        self.seed = seed
+    }
+
+    /// Outcome kinds a response is sorted into.
+    enum Kind {
+        static let forgedRejected = "forged_rejected"
+        static let forgedAccepted = "forged_accepted"
+        static let validRejected = "valid_rejected"
+        static let unvalidatedHops = "unvalidated_hops"
+    }
+
+    public func execute(launcher: PaaSLauncher, group: any EventLoopGroup, log: @escaping @Sendable (String) -> Void) async throws -> RunRecord {
+        let started = Date()
+        guard let workload = scenario.meshWorkloads.first else {
+            throw LiveError.badInput("\(scenario.sourceFile): `faultline load` of a `services:` scenario needs a `- calls:` workload")
+        }
+        if scenario.meshWorkloads.count > 1 { log("only the first `- calls:` workload is driven live") }
+        if !scenario.faults.isEmpty { log("live OAuth runs do not inject the scenario's faults yet; \(scenario.faults.count) skipped") }
+        let auth = scenario.auth ?? AuthSpec()
+        let live = scenario.live ?? LiveSpec()
+        let graph = try MeshPlan.graph(scenario, seed: launcher.layout.seed)
+        let entry = workload.entry ?? graph.services[0].name
+        let hops = try MeshPlan.hops(scenario, seed: launcher.layout.seed, entry: entry)
+        let entries = launcher.layout.replicas.filter { $0.service == entry }
+        guard !entries.isEmpty else { throw LiveError.badInput("entry service '\(entry)' has no replica") }
+
+        // Every client's token, from the provider over HTTP (the client-credentials grant).
+        let provider = try HTTPEndpoint(launcher.providerURL)
+        let providerPool = HTTPConnectionPool(host: provider.host, port: provider.port, group: group, maxConnections: 4)
+        var tokens: [String] = []
+        for client in launcher.clients.clients {
+            tokens.append(try await TokenClient.fetch(providerPool, client: client, realm: auth.clientRealm))
+        }
+        await providerPool.shutdown()
+        let forgedFraction = auth.forgedFraction
+        let forgedTokens = tokens.map(Self.forge)
+        let clientTokens = tokens
+        let runSeed = seed
+        let expectedHops = strategy == .none ? 0 : hops
+        log("\(strategy.rawValue): \(tokens.count) client tokens; \(hops) hops per request; \(entries.count) entry replica(s)")
+
+        let root = SeededGenerator(seed: seed)
+        let start = NIODeadline.now() + .milliseconds(500)
+        let stop = min(workload.stop ?? scenario.duration, scenario.duration)
+        let connections = max(1, live.connections / entries.count)
+        let timeout: TimeAmount = .nanoseconds(workload.timeout ?? 10_000_000_000)
+        let measureFrom = scenario.warmup
+        var runs: [Task<HTTPLoadResult, Error>] = []
+        for (r, replica) in entries.enumerated() {
+            let arrivals = try LoadRun.perConnection(workload.arrivals, entries.count)
+            let schedule = ArrivalSchedule(arrivals, start: workload.start, stop: stop, generator: root.stream("live.calls.0.\(r)"))
+            var load = OpenLoopHTTPLoad(host: "127.0.0.1", port: replica.port, connections: connections,
+                                        maxInFlightPerConnection: max(1, min(live.maxInFlight, 64)), timeout: timeout)
+            load.measureFrom = measureFrom
+            load.timeRejections = false  // request_latency times successful requests, as simulated
+            let stride = entries.count
+            runs.append(Task {
+                try await load.run(intended: schedule, start: start, group: group, request: { i in
+                    let n = i * stride + r
+                    let forged = Self.isForged(n, fraction: forgedFraction, seed: runSeed)
+                    let token = forged ? forgedTokens[n % forgedTokens.count] : clientTokens[n % clientTokens.count]
+                    return HTTPRequestSpec.get("/", headers: [("Authorization", "Bearer " + token)])
+                }, classifyRequest: { i, reply in
+                    Self.classify(reply, forged: Self.isForged(i * stride + r, fraction: forgedFraction, seed: runSeed),
+                                  expectedHops: expectedHops)
+                })
+            })
+        }
+        var results: [HTTPLoadResult] = []
+        for run in runs { results.append(try await run.value) }
+        let result = HTTPLoadResult.merged(results)
+        let scraped = await Self.scrape(port: launcher.layout.replicas[0].port, group: group)
+        let rss = launcher.residentMB()
+        return record(result, scraped: scraped, rss: rss, hops: hops, started: started, log: log)
+    }
+
+    /// Whether request `n` carries a forged token: a seeded, order-free draw per request.
+    static func isForged(_ n: Int, fraction: Double, seed: UInt64) -> Bool {
+        guard fraction > 0 else { return false }
+        var g = SeededGenerator(seed: seed ^ 0x666f_7267_6564).stream("forged.\(n)")
+        return g.nextUnit() < fraction
+    }
+
+    /// A genuine token with one signature character changed: a forgery only the signature check catches.
+    static func forge(_ token: String) -> String {
+        guard let last = token.last else { return token }
+        return String(token.dropLast(2)) + (last == "A" ? "BA" : "AB")
+    }
+
+    static func classify(_ reply: HTTPReply, forged: Bool, expectedHops: Int) -> HTTPOutcome {
+        if forged {
+            switch reply.status {
+            case 401: return .rejected(Kind.forgedRejected)
+            case 200: return .error(Kind.forgedAccepted)
+            default: return .error("http_\(reply.status)")
+            }
+        }
+        switch reply.status {
+        case 200:
+            return MeshReplica.validatedCount(reply.body) == expectedHops ? .ok : .error(Kind.unvalidatedHops)
+        case 401: return .error(Kind.validRejected)
+        default: return .error("http_\(reply.status)")
+        }
+    }
+
+    /// The mesh's `faultline_paas_validator_*` gauges summed over replicas (one registry per process).
+    static func scrape(port: Int, group: any EventLoopGroup) async -> [String: Double] {
+        let pool = HTTPConnectionPool(host: "127.0.0.1", port: port, group: group, maxConnections: 1)
+        defer { Task { await pool.shutdown() } }
+        guard let reply = try? await pool.send(.get("/metrics"), timeout: .seconds(5)), reply.status == 200 else { return [:] }
+        return PrometheusText.sums(reply.bodyText, prefix: "faultline_paas_").filter {
+            $0.key.hasPrefix("validator_") || $0.key.hasPrefix("child_call")
+        }
+    }
+
+    func record(_ result: HTTPLoadResult, scraped: [String: Double], rss: [String: Double], hops: Int, started: Date,
+                log: (String) -> Void) -> RunRecord {
+        let recorder = result.recorder
+        let measured = Double(scenario.duration - scenario.warmup) / 1e9
+        let ok = result.count(outcome: "ok")
+        let forgedAccepted = result.count(outcome: Kind.forgedAccepted)
+        let forgedRejected = result.count(outcome: Kind.forgedRejected)
+        let validRejected = result.count(outcome: Kind.validRejected)
+        let unvalidated = result.count(outcome: Kind.unvalidatedHops)
+        let legitimate = result.completed + result.timeouts - forgedAccepted - forgedRejected
+        var metrics: [String: Double] = [
+            "throughput_per_s": Double(ok) / max(measured, 1e-9),
+            "requests_sent": Double(result.sent),
+            "requests_answered": Double(result.completed),
+            "requests_ok": Double(ok),
+            "availability": legitimate > 0 ? Double(ok) / Double(legitimate) : 0,
+            "accepted_forged": Double(forgedAccepted),
+            "accepted_invalid": Double(forgedAccepted),
+            "rejected_invalid": Double(forgedRejected),
+            "rejected_valid": Double(validRejected),
+            "unvalidated_hops": Double(unvalidated),
+            "hops_per_request": Double(hops),
+            "late_sends": Double(recorder.late),
+            "dropped_sends": Double(recorder.dropped),
+            "timeouts": Double(recorder.timeouts),
+            "errors": Double(recorder.errorCount),
+            "worst_send_lag_ms": Double(recorder.worstSendLag) / 1e6,
+        ]
+        var units: [String: String] = [
+            "throughput_per_s": "/s", "availability": "ratio", "worst_send_lag_ms": "ms", "hops_per_request": "count",
+            "request_latency": "ms", "request_latency_uncorrected": "ms",
+        ]
+        for name in metrics.keys where units[name] == nil { units[name] = "count" }
+        // The validators' own counters, under the simulator's names where it has them.
+        let renamed = ["validator_validations": "hop_validations", "validator_local_verifications": "local_verifications",
+                       "validator_tokeninfo_calls": "tokeninfo_requests", "validator_cache_hits": "token_cache_hits",
+                       "validator_unavailable": "auth_unavailable"]
+        for (name, value) in scraped.sorted(by: { $0.key < $1.key }) {
+            let key = renamed[name] ?? name
+            metrics[key] = value
+            units[key] = "count"
+        }
+        for (name, mb) in rss {
+            metrics["rss_mb.\(name)"] = mb
+            units["rss_mb.\(name)"] = "MB"
+        }
+        let errorsByKind = recorder.errorsByKind
+        for (kind, count) in errorsByKind { log("  \(count) × \(kind)") }
+        var checks: [CheckResult] = []
+        var violations: [Violation] = []
+        func check(_ name: String, _ failures: Int, _ why: String) {
+            checks.append(CheckResult(name: name, passed: failures == 0, violations: failures))
+            if failures > 0 { violations.append(Violation(check: name, description: why)) }
+        }
+        for name in scenario.checks {
+            switch name {
+            case "no_accepted_invalid":
+                check(name, forgedAccepted, "\(forgedAccepted) request(s) with a forged token were served")
+            case "mesh_requests_accounted":
+                let missing = result.sent - result.completed - result.timeouts - Self.transportErrors(errorsByKind)
+                check(name, max(0, missing), "\(missing) sent request(s) got neither an answer, a timeout nor an error")
+            default:
+                break
+            }
+        }
+        if strategy != .none {
+            check("hops_validated", unvalidated + validRejected,
+                  "\(unvalidated) answer(s) with fewer than \(hops) validating hops, \(validRejected) valid token(s) refused")
+        }
+        let histograms = ["request_latency": recorder.corrected, "request_latency_uncorrected": recorder.uncorrected]
+        return RunRecord(
+            scenario: scenario.name, mode: "live", parameters: parameters, seed: seed,
+            startedAt: ISO8601DateFormatter().string(from: started), wallSeconds: Date().timeIntervalSince(started),
+            events: UInt64(result.completed), traceHash: "live", passed: checks.allSatisfy(\.passed),
+            metrics: metrics, metricUnits: units, histograms: histograms, checks: checks, violations: violations)
+    }
+
+    /// Errors that are not answers (connection closed, malformed response): sent, but unanswered.
+    static func transportErrors(_ kinds: [(kind: String, count: Int)]) -> Int {
+        kinds.filter { !$0.kind.hasPrefix("http_") && $0.kind != Kind.forgedAccepted && $0.kind != Kind.validRejected
+            && $0.kind != Kind.unvalidatedHops }.reduce(0) { $0 + $1.count }
+    }
+}
+
+/// The Prometheus text format, read back: sums of every sample of each metric family.
+enum PrometheusText {
+    static func sums(_ text: String, prefix: String) -> [String: Double] {
+        var sums: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+            let name = line.prefix { $0 != "{" && $0 != " " }
+            guard let valueText = line.split(separator: " ").last, let value = Double(valueText) else { continue }
+            sums[String(name.dropFirst(prefix.count)), default: 0] += value
+        }
+        return sums
+    }
+}

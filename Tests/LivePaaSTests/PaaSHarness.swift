@@ -1,0 +1,139 @@
+import Auth
+import Foundation
+import Hummingbird
+import LiveAuth
+import LiveHTTP
+import LivePaaS
+import Logging
+import NIOCore
+import NIOPosix
+import Scenario
+import XCTest
+
+/// Provider, tokeninfo and a mesh in this process on free loopback ports, with an issuer the
+/// test holds, so it can mint tokens with the provider's real keys (expired, from the future, …).
+final class PaaSHarness: @unchecked Sendable {
+    static let realm = "services"
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let issuer: LiveTokenIssuer
+    let providerPort: Int
+    let tokeninfoPort: Int
+    let meshPorts: [String: Int]
+    var tasks: [Task<Void, Error>] = []
+    let tokeninfo: TokeninfoService
+    let mesh: MeshServer
+    let client: ClientRegistration
+    var pools: [Int: HTTPConnectionPool] = [:]
+    let folder: String
+
+    static let meshYAML = """
+        name: paas-harness
+        duration: 10s
+        cluster: { zones: [a] }
+        services:
+          list:
+            - { name: api, calls: [orders] }
+            - { name: orders }
+          defaults: { replicas: 1, servers: 8, work: 0.2ms }
+        auth:
+          strategy: local
+          tokens: { realm: services, clients: 2, lifetimes: { services: 1h, customers: 1h } }
+        workload:
+          - calls: { rate: 10/s }
+        """
+
+    init(strategy: String) async throws {
+        folder = NSTemporaryDirectory() + "paas-harness-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let logger = Logger(label: "test")
+        let ports = try Self.freePorts(4)
+        providerPort = ports[0]
+        tokeninfoPort = ports[1]
+        meshPorts = ["api": ports[2], "orders": ports[3]]
+        let issuerURL = "http://127.0.0.1:\(providerPort)"
+        let config = ProviderConfig(port: providerPort, issuer: issuerURL, lifetimes: ["services": 3600, "customers": 3600],
+                                    clientsFile: folder + "/clients.json")
+        issuer = LiveTokenIssuer(provider: config.provider())
+        client = ClientRegistration(clientID: "client-1", clientSecret: "s3cret", realms: ["services", "customers"], scopes: ["uid"])
+        let provider = TokenProviderService(config: config, clients: ClientsFile(clients: [client]), logger: logger, issuer: issuer)
+        tokeninfo = try TokeninfoService(
+            config: TokeninfoConfig(port: tokeninfoPort, issuer: issuerURL, jwksURL: issuerURL + TokenProviderService.jwksPath,
+                                    revocationsURL: issuerURL + TokenProviderService.revocationsPath, realms: [Self.realm]),
+            group: group, logger: logger)
+        let scenarioPath = folder + "/mesh.yaml"
+        try Self.meshYAML.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
+        let scenario = try ScenarioLoader.load(path: scenarioPath)
+        let layout = MeshLayout(
+            replicas: [.init(name: "api-r1", service: "api", port: meshPorts["api"]!),
+                       .init(name: "orders-r1", service: "orders", port: meshPorts["orders"]!)],
+            tokeninfoURLs: ["http://127.0.0.1:\(tokeninfoPort)/oauth2/tokeninfo"], providerURL: issuerURL, issuer: issuerURL,
+            strategy: strategy)
+        mesh = try MeshServer(scenario: scenario, layout: layout, group: group, logger: logger)
+
+        let providerApp = Application(router: provider.router(),
+                                      configuration: .init(address: .hostname("127.0.0.1", port: providerPort)), logger: logger)
+        let tokeninfoApp = Application(router: tokeninfo.router(),
+                                       configuration: .init(address: .hostname("127.0.0.1", port: tokeninfoPort)), logger: logger)
+        let tokeninfo = tokeninfo, mesh = mesh
+        tasks.append(Task { try await providerApp.runService(gracefulShutdownSignals: []) })
+        try await waitFor(providerPort, "/health")
+        tasks.append(Task { try await tokeninfoApp.runService(gracefulShutdownSignals: []) })
+        tasks.append(Task { await tokeninfo.runRefreshLoop() })
+        tasks.append(Task { try await mesh.run(gracefulShutdownSignals: []) })
+        try await waitFor(tokeninfoPort, "/health")
+        try await waitFor(meshPorts["api"]!, "/health")
+        try await waitFor(meshPorts["orders"]!, "/health")
+    }
+
+    func pool(_ port: Int) -> HTTPConnectionPool {
+        if let p = pools[port] { return p }
+        let p = HTTPConnectionPool(host: "127.0.0.1", port: port, group: group, maxConnections: 8)
+        pools[port] = p
+        return p
+    }
+
+    func get(_ port: Int, _ target: String, headers: [(String, String)] = []) async throws -> HTTPReply {
+        try await pool(port).send(HTTPRequestSpec.get(target, headers: headers), timeout: .seconds(5))
+    }
+
+    func waitFor(_ port: Int, _ path: String) async throws {
+        for _ in 0..<200 {
+            if let reply = try? await get(port, path), reply.status == 200 { return }
+            try await Task.sleep(nanoseconds: 25_000_000)
+        }
+        XCTFail("port \(port) \(path) never healthy")
+    }
+
+    /// A token as the provider issues it (client-credentials grant over HTTP).
+    func fetchToken(realm: String = realm) async throws -> String {
+        try await TokenClient.fetch(pool(providerPort), client: client, realm: realm)
+    }
+
+    func stop() async {
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = await task.result }
+        for pool in pools.values { await pool.shutdown() }
+        await mesh.shutdown()
+        await tokeninfo.shutdown()
+        try? await group.shutdownGracefully()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    static func freePorts(_ n: Int) throws -> [Int] {
+        var ports: [Int] = []
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        while ports.count < n {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            sockets.append(fd)
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        return ports
+    }
+}

@@ -12,7 +12,7 @@ struct Faultline: ParsableCommand {
             """,
         subcommands: [RunCommand.self, ValidateCommand.self, ReplayCommand.self, SweepCommand.self,
                       ReportCommand.self, BenchCommand.self, LoadCommand.self, ClusterCommand.self, ServeCommand.self,
-                      CalibrateCommand.self])
+                      CalibrateCommand.self, BenchPaaSCommand.self])
 }
 
 // ArgumentParser's own exit code for usage errors is 64; Faultline's contract says 2.

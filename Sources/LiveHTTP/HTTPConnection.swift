@@ -163,7 +163,7 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
             unanswered -= 1
             answered += 1
             if !responseHead.isKeepAlive { keepAlive = false }
-            let reply = HTTPReply(status: code, headers: responseHead.headers.map { ($0.name, $0.value) }, body: bytes)
+            let reply = HTTPReply(status: code, wireHeaders: responseHead.headers, body: bytes)
             delegate?.connection(self, received: reply)
             // The server closes after this response; anything pipelined behind it is lost.
             if !keepAlive { close() }

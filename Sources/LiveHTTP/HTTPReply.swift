@@ -1,19 +1,33 @@
+import NIOHTTP1
+
 /// A complete HTTP response: status line, headers in wire order, the whole body.
 public struct HTTPReply: Sendable {
     public var status: Int
-    public var headers: [(String, String)]
     public var body: [UInt8]
+    /// The decoder's own header list, kept as received: copying every header into Swift
+    /// strings per response was a measurable share of the load driver's CPU, and most
+    /// classifiers never look at headers.
+    var wireHeaders: HTTPHeaders
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
-        self.headers = headers
+        self.wireHeaders = HTTPHeaders(headers)
         self.body = body
     }
+
+    init(status: Int, wireHeaders: HTTPHeaders, body: [UInt8]) {
+        self.status = status
+        self.wireHeaders = wireHeaders
+        self.body = body
+    }
+
+    /// Headers in wire order.
+    public var headers: [(String, String)] { wireHeaders.map { ($0.name, $0.value) } }
 
     /// The first value of header `name`, compared ASCII case-insensitively (RFC 9110 §5.1);
     /// no lowercased copies, since classifiers call this once per response under load.
     public func header(_ name: String) -> String? {
-        for (key, value) in headers where Self.equalsIgnoringASCIICase(key, name) { return value }
+        for (key, value) in wireHeaders where Self.equalsIgnoringASCIICase(key, name) { return value }
         return nil
     }
 

@@ -155,3 +155,41 @@ extension Calibration {
         await tokeninfoPool.shutdown()
     }
 }
+
+/// ES256 throughput on one thread: bare signature verification, and a whole local validation.
+public enum VerifyBenchmark {
+    public static func run(seconds: Double) -> (verify: Double, validate: Double) {
+        let lifetimes = RealmLifetimes(["services": 3600 * 1_000_000_000])
+        let issuer = LiveTokenIssuer(provider: TokenProvider(issuer: "bench", lifetimes: lifetimes, rotation: .never))
+        let now = wallClockNanos()
+        let tokens = (0..<64).compactMap {
+            issuer.issue(sub: "c\($0)", realm: .services, scope: ["uid"], azp: "c\($0)", jti: "b\($0)", at: now)
+        }
+        let keys = issuer.jwks(at: now)
+        let key = keys.keys[0]
+        let scheme = ES256Scheme()
+        let rules = TokenRules(issuer: "bench")
+        let decoded = tokens.map { try! JWT.decode($0.raw).get() }
+        func rate(_ body: (Int) -> Bool) -> Double {
+            let budget = Int64(seconds / 2 * 1e9)
+            let start = monotonicNanos()
+            var n = 0
+            var ok = 0
+            while monotonicNanos() - start < budget {
+                for _ in 0..<64 {
+                    if body(n) { ok += 1 }
+                    n += 1
+                }
+            }
+            precondition(ok == n, "a genuine token failed verification")
+            return Double(n) / (Double(monotonicNanos() - start) / 1e9)
+        }
+        let verify = rate { scheme.verify(decoded[$0 % decoded.count], with: key) }
+        let validate = rate { i in
+            guard case .success(let token) = JWT.decode(tokens[i % tokens.count].raw) else { return false }
+            if case .success = rules.check(token, keys: keys, revoked: RevocationList(), now: now, scheme: scheme) { return true }
+            return false
+        }
+        return (verify, validate)
+    }
+}

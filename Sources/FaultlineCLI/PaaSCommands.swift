@@ -143,8 +143,9 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Measure this machine's live costs (ES256 verify, tokeninfo service time, per-hop latency) and write a scenario profile.",
         discussion: """
-            Starts the scenario's token provider, tokeninfo and mesh (strategy none) as local processes, measures with \
-            closed-loop requests over warm keep-alive connections, and writes a profile whose `set:` entries are --set \
+            Starts the scenario's token provider, tokeninfo and mesh as local processes, times one bare hop of the mesh \
+            (no work, no calls) with strategies none, local and central over a warm keep-alive connection, and writes a \
+            profile whose `set:` entries are --set \
             overrides (auth.verify_cost, auth.tokeninfo.service, services.latency.same_host/same_zone). `faultline load` \
             of an OAuth scenario applies \(defaultProfilePath) when it exists; `run`, `sweep` and `load` take --profile.
             """)
@@ -156,7 +157,7 @@ struct CalibrateCommand: ParsableCommand {
     var out: String = defaultProfilePath
 
     @Option(help: "Measurements per quantity.")
-    var samples: Int = 2000
+    var samples: Int = 1000
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value.", valueName: "key.path=value"))
     var overrides: [String] = []
@@ -178,9 +179,15 @@ struct CalibrateCommand: ParsableCommand {
             print("verify: p50 \(formatNumber(result.verify.percentile(50) / 1e3)) µs, p99 \(formatNumber(result.verify.percentile(99) / 1e3)) µs")
             let launcher = try await PaaSLauncher.up(scenario: model, folder: folder, executable: executable, group: group, seed: 1) { print($0) }
             do {
-                try await launcher.startMesh(scenarioPath: scenarioPath, overrides: overrides, strategy: "none") { print($0) }
-                try await Calibration.measureServices(launcher: launcher, group: group, samples: samples, into: &result)
-                result.timerOvershoot = try await Calibration.timerOvershoot(loop: group.next(), samples: min(samples, 500))
+                let token = try await Calibration.token(launcher: launcher, group: group)
+                try await Calibration.measureTokeninfo(launcher: launcher, token: token, group: group, samples: samples, into: &result)
+                for strategy in ["none", "local", "central"] {
+                    try await launcher.startMesh(scenarioPath: scenarioPath, overrides: overrides + ["auth.strategy=\(strategy)"],
+                                                 strategy: strategy) { print($0) }
+                    try await Calibration.measureBareHop(launcher: launcher, strategy: strategy, token: token, group: group,
+                                                         samples: samples, into: &result)
+                    print("hop (\(strategy)): p50 \(formatNumber(result.bareHop[strategy]!.percentile(50) / 1e3)) µs round trip")
+                }
             } catch {
                 launcher.down()
                 throw error

@@ -68,7 +68,16 @@ final class MeshReplica: Sendable {
         return response
     }
 
-    private func serve(_ presented: String?) async -> Response {
+    /// `GET /calibrate/hop`: one hop's own cost — the request's way through HTTP, token
+    /// extraction, the validator and a server slot — without the modelled work and without
+    /// calling anyone. `faultline calibrate` times it per strategy.
+    /// `?work_us=N` sleeps N µs on the work path (slot, event-loop timer), to time its overshoot.
+    func handleBareHop(_ request: Request) async -> Response {
+        let work = request.uri.queryParameters["work_us"].flatMap { Int64(String($0)) }.map { max(0, min($0, 1_000_000)) * 1000 }
+        return await serve(BearerToken.extract(request), bare: true, bareWork: work ?? 0)
+    }
+
+    private func serve(_ presented: String?, bare: Bool = false, bareWork: Int64 = 0) async -> Response {
         let token: Token? = presented.map { raw in
             (try? JWT.decode(raw, maxLength: BearerToken.maxLength).get()) ?? Token.undecodable(raw)
         }
@@ -84,12 +93,12 @@ final class MeshReplica: Sendable {
 
         // Own work, holding one of the replica's servers.
         guard await slots.acquire() else { return .oauthError(503, "temporarily_unavailable", "queue full") }
-        let duration = max(0, workRng.withLock { work.sampleNanos(&$0) })
+        let duration = bare ? bareWork : max(0, workRng.withLock { work.sampleNanos(&$0) })
         if duration > 0 { try? await loop.scheduleTask(in: .nanoseconds(duration)) {}.futureResult.get() }
         await slots.release()
 
         var subtree = validated
-        for stage in stages {
+        for stage in stages where !bare {
             switch await run(stage, bearer: presented) {
             case .success(let count): subtree += count
             case .failure(let failure): return failure.response

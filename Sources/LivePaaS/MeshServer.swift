@@ -130,6 +130,7 @@ public final class MeshServer: Sendable {
         let router = Router()
         router.get("/") { request, _ in await replica.handle(request) }
         router.post("/") { request, _ in await replica.handle(request) }
+        router.get("/calibrate/hop") { request, _ in await replica.handleBareHop(request) }
         router.get("/health") { _, _ -> Response in
             await self.ready() ? Response.json(200, "{\"status\":\"ok\"}") : Response.json(503, "{\"status\":\"no keys yet\"}")
         }

@@ -129,6 +129,11 @@ public struct PlacementLatency: Sendable {
     public var crossZone: Distribution
     public var crossAccount: Distribution
     public var crossRegion: Distribution
+    /// Between the load generator (`client`) and the services it calls, whatever their
+    /// placement; nil = by placement like any other call. Live, the client's side of a hop is
+    /// the load driver (its send timer, a cold connection's wake-up), which costs more than a
+    /// warm service-to-service hop, and `faultline calibrate` measures the two apart.
+    public var client: Distribution?
 
     public init(sameHost: Distribution = .constant(20_000), sameZone: Distribution = .constant(250_000),
                 crossZone: Distribution = .constant(750_000), crossAccount: Distribution = .constant(1_000_000),

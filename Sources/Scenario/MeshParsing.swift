@@ -13,7 +13,7 @@ extension ScenarioBuilder {
     static let serviceKeys = ["name", "zones", "replicas", "servers", "work", "queue_limit", "account", "region", "calls"]
     static let callKeys = ["to", "mode", "timeout", "retries", "copies"]
     static let serviceDefaultsKeys = ["replicas", "servers", "work", "queue_limit", "call"]
-    static let latencyKeys = ["same_host", "same_zone", "cross_zone", "cross_account", "cross_region"]
+    static let latencyKeys = ["same_host", "same_zone", "cross_zone", "cross_account", "cross_region", "client"]
     static let authKeys = [
         "strategy", "tokeninfo", "central", "local", "verify_cost", "leeway", "tokens", "key_rotation", "forged_tokens",
         "revocations",
@@ -386,6 +386,7 @@ extension ScenarioBuilder {
         for (key, keyPath) in keys {
             if let n = f[key], let d = r.distribution(n, f.path(key)) { spec[keyPath: keyPath] = d }
         }
+        if let n = f["client"], let d = r.distribution(n, f.path("client")) { spec.client = d }
         return spec
     }
 

@@ -38,6 +38,26 @@ final class MeshSimulationTests: XCTestCase {
         try runSeeds(try loadScenario(yaml), seeds: seeds)
     }
 
+    /// `services.latency.client` (what `faultline calibrate` measures for the load driver) applies
+    /// to the client's calls only: with 0 work and 50 µs service hops, a 5 ms client latency
+    /// puts the request latency at ≈ 2 × 5 ms, and leaving it out gives the old placement latency.
+    func testClientLatencyAppliesToTheClientHopOnly() throws {
+        func p50(_ latency: String) throws -> Double {
+            let yaml = mesh(services: """
+                  list:
+                    - { name: api, work: 0ms, calls: [b] }
+                    - { name: b, work: 0ms }
+                  latency: { same_zone: 50us, cross_zone: 50us\(latency) }
+                """, auth: "  strategy: none", rate: "50/s")
+            let outcome = try XCTUnwrap(try run(yaml).first)
+            return try XCTUnwrap(outcome.histograms["request_latency"]).percentile(50) / 1e6
+        }
+        let without = try p50("")
+        let with = try p50(", client: 5ms")
+        XCTAssertEqual(without, 0.2, accuracy: 0.01)          // 4 one-way hops of 50 µs
+        XCTAssertEqual(with, 10.1, accuracy: 0.05)            // 2 × 5 ms + 2 × 50 µs
+    }
+
     // MARK: - Fidelity
 
     /// Dean & Barroso: with n parallel leaves each slow with probability p, a request is slow

@@ -98,7 +98,9 @@ extension Simulation {
     func placementLatency(_ from: NodeID, _ to: NodeID, _ m: MeshWorld) -> Int64 {
         let spec = m.latency
         let distribution: Distribution
-        if from == to {
+        if let client = spec.client, from == clientNode || to == clientNode {
+            distribution = client
+        } else if from == to {
             distribution = spec.sameHost
         } else if m.nodeRegion[from] != m.nodeRegion[to] {
             distribution = spec.crossRegion

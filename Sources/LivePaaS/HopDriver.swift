@@ -82,12 +82,12 @@ actor HopDriver {
             case .fetchJWKS:
                 Task {
                     let fetched = await self.keys?.fetchJWKS()
-                    await self.deliver(fetched.map { .jwksFetched($0) } ?? .jwksFetchFailed)
+                    self.deliver(fetched.map { .jwksFetched($0) } ?? .jwksFetchFailed)
                 }
             case .fetchRevocations:
                 Task {
                     let fetched = await self.keys?.fetchRevocations()
-                    await self.deliver(fetched.map { .revocationsFetched($0) } ?? .revocationsFetchFailed)
+                    self.deliver(fetched.map { .revocationsFetched($0) } ?? .revocationsFetchFailed)
                 }
             }
         }
@@ -110,7 +110,7 @@ actor HopDriver {
             let wait = next - monotonicNanos()
             if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait)) }
             guard !Task.isCancelled else { return }
-            await self.fire(at: next)
+            self.fire(at: next)
         }
     }
 

@@ -35,15 +35,24 @@ public final class TokenProviderService: Sendable {
     /// to mint tokens with the provider's real keys.
     public init(config: ProviderConfig, clients: ClientsFile, logger: Logger, issuer: LiveTokenIssuer? = nil) {
         self.config = config
-        self.issuer = issuer ?? LiveTokenIssuer(provider: config.provider(scheme: ModelSignatureScheme()))
+        let issuer = issuer ?? LiveTokenIssuer(provider: config.provider(scheme: ModelSignatureScheme()))
+        self.issuer = issuer
+        firstValidFrom = issuer.provider.signingKey(at: wallClockNanos()).validFrom
         self.clients = Dictionary(clients.clients.map { ($0.clientID, $0) }, uniquingKeysWith: { first, _ in first })
         self.logger = logger
         issued = metrics.counter("tokens_issued_total", "Access tokens issued")
         refused = metrics.counter("token_requests_refused_total", "Token requests refused (bad client, realm, scope or grant)")
     }
 
+    /// When this process began signing: keys of the schedule before it never signed anything
+    /// here, so they are not published (and never generated).
+    let firstValidFrom: Int64
+
     /// The JWKS published now, with the real public keys.
-    public func jwks(at now: Int64) -> JWKS { issuer.jwks(at: now) }
+    public func jwks(at now: Int64) -> JWKS {
+        let scheduled = issuer.provider.jwks(at: now)
+        return issuer.keyRing.jwks(JWKS(keys: scheduled.keys.filter { $0.validFrom >= firstValidFrom }))
+    }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
@@ -56,8 +65,11 @@ public final class TokenProviderService: Sendable {
             Response.json(200, String(decoding: OpenIDConfiguration(issuer: self.config.issuer, baseURL: base).json, as: UTF8.self))
         }
         router.get(RouterPath(stringLiteral: TokenProviderService.jwksPath)) { _, _ -> Response in
-            Response.json(200, String(decoding: JWKSDocument.encode(self.jwks(at: wallClockNanos())), as: UTF8.self),
-                          headers: [.cacheControl: "max-age=30"])
+            let now = wallClockNanos()
+            // A key no longer published must never sign again: drop its private half.
+            self.issuer.forgetRetiredKeys(at: now)
+            return Response.json(200, String(decoding: JWKSDocument.encode(self.jwks(at: now)), as: UTF8.self),
+                                 headers: [.cacheControl: "max-age=30"])
         }
         router.get(RouterPath(stringLiteral: TokenProviderService.revocationsPath)) { _, _ -> Response in
             let list = self.revocations.withLock { $0 }

@@ -37,12 +37,15 @@ final class PaaSHarness: @unchecked Sendable {
           defaults: { replicas: 1, servers: 8, work: 0.2ms }
         auth:
           strategy: local
+          local: { unknown_kid: refetch }
           tokens: { realm: services, clients: 2, lifetimes: { services: 1h, customers: 1h } }
         workload:
           - calls: { rate: 10/s }
         """
 
-    init(strategy: String) async throws {
+    /// `rotateEvery` (seconds): the provider rotates its signing key on that schedule, publishing
+    /// the next key half an interval ahead and keeping old ones for a minute.
+    init(strategy: String, rotateEvery: Double? = nil, tokeninfoRefresh: Double = 30) async throws {
         folder = NSTemporaryDirectory() + "paas-harness-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let logger = Logger(label: "test")
@@ -52,13 +55,15 @@ final class PaaSHarness: @unchecked Sendable {
         meshPorts = ["api": ports[2], "orders": ports[3]]
         let issuerURL = "http://127.0.0.1:\(providerPort)"
         let config = ProviderConfig(port: providerPort, issuer: issuerURL, lifetimes: ["services": 3600, "customers": 3600],
+                                    rotateEvery: rotateEvery, prePublish: (rotateEvery ?? 0) / 2, retainAfter: 60,
                                     clientsFile: folder + "/clients.json")
         issuer = LiveTokenIssuer(provider: config.provider())
         client = ClientRegistration(clientID: "client-1", clientSecret: "s3cret", realms: ["services", "customers"], scopes: ["uid"])
         let provider = TokenProviderService(config: config, clients: ClientsFile(clients: [client]), logger: logger, issuer: issuer)
         tokeninfo = try TokeninfoService(
             config: TokeninfoConfig(port: tokeninfoPort, issuer: issuerURL, jwksURL: issuerURL + TokenProviderService.jwksPath,
-                                    revocationsURL: issuerURL + TokenProviderService.revocationsPath, realms: [Self.realm]),
+                                    revocationsURL: issuerURL + TokenProviderService.revocationsPath, realms: [Self.realm],
+                                    refresh: tokeninfoRefresh),
             group: group, logger: logger)
         let scenarioPath = folder + "/mesh.yaml"
         try Self.meshYAML.write(toFile: scenarioPath, atomically: true, encoding: .utf8)

@@ -1,0 +1,95 @@
+import Auth
+import Foundation
+import LiveAuth
+import LiveHTTP
+import LivePaaS
+import XCTest
+
+/// The token provider over HTTP: the client-credentials grant and its refusals, discovery,
+/// and key rotation on a schedule with old keys still published while their tokens live.
+final class ProviderTests: XCTestCase {
+    func testKeysRotateOnScheduleAndOldTokensStayValid() async throws {
+        let started = Date()
+        let h = try await PaaSHarness(strategy: "local", rotateEvery: 1, tokeninfoRefresh: 0.2)
+        do {
+            let first = try await h.fetchToken()
+            let firstKid = try JWT.decode(first).get().header.kid
+            // Wait for the next key to take over signing.
+            var second = first
+            for _ in 0..<40 where try JWT.decode(second).get().header.kid == firstKid {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                second = try await h.fetchToken()
+            }
+            let secondKid = try JWT.decode(second).get().header.kid
+            XCTAssertNotEqual(firstKid, secondKid, "the signing key did not rotate within 4 s")
+            let jwks = try await h.get(h.providerPort, TokenProviderService.jwksPath)
+            let kids = try JWKSDocument.decode(jwks.body).get().jwks.kids
+            XCTAssertTrue(kids.contains(firstKid) && kids.contains(secondKid), "\(kids)")
+            // Both tokens are good at tokeninfo and at the mesh, which refetches its JWKS for a
+            // kid it has not seen — at most every 5 s (HopValidator's rate limit), so wait that out.
+            let wait = 5.3 - Date().timeIntervalSince(started)
+            if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+            for token in [first, second] {
+                let info = try await h.get(h.tokeninfoPort, "/oauth2/tokeninfo", headers: [("Authorization", "Bearer " + token)])
+                XCTAssertEqual(info.status, 200, info.bodyText)
+                let mesh = try await h.get(h.meshPorts["api"]!, "/", headers: [("Authorization", "Bearer " + token)])
+                XCTAssertEqual(mesh.status, 200, mesh.bodyText)
+            }
+        } catch {
+            await h.stop()
+            throw error
+        }
+        await h.stop()
+    }
+
+    func testClientCredentialsGrantAndDiscovery() async throws {
+        let h = try await PaaSHarness(strategy: "none")
+        do {
+            let pool = h.pool(h.providerPort)
+            func post(_ body: String, auth: String? = nil, realm: String = "/services") async throws -> HTTPReply {
+                var headers = [("Content-Type", "application/x-www-form-urlencoded")]
+                if let auth { headers.append(("Authorization", "Basic " + Data(auth.utf8).base64EncodedString())) }
+                return try await pool.send(.post("/oauth2/access_token?realm=\(realm)", headers: headers, body: Array(body.utf8)),
+                                           timeout: .seconds(5))
+            }
+            let ok = try await post("grant_type=client_credentials&scope=uid", auth: "client-1:s3cret")
+            XCTAssertEqual(ok.status, 200, ok.bodyText)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(ok.body)) as? [String: Any])
+            XCTAssertEqual(object["token_type"] as? String, "Bearer")
+            XCTAssertEqual(object["realm"] as? String, "/services")
+            XCTAssertTrue((3599...3600).contains(try XCTUnwrap(object["expires_in"] as? Int)), "\(object)")
+            let token = try JWT.decode(try XCTUnwrap(object["access_token"] as? String)).get()
+            XCTAssertEqual(token.header.alg, "ES256")
+            XCTAssertEqual(token.claims.sub, "client-1")
+            XCTAssertEqual(token.claims.scope, ["uid"])
+            // Credentials in the form body work too.
+            let form = try await post("grant_type=client_credentials&client_id=client-1&client_secret=s3cret")
+            XCTAssertEqual(form.status, 200, form.bodyText)
+            // Refusals: wrong secret, unknown client, no credentials, wrong grant, scope and realm not granted.
+            let refusals: [(String, String?, String, Int, String)] = [
+                ("grant_type=client_credentials", "client-1:wrong", "/services", 401, "invalid_client"),
+                ("grant_type=client_credentials", "nobody:s3cret", "/services", 401, "invalid_client"),
+                ("grant_type=client_credentials", nil, "/services", 401, "invalid_client"),
+                ("grant_type=password", "client-1:s3cret", "/services", 400, "unsupported_grant_type"),
+                ("grant_type=client_credentials&scope=admin", "client-1:s3cret", "/services", 400, "invalid_scope"),
+                ("grant_type=client_credentials", "client-1:s3cret", "/employees", 400, "invalid_request"),
+            ]
+            for (body, auth, realm, status, error) in refusals {
+                let reply = try await post(body, auth: auth, realm: realm)
+                XCTAssertEqual(reply.status, status, "\(body) \(auth ?? "-") \(realm): \(reply.bodyText)")
+                XCTAssertTrue(reply.bodyText.contains("\"\(error)\""), reply.bodyText)
+            }
+            let discovery = try await h.get(h.providerPort, "/.well-known/openid-configuration")
+            let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(discovery.body)) as? [String: Any])
+            XCTAssertEqual(doc["jwks_uri"] as? String, "http://127.0.0.1:\(h.providerPort)\(TokenProviderService.jwksPath)")
+            XCTAssertEqual(doc["issuer"] as? String, "http://127.0.0.1:\(h.providerPort)")
+            // /metrics counts what happened.
+            let metrics = try await h.get(h.providerPort, "/metrics")
+            XCTAssertTrue(metrics.bodyText.contains("faultline_paas_tokens_issued_total"), metrics.bodyText)
+        } catch {
+            await h.stop()
+            throw error
+        }
+        await h.stop()
+    }
+}

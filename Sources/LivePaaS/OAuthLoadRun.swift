@@ -150,7 +150,8 @@ public struct OAuthLoadRun: Sendable {
         let unvalidated = result.count(outcome: Kind.unvalidatedHops)
         let legitimate = result.completed + result.timeouts - forgedAccepted - forgedRejected
         var metrics: [String: Double] = [
-            "throughput_per_s": Double(ok) / max(measured, 1e-9),
+            // Timed answers only (those due after `warmup`), over the timed window.
+            "throughput_per_s": Double(recorder.completed) / max(measured, 1e-9),
             "requests_sent": Double(result.sent),
             "requests_answered": Double(result.completed),
             "requests_ok": Double(ok),

@@ -49,22 +49,18 @@ struct ServeBrokerCommand: ParsableCommand {
         abstract: "Run one broker node (the replication cores over SwiftNIO) until SIGTERM/SIGINT.",
         discussion: "The node config (JSON) is written by `faultline cluster up` / `faultline load`; see Scenarios/README.md, Live mode.")
 
-    @Option(help: "The node's config file (JSON).")
-    var config: String
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var server: ServerOptions
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: config) else { throw BadInput("cannot read --config \(config)") }
+        guard let data = FileManager.default.contents(atPath: server.config) else { throw BadInput("cannot read --config \(server.config)") }
         let nodeConfig: BrokerNodeConfig
         do {
             nodeConfig = try JSONDecoder().decode(BrokerNodeConfig.self, from: data)
         } catch {
-            throw BadInput("\(config): not a broker node config: \(error)")
+            throw BadInput("\(server.config): not a broker node config: \(error)")
         }
         let name = nodeConfig.me.name
-        let logger = try bootstrapLogging(logLevel, label: "faultline.broker.\(name)")
+        let logger = try bootstrapLogging(server.logLevel, label: "faultline.broker.\(name)")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let log = logger
@@ -217,9 +213,7 @@ struct LoadCommand: ParsableCommand {
         var model = try ScenarioLoader.load(path: scenario, overrides: overrides)
         // `compare:` runs each listed setting (on the Faultline target), as `run` does.
         var groups: [(target: LoadTarget, overrides: [String], parameters: [String: String])] = []
-        let combos = model.compare.reduce([[(String, String)]]([[]])) { acc, axis in
-            acc.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
-        }
+        let combos = combinationsOf(model.compare.map { ($0.key, $0.values) })
         for t in targets {
             if t == .faultline && !model.compare.isEmpty {
                 for combo in combos {

@@ -8,6 +8,15 @@ import NIOPosix
 import Results
 import Scenario
 
+/// What every `serve` subcommand that reads a config file takes.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "The server's config file (JSON).")
+    var config: String
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+}
+
 /// Structured logs (swift-log) to standard error, at the requested level.
 func bootstrapLogging(_ level: String, label: String) throws -> Logger {
     guard let parsed = Logger.Level(rawValue: level) else {
@@ -29,16 +38,12 @@ struct ServeTokenProviderCommand: ParsableCommand {
         abstract: "Run the OAuth2 token provider (client credentials, ES256 JWTs, JWKS, key rotation) until SIGTERM/SIGINT.",
         discussion: "Config (JSON): port, issuer, lifetimes (realm → seconds), rotate_every, pre_publish, retain_after, clients_file. See Scenarios/README.md, Live PaaS services.")
 
-    @Option(help: "The provider's config file (JSON).")
-    var config: String
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var server: ServerOptions
 
     func run() throws {
-        let logger = try bootstrapLogging(logLevel, label: "faultline.token-provider")
+        let logger = try bootstrapLogging(server.logLevel, label: "faultline.token-provider")
         try runLive {
-            let config = try loadConfig(ProviderConfig.self, from: config)
+            let config = try loadConfig(ProviderConfig.self, from: server.config)
             let service = TokenProviderService(config: config, clients: try ClientsFile.load(config.clientsFile), logger: logger)
             let app = Application(router: service.router(),
                                   configuration: .init(address: .hostname("127.0.0.1", port: config.port), serverName: "token-provider"),
@@ -55,19 +60,15 @@ struct ServeTokeninfoCommand: ParsableCommand {
         abstract: "Run a tokeninfo node (Zalando semantics, local ES256 verification, JWKS cache) until SIGTERM/SIGINT.",
         discussion: "Config (JSON): port, issuer, jwks_url, revocations_url, realms, leeway, refresh. /health is 503 until keys are loaded.")
 
-    @Option(help: "The node's config file (JSON).")
-    var config: String
+    @OptionGroup var server: ServerOptions
 
     @Option(help: "The process name in logs and metrics.")
     var name: String = "tokeninfo"
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
     func run() throws {
-        let logger = try bootstrapLogging(logLevel, label: "faultline.\(name)")
+        let logger = try bootstrapLogging(server.logLevel, label: "faultline.\(name)")
         try runLive { [name] in
-            let config = try loadConfig(TokeninfoConfig.self, from: config)
+            let config = try loadConfig(TokeninfoConfig.self, from: server.config)
             let service = try TokeninfoService(config: config, group: MultiThreadedEventLoopGroup.singleton, logger: logger, process: name)
             let refresher = Task { await service.runRefreshLoop() }
             let app = Application(router: service.router(),
@@ -230,9 +231,7 @@ struct OAuthLoad {
         }
         let overrides = profileOverrides + userOverrides
         let base = try ScenarioLoader.load(path: scenarioPath, overrides: overrides)
-        let combos = base.compare.reduce([[(String, String)]]([[]])) { acc, axis in
-            acc.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
-        }
+        let combos = combinationsOf(base.compare.map { ($0.key, $0.values) })
         var groups: [(scenario: Scenario, overrides: [String], parameters: [String: String])] = []
         for combo in combos {
             let assignments = combo.map { "\($0.0)=\($0.1)" }

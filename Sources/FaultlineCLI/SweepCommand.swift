@@ -63,9 +63,7 @@ struct SweepCommand: ParsableCommand {
 /// each with its seeds; the parameters of a job name its values. Returns the first scenario too.
 func parameterJobs(scenarioPath: String, overrides: [String], axes: [(key: String, values: [String])],
                    options: SeedOptions) throws -> (jobs: [SeedJob], first: Scenario) {
-    let combinations = axes.reduce([[(String, String)]]([[]])) { partial, axis in
-        partial.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
-    }
+    let combinations = combinationsOf(axes)
     var jobs: [SeedJob] = []
     var first: Scenario?
     for combination in combinations {
@@ -80,4 +78,12 @@ func parameterJobs(scenarioPath: String, overrides: [String], axes: [(key: Strin
     }
     guard let first else { throw BadInput("nothing to run: an axis has no values") }
     return (jobs, first)
+}
+
+/// Every combination of the axes' values (the cartesian product, first axis outermost), as
+/// (key, value) assignments: what `compare:` and `--vary` expand to.
+func combinationsOf(_ axes: [(key: String, values: [String])]) -> [[(String, String)]] {
+    axes.reduce([[(String, String)]]([[]])) { partial, axis in
+        partial.flatMap { prefix in axis.values.map { prefix + [(axis.key, $0)] } }
+    }
 }

@@ -305,6 +305,7 @@ final class HTTPLoadDriver: @unchecked Sendable {
     fileprivate func closed(_ connection: LoadConnection, error: HTTPClientError) {
         connection.connection = nil
         for _ in connection.inFlight { tally.recorder.recordError(kind: error.kind) }
+        tally.transportErrors += connection.inFlight.count
         inFlight -= connection.inFlight.count
         connection.inFlight.removeAll()
         reconnect(connection)
@@ -321,6 +322,7 @@ final class HTTPLoadDriver: @unchecked Sendable {
             guard let oldest = connection.inFlight.first, t - oldest.sent >= timeoutNanos else { continue }
             tally.recorder.recordTimeout()
             for _ in connection.inFlight.dropFirst() { tally.recorder.recordError(kind: HTTPClientError.connectionClosed.kind) }
+            tally.transportErrors += connection.inFlight.count - 1
             inFlight -= connection.inFlight.count
             connection.inFlight.removeAll()
             connection.connection?.delegate = nil

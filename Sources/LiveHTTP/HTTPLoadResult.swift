@@ -20,6 +20,9 @@ public struct HTTPLoadResult: Sendable {
     public var dropped: Int { recorder.dropped }
     /// Failed attempts to reopen a connection during the run.
     public var connectFailures: Int
+    /// Requests sent that got no answer because their connection closed (not timeouts, not
+    /// answers the classifier called errors).
+    public var transportErrors = 0
     /// The earliest intended send time (closed loop: the first send), ns since `start`.
     public var firstIntended: Int64?
     /// The latest response, ns since `start`.
@@ -42,10 +45,8 @@ public struct HTTPLoadResult: Sendable {
 
     /// Several runs (e.g. one per entry replica) as one: recorders merged, counts added.
     public static func merged(_ results: [HTTPLoadResult]) -> HTTPLoadResult {
-        var tally = HTTPLoadTally(lateThreshold: 0)
-        tally.recorder = OpenLoopRecorder.merged(results.map(\.recorder))
         var merged = HTTPLoadResult(merging: [])
-        merged.recorder = tally.recorder
+        merged.recorder = OpenLoopRecorder.merged(results.map(\.recorder))
         var statuses: [Int: Int] = [:]
         var outcomes: [String: Int] = [:]
         for r in results {
@@ -54,6 +55,7 @@ public struct HTTPLoadResult: Sendable {
             merged.sent += r.sent
             merged.completed += r.completed
             merged.connectFailures += r.connectFailures
+            merged.transportErrors += r.transportErrors
             if let t = r.firstIntended { merged.firstIntended = min(merged.firstIntended ?? t, t) }
             if let t = r.lastCompletion { merged.lastCompletion = max(merged.lastCompletion ?? t, t) }
         }
@@ -77,6 +79,7 @@ public struct HTTPLoadResult: Sendable {
             sent += tally.sent
             completed += tally.completed
             connectFailures += tally.connectFailures
+            transportErrors += tally.transportErrors
             if let t = tally.firstIntended { firstIntended = min(firstIntended ?? t, t) }
             if let t = tally.lastCompletion { lastCompletion = max(lastCompletion ?? t, t) }
         }
@@ -96,6 +99,7 @@ struct HTTPLoadTally {
     var sent = 0
     var completed = 0
     var connectFailures = 0
+    var transportErrors = 0
     var firstIntended: Int64?
     var lastCompletion: Int64?
 

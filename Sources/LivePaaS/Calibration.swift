@@ -125,22 +125,11 @@ public struct CalibrationResult: Sendable {
 public enum Calibration {
     /// Local validations in this process: decode + `TokenRules.check` with ES256, one at a time.
     public static func measureVerify(samples: Int, into result: inout CalibrationResult) {
-        let lifetimes = RealmLifetimes(["services": 3600 * 1_000_000_000])
-        let issuer = LiveTokenIssuer(provider: TokenProvider(issuer: "calibration", lifetimes: lifetimes, rotation: .never))
-        let now = wallClockNanos()
-        let tokens = (0..<16).compactMap {
-            issuer.issue(sub: "client-\($0)", realm: .services, scope: ["uid"], azp: "client-\($0)", jti: "cal-\($0)", at: now)
-        }
-        let keys = issuer.jwks(at: now)
-        let rules = TokenRules(issuer: "calibration", acceptedRealms: ["services"])
-        let scheme = ES256Scheme()
-        let revoked = RevocationList()
+        let fixture = GenuineTokens(count: 16)
         for i in 0..<(samples + samples / 10) {
-            let raw = tokens[i % tokens.count].raw
+            let raw = fixture.tokens[i % fixture.tokens.count].raw
             let start = monotonicNanos()
-            guard case .success(let token) = JWT.decode(raw),
-                  case .success = rules.check(token, keys: keys, revoked: revoked, now: wallClockNanos(), scheme: scheme)
-            else { continue }
+            guard fixture.validates(raw) else { continue }
             let elapsed = monotonicNanos() - start
             if i >= samples / 10 { result.verify.record(elapsed) }  // the first tenth warms caches up
         }
@@ -230,17 +219,9 @@ extension Calibration {
 /// ES256 throughput on one thread: bare signature verification, and a whole local validation.
 public enum VerifyBenchmark {
     public static func run(seconds: Double) -> (verify: Double, validate: Double) {
-        let lifetimes = RealmLifetimes(["services": 3600 * 1_000_000_000])
-        let issuer = LiveTokenIssuer(provider: TokenProvider(issuer: "bench", lifetimes: lifetimes, rotation: .never))
-        let now = wallClockNanos()
-        let tokens = (0..<64).compactMap {
-            issuer.issue(sub: "c\($0)", realm: .services, scope: ["uid"], azp: "c\($0)", jti: "b\($0)", at: now)
-        }
-        let keys = issuer.jwks(at: now)
-        let key = keys.keys[0]
-        let scheme = ES256Scheme()
-        let rules = TokenRules(issuer: "bench")
-        let decoded = tokens.map { try! JWT.decode($0.raw).get() }
+        let fixture = GenuineTokens(count: 64)
+        let key = fixture.keys.keys[0]
+        let decoded = fixture.tokens.map { try! JWT.decode($0.raw).get() }
         func rate(_ body: (Int) -> Bool) -> Double {
             let budget = Int64(seconds / 2 * 1e9)
             let start = monotonicNanos()
@@ -255,12 +236,34 @@ public enum VerifyBenchmark {
             precondition(ok == n, "a genuine token failed verification")
             return Double(n) / (Double(monotonicNanos() - start) / 1e9)
         }
-        let verify = rate { scheme.verify(decoded[$0 % decoded.count], with: key) }
-        let validate = rate { i in
-            guard case .success(let token) = JWT.decode(tokens[i % tokens.count].raw) else { return false }
-            if case .success = rules.check(token, keys: keys, revoked: RevocationList(), now: now, scheme: scheme) { return true }
-            return false
-        }
+        let verify = rate { fixture.scheme.verify(decoded[$0 % decoded.count], with: key) }
+        let validate = rate { fixture.validates(fixture.tokens[$0 % fixture.tokens.count].raw) }
         return (verify, validate)
+    }
+}
+
+/// Genuine ES256 tokens of one in-process issuer, and the local validation a hop runs on them
+/// (decode + `TokenRules.check`): what calibration and the benchmark time.
+struct GenuineTokens {
+    let tokens: [Token]
+    let keys: JWKS
+    let rules = TokenRules(issuer: "calibration", acceptedRealms: ["services"])
+    let scheme = ES256Scheme()
+
+    init(count: Int) {
+        let lifetimes = RealmLifetimes(["services": 3600 * 1_000_000_000])
+        let issuer = LiveTokenIssuer(provider: TokenProvider(issuer: "calibration", lifetimes: lifetimes, rotation: .never))
+        let now = wallClockNanos()
+        tokens = (0..<count).compactMap {
+            issuer.issue(sub: "client-\($0)", realm: .services, scope: ["uid"], azp: "client-\($0)", jti: "cal-\($0)", at: now)
+        }
+        keys = issuer.jwks(at: now)
+    }
+
+    func validates(_ raw: String) -> Bool {
+        guard case .success(let token) = JWT.decode(raw),
+              case .success = rules.check(token, keys: keys, revoked: RevocationList(), now: wallClockNanos(), scheme: scheme)
+        else { return false }
+        return true
     }
 }

@@ -40,53 +40,37 @@ extension String {
     }
 }
 
-/// JSON text without Foundation on the request path: bodies here are a handful of members.
-enum JSONText {
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+extension JSONWriter {
+    /// A tokeninfo-style body: the members in their rendering order.
+    static func object(_ fields: [TokeninfoResponse.Field]) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        for field in fields {
+            json.key(field.name)
+            switch field.value {
+            case .string(let s): json.string(s)
+            case .int(let i): json.integer(i)
+            case .strings(let list): json.strings(list)
             }
         }
-        return out + "\""
-    }
-
-    static func render(_ value: JSONValue) -> String {
-        switch value {
-        case .string(let s): quoted(s)
-        case .int(let i): String(i)
-        case .strings(let list): "[" + list.map(quoted).joined(separator: ",") + "]"
-        }
-    }
-
-    static func object(_ fields: [TokeninfoResponse.Field]) -> String {
-        "{" + fields.map { quoted($0.name) + ":" + render($0.value) }.joined(separator: ",") + "}"
+        json.endObject()
+        return json.bytes
     }
 }
 
 extension Response {
     static func json(_ status: Int, _ text: String, headers extra: HTTPFields = [:]) -> Response {
+        json(status, bytes: Array(text.utf8), headers: extra)
+    }
+
+    static func json(_ status: Int, bytes: [UInt8], headers extra: HTTPFields = [:]) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         headers.append(contentsOf: extra)
-        return Response(status: .init(code: status), headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static func json(_ status: Int, _ fields: [TokeninfoResponse.Field]) -> Response {
-        json(status, JSONText.object(fields))
+        json(status, bytes: JSONWriter.object(fields))
     }
 
     static func oauthError(_ status: Int, _ error: String, _ description: String) -> Response {

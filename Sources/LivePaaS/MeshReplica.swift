@@ -104,7 +104,7 @@ final class MeshReplica: Sendable {
             case .failure(let failure): return failure.response
             }
         }
-        return .json(200, "{\"service\":\(JSONText.quoted(service)),\"replica\":\(JSONText.quoted(name)),\"validated\":\(subtree)}")
+        return .json(200, [.init("service", .string(service)), .init("replica", .string(name)), .init("validated", .int(Int64(subtree)))])
     }
 
     struct ChildFailure: Error {

@@ -199,7 +199,7 @@ public struct OAuthLoadRun: Sendable {
             case "no_accepted_invalid":
                 check(name, forgedAccepted, "\(forgedAccepted) request(s) with a forged token were served")
             case "mesh_requests_accounted":
-                let missing = result.sent - result.completed - result.timeouts - Self.transportErrors(errorsByKind)
+                let missing = result.sent - result.completed - result.timeouts - result.transportErrors
                 check(name, max(0, missing), "\(missing) sent request(s) got neither an answer, a timeout nor an error")
             default:
                 break
@@ -215,12 +215,6 @@ public struct OAuthLoadRun: Sendable {
             startedAt: ISO8601DateFormatter().string(from: started), wallSeconds: Date().timeIntervalSince(started),
             events: UInt64(result.completed), traceHash: "live", passed: checks.allSatisfy(\.passed),
             metrics: metrics, metricUnits: units, histograms: histograms, checks: checks, violations: violations)
-    }
-
-    /// Errors that are not answers (connection closed, malformed response): sent, but unanswered.
-    static func transportErrors(_ kinds: [(kind: String, count: Int)]) -> Int {
-        kinds.filter { !$0.kind.hasPrefix("http_") && $0.kind != Kind.forgedAccepted && $0.kind != Kind.validRejected
-            && $0.kind != Kind.unvalidatedHops }.reduce(0) { $0 + $1.count }
     }
 }
 

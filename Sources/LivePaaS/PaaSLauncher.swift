@@ -77,14 +77,14 @@ public final class PaaSLauncher: @unchecked Sendable {
         let launcher = PaaSLauncher(folder: folder, executable: executable, group: group, providerURL: providerURL,
                                     tokeninfoURLs: tokeninfoURLs, issuer: issuer, clients: clients, layout: layout)
         do {
-            _ = try launcher.spawn("token-provider", ["serve", "token-provider", "--config", folder + "/token-provider.json"])
-            try await launcher.waitHealthy(providerURL + "/health", name: "token-provider")
-            for k in 0..<tokeninfoNodes {
-                let name = "tokeninfo-r\(k + 1)"
-                _ = try launcher.spawn(name, ["serve", "tokeninfo", "--config", "\(folder)/\(name).json", "--name", name])
+            let provider = try launcher.spawn("token-provider", ["serve", "token-provider", "--config", folder + "/token-provider.json"])
+            try await launcher.waitHealthy(providerURL + "/health", name: "token-provider", process: provider)
+            let nodes = try (1...tokeninfoNodes).map { k in
+                try launcher.spawn("tokeninfo-r\(k)", ["serve", "tokeninfo", "--config", "\(folder)/tokeninfo-r\(k).json", "--name", "tokeninfo-r\(k)"])
             }
             for (k, url) in tokeninfoURLs.enumerated() {
-                try await launcher.waitHealthy(url.replacingOccurrences(of: "/oauth2/tokeninfo", with: "/health"), name: "tokeninfo-r\(k + 1)")
+                try await launcher.waitHealthy(url.replacingOccurrences(of: "/oauth2/tokeninfo", with: "/health"),
+                                               name: "tokeninfo-r\(k + 1)", process: nodes[k])
             }
             log("token provider \(providerURL), \(tokeninfoNodes) tokeninfo node(s) up")
         } catch {
@@ -101,9 +101,10 @@ public final class PaaSLauncher: @unchecked Sendable {
         layout.strategy = strategy
         let path = "\(folder)/mesh-\(strategy).json"
         try Self.write(layout, to: path)
-        meshProcess = try spawn("mesh-\(strategy)", ["serve", "mesh", scenarioPath, "--layout", path] + overrides.flatMap { ["--set", $0] })
+        let mesh = try spawn("mesh-\(strategy)", ["serve", "mesh", scenarioPath, "--layout", path] + overrides.flatMap { ["--set", $0] })
+        meshProcess = mesh
         for replica in layout.replicas {
-            try await waitHealthy("http://127.0.0.1:\(replica.port)/health", name: replica.name)
+            try await waitHealthy("http://127.0.0.1:\(replica.port)/health", name: replica.name, process: mesh)
         }
         log("mesh (\(strategy)): \(layout.replicas.count) replica(s) up")
     }
@@ -147,14 +148,15 @@ public final class PaaSLauncher: @unchecked Sendable {
         return process
     }
 
-    /// Polls `GET url` until 200 (keys loaded, ports bound), up to 30 s.
-    func waitHealthy(_ url: String, name: String, timeout: Double = 30) async throws {
+    /// Polls `GET url` until 200 (keys loaded, ports bound), up to 30 s; fails at once when
+    /// `process` (the one serving it) has exited.
+    func waitHealthy(_ url: String, name: String, process: Process, timeout: Double = 30) async throws {
         let endpoint = try HTTPEndpoint(url)
         let pool = HTTPConnectionPool(host: endpoint.host, port: endpoint.port, group: group, maxConnections: 1)
         defer { Task { await pool.shutdown() } }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let process = processes.first(where: { $0.name == name })?.process ?? processes.last?.process, !process.isRunning {
+            if !process.isRunning {
                 throw LiveError.failed("\(name) exited with status \(process.terminationStatus); see \(folder)/logs/")
             }
             if let reply = try? await pool.send(HTTPRequestSpec(method: "GET", target: endpoint.path), timeout: .milliseconds(500)),

@@ -73,8 +73,21 @@ public final class TokenProviderService: Sendable {
         }
         router.get(RouterPath(stringLiteral: TokenProviderService.revocationsPath)) { _, _ -> Response in
             let list = self.revocations.withLock { $0 }
-            let entries = list.revoked.keys.sorted().map { "{\"jti\":\(JSONText.quoted($0)),\"revoked_at\":\(list.revoked[$0]!)}" }
-            return Response.json(200, "{\"revoked\":[" + entries.joined(separator: ",") + "]}")
+            var json = JSONWriter()
+            json.beginObject()
+            json.key("revoked")
+            json.beginArray()
+            for jti in list.revoked.keys.sorted() {
+                json.beginObject()
+                json.key("jti")
+                json.string(jti)
+                json.key("revoked_at")
+                json.integer(list.revoked[jti]!)
+                json.endObject()
+            }
+            json.endArray()
+            json.endObject()
+            return Response.json(200, bytes: json.bytes)
         }
         router.post("/oauth2/revoke") { request, _ -> Response in
             let form = FormBody.parse(try await request.body.collect(upTo: 16 * 1024))

@@ -77,7 +77,7 @@ public final class TokeninfoService: Sendable {
     public func respond(to presented: String?) async -> TokeninfoResponse {
         let request = BearerToken.tokeninfoRequest(presented)
         var response = answer(request)
-        if response.rejection.map({ if case .unknownKey = $0 { true } else { false } }) == true,
+        if case .unknownKey? = response.rejection,
            state.withLock({ monotonicNanos() - $0.lastFetch >= Self.refetchMinInterval }) {
             // A kid we have not seen: the provider may have rotated since our last refresh.
             refetches.increment()
@@ -100,7 +100,7 @@ public final class TokeninfoService: Sendable {
             let response = await self.respond(to: BearerToken.extract(request))
             var headers: HTTPFields = [:]
             if response.status == 401 { headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\"" }
-            return Response.json(response.status, JSONText.object(response.body), headers: headers)
+            return Response.json(response.status, bytes: JSONWriter.object(response.body), headers: headers)
         }
         router.get("/health") { _, _ -> Response in
             self.ready ? Response.json(200, "{\"status\":\"ok\"}") : Response.json(503, "{\"status\":\"no keys yet\"}")

@@ -1,6 +1,7 @@
 import Auth
 import Foundation
 import Hummingbird
+import Live
 import LiveAuth
 import LiveHTTP
 import LivePaaS
@@ -49,7 +50,7 @@ final class PaaSHarness: @unchecked Sendable {
         folder = NSTemporaryDirectory() + "paas-harness-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let logger = Logger(label: "test")
-        let ports = try Self.freePorts(4)
+        let ports = try Ports.free(4)
         providerPort = ports[0]
         tokeninfoPort = ports[1]
         meshPorts = ["api": ports[2], "orders": ports[3]]
@@ -122,23 +123,5 @@ final class PaaSHarness: @unchecked Sendable {
         await tokeninfo.shutdown()
         try? await group.shutdownGracefully()
         try? FileManager.default.removeItem(atPath: folder)
-    }
-
-    static func freePorts(_ n: Int) throws -> [Int] {
-        var ports: [Int] = []
-        var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
-        while ports.count < n {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            sockets.append(fd)
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
-        }
-        return ports
     }
 }

@@ -1,6 +1,7 @@
 import Auth
 import Foundation
 import Live
+import LiveAuth
 import LiveHTTP
 import LoadCore
 import NIOCore
@@ -107,10 +108,14 @@ public struct OAuthLoadRun: Sendable {
         return g.nextUnit() < fraction
     }
 
-    /// A genuine token with one signature character changed: a forgery only the signature check catches.
-    static func forge(_ token: String) -> String {
-        guard let last = token.last else { return token }
-        return String(token.dropLast(2)) + (last == "A" ? "BA" : "AB")
+    /// A genuine token with one bit of its signature flipped: well-formed, always different
+    /// from the original, and caught only by the signature check. (Rewriting the last base64url
+    /// characters instead could leave the token unchanged, and a "forgery" then passed.)
+    public static func forge(_ token: String) -> String {
+        guard let dot = token.lastIndex(of: "."), var signature = Base64URL.decode(String(token[token.index(after: dot)...])),
+              !signature.isEmpty else { return token + "x" }
+        signature[0] ^= 0x01
+        return String(token[...dot]) + Base64URL.encode(signature)
     }
 
     static func classify(_ reply: HTTPReply, forged: Bool, expectedHops: Int) -> HTTPOutcome {

@@ -93,3 +93,22 @@ final class ProviderTests: XCTestCase {
         await h.stop()
     }
 }
+
+/// The load run's forged tokens must never be the genuine ones (an earlier version rewrote the
+/// last two base64url characters, which left a token ending in "BA" unchanged).
+final class ForgedTokenTests: XCTestCase {
+    func testForgedTokensAlwaysFailTheSignatureCheck() throws {
+        let issuer = LiveTokenIssuer(provider: TokenProvider(issuer: "t", lifetimes: RealmLifetimes(["services": 3_600_000_000_000]),
+                                                             rotation: .never))
+        let now = Int64(Date().timeIntervalSince1970) * 1_000_000_000
+        let keys = issuer.jwks(at: now)
+        for i in 0..<300 {
+            let genuine = try XCTUnwrap(issuer.issue(sub: "c", realm: .services, scope: [], azp: nil, jti: "j\(i)", at: now))
+            let forged = OAuthLoadRun.forge(genuine.raw)
+            XCTAssertNotEqual(forged, genuine.raw)
+            let token = try JWT.decode(forged).get()
+            XCTAssertEqual(TokenRules(issuer: "t").check(token, keys: keys, revoked: RevocationList(), now: now, scheme: ES256Scheme()),
+                           .failure(.badSignature))
+        }
+    }
+}

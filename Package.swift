@@ -53,6 +53,9 @@ let package = Package(
         .target(name: "PeerWire", dependencies: ["Wire", "Raft", "Replication"]),
         // A broker node's protocol state (Raft + metadata + replicas) as one sans-IO unit.
         .target(name: "Broker", dependencies: ["Raft", "Replication"]),
+        // What a scenario's `broker:` section means for a node (replica settings, Raft timing,
+        // stream placement): one mapping for the simulator and the live launcher.
+        .target(name: "BrokerSetup", dependencies: ["Broker", "Raft", "Replication", "Scenario"], path: "Sources/Core/BrokerSetup"),
         .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
         // Live mode (issue 6). A broker node's files: segmented stream logs with offset indexes,
         // the metadata Raft log and hard state, checkpoints. Blocking I/O, no NIO.
@@ -84,7 +87,7 @@ let package = Package(
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
             "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Scenario", "Results", "Stats", "Checkers", "SimCore",
-            "Replication", "Sim",
+            "Replication", "BrokerSetup",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -123,7 +126,7 @@ let package = Package(
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "Auth", "Accounts"],
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",

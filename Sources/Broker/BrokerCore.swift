@@ -18,6 +18,10 @@ public struct BrokerCore: Sendable {
     /// hold (`brokerID` is replaced by this node's). Nil: the stream set is fixed at start (the
     /// simulator builds every replica up front).
     public var newStreamConfig: ReplicaConfig?
+    /// The Ready handed to the driver and not yet persisted (see `nextReady`).
+    var readyInFlight: RaftReady<MetadataCommand>?
+    /// How many of the in-flight Ready's committed entries are applied.
+    var readyApplied = 0
 
     public init(raft: RaftNode<MetadataCommand>, metadata: MetadataStateMachine, streamNames: [String],
                 replicas: [StreamReplica?], newStreamConfig: ReplicaConfig? = nil) {

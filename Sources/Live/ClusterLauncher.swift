@@ -1,3 +1,4 @@
+import BrokerSetup
 import Foundation
 import LiveBroker
 import LiveClient
@@ -39,14 +40,14 @@ public final class ClusterLauncher: @unchecked Sendable {
             BrokerAddress(id: i, name: name, clientPort: ports[3 * i], peerPort: ports[3 * i + 1])
         }
         var nodes: [ClusterState.Node] = []
+        let timing = RaftTiming(scenario: broker)
         for (i, name) in names.enumerated() {
             let nodeFolder = "\(folder)/nodes/\(name)"
             try fm.createDirectory(atPath: nodeFolder, withIntermediateDirectories: true)
             let config = BrokerNodeConfig(
                 id: i, clusterID: "faultline-\(scenario.name)", members: members, dataDirectory: nodeFolder + "/data",
-                replica: LiveReplicaConfig.from(broker), raftTickNanos: broker.raftTick,
-                electionTicks: max(2, Int(broker.electionTimeout / broker.raftTick)),
-                heartbeatTicks: max(1, Int(broker.heartbeatInterval / broker.raftTick)),
+                replica: LiveReplicaConfig.from(broker), raftTickNanos: timing.tickNanos,
+                electionTicks: timing.electionTicks, heartbeatTicks: timing.heartbeatTicks,
                 natsURL: natsURL, metricsPort: ports[3 * i + 2])
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

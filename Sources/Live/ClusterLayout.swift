@@ -2,7 +2,7 @@ import Foundation
 import LiveBroker
 import Replication
 import Scenario
-import Sim
+import BrokerSetup
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,8 +101,8 @@ public enum Ports {
     }
 }
 
-/// The broker settings of a scenario as the live nodes' replica template: the simulator's
-/// mapping, plus fetch bounds that keep a fetch response under the peer frame limit.
+/// The broker settings of a scenario as the live nodes' replica template: the shared
+/// mapping (BrokerSetup), plus fetch bounds that keep a fetch response under the peer frame limit.
 enum LiveReplicaConfig {
     static func from(_ spec: BrokerSpec) -> ReplicaConfig {
         var config = ReplicaConfig(scenario: spec, brokerID: BrokerID(0))

@@ -1,3 +1,4 @@
+import Broker
 import NIOCore
 import Replication
 import Wire
@@ -80,9 +81,12 @@ extension BrokerNode {
     /// Publishes into the local replica of `stream` (clients and NATS ingestion alike).
     func publish(stream: String, producerID: UInt64, sequence: UInt64, ack: Replication.AckPolicy?, data: [UInt8], origin: PublishOrigin) {
         guard let index = core.streamNames.firstIndex(of: stream), core.replicas[index] != nil else {
-            let status: AckStatus = core.metadata.stream(named: stream).map { state in
-                .notLeader(leaderHint: state.leader.flatMap { config.member(Int($0.rawValue))?.name })
-            } ?? .streamNotFound
+            let status: AckStatus
+            if case .notLeader(let leader) = core.notLeaderHere(stream: stream) {
+                status = .notLeader(leaderHint: leader.flatMap { config.member(Int($0.rawValue))?.name })
+            } else {
+                status = .streamNotFound
+            }
             answer(PendingPublish(origin: origin, stream: stream, producerID: producerID, sequence: sequence), status: status, offset: nil)
             return
         }
@@ -189,9 +193,8 @@ extension BrokerNode {
                 "invalid stream: name must be non-empty, 1 ≤ replication factor ≤ \(n), 1 ≤ min ISR ≤ replication factor")), to: channel)
             return
         }
-        // Spread leaders: the k-th stream starts at member k (the first replica is preferred).
-        let start = core.metadata.streams.count
-        let replicas = (0..<replicationFactor).map { BrokerID(UInt32(config.members[(start + $0) % n].id)) }
+        let replicas = StreamPlacement.spread(streamIndex: core.metadata.streams.count, replicationFactor: replicationFactor,
+                                              members: config.members.map { BrokerID(UInt32($0.id)) })
         pendingAdmin.append(PendingAdmin(kind: .create, stream: name, channel: channel, deadline: now() + 5_000_000_000))
         propose(.createStream(StreamSpec(name: name, subject: subject, replicationFactor: replicationFactor, minISR: minISR,
                                          replicas: replicas)))

@@ -33,7 +33,6 @@ public final class BrokerNode: @unchecked Sendable {
     private var queuedCompletions: [StorageCompletion] = []
     private var storageBusy = false
     private var runningCompletions: [StorageCompletion] = []
-    private var raftPersisting = false
 
     // Clients and peers (see BrokerNode+Clients.swift and PeerLinks.swift).
     var nextRequestID: UInt64 = 1
@@ -131,29 +130,25 @@ public final class BrokerNode: @unchecked Sendable {
 
     // MARK: - Raft
 
-    /// Hands Raft's next Ready to storage (Figure 2: persist before answering anyone), then
-    /// sends, applies and advances. One Ready at a time.
+    /// Hands the core's next Ready to storage (Figure 2: persist before answering anyone); once
+    /// it is durable, `finish` sends, applies and advances (the core's Ready loop).
     func drainRaft() {
-        guard !raftPersisting, !isStopped, core.raft.hasReady else { return }
-        let ready = core.raft.ready()
-        raftPersisting = true
-        if ready.hardState == nil && ready.truncateFrom == nil && ready.entriesToPersist.isEmpty {
-            finish(ready)
-        } else {
+        guard !isStopped, let ready = core.nextReady() else { return }
+        if BrokerCore.needsPersisting(ready) {
             enqueue(.raft(truncateFrom: ready.truncateFrom, entries: ready.entriesToPersist, hardState: ready.hardState),
                     completion: .raftPersisted(ready))
+        } else {
+            finish(ready)
         }
     }
 
     private func finish(_ ready: RaftReady<MetadataCommand>) {
         for message in ready.messages { sendPeer(message.to, .raft(message)) }
         let wasLeader = core.raft.role == .leader
-        for entry in ready.committedEntries {
-            // One entry at a time, carrying out each entry's effects before the next (as the simulator).
-            for output in core.applyCommitted([entry], now: now()) { handle(output) }
+        while let outputs = core.applyNextCommitted(now: now()) {
+            for output in outputs { handle(output) }
         }
-        core.raft.advance()
-        raftPersisting = false
+        core.advance()
         if wasLeader != (core.raft.role == .leader) {
             logger.info("metadata leadership", metadata: ["leader": "\(core.raft.role == .leader)", "term": "\(core.raft.term)"])
         }

@@ -1,4 +1,5 @@
 import Broker
+import BrokerSetup
 import Checkers
 import Raft
 import Replication
@@ -10,30 +11,6 @@ import Stats
 /// group, the metadata state machine, the stream replicas): it delivers their messages over
 /// the simulated network, carries out their disk effects on the simulated disk, fires their
 /// timers in virtual time, and feeds crashes and restarts. No protocol decision is made here.
-extension ReplicaConfig {
-    /// A replica as the scenario's `broker:` section configures it, for the simulator and the
-    /// live broker alike (one mapping, so both run the same settings).
-    public init(scenario spec: BrokerSpec, brokerID: BrokerID) {
-        self.init(
-            brokerID: brokerID,
-            ackPolicy: AckPolicy(rawValue: spec.ackPolicy.rawValue) ?? .all,
-            truncation: spec.truncation == .leaderEpoch ? .leaderEpoch
-                : spec.truncation == .leaderEpochV1 ? .leaderEpochV1 : .highWatermark,
-            fsync: {
-                switch spec.fsync {
-                case .always: return .always
-                case .never: return .never
-                case .interval(let ns): return .interval(nanoseconds: ns)
-                }
-            }(),
-            replicaLagMaxNanos: spec.replicaLagMax,
-            leaderTimeoutNanos: spec.leaderTimeout,
-            fetchIntervalNanos: spec.fetchInterval,
-            requestTimeoutNanos: max(spec.leaderTimeout / 2, 4 * spec.fetchInterval),
-            hwCheckpointIntervalNanos: spec.hwCheckpointInterval)
-    }
-}
-
 extension Simulation {
     // MARK: - Building
 
@@ -277,17 +254,22 @@ extension Simulation {
             if brokerBox!.world.hosts[to][Int(stream)] {
                 replicaInput(to, Int(stream), .publish(requestID: requestID, payload: payload))
             } else {
-                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, .notLeader(leader: nil)))
+                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, notLeaderHere(to, stream: Int(stream))))
             }
         case .consume(let stream, let requestID, let offset, let maxEntries):
             if brokerBox!.world.hosts[to][Int(stream)] {
                 replicaInput(to, Int(stream), .consume(requestID: requestID, offset: offset, maxEntries: Int(maxEntries)))
             } else {
-                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, .notLeader(leader: nil)))
+                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, notLeaderHere(to, stream: Int(stream))))
             }
         case .publishAck, .publishReject, .delivered:
             break
         }
+    }
+
+    /// A node's answer for a stream it holds no replica of (the core names the leader it knows).
+    func notLeaderHere(_ node: NodeID, stream: Int) -> PublishRejection {
+        brokerBox!.world.nodes[node]!.core.notLeaderHere(stream: brokerBox!.world.streamNames[stream]) ?? .notLeader(leader: nil)
     }
 
     // MARK: - Raft driving (persist, then send, then apply, then advance)

@@ -84,7 +84,7 @@ func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String) 
     do {
         let store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()))
         try store.setHeader(scenario: scenario.name, mode: mode, description: scenario.description,
-                            slos: scenario.slos.map { SLOSpec(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
+                            slos: scenario.slos.map { StoredSLO(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
         return store
     } catch {
         throw InternalFailure("cannot create \(output.database): \(error)")

@@ -1,9 +1,9 @@
 /// Just enough JSON for `INFO` (read) and `CONNECT` (write), so the module needs no Foundation.
 /// The reader accepts any well-formed JSON value; nesting is capped because `INFO` comes from
 /// the network and deep nesting would otherwise recurse without bound.
-enum JSONValue: Equatable {
-    case object([(String, JSONValue)])
-    case array([JSONValue])
+enum NATSJSONValue: Equatable {
+    case object([(String, NATSJSONValue)])
+    case array([NATSJSONValue])
     case string(String)
     /// The number's text; callers that want an `Int` ask `int`.
     case number(String)
@@ -24,7 +24,7 @@ enum JSONValue: Equatable {
         return Int(double)
     }
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    static func == (lhs: NATSJSONValue, rhs: NATSJSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.object(let a), .object(let b)):
             a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
@@ -37,8 +37,8 @@ enum JSONValue: Equatable {
         }
     }
 
-    static func parse(_ bytes: some Collection<UInt8>) throws(ProtocolError) -> JSONValue {
-        var reader = JSONReader(bytes: Array(bytes))
+    static func parse(_ bytes: some Collection<UInt8>) throws(ProtocolError) -> NATSJSONValue {
+        var reader = NATSJSONParser(bytes: Array(bytes))
         reader.skipWhitespace()
         let value = try reader.value(depth: 0)
         reader.skipWhitespace()
@@ -47,7 +47,7 @@ enum JSONValue: Equatable {
     }
 }
 
-private struct JSONReader {
+private struct NATSJSONParser {
     let bytes: [UInt8]
     var index = 0
 
@@ -64,12 +64,12 @@ private struct JSONReader {
         index += 1
     }
 
-    mutating func value(depth: Int) throws(ProtocolError) -> JSONValue {
-        guard depth < JSONValue.maxDepth else { throw .malformed("JSON nested too deeply") }
+    mutating func value(depth: Int) throws(ProtocolError) -> NATSJSONValue {
+        guard depth < NATSJSONValue.maxDepth else { throw .malformed("JSON nested too deeply") }
         switch peek() {
         case UInt8(ascii: "{"):
             index += 1
-            var fields: [(String, JSONValue)] = []
+            var fields: [(String, NATSJSONValue)] = []
             skipWhitespace()
             if peek() == UInt8(ascii: "}") { index += 1; return .object(fields) }
             while true {
@@ -86,7 +86,7 @@ private struct JSONReader {
             }
         case UInt8(ascii: "["):
             index += 1
-            var elements: [JSONValue] = []
+            var elements: [NATSJSONValue] = []
             skipWhitespace()
             if peek() == UInt8(ascii: "]") { index += 1; return .array(elements) }
             while true {

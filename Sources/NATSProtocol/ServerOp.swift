@@ -81,7 +81,7 @@ public struct ServerInfo: Sendable, Equatable {
 
     /// Reads the JSON object that follows `INFO`.
     public init(json: some Collection<UInt8>) throws(ProtocolError) {
-        guard case .object(let fields) = try JSONValue.parse(json) else {
+        guard case .object(let fields) = try NATSJSONValue.parse(json) else {
             throw .malformed("INFO is not a JSON object")
         }
         self.init()

@@ -155,7 +155,7 @@ public final class ResultsStore: Sendable {
         return id
     }
 
-    public func setHeader(scenario: String, mode: String, description: String, slos: [SLOSpec]) throws {
+    public func setHeader(scenario: String, mode: String, description: String, slos: [StoredSLO]) throws {
         try dbQueue.write { db in
             try db.execute(sql: "UPDATE meta SET scenario = ?, mode = ?, description = ? WHERE id = 1",
                            arguments: [scenario, mode, description])
@@ -173,7 +173,7 @@ public final class ResultsStore: Sendable {
         try dbQueue.read { db in
             let meta = try Row.fetchOne(db, sql: "SELECT scenario, mode, description FROM meta WHERE id = 1")
             let slos = try Row.fetchAll(db, sql: #"SELECT name, metric, statistic, "limit" FROM slos ORDER BY position"#).map {
-                SLOSpec(name: $0["name"], metric: $0["metric"], statistic: $0["statistic"], limit: $0["limit"])
+                StoredSLO(name: $0["name"], metric: $0["metric"], statistic: $0["statistic"], limit: $0["limit"])
             }
             var runs: [Int64: RunRecord] = [:]
             var order: [Int64] = []

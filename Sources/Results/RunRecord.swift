@@ -28,7 +28,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 }
 
 /// A service-level objective as written in the scenario.
-public struct SLOSpec: Codable, Sendable, Equatable {
+public struct StoredSLO: Codable, Sendable, Equatable {
     /// As written in the scenario, e.g. "request_latency_p99".
     public var name: String
     /// A histogram metric (e.g. "request_latency") or a scalar metric (e.g. "error_rate").
@@ -99,10 +99,10 @@ public struct RunSet: Sendable {
     public var scenario: String
     public var mode: String
     public var description: String
-    public var slos: [SLOSpec]
+    public var slos: [StoredSLO]
     public var runs: [RunRecord]
 
-    public init(scenario: String, mode: String, description: String = "", slos: [SLOSpec] = [], runs: [RunRecord] = []) {
+    public init(scenario: String, mode: String, description: String = "", slos: [StoredSLO] = [], runs: [RunRecord] = []) {
         self.scenario = scenario
         self.mode = mode
         self.description = description

@@ -242,7 +242,7 @@ public enum SummaryBuilder {
         runs.lazy.compactMap { $0.metricUnits[name] }.first ?? fallback
     }
 
-    static func summarise(_ runs: [RunRecord], slos: [SLOSpec]) -> Pooled {
+    static func summarise(_ runs: [RunRecord], slos: [StoredSLO]) -> Pooled {
         var out = Pooled()
         var merged: [String: LatencyHistogram] = [:]
         for name in histogramNames(runs) {
@@ -332,7 +332,7 @@ public enum SummaryBuilder {
         return p
     }
 
-    static func evaluate(_ slo: SLOSpec, merged: [String: LatencyHistogram], perRun: [String: [Double]],
+    static func evaluate(_ slo: StoredSLO, merged: [String: LatencyHistogram], perRun: [String: [Double]],
                          runs: [RunRecord]) -> SummaryDocument.SLOSummary {
         var observed: Double?
         var note: String?

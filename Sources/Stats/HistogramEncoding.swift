@@ -42,7 +42,7 @@ extension LatencyHistogram {
     }
 
     public init(serialized bytes: [UInt8]) throws {
-        var reader = ByteReader(bytes: bytes)
+        var reader = HistogramBytesReader(bytes: bytes)
         guard try reader.take(4) == Self.magic else { throw HistogramDecodingError.badMagic }
         let version = try reader.byte()
         guard version == Self.formatVersion else { throw HistogramDecodingError.unsupportedVersion(version) }
@@ -109,7 +109,7 @@ enum Varint {
     }
 }
 
-struct ByteReader {
+struct HistogramBytesReader {
     let bytes: [UInt8]
     var position = 0
 

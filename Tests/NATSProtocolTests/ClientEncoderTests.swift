@@ -43,7 +43,7 @@ final class ClientEncoderTests: XCTestCase {
         XCTAssertEqual(object["auth_token"] as? String, "t")
         XCTAssertNil(ConnectOptions().json.firstIndex(of: UInt8(ascii: "\n")))
         // And our own reader agrees.
-        guard case .object(let fields) = try JSONValue.parse(options.json) else { return XCTFail() }
+        guard case .object(let fields) = try NATSJSONValue.parse(options.json) else { return XCTFail() }
         XCTAssertEqual(fields.first { $0.0 == "name" }?.1.string, options.name)
     }
 

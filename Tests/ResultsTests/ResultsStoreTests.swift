@@ -8,7 +8,7 @@ final class ResultsStoreTests: XCTestCase {
 
     func testRoundTripThroughReopenedDatabase() throws {
         let path = temporaryPath()
-        let slos = [SLOSpec(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 50)]
+        let slos = [StoredSLO(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 50)]
         var runs = [
             makeRun(seed: 1, latency: latencies([(1.5, 99), (12, 1)])),
             makeRun(seed: UInt64.max, parameters: ["broker.ack_policy": "all", "cluster.nodes": "5"], passed: false,

@@ -10,14 +10,14 @@ final class SummaryBuilderTests: XCTestCase {
         let r2 = makeRun(seed: 2, passed: false, errorRate: 0.3, latency: latencies([(2, 100)]),
                          checks: [CheckResult(name: "no_acknowledged_loss", passed: false, violations: 2)])
         return RunSet(scenario: "leader-failover", mode: "sim", description: "tiny", slos: [
-            SLOSpec(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 5),
-            SLOSpec(name: "request_latency_p999", metric: "request_latency", statistic: "p999", limit: 5),
-            SLOSpec(name: "error_rate_mean", metric: "error_rate", statistic: "mean", limit: 0.25),
-            SLOSpec(name: "error_rate_max", metric: "error_rate", statistic: "max", limit: 0.25),
+            StoredSLO(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 5),
+            StoredSLO(name: "request_latency_p999", metric: "request_latency", statistic: "p999", limit: 5),
+            StoredSLO(name: "error_rate_mean", metric: "error_rate", statistic: "mean", limit: 0.25),
+            StoredSLO(name: "error_rate_max", metric: "error_rate", statistic: "max", limit: 0.25),
             // Lower bounds: the smallest per-run error rate is 0.1.
-            SLOSpec(name: "error_rate_min_low", metric: "error_rate", statistic: "min", limit: 0.05),
-            SLOSpec(name: "error_rate_min_high", metric: "error_rate", statistic: "min", limit: 0.2),
-            SLOSpec(name: "ghost", metric: "not_recorded", statistic: "p99", limit: 1),
+            StoredSLO(name: "error_rate_min_low", metric: "error_rate", statistic: "min", limit: 0.05),
+            StoredSLO(name: "error_rate_min_high", metric: "error_rate", statistic: "min", limit: 0.2),
+            StoredSLO(name: "ghost", metric: "not_recorded", statistic: "p99", limit: 1),
         ], runs: [r2, r1])
     }
 
@@ -83,7 +83,7 @@ final class SummaryBuilderTests: XCTestCase {
 
         var good = tinySet()
         good.runs = [makeRun(seed: 1, errorRate: 0.1, latency: latencies([(1, 50)]))]
-        good.slos = [SLOSpec(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 5)]
+        good.slos = [StoredSLO(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 5)]
         XCTAssertTrue(SummaryBuilder.build(good).allPassed)
         good.slos[0].limit = 0.5
         XCTAssertFalse(SummaryBuilder.build(good).allPassed)
@@ -163,7 +163,7 @@ final class SummaryBuilderTests: XCTestCase {
 final class ReportRendererTests: XCTestCase {
     func testMarkdownHasTheTables() {
         let set = RunSet(scenario: "leader-failover", mode: "sim", description: "Kill the leader.", slos: [
-            SLOSpec(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 50),
+            StoredSLO(name: "request_latency_p99", metric: "request_latency", statistic: "p99", limit: 50),
         ], runs: [makeRun(seed: 1, latency: latencies([(1.5, 100)])), makeRun(seed: 2, latency: latencies([(2.5, 100)]))])
         let md = ReportRenderer.render(set, format: .md)
         XCTAssertTrue(md.hasPrefix("# leader-failover — PASS"))
@@ -227,14 +227,14 @@ final class ReportRendererTests: XCTestCase {
             }
         }
         let all = runs(count: "1", blast: 1) + runs(count: "10", blast: 0.3) + runs(count: "100", blast: 0.05)
-        let limit = SLOSpec(name: "blast_radius_mean", metric: "blast_radius_mean", statistic: "mean", limit: 0.1)
+        let limit = StoredSLO(name: "blast_radius_mean", metric: "blast_radius_mean", statistic: "mean", limit: 0.1)
         let md = ReportRenderer.render(RunSet(scenario: "sizing", mode: "sim", slos: [limit], runs: all), format: .md)
         XCTAssertTrue(md.contains("## Account sizing"), md)
         XCTAssertTrue(md.contains("| accounts.count=10 | 0.3015 [0.2951, 0.3079] | missed |"), md)
         XCTAssertTrue(md.contains("| accounts.count=100 | 0.0515 [0.04515, 0.05785] | met |"), md)
         XCTAssertTrue(md.contains("Smallest setting that meets every limit: **accounts.count=100**."), md)
 
-        let strict = SLOSpec(name: "blast_radius_mean", metric: "blast_radius_mean", statistic: "mean", limit: 0.01)
+        let strict = StoredSLO(name: "blast_radius_mean", metric: "blast_radius_mean", statistic: "mean", limit: 0.01)
         let none = ReportRenderer.render(RunSet(scenario: "sizing", mode: "sim", slos: [strict], runs: all), format: .md)
         XCTAssertTrue(none.contains("**No setting meets every limit.**"), none)
         // Without account metrics there is no such section.

@@ -166,6 +166,8 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
         .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),
+        // Reads Sources/ and Package.swift: layering and naming rules as tests.
+        .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "LiveAuthTests", dependencies: ["LiveAuth", "Auth", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "LiveHTTPTests", dependencies: [
             "LiveHTTP", "LoadCore",

@@ -16,15 +16,8 @@ extension Simulation {
 
     static func makeBrokerWorld(_ spec: BrokerSpec, nodes: [NodeSpec], root: SeededGenerator) throws -> BrokerWorld {
         let count = nodes.count
-        var replicaNodes: [[NodeID]] = []
-        for (index, stream) in spec.streams.enumerated() {
-            if let names = stream.replicas {
-                replicaNodes.append(names.compactMap { name in nodes.firstIndex { $0.name == name } }.sorted())
-            } else {
-                // Spread streams over the cluster: stream i starts at node i.
-                replicaNodes.append((0..<stream.replicationFactor).map { (index + $0) % count }.sorted())
-            }
-        }
+        // The live broker's placement rule (BrokerSetup): replica order is preference order.
+        let replicaNodes = spec.streams.indices.map { StreamPlacement.scenario(spec, stream: $0, nodeNames: nodes.map(\.name)) }
         var configs: [[ReplicaConfig]] = []
         for stream in spec.streams.indices {
             configs.append(replicaNodes[stream].map { node in ReplicaConfig(scenario: spec, brokerID: BrokerID(UInt32(node))) })
@@ -57,14 +50,11 @@ extension Simulation {
         let disk = processes[node].disk
         let (hardState, log, offsets) = BrokerStorage.recoverRaft(from: disk)
         let spec = world.spec
-        let ticksPerElection = max(2, Int(spec.electionTimeout / spec.raftTick))
-        let ticksPerHeartbeat = max(1, Int(spec.heartbeatInterval / spec.raftTick))
         // Each incarnation draws election timeouts from its own stream: a restarted node
         // must not replay the timeouts of its previous life.
         let rng = world.raftRngs[node].stream("incarnation.\(processes[node].incarnation)")
         let raft = RaftNode<MetadataCommand>(
-            config: RaftConfig(id: node, peers: clusterNodes, electionTicks: ticksPerElection,
-                               heartbeatTicks: ticksPerHeartbeat, preVote: true, checkQuorum: true),
+            config: RaftTiming(scenario: spec).config(id: node, peers: clusterNodes),
             restoring: hardState, log: log, appliedIndex: 0, rng: rng)
         var replicas: [StreamReplica?] = Array(repeating: nil, count: world.streamNames.count)
         var restartEffects: [(Int, [ReplicaEffect])] = []

@@ -27,54 +27,54 @@ let package = Package(
     ],
     targets: [
         // GNU Scientific Library (libgsl-dev): Student t quantiles and other distributions.
-        .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
-        .target(name: "SimCore"),
+        .systemLibrary(name: "CGSL", path: "Sources/Shared/CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
+        .target(name: "SimCore", path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
             "CGSL",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
-        ]),
+        ], path: "Sources/Shared/Stats"),
         .target(name: "Scenario", dependencies: [
             "SimCore",
             .product(name: "Yams", package: "Yams"),
-        ]),
-        .target(name: "Stations"),
+        ], path: "Sources/Shared/Scenario"),
+        .target(name: "Stations", path: "Sources/Core/Stations"),
         // Sans-IO protocol cores: driven by the simulator here and by live servers later.
-        .target(name: "Raft", dependencies: ["SimCore"]),
-        .target(name: "Replication"),
+        .target(name: "Raft", dependencies: ["SimCore"], path: "Sources/Core/Raft"),
+        .target(name: "Replication", path: "Sources/Core/Replication"),
         // Token issuing, tokeninfo semantics and per-hop validation (central / local / hybrid).
-        .target(name: "Auth"),
+        .target(name: "Auth", path: "Sources/Core/Auth"),
         // The multi-account model: organisations, placements, blast radius, control plane, cost.
-        .target(name: "Accounts", dependencies: ["SimCore"]),
+        .target(name: "Accounts", dependencies: ["SimCore"], path: "Sources/Core/Accounts"),
         // Live-mode groundwork (issue 6): the broker's client wire codec and the NATS client
         // protocol, both sans-IO, for the SwiftNIO drivers to come.
-        .target(name: "Wire"),
-        .target(name: "NATSProtocol"),
+        .target(name: "Wire", path: "Sources/Core/Wire"),
+        .target(name: "NATSProtocol", path: "Sources/Core/NATSProtocol"),
         // Node-to-node frames: Raft messages of the metadata group and stream replication.
-        .target(name: "PeerWire", dependencies: ["Wire", "Raft", "Replication"]),
+        .target(name: "PeerWire", dependencies: ["Wire", "Raft", "Replication"], path: "Sources/Core/PeerWire"),
         // A broker node's protocol state (Raft + metadata + replicas) as one sans-IO unit.
-        .target(name: "Broker", dependencies: ["Raft", "Replication"]),
+        .target(name: "Broker", dependencies: ["Raft", "Replication"], path: "Sources/Core/Broker"),
         // What a scenario's `broker:` section means for a node (replica settings, Raft timing,
         // stream placement): one mapping for the simulator and the live launcher.
         .target(name: "BrokerSetup", dependencies: ["Broker", "Raft", "Replication", "Scenario"], path: "Sources/Core/BrokerSetup"),
-        .target(name: "Checkers", dependencies: ["SimCore", "Stats"]),
+        .target(name: "Checkers", dependencies: ["SimCore", "Stats"], path: "Sources/Shared/Checkers"),
         // Live mode (issue 6). A broker node's files: segmented stream logs with offset indexes,
         // the metadata Raft log and hard state, checkpoints. Blocking I/O, no NIO.
-        .target(name: "LogStore", dependencies: ["Replication", "Raft"]),
+        .target(name: "LogStore", dependencies: ["Replication", "Raft"], path: "Sources/Core/LogStore"),
         // The I/O-free parts of the open-loop load driver: arrival schedules, coordinated-omission
         // correct recording, the publish ledger and its read-back checks.
-        .target(name: "LoadCore", dependencies: ["Scenario", "SimCore", "Stats", "Checkers"]),
+        .target(name: "LoadCore", dependencies: ["Scenario", "SimCore", "Stats", "Checkers"], path: "Sources/Core/LoadCore"),
         // NATS over SwiftNIO (core protocol, JetStream API, nats-server processes).
         .target(name: "LiveNATS", dependencies: [
             "NATSProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        ], path: "Sources/Live/NATS"),
         // The broker's client protocol over SwiftNIO (load driver, launcher, tests).
         .target(name: "LiveClient", dependencies: [
             "Wire",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        ], path: "Sources/Live/Client"),
         // A live broker node: BrokerCore driven by SwiftNIO, real files, NATS ingestion, /metrics.
         .target(name: "LiveBroker", dependencies: [
             "Broker", "Raft", "Replication", "Wire", "PeerWire", "LogStore", "LiveNATS", "NATSProtocol", "SimCore",
@@ -83,7 +83,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], path: "Sources/Live/Broker"),
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
             "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Scenario", "Results", "Stats", "Checkers", "SimCore",
@@ -91,13 +91,13 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], path: "Sources/Live/Runner"),
         // Live PaaS (issue 7). Real tokens for the Auth core: compact JWTs, ES256 (swift-crypto),
         // JWKS documents, the provider's key ring.
         .target(name: "LiveAuth", dependencies: [
             "Auth",
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], path: "Sources/Live/Auth"),
         // A small HTTP/1.1 client over SwiftNIO (pooled keep-alive connections) and the
         // open-loop HTTP load generator built on it.
         // Its connections are confined to their event loop; dynamic exclusivity checks were ~3%
@@ -107,7 +107,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-        ], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        ], path: "Sources/Live/HTTP", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Token provider, tokeninfo and the fan-out mesh as Hummingbird servers over the Auth
         // core; their launcher, the OAuth load run and calibration.
         .target(name: "LivePaaS", dependencies: [
@@ -119,14 +119,14 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], path: "Sources/Live/PaaS"),
         .target(name: "Results", dependencies: [
             "Stats", "SimCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts"],
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts"], path: "Sources/Sim/Driver",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
@@ -134,7 +134,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], path: "Sources/CLI"),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "SimCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),
@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "SimCore"]),
         // Deterministic fuzzing helpers shared by the codec test suites.
-        .target(name: "WireTesting"),
+        .target(name: "WireTesting", path: "Sources/Testing/WireTesting"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "WireTesting"]),
         .testTarget(name: "NATSProtocolTests", dependencies: ["NATSProtocol"]),
         .testTarget(name: "PeerWireTests", dependencies: ["PeerWire", "Wire", "WireTesting", "Raft", "Replication"]),

@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Layering (lower never imports higher):
-//   FaultlineCLI → Sim → Scenario / Stations / Checkers → SimCore
-//   FaultlineCLI → Results → Stats → CGSL, Histogram; Results also uses SimCore's seeded generator
+//   CLI (FaultlineCLI) → Live* drivers / Sim driver → Core (sans-IO cores) → Shared (Scenario, Checkers, Stats, Sampling)
+//   Sim driver → SimCore (the kernel) → Sampling; Results → Stats → CGSL, Histogram; Live* never imports Sim or SimCore
 // The kernel and the models depend on no server library, so their tests build in seconds.
 let package = Package(
     name: "Faultline",
@@ -28,23 +28,27 @@ let package = Package(
     targets: [
         // GNU Scientific Library (libgsl-dev): Student t quantiles and other distributions.
         .systemLibrary(name: "CGSL", path: "Sources/Shared/CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
-        .target(name: "SimCore", path: "Sources/Sim/Kernel"),
+        // Seeded randomness (xoshiro256** with named sub-streams), distributions and the
+        // nanosecond time unit: what every layer shares, the live side included.
+        .target(name: "Sampling", path: "Sources/Shared/Sampling"),
+        // The simulation kernel: virtual time, event queue, simulated network, disk, clock, process.
+        .target(name: "SimCore", dependencies: ["Sampling"], path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
             "CGSL",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Sources/Shared/Stats"),
         .target(name: "Scenario", dependencies: [
-            "SimCore",
+            "Sampling",
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/Shared/Scenario"),
         .target(name: "Stations", path: "Sources/Core/Stations"),
         // Sans-IO protocol cores: driven by the simulator here and by live servers later.
-        .target(name: "Raft", dependencies: ["SimCore"], path: "Sources/Core/Raft"),
+        .target(name: "Raft", dependencies: ["Sampling"], path: "Sources/Core/Raft"),
         .target(name: "Replication", path: "Sources/Core/Replication"),
         // Token issuing, tokeninfo semantics and per-hop validation (central / local / hybrid).
         .target(name: "Auth", path: "Sources/Core/Auth"),
         // The multi-account model: organisations, placements, blast radius, control plane, cost.
-        .target(name: "Accounts", dependencies: ["SimCore"], path: "Sources/Core/Accounts"),
+        .target(name: "Accounts", dependencies: ["Sampling"], path: "Sources/Core/Accounts"),
         // Live-mode groundwork (issue 6): the broker's client wire codec and the NATS client
         // protocol, both sans-IO, for the SwiftNIO drivers to come.
         .target(name: "Wire", path: "Sources/Core/Wire"),
@@ -56,7 +60,7 @@ let package = Package(
         // What a scenario's `broker:` section means for a node (replica settings, Raft timing,
         // stream placement): one mapping for the simulator and the live launcher.
         .target(name: "BrokerSetup", dependencies: ["Broker", "Raft", "Replication", "Scenario"], path: "Sources/Core/BrokerSetup"),
-        .target(name: "Checkers", dependencies: ["SimCore", "Stats"], path: "Sources/Shared/Checkers"),
+        .target(name: "Checkers", dependencies: ["Sampling", "Stats"], path: "Sources/Shared/Checkers"),
         // Live mode (issue 6). A broker node's files: segmented stream logs with offset indexes,
         // the metadata Raft log and hard state, checkpoints. Blocking I/O, no NIO.
         .target(name: "LogStore", dependencies: ["Replication", "Raft"], path: "Sources/Core/LogStore"),
@@ -77,7 +81,7 @@ let package = Package(
         ], path: "Sources/Live/Client"),
         // A live broker node: BrokerCore driven by SwiftNIO, real files, NATS ingestion, /metrics.
         .target(name: "LiveBroker", dependencies: [
-            "Broker", "Raft", "Replication", "Wire", "PeerWire", "LogStore", "LiveNATS", "NATSProtocol", "SimCore",
+            "Broker", "Raft", "Replication", "Wire", "PeerWire", "LogStore", "LiveNATS", "NATSProtocol", "Sampling",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -121,7 +125,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "Sources/Live/PaaS"),
         .target(name: "Results", dependencies: [
-            "Stats", "SimCore",
+            "Stats", "Sampling",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 import Foundation
 import Stats
 

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// Synthetic organisations. Real dependency graphs are rarely shared, so the simulator sweeps
 /// two families that bracket them: a strictly layered architecture (edge → mid-tier →

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// Steady-state availability under independent account failures.
 ///

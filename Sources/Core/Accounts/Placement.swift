@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// Where every replica of every service runs: which cloud account, and so which region.
 ///

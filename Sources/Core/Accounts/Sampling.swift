@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 extension SeededGenerator {
     /// `k` distinct integers of `0..<n` in random order: a partial Fisher–Yates shuffle, so

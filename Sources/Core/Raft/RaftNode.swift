@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// One Raft voter as a sans-IO state machine, shaped like etcd's `RawNode`: feed it `tick()`,
 /// `step(_:)` and `propose(_:)`; collect effects with `ready()`; confirm with `advance()`.

@@ -6,7 +6,7 @@ import NIOPosix
 import PeerWire
 import Raft
 import Replication
-import SimCore
+import Sampling
 
 /// A live broker node: the SwiftNIO *driver* of `BrokerCore` (the metadata Raft node, the
 /// metadata state machine and the stream replicas), the same sans-IO code the simulator drives.

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// One thing that went wrong in a run, with the virtual time it was noticed.
 public struct CheckViolation: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `liveness_after_heal`: once every fault has been undone, the system must serve again.
 /// Jepsen and TigerBeetle's VOPR both end a safety phase with a liveness phase; here the

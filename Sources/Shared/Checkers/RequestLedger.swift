@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `requests_accounted`: every request a client sent ends in exactly one outcome, and the
 /// counts seen from independent vantage points agree (clients, network, stations).

@@ -1,5 +1,5 @@
 import Foundation
-import SimCore
+import Sampling
 
 /// The one implementation of open-loop arrival times, shared by the simulator and the live load
 /// driver (`LoadCore.ArrivalSchedule`), so that a scenario's simulated and live load are the same

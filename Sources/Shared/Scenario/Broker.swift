@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `broker:` — the replicated-log model (Liftbridge-style streams with ISR, HW and leader
 /// epochs, a Raft group for metadata). Absent when a scenario runs only stations.

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `broker:` and `- publish:` workload entries.
 extension ScenarioBuilder {

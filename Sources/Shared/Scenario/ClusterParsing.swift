@@ -1,5 +1,5 @@
 import Foundation
-import SimCore
+import Sampling
 
 /// `cluster:` — nodes, zones, network, disk and where the clients run.
 extension ScenarioBuilder {

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `compare:` — settings `faultline run` tries side by side: `{auth.strategy: [central, local]}`.
 extension ScenarioBuilder {

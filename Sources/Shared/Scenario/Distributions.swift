@@ -1,5 +1,5 @@
 import Foundation
-import SimCore
+import Sampling
 
 /// What a distribution's values measure; decides how scalars are read.
 enum Quantity {

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// Reads one entry of `faults:` — `{at: 20s, crash: n1, for: 5s}`.
 struct FaultReader {

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `services:` — a call graph of services that validate a bearer token at every hop
 /// (the OAuth fan-out model). Absent when a scenario runs only stations or a broker.

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `services:` (the call graph), `auth:` (token validation) and `- calls:` workload entries —
 /// the OAuth fan-out model of `Mesh.swift`.

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// A validated scenario: everything a driver (simulator or live runner) needs, with units
 /// converted (durations in nanoseconds, sizes in bytes, rates per second).

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `nemesis:` — the randomised fault generator.
 extension ScenarioBuilder {

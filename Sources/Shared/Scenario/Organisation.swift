@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `organisation:` — teams, their services and the dependencies between them (the
 /// multi-account model). Absent unless a scenario studies account placement.

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `organisation:` (teams, services and their dependencies) and `accounts:` (placement, cost,
 /// random account faults, control plane) — the multi-account model of `Organisation.swift`.

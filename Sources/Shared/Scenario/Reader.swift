@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// Key paths as shown in errors: `stations[0].service.exponential`.
 enum KeyPath {

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `slos:` — `<metric>[_<statistic>]: <limit>`.
 extension ScenarioBuilder {

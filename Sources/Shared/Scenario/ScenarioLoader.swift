@@ -1,5 +1,5 @@
 import Foundation
-import SimCore
+import Sampling
 
 /// YAML scenario file → validated `Scenario`. The format is documented in Scenarios/README.md.
 public enum ScenarioLoader {

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// Reads selector text (`n1`, `zone(a)`, `random-node`, `station(tokeninfo)`, …) against the
 /// names the scenario defines.

@@ -1,5 +1,5 @@
 import Foundation
-import SimCore
+import Sampling
 
 /// `stations:` and `workload:`.
 extension ScenarioBuilder {

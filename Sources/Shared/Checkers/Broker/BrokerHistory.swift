@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// Identity of a published message: the producer and its own sequence number. Offsets are
 /// not identities: a retried message may land at another offset, and truncation reuses offsets.

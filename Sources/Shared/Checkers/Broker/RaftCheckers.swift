@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `raft_election_safety`: at most one leader per term, ever (Raft §5.2).
 public struct RaftElectionSafetyChecker: Sendable {

@@ -1,4 +1,4 @@
-import SimCore
+import Sampling
 
 /// `no_acknowledged_loss`: every message acknowledged under `ack_policy: all` is readable at
 /// the end — in the committed prefix (below the HW) of the stream's leader.

@@ -10,7 +10,7 @@ final class NATSConnectionTests: XCTestCase {
         try await withCluster { cluster in
             let subscriber = try await connect(cluster, name: "sub")
             let publisher = try await connect(cluster, name: "pub")
-            let (stream, continuation) = AsyncStream.makeStream(of: Message.self)
+            let (stream, continuation) = AsyncStream.makeStream(of: NATSMessage.self)
             let sid = try await subscriber.subscribe(subject: "greet.*") { continuation.yield($0) }
 
             try publisher.publish(subject: "greet.joe", payload: Array("hello".utf8))

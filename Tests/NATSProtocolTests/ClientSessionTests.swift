@@ -4,7 +4,7 @@ import XCTest
 let info = ServerInfo(serverID: "S", version: "2.10.7", proto: 1, maxPayload: 16, headers: true)
 
 func msg(_ sid: String, _ text: String = "x", subject: String = "s") -> ServerOp {
-    .msg(Message(subject: subject, sid: sid, payload: bytes(text)))
+    .msg(NATSMessage(subject: subject, sid: sid, payload: bytes(text)))
 }
 
 /// A session that has finished its handshake.
@@ -86,7 +86,7 @@ final class ClientSessionTests: XCTestCase {
     func testMessagesForActiveSidsOnly() throws {
         var session = readySession()
         let sid = try session.subscribe("a", queue: nil).sid
-        XCTAssertEqual(session.received(msg(sid, "1")).events, [.message(Message(subject: "s", sid: sid, payload: bytes("1")))])
+        XCTAssertEqual(session.received(msg(sid, "1")).events, [.message(NATSMessage(subject: "s", sid: sid, payload: bytes("1")))])
         XCTAssertEqual(session.received(msg("99")).events, [], "unknown sid")
         XCTAssertEqual(session.unsubscribe(sid: sid), [.unsub(sid: sid, max: nil)])
         XCTAssertEqual(session.received(msg(sid)).events, [], "in flight across our UNSUB")
@@ -96,7 +96,7 @@ final class ClientSessionTests: XCTestCase {
     func testHeaderMessagesAreDeliveredToo() throws {
         var session = readySession()
         let sid = try session.subscribe("a", queue: nil).sid
-        let message = Message(subject: "a", sid: sid, payload: [], headers: bytes("NATS/1.0 503\r\n\r\n"))
+        let message = NATSMessage(subject: "a", sid: sid, payload: [], headers: bytes("NATS/1.0 503\r\n\r\n"))
         XCTAssertEqual(session.received(.hmsg(message)).events, [.message(message)])
     }
 
@@ -184,7 +184,7 @@ final class ClientSessionTests: XCTestCase {
         let sid = try session.subscribe("stream.orders", queue: nil).sid
         try receive(#"INFO {"server_id":"S","max_payload":1048576}"# + "\r\n")
         try receive("PONG\r\nPING\r\nMSG stream.orders \(sid) _INBOX.ack.1 3\r\nabc\r\n")
-        let ack = events.compactMap { event -> Message? in
+        let ack = events.compactMap { event -> NATSMessage? in
             if case .message(let m) = event { m } else { nil }
         }.first
         sent += try ClientEncoder.encode(session.publish(try XCTUnwrap(ack?.replyTo), payload: bytes("+ACK")))

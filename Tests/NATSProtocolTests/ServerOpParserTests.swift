@@ -51,11 +51,11 @@ let sampleOps: [ServerOp] = [
     .info(ServerInfo(serverID: "NCXYZ", serverName: "n1", version: "2.10.7", proto: 1, host: "0.0.0.0",
                      port: 4222, maxPayload: 1_048_576, headers: true, clientID: 7,
                      connectURLs: ["10.0.0.1:4222"])),
-    .msg(Message(subject: "orders.new", sid: "1", payload: bytes("hello"))),
-    .msg(Message(subject: "orders.new", sid: "1", replyTo: "_INBOX.abc", payload: bytes("ok"))),
-    .msg(Message(subject: "empty", sid: "2", payload: [])),
-    .msg(Message(subject: "crlf", sid: "3", payload: bytes("a\r\nb\r\n"))),
-    .hmsg(Message(subject: "with.headers", sid: "4", replyTo: "reply.to", payload: bytes("hello"),
+    .msg(NATSMessage(subject: "orders.new", sid: "1", payload: bytes("hello"))),
+    .msg(NATSMessage(subject: "orders.new", sid: "1", replyTo: "_INBOX.abc", payload: bytes("ok"))),
+    .msg(NATSMessage(subject: "empty", sid: "2", payload: [])),
+    .msg(NATSMessage(subject: "crlf", sid: "3", payload: bytes("a\r\nb\r\n"))),
+    .hmsg(NATSMessage(subject: "with.headers", sid: "4", replyTo: "reply.to", payload: bytes("hello"),
                   headers: bytes("NATS/1.0\r\nA: 1\r\nB: x\r\n\r\n"))),
     .ping, .pong, .ok,
     .err("Unknown Protocol Operation"),
@@ -86,9 +86,9 @@ final class ServerOpParserTests: XCTestCase {
     func testEveryPairOfSplitPositions() throws {
         let stream = bytes("MSG a 1 _R 4\r\nab\r\n\r\nPING\r\nHMSG b 2 12 12\r\nNATS/1.0\r\n\r\n\r\n")
         let expected: [ServerOp] = [
-            .msg(Message(subject: "a", sid: "1", replyTo: "_R", payload: bytes("ab\r\n"))),
+            .msg(NATSMessage(subject: "a", sid: "1", replyTo: "_R", payload: bytes("ab\r\n"))),
             .ping,
-            .hmsg(Message(subject: "b", sid: "2", payload: [], headers: bytes("NATS/1.0\r\n\r\n"))),
+            .hmsg(NATSMessage(subject: "b", sid: "2", payload: [], headers: bytes("NATS/1.0\r\n\r\n"))),
         ]
         for first in 0...stream.count {
             for second in first...stream.count {
@@ -103,34 +103,34 @@ final class ServerOpParserTests: XCTestCase {
 
     func testMessageWithoutAndWithReply() throws {
         XCTAssertEqual(try parse("MSG foo.bar 9 11\r\nHello World\r\n"),
-                       [.msg(Message(subject: "foo.bar", sid: "9", payload: bytes("Hello World")))])
+                       [.msg(NATSMessage(subject: "foo.bar", sid: "9", payload: bytes("Hello World")))])
         XCTAssertEqual(try parse("MSG foo.bar 9 GREETING.34 11\r\nHello World\r\n"),
-                       [.msg(Message(subject: "foo.bar", sid: "9", replyTo: "GREETING.34",
+                       [.msg(NATSMessage(subject: "foo.bar", sid: "9", replyTo: "GREETING.34",
                                      payload: bytes("Hello World")))])
     }
 
     func testZeroLengthPayload() throws {
-        XCTAssertEqual(try parse("MSG a 1 0\r\n\r\n"), [.msg(Message(subject: "a", sid: "1", payload: []))])
+        XCTAssertEqual(try parse("MSG a 1 0\r\n\r\n"), [.msg(NATSMessage(subject: "a", sid: "1", payload: []))])
     }
 
     func testPayloadContainingCRLF() throws {
         XCTAssertEqual(try parse("MSG a 1 4\r\n\r\n\r\n\r\n"),
-                       [.msg(Message(subject: "a", sid: "1", payload: bytes("\r\n\r\n")))])
+                       [.msg(NATSMessage(subject: "a", sid: "1", payload: bytes("\r\n\r\n")))])
     }
 
     func testTabsAndRunsOfSeparators() throws {
         XCTAssertEqual(try parse("MSG\ta \t 1\t\tr  3\r\nabc\r\n"),
-                       [.msg(Message(subject: "a", sid: "1", replyTo: "r", payload: bytes("abc")))])
+                       [.msg(NATSMessage(subject: "a", sid: "1", replyTo: "r", payload: bytes("abc")))])
     }
 
     func testLowerAndMixedCaseOps() throws {
         XCTAssertEqual(try parse("ping\r\nPoNg\r\n+ok\r\n-err 'x'\r\nmsg a 1 1\r\nz\r\ninfo {}\r\n"),
                        [.ping, .pong, .ok, .err("x"),
-                        .msg(Message(subject: "a", sid: "1", payload: bytes("z"))), .info(ServerInfo())])
+                        .msg(NATSMessage(subject: "a", sid: "1", payload: bytes("z"))), .info(ServerInfo())])
     }
 
     func testBareLFEndsAControlLine() throws {
-        XCTAssertEqual(try parse("PING\nMSG a 1 1\nz\r\n"), [.ping, .msg(Message(subject: "a", sid: "1", payload: bytes("z")))])
+        XCTAssertEqual(try parse("PING\nMSG a 1 1\nz\r\n"), [.ping, .msg(NATSMessage(subject: "a", sid: "1", payload: bytes("z")))])
     }
 
     func testErrWithoutQuotes() throws {

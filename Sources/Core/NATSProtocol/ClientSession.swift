@@ -4,7 +4,7 @@ public enum SessionEvent: Sendable, Equatable {
     /// and every SUB sent with it were accepted.
     case ready(ServerInfo)
     /// A message for a subscription that is still active.
-    case message(Message)
+    case message(NATSMessage)
     /// `-ERR` from the server. Most are followed by the server closing the connection
     /// ("Authorization Violation", "Maximum Payload Violation", …); a few, such as
     /// "Permissions Violation for Subscription to …", are not.
@@ -82,7 +82,7 @@ public struct ClientSession: Sendable {
         }
     }
 
-    private mutating func deliver(_ message: Message) -> [SessionEvent] {
+    private mutating func deliver(_ message: NATSMessage) -> [SessionEvent] {
         // Unknown sids are normal: a message may cross our UNSUB on the wire.
         guard var subscription = subscriptions[message.sid] else { return [] }
         subscription.delivered += 1

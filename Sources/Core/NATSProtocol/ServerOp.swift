@@ -1,9 +1,9 @@
 /// What a NATS server sends to a client (docs.nats.io, "Client Protocol").
 public enum ServerOp: Sendable, Equatable {
     case info(ServerInfo)
-    case msg(Message)
-    /// A message with a header block (`HMSG`); `Message.headers` is never nil here.
-    case hmsg(Message)
+    case msg(NATSMessage)
+    /// A message with a header block (`HMSG`); `NATSMessage.headers` is never nil here.
+    case hmsg(NATSMessage)
     case ping
     case pong
     /// `+OK`: only sent in verbose mode.
@@ -13,7 +13,7 @@ public enum ServerOp: Sendable, Equatable {
 }
 
 /// One delivered message.
-public struct Message: Sendable, Equatable {
+public struct NATSMessage: Sendable, Equatable {
     public var subject: String
     /// The subscription id the client chose in `SUB`.
     public var sid: String

@@ -80,7 +80,7 @@ public struct ServerOpParser: Sendable {
                         throw ProtocolError.malformed("missing CRLF after payload")
                     }
                     body.removeLast(2)
-                    var message = Message(subject: pending.subject, sid: pending.sid,
+                    var message = NATSMessage(subject: pending.subject, sid: pending.sid,
                                           replyTo: pending.replyTo, payload: body)
                     if let headerBytes = pending.headerBytes {
                         message.headers = Array(body[..<headerBytes])

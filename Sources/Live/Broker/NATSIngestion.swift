@@ -93,7 +93,7 @@ final class NATSIngestion: @unchecked Sendable {
         }
     }
 
-    private func ingest(stream: String, _ message: NATSProtocol.Message) {
+    private func ingest(stream: String, _ message: NATSMessage) {
         node.metrics.natsIngested.increment()
         let headers = message.headers.flatMap { try? MessageHeaders(parsing: $0) }
         let producer = headers?["Faultline-Producer"].flatMap(UInt64.init)

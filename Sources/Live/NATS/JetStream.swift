@@ -90,7 +90,7 @@ public struct JetStream: Sendable {
         msgID.map { MessageHeaders(fields: [.init(name: "Nats-Msg-Id", value: $0)]) }
     }
 
-    private static func pubAck(_ message: Message) throws -> PubAck {
+    private static func pubAck(_ message: NATSMessage) throws -> PubAck {
         let response = try JSONCoding.decode(PubAckResponse.self, from: message)
         guard let stream = response.stream, let seq = response.seq else {
             throw NATSError.unexpectedResponse(String(decoding: message.payload.prefix(200), as: UTF8.self))
@@ -211,7 +211,7 @@ private final class StreamReader: @unchecked Sendable {
         }
     }
 
-    private func received(_ message: Message) {
+    private func received(_ message: NATSMessage) {
         guard sid != nil else { return }
         do {
             let headers = message.headers.flatMap { try? MessageHeaders(parsing: $0) }

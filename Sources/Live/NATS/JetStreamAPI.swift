@@ -168,7 +168,7 @@ enum JSONCoding {
     }
 
     /// Decodes a JetStream reply and turns its `error` object into `NATSError.jetStream`.
-    static func decode<Response: APIResponse>(_ type: Response.Type, from message: Message) throws -> Response {
+    static func decode<Response: APIResponse>(_ type: Response.Type, from message: NATSMessage) throws -> Response {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let response: Response

@@ -62,14 +62,14 @@ public final class NATSConnection: @unchecked Sendable {
 
     private struct PendingRequest {
         var subject: String
-        var completion: (Result<Message, Error>) -> Void
+        var completion: (Result<NATSMessage, Error>) -> Void
         var timeout: Scheduled<Void>
     }
 
     private var state: State = .connecting
     private var channel: Channel?
     private var session: ClientSession
-    private var handlers: [String: (Message) -> Void] = [:]
+    private var handlers: [String: (NATSMessage) -> Void] = [:]
     private var serverErrorHandler: ((String) -> Void)?
     /// Encoded ops not yet handed to the channel.
     private var outbound: [UInt8] = []
@@ -163,7 +163,7 @@ public final class NATSConnection: @unchecked Sendable {
     /// On the loop. `handler` runs on the loop for every message on the new subscription.
     /// The SUB is written at the end of the tick; `flush()` confirms the server has it.
     public func subscribe(subject: String, queue: String? = nil,
-                          handler: @escaping (Message) -> Void) throws -> String {
+                          handler: @escaping (NATSMessage) -> Void) throws -> String {
         eventLoop.preconditionInEventLoop()
         try checkOpen()
         let (sid, ops) = try wrapInvalid { () throws(ProtocolError) in try session.subscribe(subject, queue: queue) }
@@ -175,9 +175,9 @@ public final class NATSConnection: @unchecked Sendable {
     /// From anywhere: hops to the loop, subscribes and returns the sid once the server has
     /// acknowledged the SUB (a PING/PONG round trip), so a publish that follows reaches it.
     public func subscribe(subject: String, queue: String? = nil,
-                          handler: @escaping @Sendable (Message) -> Void) async throws -> String {
+                          handler: @escaping @Sendable (NATSMessage) -> Void) async throws -> String {
         let sid = try await eventLoop.submit {
-            try self.subscribe(subject: subject, queue: queue, handler: handler as (Message) -> Void)
+            try self.subscribe(subject: subject, queue: queue, handler: handler as (NATSMessage) -> Void)
         }.get()
         try await flush()
         return sid
@@ -248,19 +248,19 @@ public final class NATSConnection: @unchecked Sendable {
 
     /// A request on the shared `_INBOX.<random>.*` subscription, answered by the first reply.
     public func request(subject: String, payload: [UInt8], headers: MessageHeaders? = nil,
-                        timeout: Duration = .seconds(5)) async throws -> Message {
+                        timeout: Duration = .seconds(5)) async throws -> NATSMessage {
         try await requestFuture(subject: subject, payload: payload, headers: headers, timeout: timeout).get()
     }
 
     /// From anywhere: `request` as a future.
     public func requestFuture(subject: String, payload: [UInt8], headers: MessageHeaders? = nil,
-                              timeout: Duration = .seconds(5)) -> EventLoopFuture<Message> {
+                              timeout: Duration = .seconds(5)) -> EventLoopFuture<NATSMessage> {
         guard eventLoop.inEventLoop else {
             return eventLoop.flatSubmit {
                 self.requestFuture(subject: subject, payload: payload, headers: headers, timeout: timeout)
             }
         }
-        let promise = eventLoop.makePromise(of: Message.self)
+        let promise = eventLoop.makePromise(of: NATSMessage.self)
         request(subject: subject, payload: payload, headers: headers, timeout: timeout) { promise.completeWith($0) }
         return promise.futureResult
     }
@@ -268,7 +268,7 @@ public final class NATSConnection: @unchecked Sendable {
     /// On the loop: the callback form, for open-loop drivers that keep many requests in flight.
     /// `completion` runs on the loop exactly once (reply, timeout, no responders or close).
     public func request(subject: String, payload: [UInt8], headers: MessageHeaders? = nil,
-                        timeout: Duration, completion: @escaping (Result<Message, Error>) -> Void) {
+                        timeout: Duration, completion: @escaping (Result<NATSMessage, Error>) -> Void) {
         eventLoop.preconditionInEventLoop()
         do {
             try checkOpen()
@@ -291,7 +291,7 @@ public final class NATSConnection: @unchecked Sendable {
         requests.removeValue(forKey: token)?.completion(.failure(NATSError.timeout))
     }
 
-    private func replyReceived(_ message: Message) {
+    private func replyReceived(_ message: NATSMessage) {
         let suffix = message.subject.utf8.dropFirst(inboxPrefix.utf8.count + 1)
         guard let token = UInt64(Substring(suffix)), let pending = requests.removeValue(forKey: token) else { return }
         pending.timeout.cancel()

@@ -60,6 +60,9 @@ let package = Package(
         // What a scenario's `broker:` section means for a node (replica settings, Raft timing,
         // stream placement): one mapping for the simulator and the live launcher.
         .target(name: "BrokerSetup", dependencies: ["Broker", "Raft", "Replication", "Scenario"], path: "Sources/Core/BrokerSetup"),
+        // A scenario's fault timeline, selector resolution, `for:` undo and the cluster-control
+        // operations both drivers carry out (sans-IO; random picks from the run's seed).
+        .target(name: "FaultPlan", dependencies: ["Sampling", "Scenario"], path: "Sources/Core/FaultPlan"),
         .target(name: "Checkers", dependencies: ["Sampling", "Stats"], path: "Sources/Shared/Checkers"),
         // Live mode (issue 6). A broker node's files: segmented stream logs with offset indexes,
         // the metadata Raft log and hard state, checkpoints. Blocking I/O, no NIO.
@@ -91,7 +94,7 @@ let package = Package(
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
             "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Scenario", "Results", "Stats", "Checkers", "SimCore",
-            "Replication", "BrokerSetup",
+            "Replication", "BrokerSetup", "FaultPlan",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -130,7 +133,7 @@ let package = Package(
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts"], path: "Sources/Sim/Driver",
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan"], path: "Sources/Sim/Driver",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
@@ -153,6 +156,7 @@ let package = Package(
         .testTarget(name: "NATSProtocolTests", dependencies: ["NATSProtocol"]),
         .testTarget(name: "PeerWireTests", dependencies: ["PeerWire", "Wire", "WireTesting", "Raft", "Replication"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
+        .testTarget(name: "FaultPlanTests", dependencies: ["FaultPlan", "Sampling", "Scenario"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore"]),
         .testTarget(name: "LoadCoreTests", dependencies: ["LoadCore", "Scenario", "SimCore", "Stats", "Checkers"]),

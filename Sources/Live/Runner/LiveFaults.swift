@@ -1,16 +1,22 @@
+import FaultPlan
 import Foundation
 import NIOCore
+import Sampling
 import Scenario
-import SimCore
 
-/// Runs a scenario's fault schedule against live processes: `crash` (SIGKILL), `restart`,
-/// `pause` (SIGSTOP) and `resume` (SIGCONT), by node name or by role — `leader(stream)`,
-/// `follower(stream)`, `metadata-leader` — resolved at the moment the fault fires. Network,
-/// clock and disk faults need the chaos runner of a later issue and are refused up front.
+/// Runs a scenario's fault schedule against live processes through the shared fault plan
+/// (`FaultPlan`): the same timeline, selector resolution, `for:` undo and seeded random picks
+/// as the simulator, carried out with signals — `crash` (SIGKILL), `restart`, `pause`
+/// (SIGSTOP), `resume` (SIGCONT). Role selectors (`leader(stream)`, `follower(stream)`,
+/// `metadata-leader`) resolve against a snapshot of the cluster taken when the fault fires.
+/// Network, clock and disk faults need the chaos runner of a later issue and are refused up front.
 struct LiveFaults: Sendable {
     let scenario: Scenario
     let environment: LiveEnvironment
     let runStart: NIODeadline
+    /// The run's seed: random picks draw from `SeededGenerator(seed:).stream("faults")`, as in
+    /// the simulator, so one seed picks alike in both.
+    let seed: UInt64
     let log: @Sendable (String) -> Void
 
     struct Fired: Sendable {
@@ -36,88 +42,101 @@ struct LiveFaults: Sendable {
             default: continue
             }
             switch selector {
-            case .node, .leader, .follower, .metadataLeader, .crashed, .paused, .all, .randomNode: break
+            case .node, .zone, .leader, .follower, .metadataLeader, .crashed, .paused, .all, .randomNode, .minority, .majority: break
             default:
-                throw LiveError.badInput("\(where_): selector \(selector) is not supported live; use a node name, leader(…), follower(…), metadata-leader, crashed, paused, random-node or all")
+                throw LiveError.badInput("\(where_): selector \(selector) is not supported live; use a node name, a zone, leader(…), follower(…), metadata-leader, crashed, paused, random-node, minority, majority or all")
             }
         }
     }
 
     func run() async throws -> [Fired] {
         var fired: [Fired] = []
-        var crashed: [String] = []
-        var paused: [String] = []
-        var rng = SeededGenerator(seed: 0x5eed).stream("live.faults")
-        // A fault with `for:` is undone later: keep the undo events in time order with the rest.
-        var schedule: [(at: Int64, action: FaultAction)] = scenario.faults.map { ($0.at, $0.action) }
-        for fault in scenario.faults {
-            guard let d = fault.duration else { continue }
-            switch fault.action {
-            case .crash: schedule.append((fault.at + d, .restart(.crashed)))  // `for:` restarts what is down
-            case .pause: schedule.append((fault.at + d, .resume(.paused)))
-            default: break
-            }
-        }
-        schedule = schedule.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
-        for (at, action) in schedule {
-            let due = runStart + .nanoseconds(at)
-            let wait = Int64(due.uptimeNanoseconds) - Int64(NIODeadline.now().uptimeNanoseconds)
+        var rng = SeededGenerator(seed: seed).stream("faults")
+        var timeline = FaultTimeline(scenario.faults)
+        var undos: [Int: FaultUndo] = [:]
+        // A crashed or paused node stays so until a fault says otherwise (the processes are
+        // ours): the snapshot takes conditions from here, not from polling.
+        var conditions = Array(repeating: NodeCondition.running, count: environment.nodeNames.count)
+        while let (at, step) = timeline.next() {
+            let wait = Int64((runStart + .nanoseconds(at)).uptimeNanoseconds) - Int64(NIODeadline.now().uptimeNanoseconds)
             if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
-            let selector: Selector
-            switch action {
-            case .crash(let s), .restart(let s), .pause(let s), .resume(let s): selector = s
-            default: continue
-            }
-            let nodes = await resolve(selector, crashed: crashed, paused: paused, rng: &rng)
+            let operations: [ClusterOperation]
+            let keyword: String
             var leaderCrash = false
-            switch action {
-            case .crash:
-                if case .leader = selector { leaderCrash = !nodes.isEmpty }
-                for node in nodes {
-                    try await environment.crash(node: node)
-                    crashed.append(node)
-                }
-            case .restart:
-                for node in nodes {
-                    try await environment.restart(node: node)
-                    crashed.removeAll { $0 == node }
-                }
-            case .pause:
-                for node in nodes {
-                    environment.pause(node: node)
-                    paused.append(node)
-                }
-            case .resume:
-                for node in nodes {
-                    environment.resume(node: node)
-                    paused.removeAll { $0 == node }
-                }
-            default: break
+            var targets: [Int] = []
+            switch step {
+            case .fault(let index):
+                let fault = scenario.faults[index]
+                let view = await snapshot(conditions)
+                let planned = FaultPlanner.plan(fault.action, in: view, &rng)
+                operations = planned.operations
+                keyword = Self.describe(fault.action)
+                targets = planned.targets
+                if case .crash(.leader) = fault.action { leaderCrash = !planned.targets.isEmpty }
+                if let undo = planned.undo { undos[index] = undo }
+                timeline.fired(index: index, at: at, leftUndo: planned.undo != nil)
+            case .undo(let index):
+                operations = undos.removeValue(forKey: index)?.operation.map { [$0] } ?? []
+                keyword = "undo " + Self.describe(scenario.faults[index].action)
+                if case .restart(let nodes)? = operations.first { targets = nodes }
+                if case .resume(let nodes)? = operations.first { targets = nodes }
             }
+            for operation in operations { try await carryOut(operation, &conditions) }
+            let names = targets.map { environment.nodeNames[$0] }
             let t = Int64(NIODeadline.now().uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds)
-            log(String(format: "t=%.3fs %@ %@ → %@", Double(t) / 1e9, action.keyword, "\(selector)",
-                       nodes.isEmpty ? "no node" : nodes.joined(separator: ", ")))
-            fired.append(Fired(at: t, action: action.keyword, nodes: nodes, leaderCrash: leaderCrash))
+            log(String(format: "t=%.3fs %@ → %@", Double(t) / 1e9, keyword, names.isEmpty ? "no node" : names.joined(separator: ", ")))
+            fired.append(Fired(at: t, action: keyword, nodes: names, leaderCrash: leaderCrash))
         }
         return fired
     }
 
-    private func resolve(_ selector: Selector, crashed: [String], paused: [String], rng: inout SeededGenerator) async -> [String] {
+    /// "crash leader(orders)": the action and what it was aimed at, for the run's log.
+    static func describe(_ action: FaultAction) -> String {
+        ([action.keyword] + action.selectors.map { "\($0)" }).joined(separator: " ")
+    }
+
+    /// The cluster as the plan needs it now: each stream's leader and replicas from the
+    /// cluster's metadata, the metadata leader, and which processes are down or stopped.
+    private func snapshot(_ conditions: [NodeCondition]) async -> ClusterSnapshot {
         let names = environment.nodeNames
-        switch selector {
-        case .node(let name): return [name]
-        case .leader(let stream): return await environment.leader(of: stream).map { [$0] } ?? []
-        case .follower(let stream):
-            let leader = await environment.leader(of: stream)
-            return await environment.replicas(of: stream).filter { $0 != leader }
-        case .metadataLeader: return await environment.metadataLeader().map { [$0] } ?? []
-        case .crashed: return crashed
-        case .paused: return paused
-        case .all: return names
-        case .randomNode:
-            let running = names.filter { environment.isRunning(node: $0) }
-            return running.isEmpty ? [] : [running[Int(rng.next() % UInt64(running.count))]]
-        default: return []
+        var leaders: [String: Int] = [:]
+        var replicas: [String: [Int]] = [:]
+        for stream in scenario.broker?.streams.map(\.name) ?? [] {
+            if let leader = await environment.leader(of: stream), let node = names.firstIndex(of: leader) { leaders[stream] = node }
+            replicas[stream] = await environment.replicas(of: stream).compactMap { names.firstIndex(of: $0) }
+        }
+        let metadataLeader = await environment.metadataLeader().flatMap { names.firstIndex(of: $0) }
+        let zones = names.map { name in scenario.cluster.nodes.first { $0.name == name }?.zone ?? "" }
+        return ClusterSnapshot(names: names, zones: zones, conditions: conditions, streamLeaders: leaders,
+                               streamReplicas: replicas, metadataLeader: metadataLeader)
+    }
+
+    /// The operations live mode can carry out today (`validate` refuses faults that need others).
+    private func carryOut(_ operation: ClusterOperation, _ conditions: inout [NodeCondition]) async throws {
+        let names = environment.nodeNames
+        switch operation {
+        case .crash(let nodes):
+            for node in nodes {
+                try await environment.crash(node: names[node])
+                conditions[node] = .crashed
+            }
+        case .restart(let nodes):
+            for node in nodes where conditions[node] == .crashed {
+                try await environment.restart(node: names[node])
+                conditions[node] = .running
+            }
+        case .pause(let nodes):
+            for node in nodes {
+                environment.pause(node: names[node])
+                conditions[node] = .paused
+            }
+        case .resume(let nodes):
+            for node in nodes where conditions[node] == .paused {
+                environment.resume(node: names[node])
+                conditions[node] = .running
+            }
+        default:
+            throw LiveError.badInput("live mode cannot carry out \(operation) yet")
         }
     }
 }

@@ -104,7 +104,7 @@ public struct LoadRun: Sendable {
         for session in sessions { try await session.transport.reconnect().get() }
         log("\(target.rawValue): \(sessions.count) producer connection(s) ready; running \(Double(scenario.duration) / 1e9) s")
 
-        let faults = LiveFaults(scenario: scenario, environment: environment, runStart: runStart, log: log)
+        let faults = LiveFaults(scenario: scenario, environment: environment, runStart: runStart, seed: seed, log: log)
         let faultTask = Task { try await faults.run() }
         let drainDeadline = scenario.duration + live.drain
         let futures = sessions.map { $0.run(drainDeadline: drainDeadline) }

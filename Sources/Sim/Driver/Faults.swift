@@ -1,19 +1,52 @@
+import FaultPlan
 import Scenario
 import SimCore
 
-/// What undoes a fault once its `for:` duration (or the nemesis' heal delay) is over.
-enum FaultUndo: Sendable {
-    case restart([NodeID])
-    case resume([NodeID])
-    case healPartitions
-    case clearLinks([Pair])
-    case restoreClocks([(NodeID, SimClock)])
-    case restoreDisks([(NodeID, DiskConfig)])
-    case restoreSlowdown(station: Int, factor: Double)
-    case restoreMeshSlowdown(service: Int, factor: Double)
-    case endStorm(Int)
+/// What undoes a fault in the simulator: the shared plan's undo, plus the simulated state the
+/// driver saved when the fault fired (clock settings, disk settings, slowdown factors, storms).
+struct SimFaultUndo: Sendable {
+    var plan: FaultUndo
+    var saved: Saved?
 
-    struct Pair: Sendable { var from: NodeID; var to: NodeID }
+    enum Saved: Sendable {
+        case clocks([(NodeID, SimClock)])
+        case disks([(NodeID, DiskConfig)])
+        case slowdown(station: Int, factor: Double)
+        case meshSlowdown(service: Int, factor: Double)
+        case storm(Int)
+    }
+}
+
+/// The virtual cluster as the shared fault plan sees it.
+extension Simulation: ClusterView {
+    public func node(named name: String) -> ClusterNode? { nodeIndex[name] }
+    public func zone(of node: ClusterNode) -> String { processes[node].zone }
+    public func condition(of node: ClusterNode) -> NodeCondition {
+        switch processes[node].state {
+        case .running: .running
+        case .crashed: .crashed
+        case .paused: .paused
+        }
+    }
+    public func leader(ofStream stream: String) -> ClusterNode? {
+        brokerBox?.world.streamIndex(stream).flatMap { streamLeader($0) }
+    }
+    public func replicas(ofStream stream: String) -> [ClusterNode] {
+        guard let world = brokerBox?.world, let index = world.streamIndex(stream) else { return [] }
+        return world.replicaNodes[index]
+    }
+    public func metadataLeaderNode() -> ClusterNode? { brokerBox == nil ? nil : metadataLeader() }
+    public func stationHost(_ station: String) -> ClusterNode? { stationIndex[station].map { stationNode[$0] } }
+    public func serviceNodes(named service: String) -> [ClusterNode]? { meshServiceNodes(service) }
+    public func accountNodes(_ account: String) -> [ClusterNode]? {
+        guard let m = meshWorld else { return nil }
+        return clusterNodes.filter { $0 < m.nodeAccount.count && m.nodeAccount[$0] == account }
+    }
+    public func regionNodes(_ region: String) -> [ClusterNode]? {
+        guard let m = meshWorld else { return nil }
+        return clusterNodes.filter { $0 < m.nodeRegion.count && m.nodeRegion[$0] == region }
+    }
+    public var loadDriverNode: ClusterNode? { clientNode }
 }
 
 extension Simulation {
@@ -53,63 +86,15 @@ extension Simulation {
         if let nemesis = scenario.nemesis { try check(nemesis.targets) }
     }
 
-    /// Resolves a selector to sorted node ids. Random choices draw from `rng`, so the
-    /// schedule and the nemesis each keep their own reproducible stream.
-    func resolve(_ selector: Selector, _ rng: inout SeededGenerator) -> [NodeID] {
-        switch selector {
-        case .node(let name):
-            return nodeIndex[name].map { [$0] } ?? []
-        case .zone(let zone):
-            return clusterNodes.filter { processes[$0].zone == zone }
-        case .randomNode:
-            return clusterNodes.isEmpty ? [] : [clusterNodes[rng.index(below: clusterNodes.count)]]
-        case .minority:
-            return randomSubset(size: (clusterNodes.count - 1) / 2, &rng)
-        case .majority:
-            return randomSubset(size: clusterNodes.count / 2 + 1, &rng)
-        case .all:
-            return clusterNodes
-        case .crashed:
-            return clusterNodes.filter { processes[$0].state == .crashed }
-        case .paused:
-            return clusterNodes.filter { processes[$0].state == .paused }
-        case .station(let name):
-            return stationIndex[name].map { [stationNode[$0]] } ?? []
-        case .leader, .follower, .metadataLeader:
-            return resolveBrokerSelector(selector)
-        case .account(let account):
-            guard let m = meshWorld else { return [] }
-            return clusterNodes.filter { $0 < m.nodeAccount.count && m.nodeAccount[$0] == account }
-        case .service(let name):
-            return (meshServiceNodes(name) ?? []).sorted()
-        }
-    }
-
-    func resolve(_ selectors: [Selector], _ rng: inout SeededGenerator) -> [NodeID] {
-        var ids: [NodeID] = []
-        for selector in selectors { ids += resolve(selector, &rng) }
-        return Array(Set(ids)).sorted()
-    }
-
-    /// A uniformly random subset of the cluster nodes (partial Fisher–Yates), sorted.
-    func randomSubset(size: Int, _ rng: inout SeededGenerator) -> [NodeID] {
-        var pool = clusterNodes
-        let count = min(max(size, 0), pool.count)
-        for i in 0..<count {
-            let j = i + rng.index(below: pool.count - i)
-            pool.swapAt(i, j)
-        }
-        return pool[0..<count].sorted()
-    }
-
     // MARK: - The schedule
 
     mutating func applyScheduledFault(_ index: Int) {
         let fault = scenario.faults[index]
         var rng = faultRng
-        let undo = apply(fault.action, &rng)
+        let planned = FaultPlanner.plan(fault.action, in: self, &rng)
         faultRng = rng
-        traceFault("fault_action", action: fault.action.keyword, targets: undo?.nodes ?? [])
+        let undo = carryOut(planned)
+        traceFault("fault_action", action: fault.action.keyword, targets: planned.targets)
         if let duration = fault.duration, let undo {
             faultUndo[index] = undo
             queue.schedule(.undoFault(index: Int32(index)), at: now + duration)
@@ -120,24 +105,11 @@ extension Simulation {
     mutating func nemesisStrike(_ tick: Int) {
         guard let nemesis = scenario.nemesis, let plan = nemesisPlan, !plan.actions.isEmpty else { return }
         var rng = nemesisRng
-        let choice = plan.actions[rng.index(below: plan.actions.count)]
-        let targets = resolve(nemesis.targets, &rng)
-        let action: FaultAction
-        let everywhere = Link(from: [], to: [], bothWays: true)
-        switch choice {
-        case .crash: action = .crash(.all)
-        case .pause: action = .pause(.all)
-        case .partition: action = .partition(.isolate(.all))
-        case .delay: action = .delay(everywhere, extra: .exponential(mean: plan.delayMean))
-        case .loss: action = .loss(everywhere, probability: plan.lossProbability)
-        case .clock:
-            let range = plan.clockRange
-            action = .clock(.all, .offset(Int64(rng.nextUnit() * Double(2 * range)) - range))
-        case .disk: action = .disk(.all, .slowFsync(plan.slowFsync))
-        }
-        let undo = apply(action, &rng, targets: targets)
+        let strike = plan.strike(nemesis.targets, in: self, &rng)
+        let planned = FaultPlanner.plan(strike.action, in: self, &rng, targets: strike.targets)
         nemesisRng = rng
-        traceFault("nemesis_action", action: choice.rawValue, targets: targets)
+        let undo = carryOut(planned)
+        traceFault("nemesis_action", action: strike.choice.rawValue, targets: strike.targets)
         if let undo {
             nemesisUndo[tick] = undo
             queue.schedule(.nemesisHeal(tick: Int32(tick)), at: now + plan.duration)
@@ -145,165 +117,124 @@ extension Simulation {
         noteHealth()
     }
 
-    /// Applies one action and returns what would undo it. `targets` overrides the node
-    /// selection (the nemesis picks its targets itself).
-    mutating func apply(_ action: FaultAction, _ rng: inout SeededGenerator, targets: [NodeID]? = nil) -> FaultUndo? {
-        func nodes(_ selector: Selector) -> [NodeID] { targets ?? resolve(selector, &rng) }
-        switch action {
-        case .crash(let selector):
-            let hit = nodes(selector).filter { processes[$0].state != .crashed }
-            for node in hit { crash(node) }
-            return .restart(hit)
-        case .restart(let selector):
-            for node in nodes(selector) where processes[node].state == .crashed { restart(node) }
-            return nil
-        case .pause(let selector):
-            let hit = nodes(selector).filter { processes[$0].state == .running }
-            for node in hit { processes[node].pause() }
-            return .resume(hit)
-        case .resume(let selector):
-            resume(nodes(selector))
-            return nil
-        case .partition(let partition):
-            applyPartition(partition, &rng, targets: targets)
-            return .healPartitions
-        case .heal:
+    /// Carries out a planned fault and returns what will undo it (nil: nothing to undo).
+    mutating func carryOut(_ planned: PlannedFault) -> SimFaultUndo? {
+        var saved: SimFaultUndo.Saved?
+        for operation in planned.operations { saved = carryOut(operation) ?? saved }
+        guard let undo = planned.undo else { return nil }
+        if undo == .restoreSaved && saved == nil { return nil }  // nothing was changed
+        return SimFaultUndo(plan: undo, saved: saved)
+    }
+
+    /// One operation of the cluster-control protocol on the virtual cluster; returns the state
+    /// it replaced where undoing needs it.
+    mutating func carryOut(_ operation: ClusterOperation) -> SimFaultUndo.Saved? {
+        switch operation {
+        case .crash(let nodes):
+            for node in nodes { crash(node) }
+        case .restart(let nodes):
+            for node in nodes where processes[node].state == .crashed { restart(node) }
+        case .pause(let nodes):
+            for node in nodes { processes[node].pause() }
+        case .resume(let nodes):
+            resume(nodes)
+        case .partition(let groups):
+            network.partition(groups: groups)
+            partitioned = true
+        case .block(let from, let to):
+            network.block(from: from, to: to)
+            partitioned = true
+        case .healPartitions:
+            network.healPartitions()
+            partitioned = false
+        case .healAll:
             network.healPartitions()
             network.clearAllLinkFaults()
             partitioned = false
             activeLinkFaults = 0
-            return nil
-        case .delay(let link, let extra):
-            let pairs = linkPairs(link, &rng, targets: targets)
+        case .delay(let pairs, let extra):
             for pair in pairs { network.addDelay(from: pair.from, to: pair.to, extra: extra) }
             activeLinkFaults += pairs.isEmpty ? 0 : 1
-            return .clearLinks(pairs)
-        case .loss(let link, let probability):
-            let pairs = linkPairs(link, &rng, targets: targets)
+        case .loss(let pairs, let probability):
             for pair in pairs { network.setFaultLoss(from: pair.from, to: pair.to, probability: probability) }
             activeLinkFaults += pairs.isEmpty ? 0 : 1
-            return .clearLinks(pairs)
-        case .duplicate(let link, let probability):
-            let pairs = linkPairs(link, &rng, targets: targets)
+        case .duplicate(let pairs, let probability):
             for pair in pairs { network.setFaultDuplicate(from: pair.from, to: pair.to, probability: probability) }
             activeLinkFaults += pairs.isEmpty ? 0 : 1
-            return .clearLinks(pairs)
-        case .clock(let selector, let change):
-            let hit = nodes(selector)
-            let before = hit.map { ($0, processes[$0].clock) }
-            for node in hit {
+        case .clearLinks(let pairs):
+            for pair in pairs { network.clearLinkFaults(from: pair.from, to: pair.to) }
+            if !pairs.isEmpty { activeLinkFaults = max(0, activeLinkFaults - 1) }
+        case .clock(let nodes, let change):
+            let before = nodes.map { ($0, processes[$0].clock) }
+            for node in nodes {
                 switch change {
                 case .offset(let offset): processes[node].clock.setOffset(offset)
                 case .drift(let ppm): processes[node].clock.setDrift(ppm: ppm, at: now)
                 case .jump(let delta): processes[node].clock.jump(by: delta)
                 }
             }
-            return .restoreClocks(before)
-        case .disk(let selector, let fault):
-            let hit = nodes(selector)
-            let before = hit.map { ($0, processes[$0].disk.config) }
-            for node in hit {
+            return .clocks(before)
+        case .disk(let nodes, let fault):
+            let before = nodes.map { ($0, processes[$0].disk.config) }
+            for node in nodes {
                 switch fault {
                 case .slowFsync(let latency): processes[node].disk.config.fsyncLatency = latency
                 case .corrupt(let probability): processes[node].disk.config.corruptionProbability = probability
                 case .tornWrites(let on): processes[node].disk.config.tornWrites = on
                 }
             }
-            return .restoreDisks(before)
-        case .suspend(let selector), .badChange(let selector):
-            // Everything in the account stops: its processes go down until the fault ends.
-            return apply(.crash(selector), &rng, targets: targets)
-        case .regionOutage(let region):
-            guard let m = meshWorld else { return nil }
-            let hit = clusterNodes.filter {
-                $0 < m.nodeRegion.count && m.nodeRegion[$0] == region && processes[$0].state != .crashed
-            }
-            for node in hit { crash(node) }
-            return .restart(hit)
+            return .disks(before)
+        case .model(let action):
+            return carryOutModelFault(action)
+        }
+        return nil
+    }
+
+    /// Faults of a model's own state: account compromises and API storms, slowed stations and services.
+    mutating func carryOutModelFault(_ action: FaultAction) -> SimFaultUndo.Saved? {
+        switch action {
         case .compromise(let selector):
             if let accounts = accountsState?.accounts(selector) { accountsState?.compromises.append((now, accounts)) }
             return nil
         case .apiStorm(let selector, let rate):
             guard let state = accountsState else { return nil }
             accountsState?.storms.append((state.accounts(selector), state.teams(selector), rate, now, nil))
-            return .endStorm(accountsState!.storms.count - 1)
+            return .storm(accountsState!.storms.count - 1)
         case .slowdown(let name, let factor):
             if stationIndex[name] == nil, let index = meshSlowdownIndex(name), let m = meshWorld {
                 let previous = m.slowdown[index]
                 m.slowdown[index] = factor
-                return .restoreMeshSlowdown(service: index, factor: previous)
+                return .meshSlowdown(service: index, factor: previous)
             }
             guard let station = stationIndex[name] else { return nil }
             let previous = slowdown[station]
             slowdown[station] = factor
-            return .restoreSlowdown(station: station, factor: previous)
+            return .slowdown(station: station, factor: previous)
+        default:
+            return nil
         }
     }
 
-    mutating func apply(_ undo: FaultUndo) {
-        switch undo {
-        case .restart(let nodes):
-            for node in nodes where processes[node].state == .crashed { restart(node) }
-        case .resume(let nodes):
-            resume(nodes)
-        case .healPartitions:
-            network.healPartitions()
-            partitioned = false
-        case .clearLinks(let pairs):
-            for pair in pairs { network.clearLinkFaults(from: pair.from, to: pair.to) }
-            if !pairs.isEmpty { activeLinkFaults = max(0, activeLinkFaults - 1) }
-        case .restoreClocks(let saved):
+    mutating func apply(_ undo: SimFaultUndo) {
+        if let operation = undo.plan.operation { _ = carryOut(operation) }
+        guard undo.plan == .restoreSaved, let saved = undo.saved else { return }
+        switch saved {
+        case .clocks(let clocks):
             // Offsets go back; time already lived under drift stays lived (clocks never rewind
             // on their own in reality either), so restore offset/drift, continuous at `now`.
-            for (node, clock) in saved {
+            for (node, clock) in clocks {
                 processes[node].clock.setDrift(ppm: clock.driftPPM, at: now)
                 processes[node].clock.setOffset(clock.offset)
             }
-        case .restoreDisks(let saved):
-            for (node, config) in saved { processes[node].disk.config = config }
-        case .restoreSlowdown(let station, let factor):
+        case .disks(let configs):
+            for (node, config) in configs { processes[node].disk.config = config }
+        case .slowdown(let station, let factor):
             slowdown[station] = factor
-        case .restoreMeshSlowdown(let service, let factor):
+        case .meshSlowdown(let service, let factor):
             meshWorld?.slowdown[service] = factor
-        case .endStorm(let index):
+        case .storm(let index):
             accountsState?.storms[index].to = now
         }
-    }
-
-    mutating func applyPartition(_ partition: Partition, _ rng: inout SeededGenerator, targets: [NodeID]?) {
-        switch partition {
-        case .groups(let groups):
-            network.partition(groups: groups.map { resolve($0, &rng) })
-        case .isolate(let selector):
-            let isolated = targets ?? resolve(selector, &rng)
-            let rest = clusterNodes.filter { !isolated.contains($0) }
-            network.partition(groups: [isolated, rest])
-        case .oneWay(let from, let to):
-            network.block(from: resolve(from, &rng), to: resolve(to, &rng))
-        }
-        partitioned = true
-    }
-
-    /// Directed node pairs a link fault applies to. With nemesis targets: between the
-    /// targets and every other node, both ways.
-    func linkPairs(_ link: Link, _ rng: inout SeededGenerator, targets: [NodeID]?) -> [FaultUndo.Pair] {
-        let from: [NodeID]
-        let to: [NodeID]
-        if let targets {
-            from = targets
-            to = (clusterNodes + [clientNode]).filter { !targets.contains($0) }
-        } else {
-            from = resolve(link.from, &rng)
-            to = resolve(link.to, &rng)
-        }
-        var pairs: [FaultUndo.Pair] = []
-        for a in from {
-            for b in to where a != b {
-                pairs.append(.init(from: a, to: b))
-                if link.bothWays || targets != nil { pairs.append(.init(from: b, to: a)) }
-            }
-        }
-        return pairs
     }
 
     // MARK: - Processes
@@ -348,19 +279,6 @@ extension Simulation {
     /// Tells the liveness checker whenever the system returns to health.
     mutating func noteHealth() {
         if isHealthy { liveness.healed(at: now) }
-    }
-}
-
-extension FaultUndo {
-    /// The processes a fault hit, for the trace.
-    var nodes: [NodeID] {
-        switch self {
-        case .restart(let nodes), .resume(let nodes): return nodes
-        case .restoreClocks(let saved): return saved.map(\.0)
-        case .restoreDisks(let saved): return saved.map(\.0)
-        case .clearLinks(let pairs): return Array(Set(pairs.flatMap { [$0.from, $0.to] })).sorted()
-        case .healPartitions, .restoreSlowdown, .restoreMeshSlowdown, .endStorm: return []
-        }
     }
 }
 

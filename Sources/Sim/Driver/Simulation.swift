@@ -1,4 +1,5 @@
 import Checkers
+import FaultPlan
 import Raft
 import Replication
 import Scenario
@@ -19,7 +20,7 @@ public struct Simulation {
     var processes: [SimProcess] = []
     var network: SimNetwork
     let clientNode: NodeID
-    let clusterNodes: [NodeID]
+    public let clusterNodes: [NodeID]
     var nodeIndex: [String: NodeID] = [:]   // lookups only, never iterated
     var stations: [Station] = []
     var stationNode: [NodeID] = []
@@ -66,8 +67,8 @@ public struct Simulation {
 
     // Fault bookkeeping.
     var heldWhilePaused: [[SimEvent]]
-    var faultUndo: [FaultUndo?]
-    var nemesisUndo: [FaultUndo?] = []
+    var faultUndo: [SimFaultUndo?]
+    var nemesisUndo: [SimFaultUndo?] = []
     var nemesisPlan: NemesisPlan?
     var activeLinkFaults = 0
     var partitioned = false

@@ -63,6 +63,9 @@ let package = Package(
         // A scenario's fault timeline, selector resolution, `for:` undo and the cluster-control
         // operations both drivers carry out (sans-IO; random picks from the run's seed).
         .target(name: "FaultPlan", dependencies: ["Sampling", "Scenario"], path: "Sources/Core/FaultPlan"),
+        // The fan-out mesh: the call graph and the call rules of one hop (retries on the next
+        // replica, soft dependencies, status pass-through, health-checked balancing).
+        .target(name: "Mesh", dependencies: ["Auth", "Sampling", "Scenario"], path: "Sources/Core/Mesh"),
         .target(name: "Checkers", dependencies: ["Sampling", "Stats"], path: "Sources/Shared/Checkers"),
         // Live mode (issue 6). A broker node's files: segmented stream logs with offset indexes,
         // the metadata Raft log and hard state, checkpoints. Blocking I/O, no NIO.
@@ -118,7 +121,7 @@ let package = Package(
         // Token provider, tokeninfo and the fan-out mesh as Hummingbird servers over the Auth
         // core; their launcher, the OAuth load run and calibration.
         .target(name: "LivePaaS", dependencies: [
-            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Sim", "Results", "Stats", "SimCore", "Live",
+            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Mesh", "Results", "Stats", "SimCore", "Live",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -133,7 +136,7 @@ let package = Package(
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan"], path: "Sources/Sim/Driver",
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh"], path: "Sources/Sim/Driver",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",

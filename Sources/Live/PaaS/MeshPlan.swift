@@ -1,6 +1,6 @@
 import Live
 import Scenario
-import Sim
+import Mesh
 import SimCore
 
 /// Which replicas a scenario's call graph has, named as the simulator names its processes

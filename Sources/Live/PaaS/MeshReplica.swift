@@ -6,7 +6,7 @@ import LiveHTTP
 import NIOCore
 import Prometheus
 import Scenario
-import Sim
+import Mesh
 import SimCore
 import Synchronization
 

@@ -7,7 +7,7 @@ import NIOCore
 import Scenario
 import ServiceLifecycle
 import UnixSignals
-import Sim
+import Mesh
 import SimCore
 
 /// `faultline serve mesh SCENARIO`: every replica of the scenario's call graph as a Hummingbird

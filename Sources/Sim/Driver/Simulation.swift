@@ -2,6 +2,7 @@ import Checkers
 import FaultPlan
 import Raft
 import Replication
+import Mesh
 import Scenario
 import SimCore
 import Stations

@@ -1,4 +1,5 @@
 import Accounts
+import Mesh
 import Scenario
 import SimCore
 

@@ -1,4 +1,5 @@
 import Auth
+import Mesh
 import Scenario
 import SimCore
 import Stations
@@ -149,32 +150,16 @@ extension Simulation {
         if next < m.workloadStop[w] { queue.schedule(.meshArrival(workload: Int32(w)), at: next) }
     }
 
-    /// Records a new call attempt to a replica of `service`: round-robin over its replicas, one
-    /// rotation per service (a shared counter per caller would alias with the caller's fan-out
-    /// and send every call of one child slot to the same replica).
-    /// A retry (`avoiding` the replica that failed) goes to the next replica instead.
+    /// Records a new call attempt to a replica of `service`, chosen by the shared call rules
+    /// (`CallRules.replica`: round-robin per service, retries on the next replica, health checks).
     mutating func newCall(request: UInt64, parent: Int64, service: Int, token: Int32, caller: NodeID,
                           attempt: Int32, retries: Int32, timeout: Int64?, avoiding failed: Int32? = nil) -> Int {
         let m = meshWorld!
         let replicas = m.replicas(of: service)
-        let replica: Int
-        if let failed {
-            replica = replicas.lowerBound + (Int(failed) - replicas.lowerBound + 1) % replicas.count
-        } else {
-            var pick = replicas.lowerBound + Int(m.roundRobin[service] % UInt32(replicas.count))
-            m.roundRobin[service] &+= 1
-            if m.healthChecks {
-                // The first replica from the round-robin position whose process is up, if any.
-                for step in 0..<replicas.count {
-                    let candidate = replicas.lowerBound + (pick - replicas.lowerBound + step) % replicas.count
-                    if processes[m.replicaNode[candidate]].state != .crashed {
-                        pick = candidate
-                        break
-                    }
-                }
-            }
-            replica = pick
-        }
+        let replica = replicas.lowerBound + CallRules.replica(
+            count: replicas.count, turn: m.roundRobin[service], retryAfter: failed.map { Int($0) - replicas.lowerBound },
+            healthChecks: m.healthChecks, isUp: { processes[m.replicaNode[replicas.lowerBound + $0]].state != .crashed })
+        if failed == nil { m.roundRobin[service] &+= 1 }
         m.calls.append(MeshCall(request: request, parent: parent, replica: Int32(replica), service: Int32(service),
                                 token: token, callerIncarnation: processes[caller].incarnation, attempt: attempt,
                                 retriesLeft: retries, timeout: timeout, sentAt: now))
@@ -397,19 +382,20 @@ extension Simulation {
         let m = meshWorld!
         let p = Int(m.calls[c].parent)
         guard !m.calls[p].answered else { return }
-        if status.isServerError && m.calls[c].retriesLeft > 0 {
+        switch CallRules.afterAttempt(status, retriesLeft: Int(m.calls[c].retriesLeft), soft: m.calls[c].soft) {
+        case .retryOnNextReplica:
             callChild(parent: p, service: Int(m.calls[c].service), attempt: m.calls[c].attempt + 1,
                       retries: m.calls[c].retriesLeft - 1, timeout: m.calls[c].timeout, soft: m.calls[c].soft,
                       avoiding: m.calls[c].replica)
             return
-        }
-        // A soft dependency that failed for good: the caller falls back and carries on.
-        let degraded = status != .ok && m.calls[c].soft
-        if degraded { m.degradedCalls += 1 }
-        guard status == .ok || degraded else {
-            m.calls[p].status = status == .unauthorized || status == .badRequest ? status : .badGateway
-            answer(p)
+        case .failCaller(let answer):
+            m.calls[p].status = answer
+            self.answer(p)
             return
+        case .degraded:
+            m.degradedCalls += 1
+        case .succeeded:
+            break
         }
         // Children finish in event order, so the last one to finish sets the stage's auth time.
         m.calls[p].stageAuth = m.calls[c].authCritical

@@ -1,4 +1,5 @@
 import Auth
+import Mesh
 import Scenario
 import SimCore
 import Stations

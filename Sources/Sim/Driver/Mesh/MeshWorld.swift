@@ -1,15 +1,9 @@
 import Auth
+import Mesh
 import Scenario
 import SimCore
 import Stations
 import Stats
-
-/// HTTP-like status of a call, as the caller sees it.
-enum CallStatus: UInt16, Sendable {
-    case ok = 200, badRequest = 400, unauthorized = 401, badGateway = 502, unavailable = 503, timeout = 504
-
-    var isServerError: Bool { rawValue >= 500 }
-}
 
 /// One attempt of one call: the client → entry service, or a service → a child service.
 struct MeshCall: Sendable {
@@ -206,22 +200,5 @@ final class MeshWorld {
         if now > t.claims.exp { return .expired }
         if revoked.isRevoked(jti: t.claims.jti, at: now) { return .revoked }
         return nil
-    }
-}
-
-extension AuthSpec {
-    /// The per-hop validator settings of this `auth:` section; the live mesh uses the same
-    /// mapping, so a scenario configures both drivers identically.
-    public func validatorConfig(rules: TokenRules) -> HopValidatorConfig {
-        var config = HopValidatorConfig(strategy: ValidationStrategy(rawValue: strategy.rawValue) ?? .local, rules: rules)
-        config.cacheTTL = cacheTTL
-        config.retries = tokeninfoRetries
-        config.retryBackoff = retryBackoff
-        config.breaker = breakerFailures.map { CircuitBreakerConfig(failureThreshold: $0, openFor: breakerOpenFor) }
-        config.jwksRefresh = jwksRefresh
-        config.jwksRetry = jwksRetry
-        config.refetchOnUnknownKid = refetchOnUnknownKid
-        config.revocationPoll = revocationPoll
-        return config
     }
 }

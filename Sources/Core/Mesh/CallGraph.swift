@@ -1,5 +1,5 @@
+import Sampling
 import Scenario
-import SimCore
 
 /// The concrete call graph of one run: services with their calls grouped into stages. Generated
 /// shapes draw their edges from the run's generator, so a seed fixes the graph.
@@ -10,6 +10,13 @@ public struct CallGraph: Sendable {
         public var retries: Int
         /// A soft dependency: when it fails for good the caller uses a fallback and carries on.
         public var soft = false
+
+        public init(callee: Int, timeout: Int64?, retries: Int, soft: Bool = false) {
+            self.callee = callee
+            self.timeout = timeout
+            self.retries = retries
+            self.soft = soft
+        }
     }
 
     public struct Service: Sendable {
@@ -22,26 +29,39 @@ public struct CallGraph: Sendable {
         /// Calls in stages: every call of a stage starts together; a stage starts when the one
         /// before it has finished.
         public var stages: [[Edge]]
-        var account: String?
-        var region: String?
+        public var account: String?
+        public var region: String?
         /// Per replica, when replicas of one service sit in different accounts (the accounts
         /// model's placements); `nil` = every replica in `account`/`region`.
-        var replicaAccounts: [String]?
-        var replicaRegions: [String]?
+        public var replicaAccounts: [String]?
+        public var replicaRegions: [String]?
         /// Share of external requests that enter here (the accounts model); 0 = internal.
-        var traffic: Double = 0
+        public var traffic: Double = 0
 
-        func account(ofReplica k: Int) -> String? { replicaAccounts?[k] ?? account }
-        func region(ofReplica k: Int) -> String? { replicaRegions?[k] ?? region }
+        public init(name: String, zones: [String], replicas: Int, servers: Int, work: Distribution, queueLimit: Int?,
+                    stages: [[Edge]], account: String? = nil, region: String? = nil) {
+            self.name = name
+            self.zones = zones
+            self.replicas = replicas
+            self.servers = servers
+            self.work = work
+            self.queueLimit = queueLimit
+            self.stages = stages
+            self.account = account
+            self.region = region
+        }
+
+        public func account(ofReplica k: Int) -> String? { replicaAccounts?[k] ?? account }
+        public func region(ofReplica k: Int) -> String? { replicaRegions?[k] ?? region }
     }
 
     public var services: [Service]
 
-    init(services: [Service]) {
+    public init(services: [Service]) {
         self.services = services
     }
 
-    var callCount: Int { services.reduce(0) { $0 + $1.stages.reduce(0) { $0 + $1.count } } }
+    public var callCount: Int { services.reduce(0) { $0 + $1.stages.reduce(0) { $0 + $1.count } } }
 
     /// Calls one request entering at each service makes in all (itself included): a service
     /// calls each dependency once per call it receives, so this counts paths, not services —
@@ -120,14 +140,14 @@ public struct CallGraph: Sendable {
         }
     }
 
-    static func treeLeaves(depth: Int, fanout: Int) -> Int {
+    public static func treeLeaves(depth: Int, fanout: Int) -> Int {
         var leaves = 1
         for _ in 0..<max(0, depth) { leaves *= fanout }
         return leaves
     }
 
     /// `k` distinct elements of `pool`, in pool order (partial Fisher–Yates).
-    static func choose(_ k: Int, from pool: [Int], _ rng: inout SeededGenerator) -> [Int] {
+    public static func choose(_ k: Int, from pool: [Int], _ rng: inout SeededGenerator) -> [Int] {
         var items = pool
         for i in 0..<k {
             items.swapAt(i, i + rng.index(below: items.count - i))
@@ -135,7 +155,7 @@ public struct CallGraph: Sendable {
         return items[0..<k].sorted()
     }
 
-    static func stages(_ edges: [Edge], mode: CallMode) -> [[Edge]] {
+    public static func stages(_ edges: [Edge], mode: CallMode) -> [[Edge]] {
         guard !edges.isEmpty else { return [] }
         return mode == .parallel ? [edges] : edges.map { [$0] }
     }

@@ -13,16 +13,21 @@ import Synchronization
 /// One replica of a mesh service, as the simulator's hop runs it: validate the token (the
 /// `HopValidator` through `HopDriver`), take a server slot for the service's own work, then call
 /// the services it calls stage by stage (a stage's calls in parallel; a stage starts when the one
-/// before it has finished), each call with its timeout and retries on the callee's next replica.
-/// A child that fails for good makes this hop answer at once: 401/400 as the child did, else 502.
-/// A 200's JSON body carries how many hops of its subtree validated the token, so the load
-/// driver can check that every hop did.
+/// before it has finished). What an attempt's end means — retry on the callee's next replica, a
+/// soft dependency's fallback, 401/400 passed through else 502 — and which replica a call goes to
+/// (round-robin, skipping replicas health checks found down) are the shared `CallRules`.
+/// A 200's JSON body carries how many hops of its subtree validated the token and how many
+/// soft dependencies were skipped, so the load driver can check every hop.
 final class MeshReplica: Sendable {
     struct Callee: Sendable {
         var service: String
         var pools: [HTTPConnectionPool]
         var timeout: Int64?
         var retries: Int
+        /// A soft dependency: when it fails for good this hop falls back and carries on.
+        var soft = false
+        /// Health checks of the callee's replicas (nil: plain round-robin).
+        var health: ReplicaHealth? = nil
     }
 
     let name: String
@@ -34,13 +39,14 @@ final class MeshReplica: Sendable {
     let stages: [[Callee]]
     let workRng: Mutex<SeededGenerator>
     /// Per callee service: the next replica to call (round-robin, as in the simulator).
-    let turns: Mutex<[String: Int]>
+    let turns: Mutex<[String: UInt32]>
     let loop: any EventLoop
     let metrics: PaaSMetrics
     let responses: ResponseCounters
     let validations: Counter
     let childCalls: Counter
     let childFailures: Counter
+    let degradedCalls: Counter
 
     init(name: String, service: String, strategy: ValidationStrategy, driver: HopDriver, servers: Int, queueLimit: Int?,
          work: Distribution, stages: [[Callee]], seed: UInt64, loop: any EventLoop, metrics: PaaSMetrics) {
@@ -60,6 +66,7 @@ final class MeshReplica: Sendable {
         validations = metrics.counter("hop_validations_total", "Requests whose token this hop validated and accepted", labels)
         childCalls = metrics.counter("child_calls_total", "Calls to other services (attempts)", labels)
         childFailures = metrics.counter("child_call_failures_total", "Call attempts that timed out, failed or got a 5xx", labels)
+        degradedCalls = metrics.counter("degraded_calls_total", "Soft dependencies that failed for good (this hop fell back)", labels)
     }
 
     func handle(_ request: Request) async -> Response {
@@ -97,14 +104,23 @@ final class MeshReplica: Sendable {
         if duration > 0 { try? await loop.scheduleTask(in: .nanoseconds(duration)) {}.futureResult.get() }
         await slots.release()
 
-        var subtree = validated
+        var subtree = StageResult(validated: validated, degraded: 0)
         for stage in stages where !bare {
             switch await run(stage, bearer: presented) {
-            case .success(let count): subtree += count
+            case .success(let result):
+                subtree.validated += result.validated
+                subtree.degraded += result.degraded
             case .failure(let failure): return failure.response
             }
         }
-        return .json(200, [.init("service", .string(service)), .init("replica", .string(name)), .init("validated", .int(Int64(subtree)))])
+        return .json(200, [.init("service", .string(service)), .init("replica", .string(name)),
+                           .init("validated", .int(Int64(subtree.validated))), .init("degraded", .int(Int64(subtree.degraded)))])
+    }
+
+    /// What a subtree reported: hops that validated the token, soft dependencies skipped.
+    struct StageResult: Sendable {
+        var validated: Int
+        var degraded: Int
     }
 
     struct ChildFailure: Error {
@@ -116,15 +132,17 @@ final class MeshReplica: Sendable {
     }
 
     /// Every call of the stage at once; the first to fail for good ends the stage (and the hop).
-    private func run(_ stage: [Callee], bearer: String?) async -> Result<Int, ChildFailure> {
-        await withTaskGroup(of: Result<Int, ChildFailure>.self) { group in
+    private func run(_ stage: [Callee], bearer: String?) async -> Result<StageResult, ChildFailure> {
+        await withTaskGroup(of: Result<StageResult, ChildFailure>.self) { group in
             for callee in stage {
                 group.addTask { await self.call(callee, bearer: bearer) }
             }
-            var total = 0
+            var total = StageResult(validated: 0, degraded: 0)
             for await result in group {
                 switch result {
-                case .success(let n): total += n
+                case .success(let n):
+                    total.validated += n.validated
+                    total.degraded += n.degraded
                 case .failure:
                     group.cancelAll()
                     return result
@@ -134,37 +152,51 @@ final class MeshReplica: Sendable {
         }
     }
 
-    private func call(_ callee: Callee, bearer: String?) async -> Result<Int, ChildFailure> {
+    private func call(_ callee: Callee, bearer: String?) async -> Result<StageResult, ChildFailure> {
         var headers: [(String, String)] = []
         if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
         let request = HTTPRequestSpec(method: "GET", target: "/", headers: headers)
-        var last = ChildFailure(status: 502, body: "\(callee.service): no answer")
-        let first = turns.withLock { t -> Int in
+        let turn = turns.withLock { t -> UInt32 in
             let k = t[callee.service, default: 0]
             t[callee.service] = k &+ 1
             return k
         }
-        for attempt in 0...callee.retries {
-            // A retry goes to the next replica.
-            let pool = callee.pools[(first &+ attempt) % callee.pools.count]
+        var replica: Int?
+        var retriesLeft = callee.retries
+        while true {
+            let next = CallRules.replica(count: callee.pools.count, turn: turn, retryAfter: replica,
+                                         healthChecks: callee.health != nil, isUp: { callee.health?.isUp($0) ?? true })
+            replica = next
             childCalls.increment()
+            let status: CallStatus
+            var body: [UInt8] = []
             do {
-                let reply = try await pool.send(request, timeout: callee.timeout.map { .nanoseconds($0) })
-                if reply.status == 200 { return .success(Self.validatedCount(reply.body)) }
-                last = ChildFailure(status: reply.status, body: String(decoding: reply.body, as: UTF8.self))
-                if reply.status < 500 { return .failure(last) }
+                let reply = try await callee.pools[next].send(request, timeout: callee.timeout.map { .nanoseconds($0) })
+                status = CallStatus(httpStatus: reply.status)
+                body = reply.body
             } catch {
-                last = ChildFailure(status: 502, body: "\(callee.service): \(error)")
+                status = .badGateway
+                body = Array("\(callee.service): \(error)".utf8)
             }
-            childFailures.increment()
-            if Task.isCancelled { break }
+            if status != .ok { childFailures.increment() }
+            switch CallRules.afterAttempt(status, retriesLeft: retriesLeft, soft: callee.soft) {
+            case .retryOnNextReplica:
+                retriesLeft -= 1
+                if Task.isCancelled { return .failure(ChildFailure(status: 502, body: "\(callee.service): cancelled")) }
+            case .succeeded:
+                return .success(StageResult(validated: Self.count("validated", in: body), degraded: Self.count("degraded", in: body)))
+            case .degraded:
+                degradedCalls.increment()
+                return .success(StageResult(validated: 0, degraded: 1))
+            case .failCaller(let answer):
+                return .failure(ChildFailure(status: Int(answer.rawValue), body: String(decoding: body, as: UTF8.self)))
+            }
         }
-        return .failure(last)
     }
 
-    /// `"validated":N` from a child's 200 body.
-    static func validatedCount(_ body: [UInt8]) -> Int {
-        let key = Array("\"validated\":".utf8)
+    /// `"key":N` from a child's 200 body (0 when absent).
+    static func count(_ key: String, in body: [UInt8]) -> Int {
+        let key = Array("\"\(key)\":".utf8)
         guard body.count > key.count else { return 0 }
         var i = 0
         while i + key.count <= body.count {

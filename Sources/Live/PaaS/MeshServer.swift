@@ -20,6 +20,8 @@ public final class MeshServer: Sendable {
     let drivers: [HopDriver]
     let keySources: [KeySource]
     let pools: [HTTPConnectionPool]
+    /// Health checkers of callee services (`services.defaults.health_checks`).
+    let health: [ReplicaHealth]
     let metrics: PaaSMetrics
     let logger: Logger
     public let strategy: ValidationStrategy
@@ -76,11 +78,17 @@ public final class MeshServer: Sendable {
         var built: [(MeshReplica, Int)] = []
         var drivers: [HopDriver] = []
         var sources: [KeySource] = []
+        // With health checks, one checker per callee service, shared by every caller here.
+        var checkers: [String: ReplicaHealth] = [:]
+        if mesh.defaults.healthChecks {
+            for s in graph.services { checkers[s.name] = ReplicaHealth(service: s.name, pools: replicaPools[s.name]!) }
+        }
         for s in graph.services {
             let stages = s.stages.map { stage in
                 stage.map { edge in
                     MeshReplica.Callee(service: names[edge.callee], pools: replicaPools[names[edge.callee]]!,
-                                       timeout: edge.timeout, retries: edge.retries)
+                                       timeout: edge.timeout, retries: edge.retries, soft: edge.soft,
+                                       health: checkers[names[edge.callee]])
                 }
             }
             for (k, port) in ports[s.name]!.enumerated() {
@@ -110,6 +118,7 @@ public final class MeshServer: Sendable {
             }
         }
         replicas = built
+        health = checkers.keys.sorted().map { checkers[$0]! }
         self.drivers = drivers
         keySources = sources
         pools = allPools
@@ -118,6 +127,7 @@ public final class MeshServer: Sendable {
     /// Local/hybrid validators fetch their first JWKS here; `/health` is 503 until they have it.
     public func start() async {
         for driver in drivers { await driver.start() }
+        for checker in health { checker.start() }
     }
 
     public func ready() async -> Bool {
@@ -172,6 +182,7 @@ public final class MeshServer: Sendable {
     }
 
     public func shutdown() async {
+        for checker in health { checker.stop() }
         for driver in drivers { await driver.stop() }
         for source in keySources { await source.shutdown() }
         for pool in pools { await pool.shutdown() }

@@ -1,6 +1,7 @@
 import Broker
 import BrokerSetup
 import Checkers
+import Clients
 import Raft
 import Replication
 import Scenario
@@ -36,11 +37,10 @@ extension Simulation {
             underReplicatedTotal: Array(repeating: 0, count: streams),
             leaderlessSince: Array(repeating: nil, count: streams),
             leaderlessTotal: Array(repeating: 0, count: streams))
-        world.ledger.believedLeader = Array(repeating: nil, count: streams)
         world.up = Array(repeating: false, count: count + 1)
         world.tracedEpoch = Array(repeating: 0, count: streams)
         world.hosts = (0...count).map { node in replicaNodes.map { $0.contains(node) } }
-        world.ledger.committedMeasured = Array(repeating: 0, count: streams)
+        world.committedMeasured = Array(repeating: 0, count: streams)
         return world
     }
 
@@ -99,14 +99,14 @@ extension Simulation {
             publishRngs[index] = rng
             queue.schedule(.publish(workload: Int32(index)), at: first)
         }
-        brokerBox!.world.ledger.nextSequence = Array(repeating: 0, count: scenario.publishes.count)
-        brokerBox!.world.ledger.requestsOfWorkload = Array(repeating: [], count: scenario.publishes.count)
+        startPublishers()
         queue.schedule(.adminTick, at: 0)
         brokerBox!.world.consumedLog = Array(repeating: [], count: brokerBox!.world.streamNames.count)
         for (index, consumer) in scenario.consumers.enumerated() {
             guard let stream = brokerBox!.world.streamIndex(consumer.stream) else { continue }
-            brokerBox!.world.consumers.append(ConsumerState(stream: stream))
-            queue.schedule(.consumePoll(consumer: Int32(index)), at: consumer.start)
+            brokerBox!.world.consumers.append(SimConsumer(
+                stream: stream, core: ConsumerCore(start: consumer.start, pollInterval: consumer.pollInterval, maxEntries: consumer.maxBatch)))
+            armConsumer(brokerBox!.world.consumers.count - 1, at: consumer.start)
         }
         queue.schedule(.endSafetyPhase, at: scenario.duration)
     }
@@ -148,12 +148,12 @@ extension Simulation {
             }
         case .publish(let workload):
             publishArrives(Int(workload))
-        case .publishTimeout(let request, let attempt):
-            publishTimedOut(request, attempt: attempt)
+        case .publishTimeout(let publisher, let timer):
+            publisherTimer(Int(publisher), timer)
         case .adminTick:
             adminTick()
         case .consumePoll(let consumer):
-            consumerPolls(Int(consumer))
+            consumerPollEvent(Int(consumer))
         case .endSafetyPhase:
             beginLivenessPhase()
         case .livenessCheck:
@@ -459,204 +459,281 @@ extension Simulation {
         // passes it, measured from the publisher's intended send time. With consumers, they
         // measure it when they read the message.
         guard scenario.consumers.isEmpty else { return }
-        var offset = max(brokerBox!.world.ledger.committedMeasured[stream], previous)
+        var offset = max(brokerBox!.world.committedMeasured[stream], previous)
         while offset < hw && Int(offset) < box.world.nodes[node]!.core.replicas[stream]!.log.count {
             let payload = box.world.nodes[node]!.core.replicas[stream]!.log[Int(offset)].payload
-            let message = MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence)
-            if let request = brokerBox!.world.ledger.request(of: message),
-               !brokerBox!.world.ledger.consumed[Int(request)] {
-                brokerBox!.world.ledger.consumed[Int(request)] = true
-                let start = brokerBox!.world.ledger.intendedStart[Int(request)]
-                if start >= warmup { brokerBox!.world.endToEndLatency.record(now - start) }
-            }
+            measureEndToEnd(MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence))
             offset += 1
         }
-        brokerBox!.world.ledger.committedMeasured[stream] = max(brokerBox!.world.ledger.committedMeasured[stream], offset)
+        brokerBox!.world.committedMeasured[stream] = max(brokerBox!.world.committedMeasured[stream], offset)
     }
 
-    // MARK: - Publishers
+    // MARK: - Publishers (drivers of the Clients producer core)
+
+    /// One producer core per (publish workload, connection), as the live load driver runs
+    /// them: `live.connections` connections split the workload's arrivals (round robin here),
+    /// each with `live.max_in_flight` in flight. Without a `live:` section, one connection.
+    mutating func startPublishers() {
+        let live = scenario.live
+        let connections = max(1, live?.connections ?? 1)
+        let window = live?.maxInFlight ?? LiveSpec().maxInFlight
+        var publishers: [SimPublisher] = []
+        for (w, workload) in scenario.publishes.enumerated() {
+            guard let stream = brokerBox!.world.streamIndex(workload.stream) else { continue }
+            for c in 0..<connections {
+                // The live driver's producer ids, so simulated and live read-backs name the same producers.
+                let producer = connections == 1 ? UInt32(w + 1) : UInt32(w * 1000 + c + 1)
+                publishers.append(SimPublisher(
+                    workload: w, stream: stream, payloadBytes: workload.sizeBytes,
+                    core: ProducerCore(.init(producer: producer, stream: workload.stream, maxInFlight: window,
+                                             timeout: workload.timeout, retries: workload.retries))))
+                queue.schedule(.publishTimeout(request: UInt64(publishers.count - 1), attempt: SimPublisher.sweepTimer),
+                               at: workload.start + ProducerCore<NodeID>.sweepInterval)
+            }
+        }
+        brokerBox!.world.publishers = publishers
+        brokerBox!.world.publishersOfWorkload = scenario.publishes.indices.map { w in publishers.indices.filter { publishers[$0].workload == w } }
+        brokerBox!.world.nextConnection = Array(repeating: 0, count: scenario.publishes.count)
+    }
+
+    /// Feeds one input to publisher `p`'s core, then carries out its effects in order (and those
+    /// of inputs a synchronous answer feeds meanwhile, e.g. a connect answered at once).
+    mutating func drivePublisher(_ p: Int, _ input: (inout ProducerCore<NodeID>, inout [ProducerEffect<NodeID>]) -> Void) {
+        let box = brokerBox!
+        input(&box.world.publishers[p].core, &box.producerEffects)
+        guard !box.drainingEffects else { return }
+        box.drainingEffects = true
+        var i = 0
+        while i < box.producerEffects.count {
+            let effect = box.producerEffects[i]
+            i += 1
+            carryOut(effect, publisher: p)
+        }
+        box.producerEffects.removeAll(keepingCapacity: true)
+        box.drainingEffects = false
+    }
 
     mutating func publishArrives(_ workload: Int) {
         let spec = scenario.publishes[workload]
-        guard let stream = brokerBox!.world.streamIndex(spec.stream) else { return }
-        let request = UInt64(brokerBox!.world.ledger.state.count)
-        let sequence = brokerBox!.world.ledger.nextSequence[workload]
-        brokerBox!.world.ledger.nextSequence[workload] += 1
-        let message = MessageID(producer: UInt32(workload + 1), sequence: sequence)
-        brokerBox!.world.ledger.stream.append(Int32(stream))
-        brokerBox!.world.ledger.message.append(message)
-        brokerBox!.world.ledger.intendedStart.append(now)
-        brokerBox!.world.ledger.attempt.append(0)
-        brokerBox!.world.ledger.state.append(0)
-        brokerBox!.world.ledger.payloadBytes.append(spec.sizeBytes)
-        brokerBox!.world.ledger.ackedAt.append(nil)
-        brokerBox!.world.ledger.requestsOfWorkload[workload].append(request)
-        brokerBox!.world.ledger.consumed.append(false)
-        sendAttempt(request)
+        guard brokerBox!.world.publishersOfWorkload.indices.contains(workload),
+              !brokerBox!.world.publishersOfWorkload[workload].isEmpty else { return }
+        let connections = brokerBox!.world.publishersOfWorkload[workload]
+        let p = connections[brokerBox!.world.nextConnection[workload] % connections.count]
+        brokerBox!.world.nextConnection[workload] += 1
+        let t = now
+        drivePublisher(p) { $0.messageDue(intended: t, now: t, into: &$1) }
+        brokerBox!.world.publishers[p].endToEndMeasured.append(false)
 
         var rng = publishRngs[workload]
         let next = now + Self.interarrival(spec.arrivals, elapsed: now - spec.start, &rng)
         publishRngs[workload] = rng
         if next < min(spec.stop ?? scenario.duration, scenario.duration) {
             queue.schedule(.publish(workload: Int32(workload)), at: next)
-        }
-    }
-
-    /// Sends the current attempt of `request` to the leader the publisher believes in.
-    mutating func sendAttempt(_ request: UInt64) {
-        let r = Int(request)
-        let stream = Int(brokerBox!.world.ledger.stream[r])
-        let attempt = brokerBox!.world.ledger.attempt[r]
-        let workload = Int(brokerBox!.world.ledger.message[r].producer) - 1
-        let timeout = scenario.publishes[workload].timeout
-        let leader = brokerBox!.world.ledger.believedLeader[stream] ?? lookupLeader(stream)
-        if let leader, brokerBox!.world.spec.clientConnectionReset, processes[leader].state == .crashed {
-            // Connection refused: ask again shortly, spending no attempt (as a live client's
-            // reconnect loop does while the metadata still names the dead leader).
-            brokerBox!.world.ledger.believedLeader[stream] = nil
-            queue.schedule(.publishTimeout(request: request, attempt: attempt | 0x8000_0000), at: now + Self.reconnectBackoff)
-            return
-        }
-        queue.schedule(.publishTimeout(request: request, attempt: attempt), at: now + timeout)
-        guard let leader else { return }  // no leader known: the timeout retries
-        brokerBox!.world.ledger.believedLeader[stream] = leader
-        let message = brokerBox!.world.ledger.message[r]
-        let payload = LogPayload(producerID: UInt64(message.producer), sequence: message.sequence,
-                                 bytes: brokerBox!.world.ledger.payloadBytes[r])
-        sendMail(from: clientNode, to: leader, .publish(stream: Int32(stream), requestID: request << 8 | UInt64(attempt), payload: payload))
-    }
-
-    /// A metadata request to one broker (rotating through them, as a client library does),
-    /// answered instantly from its committed metadata: the one message exchange not simulated.
-    mutating func lookupLeader(_ stream: Int) -> NodeID? {
-        let count = clusterNodes.count
-        for step in 0..<count {
-            let node = clusterNodes[(brokerBox!.world.ledger.lookupCursor + step) % count]
-            guard processes[node].state == .running, network.isReachable(from: clientNode, to: node),
-                  let state = brokerBox!.world.nodes[node]?.core.metadata.stream(named: brokerBox!.world.streamNames[stream]),
-                  let leader = state.leader else { continue }
-            brokerBox!.world.ledger.lookupCursor = (brokerBox!.world.ledger.lookupCursor + step + 1) % count
-            return Int(leader.rawValue)
-        }
-        brokerBox!.world.ledger.lookupCursor = (brokerBox!.world.ledger.lookupCursor + 1) % max(1, count)
-        return nil
-    }
-
-    mutating func retry(_ request: UInt64, after delay: VirtualTime = 0) {
-        let r = Int(request)
-        let workload = Int(brokerBox!.world.ledger.message[r].producer) - 1
-        guard Int(brokerBox!.world.ledger.attempt[r]) < min(scenario.publishes[workload].retries, 254) else {
-            brokerBox!.world.ledger.state[r] = 2
-            brokerBox!.world.ledger.failed += 1
-            return
-        }
-        brokerBox!.world.ledger.attempt[r] += 1
-        brokerBox!.world.ledger.retries += 1
-        if delay > 0 {
-            // A timeout event with the new attempt number doubles as the back-off timer.
-            queue.schedule(.publishTimeout(request: request, attempt: brokerBox!.world.ledger.attempt[r] | 0x8000_0000), at: now + delay)
         } else {
-            sendAttempt(request)
+            for p in connections { drivePublisher(p) { $0.scheduleEnded(now: t, into: &$1) } }
         }
     }
 
-    mutating func publishTimedOut(_ request: UInt64, attempt: UInt32) {
-        let r = Int(request)
-        guard brokerBox!.world.ledger.state[r] == 0 else { return }
-        if attempt & 0x8000_0000 != 0 {
-            if attempt & 0x7FFF_FFFF == brokerBox!.world.ledger.attempt[r] { sendAttempt(request) }
-            return
+    /// A publisher's timer (`SimPublisher.sweepTimer` every `sweepInterval`, or a core timer).
+    mutating func publisherTimer(_ p: Int, _ kind: UInt32) {
+        guard p < brokerBox!.world.publishers.count else { return }
+        let t = now
+        switch kind {
+        case SimPublisher.sweepTimer:
+            drivePublisher(p) { $0.tick(now: t, into: &$1) }
+            if !brokerBox!.world.publishers[p].core.isFinished {
+                queue.schedule(.publishTimeout(request: UInt64(p), attempt: kind), at: now + ProducerCore<NodeID>.sweepInterval)
+            }
+        case SimPublisher.backoffTimer: drivePublisher(p) { $0.timerFired(.backoff, now: t, into: &$1) }
+        default: drivePublisher(p) { $0.timerFired(.reconnect, now: t, into: &$1) }
         }
-        guard attempt == brokerBox!.world.ledger.attempt[r] else { return }
-        brokerBox!.world.ledger.believedLeader[Int(brokerBox!.world.ledger.stream[r])] = nil
-        retry(request)
     }
 
-    mutating func clientReceives(_ body: BrokerMessage) {
-        switch body {
-        case .delivered(let requestID, let entries, _):
-            consumerReceives(requestID, entries)
-        case .publishReject(let requestID, .notLeader(let leader)) where requestID & Self.consumerRequestBit != 0:
-            let consumer = Int((requestID >> 40) & 0x7F_FFFF)
-            guard consumer < brokerBox!.world.consumers.count,
-                  brokerBox!.world.consumers[consumer].outstanding == requestID else { return }
-            brokerBox!.world.consumers[consumer].outstanding = nil
-            brokerBox!.world.consumers[consumer].believedLeader = leader.map { Int($0.rawValue) }
-        case .publishAck(let requestID, let offset):
-            let request = requestID >> 8
-            let r = Int(request)
-            guard r < brokerBox!.world.ledger.state.count else { return }
-            if brokerBox!.world.ledger.state[r] != 0 {
-                brokerBox!.world.ledger.duplicateAcks += 1
+    mutating func carryOut(_ effect: ProducerEffect<NodeID>, publisher p: Int) {
+        let t = now
+        switch effect {
+        case .send(let attempt, _, let sequence, _):
+            let publisher = brokerBox!.world.publishers[p]
+            guard let leader = publisher.core.leader else { return }
+            if brokerBox!.world.spec.clientConnectionReset, processes[leader].state == .crashed {
+                // The connection is reset: the write fails at once (the live transport's `.lost`).
+                drivePublisher(p) { $0.answered(attempt: attempt, .lost, now: t, into: &$1) }
                 return
             }
-            brokerBox!.world.ledger.state[r] = 1
-            brokerBox!.world.ledger.ackedAt[r] = now
-            brokerBox!.world.ledger.acked += 1
-            let stream = Int(brokerBox!.world.ledger.stream[r])
-            let start = brokerBox!.world.ledger.intendedStart[r]
-            if start >= warmup { brokerBox!.world.publishLatency.record(now - start) }
+            let payload = LogPayload(producerID: UInt64(publisher.core.config.producer), sequence: sequence, bytes: publisher.payloadBytes)
+            sendMail(from: clientNode, to: leader, .publish(stream: Int32(publisher.stream), requestID: UInt64(p) << 40 | attempt, payload: payload))
+        case .connect(let hint):
+            let stream = brokerBox!.world.publishers[p].stream
+            if let node = connectTarget(stream: stream, hint: hint) {
+                drivePublisher(p) { $0.connected(to: node, now: t, into: &$1) }
+            } else {
+                drivePublisher(p) { $0.connectFailed(now: t, into: &$1) }
+            }
+        case .startTimer(let timer, let after):
+            let kind = timer == .backoff ? SimPublisher.backoffTimer : SimPublisher.reconnectTimer
+            queue.schedule(.publishTimeout(request: UInt64(p), attempt: kind), at: now + after)
+        case .acked(let slot, _, let intended, _, let offset):
+            if intended >= warmup { brokerBox!.world.publishLatency.record(now - intended) }
+            let stream = brokerBox!.world.publishers[p].stream
             if brokerBox!.world.spec.ackPolicy == .all {
-                brokerBox!.world.acknowledged.acknowledged(stream: stream, message: brokerBox!.world.ledger.message[r], offset: offset, at: now)
+                let ledger = brokerBox!.world.publishers[p].core.ledger
+                brokerBox!.world.acknowledged.acknowledged(stream: stream, message: MessageID(producer: ledger.producer[slot], sequence: ledger.sequence[slot]),
+                                                           offset: offset, at: now)
             }
             if let lost = brokerBox!.world.leaderLostAt[stream] {
                 brokerBox!.world.failoverTime.record(now - lost)
                 brokerBox!.world.leaderLostAt[stream] = nil
             }
-        case .publishReject(let requestID, let reason):
-            let request = requestID >> 8
-            let r = Int(request)
-            guard r < brokerBox!.world.ledger.state.count, brokerBox!.world.ledger.state[r] == 0,
-                  UInt32(requestID & 0xFF) == brokerBox!.world.ledger.attempt[r] else { return }
-            let stream = Int(brokerBox!.world.ledger.stream[r])
+        case .failed, .dropped, .finished:
+            break  // counted in the core's ledger
+        }
+    }
+
+    /// Where a (re)connecting client ends up, as the live transport finds it: the hinted node, or
+    /// the leader named by the metadata of a reachable broker, confirmed by that leader itself.
+    /// Nil when the target is down or unreachable (a refused connection).
+    func connectTarget(stream: Int, hint: NodeID?) -> NodeID? {
+        let target: NodeID
+        if let hint {
+            target = hint
+        } else {
+            guard let leader = lookupLeader(stream) else { return nil }
+            let name = brokerBox!.world.streamNames[stream]
+            guard brokerBox!.world.nodes[leader]?.core.metadata.stream(named: name)?.leader.map({ Int($0.rawValue) }) == leader
+            else { return nil }
+            target = leader
+        }
+        guard processes[target].state != .crashed, network.isReachable(from: clientNode, to: target) else { return nil }
+        return target
+    }
+
+    /// A metadata request to one broker (rotating through them, as a client library does),
+    /// answered instantly from its committed metadata: the one message exchange not simulated.
+    func lookupLeader(_ stream: Int) -> NodeID? {
+        let count = clusterNodes.count
+        let cursor = brokerBox!.lookupCursor
+        for step in 0..<count {
+            let node = clusterNodes[(cursor + step) % count]
+            guard processes[node].state == .running, network.isReachable(from: clientNode, to: node),
+                  let state = brokerBox!.world.nodes[node]?.core.metadata.stream(named: brokerBox!.world.streamNames[stream]),
+                  let leader = state.leader else { continue }
+            brokerBox!.lookupCursor = (cursor + step + 1) % count
+            return Int(leader.rawValue)
+        }
+        brokerBox!.lookupCursor = (cursor + 1) % max(1, count)
+        return nil
+    }
+
+    /// The simulator's adapter: what a broker's answer to a publish means to the producer core
+    /// (the attempt it answers, and the answer). Nil for other messages.
+    static func producerAnswer(_ body: BrokerMessage) -> (publisher: Int, attempt: UInt64, ProducerAnswer<NodeID>)? {
+        switch body {
+        case .publishAck(let requestID, let offset) where requestID & consumerRequestBit == 0:
+            return (Int(requestID >> 40), requestID & attemptMask, .acked(offset: offset))
+        case .publishReject(let requestID, let reason) where requestID & consumerRequestBit == 0:
             switch reason {
             case .notLeader(let leader):
-                brokerBox!.world.ledger.believedLeader[stream] = leader.map { Int($0.rawValue) }
-                retry(request, after: leader == nil ? 20 * Nanos.millisecond : 0)
+                return (Int(requestID >> 40), requestID & attemptMask, .refused(kind: "not leader", leaderHint: leader.map { Int($0.rawValue) }))
             case .notEnoughReplicas:
-                retry(request, after: 50 * Nanos.millisecond)
+                return (Int(requestID >> 40), requestID & attemptMask, .refused(kind: "not enough replicas", leaderHint: nil))
             case .leadershipChanged:
-                brokerBox!.world.ledger.believedLeader[stream] = nil
-                retry(request, after: 10 * Nanos.millisecond)
+                return (Int(requestID >> 40), requestID & attemptMask, .refused(kind: "leadership changed", leaderHint: nil))
             }
+        default:
+            return nil
+        }
+    }
+
+    static let attemptMask: UInt64 = (1 << 40) - 1
+
+    mutating func clientReceives(_ body: BrokerMessage) {
+        if let (p, attempt, answer) = Self.producerAnswer(body) {
+            guard p < brokerBox!.world.publishers.count else { return }
+            let t = now
+            drivePublisher(p) { $0.answered(attempt: attempt, answer, now: t, into: &$1) }
+            return
+        }
+        switch body {
+        case .delivered(let requestID, let entries, _):
+            consumerReceives(requestID, entries)
+        case .publishReject(let requestID, let reason):
+            let index = Int((requestID >> 40) & 0x7F_FFFF)
+            guard index < brokerBox!.world.consumers.count else { return }
+            var hint: NodeID?
+            if case .notLeader(let leader?) = reason { hint = Int(leader.rawValue) }
+            brokerBox!.world.consumers[index].core.failed(request: requestID & Self.attemptMask, leaderHint: hint, now: now)
+            consumerPolls(index)
         default:
             break
         }
     }
 
-    // MARK: - Consumers
+    /// The publisher slot of a message: (publisher, ledger slot).
+    func publisherSlot(of message: MessageID) -> (publisher: Int, slot: Int)? {
+        guard let p = brokerBox!.world.publishers.firstIndex(where: { $0.core.config.producer == message.producer }),
+              let slot = brokerBox!.world.publishers[p].core.ledger.slot(of: message) else { return nil }
+        return (p, slot)
+    }
+
+    /// End-to-end latency, measured once per message (the first read, or the first commit
+    /// without consumers), from the publisher's intended send time.
+    mutating func measureEndToEnd(_ message: MessageID) {
+        guard let (p, slot) = publisherSlot(of: message),
+              slot < brokerBox!.world.publishers[p].endToEndMeasured.count,
+              !brokerBox!.world.publishers[p].endToEndMeasured[slot] else { return }
+        brokerBox!.world.publishers[p].endToEndMeasured[slot] = true
+        let intended = brokerBox!.world.publishers[p].core.ledger.intended[slot]
+        if let latency = ConsumerCore<NodeID>.endToEnd(intended: intended, delivered: now, measureFrom: warmup) {
+            brokerBox!.world.endToEndLatency.record(latency)
+        }
+    }
+
+    // MARK: - Consumers (drivers of the Clients consumer core)
 
     static let consumerRequestBit: UInt64 = 1 << 63
 
+    /// A consumer's poll event: the core says what is due; events that find nothing due are
+    /// stale (a watchdog after an answer) and only re-arm.
     mutating func consumerPolls(_ index: Int) {
-        let spec = scenario.consumers[index]
-        queue.schedule(.consumePoll(consumer: Int32(index)), at: now + spec.pollInterval)
-        var consumer = brokerBox!.world.consumers[index]
-        if consumer.outstanding != nil && now - consumer.sentAt < max(10 * spec.pollInterval, 200 * Nanos.millisecond) {
-            return  // one poll at a time; a lost one is given up after a while
+        while true {
+            let stream = brokerBox!.world.consumers[index].stream
+            switch brokerBox!.world.consumers[index].core.poll(now: now) {
+            case .lookUpLeader:
+                let leader = connectTarget(stream: stream, hint: nil)
+                brokerBox!.world.consumers[index].core.leaderFound(leader, now: now)
+            case .fetch(let request, let leader, let offset, let maxEntries):
+                let requestID = Self.consumerRequestBit | UInt64(index) << 40 | (request & Self.attemptMask)
+                armConsumer(index, at: now + brokerBox!.world.consumers[index].core.requestTimeout)
+                sendMail(from: clientNode, to: leader, .consume(stream: Int32(stream), requestID: requestID,
+                                                               offset: offset, maxEntries: Int32(maxEntries)))
+                return
+            case .wait(let until):
+                armConsumer(index, at: until)
+                return
+            }
         }
-        if consumer.outstanding != nil { consumer.believedLeader = nil }
-        guard let leader = consumer.believedLeader ?? lookupLeader(consumer.stream) else {
-            consumer.outstanding = nil
-            brokerBox!.world.consumers[index] = consumer
-            return
-        }
-        consumer.believedLeader = leader
-        consumer.polls += 1
-        let requestID = Self.consumerRequestBit | UInt64(index) << 40 | (consumer.polls & 0xFF_FFFF_FFFF)
-        consumer.outstanding = requestID
-        consumer.sentAt = now
-        brokerBox!.world.consumers[index] = consumer
-        sendMail(from: clientNode, to: leader, .consume(stream: Int32(consumer.stream), requestID: requestID,
-                                                       offset: consumer.offset, maxEntries: Int32(spec.maxBatch)))
+    }
+
+    /// One pending poll event per consumer: an event for another time is stale and ignored.
+    mutating func armConsumer(_ index: Int, at time: VirtualTime) {
+        guard brokerBox!.world.consumers[index].armedAt != time else { return }
+        brokerBox!.world.consumers[index].armedAt = time
+        queue.schedule(.consumePoll(consumer: Int32(index)), at: time)
+    }
+
+    mutating func consumerPollEvent(_ index: Int) {
+        guard index < brokerBox!.world.consumers.count, brokerBox!.world.consumers[index].armedAt == now else { return }
+        brokerBox!.world.consumers[index].armedAt = nil
+        consumerPolls(index)
     }
 
     mutating func consumerReceives(_ requestID: UInt64, _ entries: [LogEntry]) {
         let index = Int((requestID >> 40) & 0x7F_FFFF)
-        guard index < brokerBox!.world.consumers.count, brokerBox!.world.consumers[index].outstanding == requestID else { return }
-        brokerBox!.world.consumers[index].outstanding = nil
+        guard index < brokerBox!.world.consumers.count else { return }
         let stream = brokerBox!.world.consumers[index].stream
-        for entry in entries where entry.offset == brokerBox!.world.consumers[index].offset {
+        let accepted = brokerBox!.world.consumers[index].core.delivered(
+            request: requestID & Self.attemptMask, firstOffset: entries.first?.offset ?? 0, count: entries.count, now: now)
+        for entry in entries[accepted] {
             let message = MessageID(producer: UInt32(truncatingIfNeeded: entry.payload.producerID), sequence: entry.payload.sequence)
             let offset = Int(entry.offset)
             if offset < brokerBox!.world.consumedLog[stream].count {
@@ -669,15 +746,9 @@ extension Simulation {
             } else {
                 brokerBox!.world.consumedLog[stream].append(message)
             }
-            brokerBox!.world.consumers[index].offset += 1
-            brokerBox!.world.consumers[index].received += 1
-            // End-to-end latency, consumer view: intended send → first consumer read.
-            if let request = brokerBox!.world.ledger.request(of: message), !brokerBox!.world.ledger.consumed[Int(request)] {
-                brokerBox!.world.ledger.consumed[Int(request)] = true
-                let start = brokerBox!.world.ledger.intendedStart[Int(request)]
-                if start >= warmup { brokerBox!.world.endToEndLatency.record(now - start) }
-            }
+            measureEndToEnd(message)
         }
+        consumerPolls(index)
     }
 
     // MARK: - Administration and phases
@@ -760,7 +831,7 @@ extension Simulation {
     /// and no publish still in flight.
     func convergenceProblem() -> String? {
         guard let metaLeader = metadataLeader() else { return "no metadata leader" }
-        if brokerBox!.world.ledger.state.contains(0) { return "publishes still in flight" }
+        if brokerBox!.world.publishers.contains(where: { $0.core.outstanding > 0 }) { return "publishes still in flight" }
         for stream in brokerBox!.world.streamNames.indices {
             let name = brokerBox!.world.streamNames[stream]
             guard let state = brokerBox!.world.nodes[metaLeader]!.core.metadata.stream(named: name) else { return "stream \(name) not created" }
@@ -790,20 +861,18 @@ extension Simulation {
 
     // MARK: - Crash, restart, selectors
 
-    /// How long a publisher whose connection was refused waits before looking up the leader again.
-    static let reconnectBackoff: VirtualTime = 50 * Nanos.millisecond
-
     mutating func brokerCrashed(_ node: NodeID) {
         guard brokerBox != nil, node < clusterNodes.count else { return }
         if brokerBox!.world.spec.clientConnectionReset {
-            // The dead process's connections are reset: publishes outstanding on them fail now
-            // (their timeout event fires early with the same attempt, which retries).
-            let streams = brokerBox!.world.streamNames.indices.filter { brokerBox!.world.ledger.believedLeader[$0] == node }
-            for stream in streams { brokerBox!.world.ledger.believedLeader[stream] = nil }
-            if !streams.isEmpty {
-                for r in brokerBox!.world.ledger.state.indices where brokerBox!.world.ledger.state[r] == 0
-                    && streams.contains(Int(brokerBox!.world.ledger.stream[r])) {
-                    queue.schedule(.publishTimeout(request: UInt64(r), attempt: brokerBox!.world.ledger.attempt[r]), at: now)
+            // The dead process's connections are reset: what is outstanding on them fails now.
+            let t = now
+            for p in brokerBox!.world.publishers.indices where brokerBox!.world.publishers[p].core.leader == node {
+                drivePublisher(p) { $0.connectionLost(now: t, into: &$1) }
+            }
+            for c in brokerBox!.world.consumers.indices where brokerBox!.world.consumers[c].core.leader == node {
+                if let request = brokerBox!.world.consumers[c].core.outstandingRequest {
+                    brokerBox!.world.consumers[c].core.failed(request: request, leaderHint: nil, now: t)
+                    armConsumer(c, at: brokerBox!.world.consumers[c].core.nextPollAt)
                 }
             }
         }

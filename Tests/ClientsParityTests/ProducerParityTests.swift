@@ -19,6 +19,8 @@ final class ProducerParityTests: XCTestCase {
         case connectFailed
         case timer(ProducerTimer)
         case due
+        /// The oldest attempt timed out: it gets no answer in the script.
+        case forget
     }
 
     static let names = [1: "n1", 2: "n2", 3: "n3"]
@@ -52,6 +54,8 @@ final class ProducerParityTests: XCTestCase {
         for event in script {
             now += 1_000_000
             switch event {
+            case .forget:
+                if let attempt = oldestAttempt() { answered.insert(attempt) }
             case .due:
                 sim.messageDue(intended: now, now: now, into: &simEffects)
                 live.messageDue(intended: now, now: now, into: &liveEffects)
@@ -102,16 +106,18 @@ final class ProducerParityTests: XCTestCase {
 
     func testFailoverScriptGivesTheSameEffectsThroughBothAdapters() {
         let script: [Event] = [
-            .connected(1), .due, .due, .due, .ack(offset: 0),
-            .notEnoughReplicas, .lost, .connected(1), .timer(.backoff),
-            .notLeader(hint: 2), .ack(offset: 1), .connected(2), .ack(offset: 2), .ack(offset: 3),
-            .due, .tick(900_000_000), .connectFailed, .timer(.reconnect), .connected(3), .timer(.backoff), .ack(offset: 4),
+            .due, .connected(1), .due, .due, .ack(offset: 0),
+            .notEnoughReplicas, .lost, .connected(1),
+            .notLeader(hint: 2), .ack(offset: 1), .connected(2), .ack(offset: 2),
+            .due, .tick(900_000_000), .forget, .connectFailed, .timer(.reconnect), .connected(3),
+            .lost, .connected(3), .timer(.backoff), .ack(offset: 3),
         ]
-        // The first `.connected` answers no `.connect`: start both from a lookup instead.
-        let (sim, live) = run([.due] + script.dropFirst())
+        let (sim, live) = run(script)
         XCTAssertEqual(sim, live)
         XCTAssertTrue(live.contains(.connect(hint: "n2")), "the not-leader hint reaches the core through both adapters")
         XCTAssertTrue(live.contains { if case .failed(_, .refused(kind: "not enough replicas")) = $0 { return true } else { return false } })
         XCTAssertTrue(live.contains { if case .failed(_, .timedOut) = $0 { return true } else { return false } })
+        XCTAssertTrue(live.contains(.startTimer(.backoff, after: 10_000_000)))
+        XCTAssertEqual(live.filter { if case .acked = $0 { return true } else { return false } }.count, 4)
     }
 }

@@ -555,7 +555,7 @@ extension Simulation {
         case .send(let attempt, _, let sequence, _):
             let publisher = brokerBox!.world.publishers[p]
             guard let leader = publisher.core.leader else { return }
-            if brokerBox!.world.spec.clientConnectionReset, processes[leader].state == .crashed {
+            if brokerBox!.world.spec.clientConnectionReset, !brokerBox!.world.up[leader] {
                 // The connection is reset: the write fails at once (the live transport's `.lost`).
                 drivePublisher(p) { $0.answered(attempt: attempt, .lost, now: t, into: &$1) }
                 return
@@ -603,7 +603,8 @@ extension Simulation {
             else { return nil }
             target = leader
         }
-        guard processes[target].state != .crashed, network.isReachable(from: clientNode, to: target) else { return nil }
+        guard brokerBox!.world.up[target], processes[target].state != .crashed,
+              network.isReachable(from: clientNode, to: target) else { return nil }
         return target
     }
 
@@ -702,6 +703,11 @@ extension Simulation {
                 let leader = connectTarget(stream: stream, hint: nil)
                 brokerBox!.world.consumers[index].core.leaderFound(leader, now: now)
             case .fetch(let request, let leader, let offset, let maxEntries):
+                if brokerBox!.world.spec.clientConnectionReset, !brokerBox!.world.up[leader] {
+                    // The connection to a dead process is refused at once.
+                    brokerBox!.world.consumers[index].core.failed(request: request, leaderHint: nil, now: now)
+                    continue
+                }
                 let requestID = Self.consumerRequestBit | UInt64(index) << 40 | (request & Self.attemptMask)
                 armConsumer(index, at: now + brokerBox!.world.consumers[index].core.requestTimeout)
                 sendMail(from: clientNode, to: leader, .consume(stream: Int32(stream), requestID: requestID,
@@ -863,6 +869,13 @@ extension Simulation {
 
     mutating func brokerCrashed(_ node: NodeID) {
         guard brokerBox != nil, node < clusterNodes.count else { return }
+        for stream in brokerBox!.world.streamNames.indices where streamLeader(stream) == node {
+            brokerBox!.world.leaderLostAt[stream] = brokerBox!.world.leaderLostAt[stream] ?? now
+        }
+        brokerBox!.world.nodes[node] = nil
+        brokerBox!.world.up[node] = false
+        // After the node is gone (its process is marked crashed only after this returns), so a
+        // client reconnecting right away cannot land on it again.
         if brokerBox!.world.spec.clientConnectionReset {
             // The dead process's connections are reset: what is outstanding on them fails now.
             let t = now
@@ -876,11 +889,6 @@ extension Simulation {
                 }
             }
         }
-        for stream in brokerBox!.world.streamNames.indices where streamLeader(stream) == node {
-            brokerBox!.world.leaderLostAt[stream] = brokerBox!.world.leaderLostAt[stream] ?? now
-        }
-        brokerBox!.world.nodes[node] = nil
-        brokerBox!.world.up[node] = false
     }
 
     mutating func brokerRestarted(_ node: NodeID) {

@@ -161,7 +161,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     }
 
     public mutating func answered(attempt: UInt64, _ answer: ProducerAnswer<Node>, now: Int64, into effects: inout [ProducerEffect<Node>]) {
-        guard let index = window.firstIndex(where: { $0.attempt == attempt }) else {
+        guard let index = windowIndex(of: attempt) else {
             // A second answer to an attempt already resolved (the network duplicated it).
             if case .acked = answer { ledger.noteDuplicateAck() }
             return
@@ -272,6 +272,16 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     }
 
     // MARK: - Internals
+
+    /// Attempts are numbered in send order, so the window is sorted by attempt.
+    private func windowIndex(of attempt: UInt64) -> Int? {
+        var low = 0, high = window.count
+        while low < high {
+            let mid = (low + high) / 2
+            if window[mid].attempt < attempt { low = mid + 1 } else { high = mid }
+        }
+        return low < window.count && window[low].attempt == attempt ? low : nil
+    }
 
     private mutating func transmit(_ message: Message, now: Int64, _ effects: inout [ProducerEffect<Node>]) {
         var message = message

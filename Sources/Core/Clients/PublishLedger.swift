@@ -1,7 +1,7 @@
 import Checkers
 
 /// How a publish attempt ended, as the producer saw it.
-public enum PublishOutcome: Sendable, Equatable {
+public enum AttemptOutcome: Sendable, Equatable {
     /// No answer: still in flight when the run ended, or the connection was lost. The message
     /// may or may not be in the log.
     case unknown
@@ -176,7 +176,7 @@ public struct PublishLedger: Sendable, Equatable {
     public mutating func giveUp(_ slot: Int) { gaveUp[slot] = true }
 
     /// How attempt `attempt` ended; only acknowledgements change what the checks see.
-    public mutating func resolve(_ attempt: Int, _ outcome: PublishOutcome) {
+    public mutating func resolve(_ attempt: Int, _ outcome: AttemptOutcome) {
         if case .acked(let offset, let at) = outcome { acknowledge(Int(attemptSlot[attempt]), offset: offset, at: at) }
     }
 

@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "Clients", dependencies: ["Checkers"], path: "Sources/Core/Clients"),
         // The I/O-free parts of the open-loop load driver: arrival schedules and coordinated-omission
         // correct recording.
-        .target(name: "LoadCore", dependencies: ["Scenario", "SimCore", "Stats", "Checkers"], path: "Sources/Core/LoadCore"),
+        .target(name: "LoadCore", dependencies: ["Scenario", "Sampling", "Stats"], path: "Sources/Core/LoadCore"),
         // NATS over SwiftNIO (core protocol, JetStream API, nats-server processes).
         .target(name: "LiveNATS", dependencies: [
             "NATSProtocol",

@@ -70,9 +70,14 @@ let package = Package(
         // Live mode (issue 6). A broker node's files: segmented stream logs with offset indexes,
         // the metadata Raft log and hard state, checkpoints. Blocking I/O, no NIO.
         .target(name: "LogStore", dependencies: ["Replication", "Raft"], path: "Sources/Core/LogStore"),
-        // The I/O-free parts of the open-loop load driver: arrival schedules, coordinated-omission
-        // correct recording, the publish ledger and its read-back checks.
-        .target(name: "LoadCore", dependencies: ["Scenario", "SimCore", "Stats", "Checkers"], path: "Sources/Core/LoadCore"),
+        // The broker's clients as sans-IO state machines: the producer (window, leader belief,
+        // failure rounds, in-order re-send, back-off), the consumer (leader following, offsets)
+        // and the one publish ledger with its read-back checks. The simulator and the live load
+        // driver both drive them, so a simulated client behaves as the live one.
+        .target(name: "Clients", dependencies: ["Checkers"], path: "Sources/Core/Clients"),
+        // The I/O-free parts of the open-loop load driver: arrival schedules and coordinated-omission
+        // correct recording.
+        .target(name: "LoadCore", dependencies: ["Scenario", "Sampling", "Stats"], path: "Sources/Core/LoadCore"),
         // NATS over SwiftNIO (core protocol, JetStream API, nats-server processes).
         .target(name: "LiveNATS", dependencies: [
             "NATSProtocol",
@@ -96,7 +101,7 @@ let package = Package(
         ], path: "Sources/Live/Broker"),
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
-            "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Scenario", "Results", "Stats", "Checkers", "SimCore",
+            "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Clients", "Scenario", "Results", "Stats", "Checkers", "SimCore",
             "Replication", "BrokerSetup", "FaultPlan",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -136,7 +141,7 @@ let package = Package(
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh"], path: "Sources/Sim/Driver",
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh"], path: "Sources/Sim/Driver",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
@@ -163,6 +168,10 @@ let package = Package(
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore"]),
         .testTarget(name: "LoadCoreTests", dependencies: ["LoadCore", "Scenario", "SimCore", "Stats", "Checkers"]),
+        .testTarget(name: "ClientsTests", dependencies: ["Clients", "Checkers"]),
+        // One scripted sequence of transport events through the simulator's and the live
+        // driver's adapters must give the same producer effects.
+        .testTarget(name: "ClientsParityTests", dependencies: ["Clients", "Sim", "Live", "Replication"]),
         .testTarget(name: "LiveNATSTests", dependencies: [
             "LiveNATS", "NATSProtocol",
             .product(name: "NIOCore", package: "swift-nio"),

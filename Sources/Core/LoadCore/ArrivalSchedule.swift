@@ -1,5 +1,5 @@
 import Scenario
-import SimCore
+import Sampling
 
 /// When an open-loop load driver means to send: the intended send times (ns since the run's
 /// start) of one workload, drawn lazily from its arrival process.

@@ -1,3 +1,4 @@
+import Clients
 import Foundation
 import LiveClient
 import LoadCore
@@ -6,7 +7,7 @@ import Wire
 
 /// A producer's connection to the Faultline broker: publishes go to the stream's leader, found
 /// from the metadata; a `notLeader` answer or a lost connection sends the session back through
-/// `reconnect`, which asks a running node for the current leader.
+/// `reconnect`, which connects to the leader the answer named, or asks a running node.
 final class BrokerTransport: PublishTransport, @unchecked Sendable {
     let eventLoop: EventLoop
     let launcher: ClusterLauncher
@@ -14,6 +15,7 @@ final class BrokerTransport: PublishTransport, @unchecked Sendable {
     let producerID: UInt64
     let ack: Wire.AckPolicy
     private var client: BrokerClient?
+    private(set) var connectedNode: String?
 
     init(eventLoop: EventLoop, launcher: ClusterLauncher, stream: String, producerID: UInt64, ack: Wire.AckPolicy) {
         self.eventLoop = eventLoop
@@ -29,7 +31,10 @@ final class BrokerTransport: PublishTransport, @unchecked Sendable {
             switch outcome {
             case .acked(let offset): completion(.acked(offset: offset))
             case .connectionLost: completion(.lost)
-            case .refused(let status): completion(.refused(kind: Self.describe(status)))
+            case .refused(let status):
+                var hint: String?
+                if case .notLeader(let leader) = status { hint = leader }
+                completion(.refused(kind: Self.describe(status), leaderHint: hint))
             }
         }
     }
@@ -44,19 +49,28 @@ final class BrokerTransport: PublishTransport, @unchecked Sendable {
         }
     }
 
-    func reconnect() -> EventLoopFuture<Void> {
+    func reconnect(hint: String?) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
         let old = client
         client = nil
+        connectedNode = nil
         old?.close()
         promise.completeWithTask { [launcher, stream, eventLoop] in
             let meta = try await launcher.metadata()
-            guard let leader = meta.stream(stream)?.leader, let broker = meta.broker(leader),
-                  let index = launcher.index(of: leader), launcher.isRunning(node: index),
-                  await launcher.confirmsLeadership(node: leader, stream: stream)
+            // A not-leader answer named the leader: go there (it said so) without asking it again.
+            let named: String?
+            if let hint { named = hint } else { named = meta.stream(stream)?.leader }
+            guard let leader = named, let broker = meta.broker(leader),
+                  let index = launcher.index(of: leader), launcher.isRunning(node: index)
             else { throw LiveError.failed("stream \(stream) has no running leader yet") }
+            if hint == nil, await !launcher.confirmsLeadership(node: leader, stream: stream) {
+                throw LiveError.failed("stream \(stream): \(leader) does not lead it yet")
+            }
             let client = try await BrokerClient.connect(host: broker.host, port: Int(broker.port), on: eventLoop)
-            try await eventLoop.submit { self.client = client }.get()
+            try await eventLoop.submit {
+                self.client = client
+                self.connectedNode = leader
+            }.get()
         }
         return promise.futureResult
     }

@@ -1,3 +1,4 @@
+import Clients
 import Foundation
 import LiveClient
 import NIOCore
@@ -8,7 +9,8 @@ import Stats
 /// and measures end-to-end latency from each message's intended send time (stamped in its
 /// first bytes by the producer) to its delivery — the simulator's `end_to_end_latency`.
 /// After a failure (leader crashed, not the leader any more) it finds the leader again and
-/// goes on from its own offset, as a consumer tracking its offsets does.
+/// goes on from its own offset, as a consumer tracking its offsets does. Those decisions are
+/// `ConsumerCore`'s (module Clients), which the simulator drives too; this only does the I/O.
 struct ConsumerSession: Sendable {
     let stream: String
     let launcher: ClusterLauncher
@@ -42,36 +44,43 @@ struct ConsumerSession: Sendable {
 
     func run(stop: Stop, deadline: Int64) async -> Result {
         var result = Result()
-        var offset: UInt64 = 0
+        var core = ConsumerCore<String>(start: start, pollInterval: pollInterval, maxEntries: maxBatch)
         var client: BrokerClient?
-        await sleep(start - now())
-        while now() < deadline {
-            do {
-                if client == nil {
-                    let leader = try await launcher.waitForLeader(stream: stream, timeout: 1)
-                    client = try await launcher.client(for: leader)
-                }
-                let (entries, _) = try await client!.fetch(stream: stream, offset: offset, maxEntries: UInt32(maxBatch))
-                let delivered = now()
-                for entry in entries {
-                    if let intended = MessageStamp.intended(entry.payload), intended >= measureFrom {
-                        result.endToEnd.record(max(0, delivered - intended))
+        var connectedTo: String?
+        polling: while now() < deadline {
+            switch core.poll(now: now()) {
+            case .wait(let until):
+                await sleep(min(until, deadline) - now())
+            case .lookUpLeader:
+                let leader = try? await launcher.waitForLeader(stream: stream, timeout: 1)
+                core.leaderFound(leader, now: now())
+            case .fetch(let request, let leader, let offset, let maxEntries):
+                do {
+                    if client == nil || connectedTo != leader {
+                        client?.close()
+                        client = try await launcher.client(for: leader)
+                        connectedTo = leader
                     }
+                    let (entries, _) = try await client!.fetch(stream: stream, offset: offset, maxEntries: UInt32(maxEntries))
+                    let delivered = now()
+                    let fresh = core.delivered(request: request, firstOffset: entries.first?.offset ?? offset, count: entries.count, now: delivered)
+                    for entry in entries[fresh] {
+                        if let intended = MessageStamp.intended(entry.payload),
+                           let latency = ConsumerCore<String>.endToEnd(intended: intended, delivered: delivered, measureFrom: measureFrom) {
+                            result.endToEnd.record(latency)
+                        }
+                    }
+                    if entries.isEmpty && stop.isRequested { break polling }
+                } catch {
+                    client?.close()
+                    client = nil
+                    core.failed(request: request, leaderHint: nil, now: now())
                 }
-                result.consumed += entries.count
-                offset += UInt64(entries.count)
-                if entries.isEmpty {
-                    if stop.isRequested { break }
-                    await sleep(pollInterval)
-                }
-            } catch {
-                result.errors += 1
-                client?.close()
-                client = nil
-                await sleep(50_000_000)
             }
         }
         client?.close()
+        result.consumed = Int(core.received)
+        result.errors = Int(core.errors)
         return result
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Clients
 import LoadCore
 import LiveNATS
 import NATSProtocol
@@ -213,7 +214,7 @@ final class JetStreamTransport: PublishTransport, @unchecked Sendable {
         }
     }
 
-    func reconnect() -> EventLoopFuture<Void> {
+    func reconnect(hint: String?) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
         let old = connection
         connection = nil

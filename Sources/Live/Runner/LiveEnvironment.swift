@@ -1,5 +1,6 @@
 import Foundation
 import LiveClient
+import Clients
 import LoadCore
 import LiveNATS
 import NIOCore

@@ -1,4 +1,5 @@
 import Checkers
+import Clients
 import Foundation
 import LiveClient
 import LoadCore
@@ -101,7 +102,7 @@ public struct LoadRun: Sendable {
             }
         }
         // Connect everyone before time zero.
-        for session in sessions { try await session.transport.reconnect().get() }
+        for session in sessions { try await session.connect().get() }
         log("\(target.rawValue): \(sessions.count) producer connection(s) ready; running \(Double(scenario.duration) / 1e9) s")
 
         let faults = LiveFaults(scenario: scenario, environment: environment, runStart: runStart, seed: seed, log: log)
@@ -166,8 +167,8 @@ public struct LoadRun: Sendable {
         }
         let measured = Double(scenario.duration - scenario.warmup) / 1e9
         // Names shared with the simulator's broker model, so simulated and live runs line up.
-        let attempts = sessions.reduce(0) { $0 + $1.ledger.attempts.count }
-        let distinct = sessions.reduce(0) { total, s in total + Set(s.ledger.attempts.map(\.sequence)).count }
+        let attempts = sessions.reduce(0) { $0 + $1.ledger.attemptCount }
+        let distinct = sessions.reduce(0) { $0 + $1.ledger.messageCount }
         let gaveUp = recorder.errorsByKind.filter { $0.kind.hasPrefix("gave up") }.reduce(0) { $0 + $1.count }
         var metrics: [String: Double] = [
             "throughput_per_s": Double(recorder.completed) / max(measured, 1e-9),

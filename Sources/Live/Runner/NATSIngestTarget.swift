@@ -57,7 +57,7 @@ final class NATSIngestTransport: PublishTransport, @unchecked Sendable {
         return .refused(kind: reply.error ?? "refused")
     }
 
-    func reconnect() -> EventLoopFuture<Void> {
+    func reconnect(hint: String?) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
         promise.completeWithTask { [self] in
             // The leader subscribes once it leads: wait for one before sending.

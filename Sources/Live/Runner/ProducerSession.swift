@@ -1,11 +1,13 @@
+import Clients
 import LoadCore
 import NIOCore
 
 /// How a publish ended at the transport.
 public enum TransportOutcome: Sendable, Equatable {
     case acked(offset: UInt64)
-    /// Refused by the server; `kind` names why (for the error table).
-    case refused(kind: String)
+    /// Refused by the server; `kind` names why (for the error table), `leaderHint` the node a
+    /// not-leader answer named as the leader.
+    case refused(kind: String, leaderHint: String? = nil)
     /// The connection closed (or the server did not answer in time): stored or not, unknown.
     case lost
 }
@@ -33,67 +35,50 @@ enum MessageStamp {
 /// `eventLoop`: every call and every completion happens there.
 public protocol PublishTransport: AnyObject, Sendable {
     var eventLoop: EventLoop { get }
+    /// The node this transport is connected to, if it knows (a broker name).
+    var connectedNode: String? { get }
     /// Sends a message; `completion` runs once, on the event loop.
     func publish(sequence: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void)
-    /// Finds where to publish now (the stream's current leader) and connects there. Fails when
-    /// nothing is reachable yet; the session tries again.
-    func reconnect() -> EventLoopFuture<Void>
+    /// Connects to `hint` if given, else finds where to publish now (the stream's current
+    /// leader) and connects there. Fails when nothing is reachable yet; the session tries again.
+    func reconnect(hint: String?) -> EventLoopFuture<Void>
     func close()
 }
 
-/// An open-loop producer (wrk2's model): messages are due at the times of an arrival schedule,
-/// whatever happened to earlier ones, and each message's latency runs from when it was *due*.
-/// A stalled connection therefore shows up in the corrected latency instead of hiding behind a
-/// slower send rate (coordinated omission).
-///
-/// Failures keep the producer's order: after any failure the session stops sending, lets every
-/// outstanding message resolve, reconnects (to the new leader), then re-sends the failed
-/// messages in sequence order before anything newer — so a later message can never be
-/// stored ahead of an earlier one that is retried. Retries reuse the sequence number; the
-/// ledger counts resulting duplicates.
+extension PublishTransport {
+    public var connectedNode: String? { nil }
+    public func reconnect() -> EventLoopFuture<Void> { reconnect(hint: nil) }
+}
+
+/// The live driver of `ProducerCore` (module Clients), which holds every decision — window,
+/// leader belief, failure rounds, in-order re-send, back-off, ledger. This class only turns the
+/// core's effects into NIO I/O and timers, and transport completions into the core's inputs:
+/// the simulator drives the same core, so a simulated run predicts what this client does.
 public final class ProducerSession: @unchecked Sendable {
     public let producer: UInt32
     public let stream: String
     let transport: PublishTransport
     let eventLoop: EventLoop
-    let payloadSize: Int
-    let maxInFlight: Int
-    let timeoutNanos: Int64
-    let retries: Int
     /// Time zero of the run, on the monotonic clock.
     let runStart: NIODeadline
     /// Messages due before this (ns since the run's start) are sent and checked but not timed.
     let measureFrom: Int64
 
     public private(set) var recorder = OpenLoopRecorder()
-    public private(set) var ledger = PublishLedger()
+    public var ledger: PublishLedger { core.ledger }
     /// (sent, completed) of every ack, ns since the run's start: failover measurement.
     public private(set) var ackTimes: [(sent: Int64, completed: Int64)] = []
 
-    private struct Message {
-        var sequence: UInt64
-        var intended: Int64
-        var attempts = 0
-    }
-
-    private struct InFlight {
-        var message: Message
-        var sent: Int64
-        var attempt: Int
-        var failed = false
-    }
-
+    private var core: ProducerCore<String>
+    private var effects: [ProducerEffect<String>] = []
+    private var draining = false
     private var schedule: ArrivalSchedule
-    private var nextSequence: UInt64 = 0
-    private var window: [InFlight] = []
-    private var backlog: [Message] = []
-    private var recovering = false
-    private var scheduleDone = false
-    private var stopped = false
+    private var peeked: Int64?
     private var payload: [UInt8]
     private var timer: Scheduled<Void>?
     private var sweeper: RepeatedTask?
     private var finished: EventLoopPromise<Void>
+    private var done = false
 
     public init(producer: UInt32, stream: String, transport: PublishTransport, schedule: ArrivalSchedule, payloadSize: Int,
                 maxInFlight: Int, timeoutNanos: Int64, retries: Int, runStart: NIODeadline, measureFrom: Int64 = 0) {
@@ -103,184 +88,127 @@ public final class ProducerSession: @unchecked Sendable {
         self.transport = transport
         eventLoop = transport.eventLoop
         self.schedule = schedule
-        self.payloadSize = payloadSize
-        self.maxInFlight = maxInFlight
-        self.timeoutNanos = timeoutNanos
-        self.retries = retries
         self.runStart = runStart
+        core = ProducerCore(.init(producer: producer, stream: stream, maxInFlight: maxInFlight, timeout: timeoutNanos, retries: retries))
         payload = Array(repeating: 0x2a, count: payloadSize)
         finished = transport.eventLoop.makePromise()
     }
 
     func now() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds) }
 
+    /// Connects before time zero.
+    public func connect() -> EventLoopFuture<Void> {
+        transport.reconnect(hint: nil).hop(to: eventLoop).map { [self] in core.start(connectedTo: transport.connectedNode) }
+    }
+
     /// Starts sending; the future completes when the schedule is exhausted and every message
     /// resolved, or at `drainDeadline` (ns since the run's start), whichever comes first.
     public func run(drainDeadline: Int64) -> EventLoopFuture<Void> {
         eventLoop.execute { [self] in
-            sweeper = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [self] _ in
-                sweepTimeouts()
-                if now() >= drainDeadline { finish() }
+            let sweep = TimeAmount.nanoseconds(ProducerCore<String>.sweepInterval)
+            sweeper = eventLoop.scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { [self] _ in
+                let t = now()
+                drive { $0.tick(now: t, into: &$1) }
+                if t >= drainDeadline { drive { $0.stop(now: t, into: &$1) } }
             }
             armTimer()
         }
         return finished.futureResult
     }
 
-    // MARK: - Schedule
+    // MARK: - Inputs
+
+    /// Feeds one input to the core, then carries out its effects (and those of any input a
+    /// synchronous completion feeds meanwhile) in order.
+    private func drive(_ input: (inout ProducerCore<String>, inout [ProducerEffect<String>]) -> Void) {
+        input(&core, &effects)
+        guard !draining else { return }
+        draining = true
+        var i = 0
+        while i < effects.count {
+            let effect = effects[i]
+            i += 1
+            carryOut(effect)
+        }
+        effects.removeAll(keepingCapacity: true)
+        draining = false
+    }
 
     private func armTimer() {
-        guard !stopped else { return }
+        guard !done else { return }
         let t = now()
         while let due = peekDue(), due <= t {
-            consumePeek()
-            enqueue(Message(sequence: nextSequence, intended: due))
-            nextSequence += 1
+            peeked = nil
+            drive { $0.messageDue(intended: due, now: t, into: &$1) }
         }
         guard let next = peekDue() else {
-            scheduleDone = true
-            finishIfDrained()
+            drive { $0.scheduleEnded(now: t, into: &$1) }
             return
         }
         timer = eventLoop.scheduleTask(deadline: runStart + .nanoseconds(next)) { [self] in armTimer() }
     }
 
-    private var peeked: Int64?
     private func peekDue() -> Int64? {
         // ArrivalSchedule is an iterator; keep one look-ahead.
         if peeked == nil { peeked = schedule.next() }
         return peeked
     }
 
-    private func consumePeek() { peeked = nil }
-
-    private func enqueue(_ message: Message) {
-        if recovering || window.count >= maxInFlight || !backlog.isEmpty {
-            backlog.append(message)
-        } else {
-            transmit(message)
-        }
-    }
-
-    // MARK: - Sending
-
-    private func transmit(_ message: Message) {
-        var message = message
-        message.attempts += 1
-        let sent = now()
-        let attempt = ledger.attempted(producer: producer, sequence: message.sequence, stream: stream, intended: message.intended)
-        window.append(InFlight(message: message, sent: sent, attempt: attempt))
-        transport.publish(sequence: message.sequence, payload: MessageStamp.stamp(payload, intended: message.intended)) { [self] outcome in
-            resolved(attempt: attempt, outcome)
-        }
-    }
-
-    private func resolved(attempt: Int, _ outcome: TransportOutcome) {
-        guard let index = window.firstIndex(where: { $0.attempt == attempt }), !window[index].failed else { return }
-        let entry = window[index]
-        let t = now()
+    /// The live adapter: what a transport outcome means to the core.
+    static func answer(_ outcome: TransportOutcome) -> ProducerAnswer<String> {
         switch outcome {
-        case .acked(let offset):
-            ledger.resolve(attempt, .acked(offset: offset, at: t))
-            if entry.message.intended >= measureFrom {
-                recorder.record(intended: entry.message.intended, sent: entry.sent, completed: t)
+        case .acked(let offset): .acked(offset: offset)
+        case .refused(let kind, let hint): .refused(kind: kind, leaderHint: hint)
+        case .lost: .lost
+        }
+    }
+
+    // MARK: - Effects
+
+    private func carryOut(_ effect: ProducerEffect<String>) {
+        switch effect {
+        case .send(let attempt, _, let sequence, let intended):
+            transport.publish(sequence: sequence, payload: MessageStamp.stamp(payload, intended: intended)) { [self] outcome in
+                let t = now()
+                drive { $0.answered(attempt: attempt, Self.answer(outcome), now: t, into: &$1) }
             }
-            ackTimes.append((entry.sent, t))
-            window.remove(at: index)
-            failedRounds = 0
-        case .refused(let kind):
-            ledger.resolve(attempt, .failed)
-            recorder.recordError(kind: kind)
-            window[index].failed = true
-            recovering = true
-        case .lost:
-            ledger.resolve(attempt, .unknown)
-            recorder.recordError(kind: "connection lost")
-            window[index].failed = true
-            recovering = true
-        }
-        progress()
-    }
-
-    private func sweepTimeouts() {
-        let t = now()
-        for index in window.indices where !window[index].failed && t - window[index].sent > timeoutNanos {
-            ledger.resolve(window[index].attempt, .timedOut)
-            recorder.recordTimeout()
-            window[index].failed = true
-            recovering = true
-        }
-        progress()
-    }
-
-    /// Moves on: after a failure, once nothing is outstanding, reconnect and re-send in order.
-    private func progress() {
-        if recovering {
-            guard !stopped, window.allSatisfy(\.failed) else { return }
-            let failed = window.map(\.message)
-            window = []
-            var retry: [Message] = []
-            for message in failed {
-                if message.attempts > retries {
-                    recorder.recordError(kind: "gave up after \(retries) retries")
-                } else {
-                    retry.append(message)
+        case .connect(let hint):
+            transport.reconnect(hint: hint).hop(to: eventLoop).whenComplete { [self] result in
+                let t = now()
+                switch result {
+                case .success: drive { $0.connected(to: transport.connectedNode, now: t, into: &$1) }
+                case .failure: drive { $0.connectFailed(now: t, into: &$1) }
                 }
             }
-            backlog = retry + backlog
-            reconnect()
-            return
-        }
-        while !backlog.isEmpty, window.count < maxInFlight, !recovering {
-            transmit(backlog.removeFirst())
-        }
-        finishIfDrained()
-    }
-
-    private var reconnecting = false
-    /// Recoveries since the last ack: each waits longer (10 ms doubling to 320 ms) before it
-    /// re-sends, so a target that keeps refusing (no leader yet) does not burn every retry at once.
-    private var failedRounds = 0
-
-    private func reconnect() {
-        guard !reconnecting, !stopped else { return }
-        reconnecting = true
-        // Counted per re-send round, not per reconnect poll: waiting for a leader to be
-        // elected must not grow the back-off that follows it.
-        let backoff = failedRounds == 0 ? 0 : min(320, 10 << min(5, failedRounds - 1))
-        transport.reconnect().whenComplete { [self] result in
-            reconnecting = false
-            switch result {
-            case .success:
-                failedRounds += 1
-                guard backoff > 0 else {
-                    recovering = false
-                    progress()
-                    return
-                }
-                _ = eventLoop.scheduleTask(in: .milliseconds(Int64(backoff))) { [self] in
-                    recovering = false
-                    progress()
-                }
-            case .failure:
-                // Nothing reachable yet (no leader elected): try again shortly.
-                _ = eventLoop.scheduleTask(in: .milliseconds(50)) { [self] in reconnect() }
+        case .startTimer(let kind, let after):
+            _ = eventLoop.scheduleTask(in: .nanoseconds(after)) { [self] in
+                let t = now()
+                drive { $0.timerFired(kind, now: t, into: &$1) }
             }
+        case .acked(let slot, _, let intended, let sent, _):
+            let completed = core.ledger.ackedAt[slot]
+            if intended >= measureFrom { recorder.record(intended: intended, sent: sent, completed: completed) }
+            ackTimes.append((sent, completed))
+        case .failed(_, let failure):
+            switch failure {
+            case .refused(let kind): recorder.recordError(kind: kind)
+            case .lost: recorder.recordError(kind: "connection lost")
+            case .timedOut: recorder.recordTimeout()
+            case .gaveUp(let retries): recorder.recordError(kind: "gave up after \(retries) retries")
+            }
+        case .dropped(let count):
+            // Never sent: the schedule wanted them, the run ended first.
+            for _ in 0..<count { recorder.recordDropped() }
+        case .finished:
+            finish()
         }
-    }
-
-    private func finishIfDrained() {
-        if scheduleDone && window.isEmpty && backlog.isEmpty && !recovering { finish() }
     }
 
     private func finish() {
-        guard !stopped else { return }
-        stopped = true
+        guard !done else { return }
+        done = true
         timer?.cancel()
         sweeper?.cancel()
-        // Never sent: the schedule wanted them, the run ended first.
-        for _ in backlog { recorder.recordDropped() }
-        backlog = []
         transport.close()
         finished.succeed(())
     }

@@ -1,6 +1,7 @@
 import Broker
 import BrokerSetup
 import Checkers
+import Clients
 import Raft
 import Replication
 import Scenario
@@ -36,11 +37,10 @@ extension Simulation {
             underReplicatedTotal: Array(repeating: 0, count: streams),
             leaderlessSince: Array(repeating: nil, count: streams),
             leaderlessTotal: Array(repeating: 0, count: streams))
-        world.ledger.believedLeader = Array(repeating: nil, count: streams)
         world.up = Array(repeating: false, count: count + 1)
         world.tracedEpoch = Array(repeating: 0, count: streams)
         world.hosts = (0...count).map { node in replicaNodes.map { $0.contains(node) } }
-        world.ledger.committedMeasured = Array(repeating: 0, count: streams)
+        world.committedMeasured = Array(repeating: 0, count: streams)
         return world
     }
 
@@ -99,14 +99,14 @@ extension Simulation {
             publishRngs[index] = rng
             queue.schedule(.publish(workload: Int32(index)), at: first)
         }
-        brokerBox!.world.ledger.nextSequence = Array(repeating: 0, count: scenario.publishes.count)
-        brokerBox!.world.ledger.requestsOfWorkload = Array(repeating: [], count: scenario.publishes.count)
+        startPublishers()
         queue.schedule(.adminTick, at: 0)
         brokerBox!.world.consumedLog = Array(repeating: [], count: brokerBox!.world.streamNames.count)
         for (index, consumer) in scenario.consumers.enumerated() {
             guard let stream = brokerBox!.world.streamIndex(consumer.stream) else { continue }
-            brokerBox!.world.consumers.append(ConsumerState(stream: stream))
-            queue.schedule(.consumePoll(consumer: Int32(index)), at: consumer.start)
+            brokerBox!.world.consumers.append(SimConsumer(
+                stream: stream, core: ConsumerCore(start: consumer.start, pollInterval: consumer.pollInterval, maxEntries: consumer.maxBatch)))
+            armConsumer(brokerBox!.world.consumers.count - 1, at: consumer.start)
         }
         queue.schedule(.endSafetyPhase, at: scenario.duration)
     }
@@ -148,12 +148,12 @@ extension Simulation {
             }
         case .publish(let workload):
             publishArrives(Int(workload))
-        case .publishTimeout(let request, let attempt):
-            publishTimedOut(request, attempt: attempt)
+        case .publishTimeout(let publisher, let timer):
+            publisherTimer(Int(publisher), timer)
         case .adminTick:
             adminTick()
         case .consumePoll(let consumer):
-            consumerPolls(Int(consumer))
+            consumerPollEvent(Int(consumer))
         case .endSafetyPhase:
             beginLivenessPhase()
         case .livenessCheck:
@@ -459,225 +459,13 @@ extension Simulation {
         // passes it, measured from the publisher's intended send time. With consumers, they
         // measure it when they read the message.
         guard scenario.consumers.isEmpty else { return }
-        var offset = max(brokerBox!.world.ledger.committedMeasured[stream], previous)
+        var offset = max(brokerBox!.world.committedMeasured[stream], previous)
         while offset < hw && Int(offset) < box.world.nodes[node]!.core.replicas[stream]!.log.count {
             let payload = box.world.nodes[node]!.core.replicas[stream]!.log[Int(offset)].payload
-            let message = MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence)
-            if let request = brokerBox!.world.ledger.request(of: message),
-               !brokerBox!.world.ledger.consumed[Int(request)] {
-                brokerBox!.world.ledger.consumed[Int(request)] = true
-                let start = brokerBox!.world.ledger.intendedStart[Int(request)]
-                if start >= warmup { brokerBox!.world.endToEndLatency.record(now - start) }
-            }
+            measureEndToEnd(MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence))
             offset += 1
         }
-        brokerBox!.world.ledger.committedMeasured[stream] = max(brokerBox!.world.ledger.committedMeasured[stream], offset)
-    }
-
-    // MARK: - Publishers
-
-    mutating func publishArrives(_ workload: Int) {
-        let spec = scenario.publishes[workload]
-        guard let stream = brokerBox!.world.streamIndex(spec.stream) else { return }
-        let request = UInt64(brokerBox!.world.ledger.state.count)
-        let sequence = brokerBox!.world.ledger.nextSequence[workload]
-        brokerBox!.world.ledger.nextSequence[workload] += 1
-        let message = MessageID(producer: UInt32(workload + 1), sequence: sequence)
-        brokerBox!.world.ledger.stream.append(Int32(stream))
-        brokerBox!.world.ledger.message.append(message)
-        brokerBox!.world.ledger.intendedStart.append(now)
-        brokerBox!.world.ledger.attempt.append(0)
-        brokerBox!.world.ledger.state.append(0)
-        brokerBox!.world.ledger.payloadBytes.append(spec.sizeBytes)
-        brokerBox!.world.ledger.ackedAt.append(nil)
-        brokerBox!.world.ledger.requestsOfWorkload[workload].append(request)
-        brokerBox!.world.ledger.consumed.append(false)
-        sendAttempt(request)
-
-        var rng = publishRngs[workload]
-        let next = now + Self.interarrival(spec.arrivals, elapsed: now - spec.start, &rng)
-        publishRngs[workload] = rng
-        if next < min(spec.stop ?? scenario.duration, scenario.duration) {
-            queue.schedule(.publish(workload: Int32(workload)), at: next)
-        }
-    }
-
-    /// Sends the current attempt of `request` to the leader the publisher believes in.
-    mutating func sendAttempt(_ request: UInt64) {
-        let r = Int(request)
-        let stream = Int(brokerBox!.world.ledger.stream[r])
-        let attempt = brokerBox!.world.ledger.attempt[r]
-        let workload = Int(brokerBox!.world.ledger.message[r].producer) - 1
-        let timeout = scenario.publishes[workload].timeout
-        let leader = brokerBox!.world.ledger.believedLeader[stream] ?? lookupLeader(stream)
-        if let leader, brokerBox!.world.spec.clientConnectionReset, processes[leader].state == .crashed {
-            // Connection refused: ask again shortly, spending no attempt (as a live client's
-            // reconnect loop does while the metadata still names the dead leader).
-            brokerBox!.world.ledger.believedLeader[stream] = nil
-            queue.schedule(.publishTimeout(request: request, attempt: attempt | 0x8000_0000), at: now + Self.reconnectBackoff)
-            return
-        }
-        queue.schedule(.publishTimeout(request: request, attempt: attempt), at: now + timeout)
-        guard let leader else { return }  // no leader known: the timeout retries
-        brokerBox!.world.ledger.believedLeader[stream] = leader
-        let message = brokerBox!.world.ledger.message[r]
-        let payload = LogPayload(producerID: UInt64(message.producer), sequence: message.sequence,
-                                 bytes: brokerBox!.world.ledger.payloadBytes[r])
-        sendMail(from: clientNode, to: leader, .publish(stream: Int32(stream), requestID: request << 8 | UInt64(attempt), payload: payload))
-    }
-
-    /// A metadata request to one broker (rotating through them, as a client library does),
-    /// answered instantly from its committed metadata: the one message exchange not simulated.
-    mutating func lookupLeader(_ stream: Int) -> NodeID? {
-        let count = clusterNodes.count
-        for step in 0..<count {
-            let node = clusterNodes[(brokerBox!.world.ledger.lookupCursor + step) % count]
-            guard processes[node].state == .running, network.isReachable(from: clientNode, to: node),
-                  let state = brokerBox!.world.nodes[node]?.core.metadata.stream(named: brokerBox!.world.streamNames[stream]),
-                  let leader = state.leader else { continue }
-            brokerBox!.world.ledger.lookupCursor = (brokerBox!.world.ledger.lookupCursor + step + 1) % count
-            return Int(leader.rawValue)
-        }
-        brokerBox!.world.ledger.lookupCursor = (brokerBox!.world.ledger.lookupCursor + 1) % max(1, count)
-        return nil
-    }
-
-    mutating func retry(_ request: UInt64, after delay: VirtualTime = 0) {
-        let r = Int(request)
-        let workload = Int(brokerBox!.world.ledger.message[r].producer) - 1
-        guard Int(brokerBox!.world.ledger.attempt[r]) < min(scenario.publishes[workload].retries, 254) else {
-            brokerBox!.world.ledger.state[r] = 2
-            brokerBox!.world.ledger.failed += 1
-            return
-        }
-        brokerBox!.world.ledger.attempt[r] += 1
-        brokerBox!.world.ledger.retries += 1
-        if delay > 0 {
-            // A timeout event with the new attempt number doubles as the back-off timer.
-            queue.schedule(.publishTimeout(request: request, attempt: brokerBox!.world.ledger.attempt[r] | 0x8000_0000), at: now + delay)
-        } else {
-            sendAttempt(request)
-        }
-    }
-
-    mutating func publishTimedOut(_ request: UInt64, attempt: UInt32) {
-        let r = Int(request)
-        guard brokerBox!.world.ledger.state[r] == 0 else { return }
-        if attempt & 0x8000_0000 != 0 {
-            if attempt & 0x7FFF_FFFF == brokerBox!.world.ledger.attempt[r] { sendAttempt(request) }
-            return
-        }
-        guard attempt == brokerBox!.world.ledger.attempt[r] else { return }
-        brokerBox!.world.ledger.believedLeader[Int(brokerBox!.world.ledger.stream[r])] = nil
-        retry(request)
-    }
-
-    mutating func clientReceives(_ body: BrokerMessage) {
-        switch body {
-        case .delivered(let requestID, let entries, _):
-            consumerReceives(requestID, entries)
-        case .publishReject(let requestID, .notLeader(let leader)) where requestID & Self.consumerRequestBit != 0:
-            let consumer = Int((requestID >> 40) & 0x7F_FFFF)
-            guard consumer < brokerBox!.world.consumers.count,
-                  brokerBox!.world.consumers[consumer].outstanding == requestID else { return }
-            brokerBox!.world.consumers[consumer].outstanding = nil
-            brokerBox!.world.consumers[consumer].believedLeader = leader.map { Int($0.rawValue) }
-        case .publishAck(let requestID, let offset):
-            let request = requestID >> 8
-            let r = Int(request)
-            guard r < brokerBox!.world.ledger.state.count else { return }
-            if brokerBox!.world.ledger.state[r] != 0 {
-                brokerBox!.world.ledger.duplicateAcks += 1
-                return
-            }
-            brokerBox!.world.ledger.state[r] = 1
-            brokerBox!.world.ledger.ackedAt[r] = now
-            brokerBox!.world.ledger.acked += 1
-            let stream = Int(brokerBox!.world.ledger.stream[r])
-            let start = brokerBox!.world.ledger.intendedStart[r]
-            if start >= warmup { brokerBox!.world.publishLatency.record(now - start) }
-            if brokerBox!.world.spec.ackPolicy == .all {
-                brokerBox!.world.acknowledged.acknowledged(stream: stream, message: brokerBox!.world.ledger.message[r], offset: offset, at: now)
-            }
-            if let lost = brokerBox!.world.leaderLostAt[stream] {
-                brokerBox!.world.failoverTime.record(now - lost)
-                brokerBox!.world.leaderLostAt[stream] = nil
-            }
-        case .publishReject(let requestID, let reason):
-            let request = requestID >> 8
-            let r = Int(request)
-            guard r < brokerBox!.world.ledger.state.count, brokerBox!.world.ledger.state[r] == 0,
-                  UInt32(requestID & 0xFF) == brokerBox!.world.ledger.attempt[r] else { return }
-            let stream = Int(brokerBox!.world.ledger.stream[r])
-            switch reason {
-            case .notLeader(let leader):
-                brokerBox!.world.ledger.believedLeader[stream] = leader.map { Int($0.rawValue) }
-                retry(request, after: leader == nil ? 20 * Nanos.millisecond : 0)
-            case .notEnoughReplicas:
-                retry(request, after: 50 * Nanos.millisecond)
-            case .leadershipChanged:
-                brokerBox!.world.ledger.believedLeader[stream] = nil
-                retry(request, after: 10 * Nanos.millisecond)
-            }
-        default:
-            break
-        }
-    }
-
-    // MARK: - Consumers
-
-    static let consumerRequestBit: UInt64 = 1 << 63
-
-    mutating func consumerPolls(_ index: Int) {
-        let spec = scenario.consumers[index]
-        queue.schedule(.consumePoll(consumer: Int32(index)), at: now + spec.pollInterval)
-        var consumer = brokerBox!.world.consumers[index]
-        if consumer.outstanding != nil && now - consumer.sentAt < max(10 * spec.pollInterval, 200 * Nanos.millisecond) {
-            return  // one poll at a time; a lost one is given up after a while
-        }
-        if consumer.outstanding != nil { consumer.believedLeader = nil }
-        guard let leader = consumer.believedLeader ?? lookupLeader(consumer.stream) else {
-            consumer.outstanding = nil
-            brokerBox!.world.consumers[index] = consumer
-            return
-        }
-        consumer.believedLeader = leader
-        consumer.polls += 1
-        let requestID = Self.consumerRequestBit | UInt64(index) << 40 | (consumer.polls & 0xFF_FFFF_FFFF)
-        consumer.outstanding = requestID
-        consumer.sentAt = now
-        brokerBox!.world.consumers[index] = consumer
-        sendMail(from: clientNode, to: leader, .consume(stream: Int32(consumer.stream), requestID: requestID,
-                                                       offset: consumer.offset, maxEntries: Int32(spec.maxBatch)))
-    }
-
-    mutating func consumerReceives(_ requestID: UInt64, _ entries: [LogEntry]) {
-        let index = Int((requestID >> 40) & 0x7F_FFFF)
-        guard index < brokerBox!.world.consumers.count, brokerBox!.world.consumers[index].outstanding == requestID else { return }
-        brokerBox!.world.consumers[index].outstanding = nil
-        let stream = brokerBox!.world.consumers[index].stream
-        for entry in entries where entry.offset == brokerBox!.world.consumers[index].offset {
-            let message = MessageID(producer: UInt32(truncatingIfNeeded: entry.payload.producerID), sequence: entry.payload.sequence)
-            let offset = Int(entry.offset)
-            if offset < brokerBox!.world.consumedLog[stream].count {
-                let earlier = brokerBox!.world.consumedLog[stream][offset]
-                if earlier != message && brokerBox!.world.consumerViolations.count < 20 {
-                    brokerBox!.world.consumerViolations.append(CheckViolation(check: AcknowledgedLossChecker.name,
-                        description: "stream \(brokerBox!.world.streamNames[stream]): consumers read \(earlier) and \(message) at committed offset \(offset)",
-                        time: now))
-                }
-            } else {
-                brokerBox!.world.consumedLog[stream].append(message)
-            }
-            brokerBox!.world.consumers[index].offset += 1
-            brokerBox!.world.consumers[index].received += 1
-            // End-to-end latency, consumer view: intended send → first consumer read.
-            if let request = brokerBox!.world.ledger.request(of: message), !brokerBox!.world.ledger.consumed[Int(request)] {
-                brokerBox!.world.ledger.consumed[Int(request)] = true
-                let start = brokerBox!.world.ledger.intendedStart[Int(request)]
-                if start >= warmup { brokerBox!.world.endToEndLatency.record(now - start) }
-            }
-        }
+        brokerBox!.world.committedMeasured[stream] = max(brokerBox!.world.committedMeasured[stream], offset)
     }
 
     // MARK: - Administration and phases
@@ -760,7 +548,7 @@ extension Simulation {
     /// and no publish still in flight.
     func convergenceProblem() -> String? {
         guard let metaLeader = metadataLeader() else { return "no metadata leader" }
-        if brokerBox!.world.ledger.state.contains(0) { return "publishes still in flight" }
+        if brokerBox!.world.publishers.contains(where: { $0.core.outstanding > 0 }) { return "publishes still in flight" }
         for stream in brokerBox!.world.streamNames.indices {
             let name = brokerBox!.world.streamNames[stream]
             guard let state = brokerBox!.world.nodes[metaLeader]!.core.metadata.stream(named: name) else { return "stream \(name) not created" }
@@ -790,28 +578,16 @@ extension Simulation {
 
     // MARK: - Crash, restart, selectors
 
-    /// How long a publisher whose connection was refused waits before looking up the leader again.
-    static let reconnectBackoff: VirtualTime = 50 * Nanos.millisecond
-
     mutating func brokerCrashed(_ node: NodeID) {
         guard brokerBox != nil, node < clusterNodes.count else { return }
-        if brokerBox!.world.spec.clientConnectionReset {
-            // The dead process's connections are reset: publishes outstanding on them fail now
-            // (their timeout event fires early with the same attempt, which retries).
-            let streams = brokerBox!.world.streamNames.indices.filter { brokerBox!.world.ledger.believedLeader[$0] == node }
-            for stream in streams { brokerBox!.world.ledger.believedLeader[stream] = nil }
-            if !streams.isEmpty {
-                for r in brokerBox!.world.ledger.state.indices where brokerBox!.world.ledger.state[r] == 0
-                    && streams.contains(Int(brokerBox!.world.ledger.stream[r])) {
-                    queue.schedule(.publishTimeout(request: UInt64(r), attempt: brokerBox!.world.ledger.attempt[r]), at: now)
-                }
-            }
-        }
         for stream in brokerBox!.world.streamNames.indices where streamLeader(stream) == node {
             brokerBox!.world.leaderLostAt[stream] = brokerBox!.world.leaderLostAt[stream] ?? now
         }
         brokerBox!.world.nodes[node] = nil
         brokerBox!.world.up[node] = false
+        // After the node is gone (its process is marked crashed only after this returns), so a
+        // client reconnecting right away cannot land on it again.
+        clientsSeeCrash(node)
     }
 
     mutating func brokerRestarted(_ node: NodeID) {

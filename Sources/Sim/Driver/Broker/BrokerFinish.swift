@@ -25,13 +25,13 @@ extension Simulation {
         histograms["end_to_end_latency"] = world.endToEndLatency
         histograms["failover_time"] = world.failoverTime
         let values: [(String, Double, String)] = [
-            ("messages_published", Double(world.ledger.state.count), "count"),
-            ("messages_acked", Double(world.ledger.acked), "count"),
+            ("messages_published", Double(world.publishers.reduce(0) { $0 + $1.core.ledger.messageCount }), "count"),
+            ("messages_acked", Double(world.publishers.reduce(0) { $0 + $1.core.ledger.ackedCount }), "count"),
             ("messages_lost", Double(lost), "count"),
             ("messages_duplicated", Double(duplicates), "count"),
-            ("messages_consumed", Double(world.consumers.reduce(0) { $0 + $1.received }), "count"),
-            ("publish_failures", Double(world.ledger.failed), "count"),
-            ("publish_retries", Double(world.ledger.retries), "count"),
+            ("messages_consumed", Double(world.consumers.reduce(0) { $0 + $1.core.received }), "count"),
+            ("publish_failures", Double(world.publishers.reduce(0) { $0 + $1.core.ledger.failedCount }), "count"),
+            ("publish_retries", Double(world.publishers.reduce(0) { $0 + $1.core.ledger.retries }), "count"),
             ("raft_elections", Double(world.electionSafety.elections), "count"),
             ("raft_max_term", Double(world.electionSafety.highestTerm), "count"),
             ("stream_leader_changes", Double(world.leaderEpochs.leaderChanges), "count"),
@@ -121,11 +121,15 @@ extension Simulation {
         case MinISRCommitChecker.name:
             return world.minISR.verify()
         case ProducerOrderChecker.name:
-            let ledger = world.ledger
+            let publishers = world.publishers
             return ProducerOrderChecker.verify(
                 streamNames: world.streamNames, committed: committedLogs(), at: end,
-                sentAt: { message in ledger.request(of: message).map { ledger.intendedStart[Int($0)] } },
-                ackedAt: { message in ledger.request(of: message).flatMap { ledger.ackedAt[Int($0)] } })
+                sentAt: { message in publisherSlot(of: message).map { publishers[$0.publisher].core.ledger.intended[$0.slot] } },
+                ackedAt: { message in
+                    publisherSlot(of: message).flatMap { p, slot in
+                        publishers[p].core.ledger.isAcked(slot) ? publishers[p].core.ledger.ackedAt[slot] : nil
+                    }
+                })
         case LivenessAfterHeal.name:
             if world.converged { return CheckReport(name: name, violations: []) }
             return CheckReport(name: name, violations: [CheckViolation(

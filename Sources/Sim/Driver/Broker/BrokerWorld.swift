@@ -1,5 +1,6 @@
 import Broker
 import Checkers
+import Clients
 import Raft
 import Replication
 import Scenario
@@ -80,49 +81,28 @@ struct BrokerNode: Sendable {
     var lastHighWatermark: [UInt64]
 }
 
-/// Publisher bookkeeping, by request id (dense).
-struct PublishLedger: Sendable {
-    var stream: [Int32] = []
-    var message: [MessageID] = []
-    var intendedStart: [VirtualTime] = []
-    var attempt: [UInt32] = []
-    var state: [UInt8] = []          // 0 pending, 1 acked, 2 failed
-    var payloadBytes: [Int] = []
-    var ackedAt: [VirtualTime?] = []
-    var nextSequence: [UInt64] = []  // per workload
-    var believedLeader: [NodeID?] = []  // per stream
-    var lookupCursor = 0
-    var acked: UInt64 = 0
-    var failed: UInt64 = 0
-    var duplicateAcks: UInt64 = 0
-    var retries: UInt64 = 0
-    /// Offsets per stream whose first commit was already measured (end-to-end latency).
-    var committedMeasured: [UInt64] = []
-    /// Whether a request's message already became readable (end-to-end latency is measured once).
-    var consumed: [Bool] = []
+/// One simulated producer connection: the Clients producer core (window, leader belief,
+/// re-send rounds, ledger) and what the simulator needs around it.
+struct SimPublisher: Sendable {
+    /// Timer kinds carried by `.publishTimeout(request: publisher, attempt: kind)` events.
+    static let sweepTimer: UInt32 = 0
+    static let backoffTimer: UInt32 = 1
+    static let reconnectTimer: UInt32 = 2
 
-    /// Request ids are dense per workload: producer p's sequence s is the s-th request of
-    /// workload p−1, found through the per-workload request lists.
-    var requestsOfWorkload: [[UInt64]] = []
-
-    func request(of message: MessageID) -> UInt64? {
-        let workload = Int(message.producer) - 1
-        guard workload >= 0, workload < requestsOfWorkload.count, message.sequence < UInt64(requestsOfWorkload[workload].count)
-        else { return nil }
-        return requestsOfWorkload[workload][Int(message.sequence)]
-    }
+    var workload: Int
+    var stream: Int
+    var payloadBytes: Int
+    var core: ProducerCore<NodeID>
+    /// Whether a message's end-to-end latency was measured already (by ledger slot).
+    var endToEndMeasured: [Bool] = []
 }
 
-/// One consumer: reads its stream's committed log from offset 0, tracking its own offset.
-struct ConsumerState: Sendable {
+/// One consumer: the Clients consumer core and its stream.
+struct SimConsumer: Sendable {
     var stream: Int
-    var offset: UInt64 = 0
-    var believedLeader: NodeID?
-    /// The poll awaiting an answer (request id) and when it was sent.
-    var outstanding: UInt64?
-    var sentAt: VirtualTime = 0
-    var polls: UInt64 = 0
-    var received: UInt64 = 0
+    var core: ConsumerCore<NodeID>
+    /// The time of the one poll event that counts; others are stale.
+    var armedAt: VirtualTime?
 }
 
 /// Everything the broker model adds to a simulation run.
@@ -140,7 +120,12 @@ struct BrokerWorld: Sendable {
     var tracedEpoch: [UInt64] = []
     var mail: [BrokerMail?] = []
     var freeMail: [Int32] = []
-    var ledger = PublishLedger()
+    var publishers: [SimPublisher] = []
+    var publishersOfWorkload: [[Int]] = []
+    /// Round robin of each workload's arrivals over its connections.
+    var nextConnection: [Int] = []
+    /// Offsets per stream whose first commit was already measured (end-to-end latency).
+    var committedMeasured: [UInt64] = []
     var raftRngs: [SeededGenerator]
     var replicaConfigs: [[ReplicaConfig]]  // [stream][position in replicaNodes]
     var lastCreateProposal: VirtualTime = Int64.min / 2
@@ -167,7 +152,7 @@ struct BrokerWorld: Sendable {
     var underReplicatedTotal: [VirtualTime]
     var leaderlessSince: [VirtualTime?]
     var leaderlessTotal: [VirtualTime]
-    var consumers: [ConsumerState] = []
+    var consumers: [SimConsumer] = []
     /// What consumers read, per stream, by offset: every consumer must read the same message
     /// at an offset, and it must still be there at the end (committed means final).
     var consumedLog: [[MessageID]] = []
@@ -185,5 +170,10 @@ final class BrokerBox {
     var world: BrokerWorld
     /// The committed logs at the end of the run, once computed (see `committedLogs`).
     var committedAtEnd: [[ObservedEntry]?]?
+    /// Scratch buffer for producer effects (kept to avoid an allocation per event).
+    var producerEffects: [ProducerEffect<NodeID>] = []
+    var drainingEffects = false
+    /// Rotates leader look-ups through the brokers, as a client library does.
+    var lookupCursor = 0
     init(_ world: BrokerWorld) { self.world = world }
 }

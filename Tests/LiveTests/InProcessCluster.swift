@@ -113,7 +113,7 @@ final class InProcessCluster: @unchecked Sendable {
     }
 
     /// Publishes messages (producer 1, sequences as given) to `leader` and awaits every outcome.
-    func publish(_ sequences: [UInt64], to leader: Int, stream: String, ack: Wire.AckPolicy = .all) async throws -> [PublishOutcome] {
+    func publish(_ sequences: [UInt64], to leader: Int, stream: String, ack: Wire.AckLevel = .all) async throws -> [PublishOutcome] {
         let c = try await client(leader)
         defer { c.close() }
         let loop = c.eventLoop

@@ -9,7 +9,7 @@
 /// encoding a longer one is a programmer error (precondition).
 public enum Message: Sendable, Equatable {
     /// `sequence` is the client-chosen id the leader uses for dedup accounting.
-    case publish(stream: String, producerID: UInt64, sequence: UInt64, ack: AckPolicy, payload: [UInt8])
+    case publish(stream: String, producerID: UInt64, sequence: UInt64, ack: AckLevel, payload: [UInt8])
     /// `offset` is the assigned log offset when the entry was appended (nil when it was not).
     case publishAck(producerID: UInt64, sequence: UInt64, status: AckStatus, offset: UInt64?)
     case fetch(stream: String, offset: UInt64, maxEntries: UInt32, maxBytes: UInt32)
@@ -25,7 +25,7 @@ public enum Message: Sendable, Equatable {
 }
 
 /// How many replicas must hold a publish before it is acknowledged.
-public enum AckPolicy: UInt8, Sendable, Equatable, CaseIterable {
+public enum AckLevel: UInt8, Sendable, Equatable, CaseIterable {
     case none = 0
     case leader = 1
     case all = 2

@@ -133,7 +133,7 @@ public enum WireCodec {
             let producerID = try r.u64("producerID")
             let sequence = try r.u64("sequence")
             let rawAck = try r.u8("ack")
-            guard let ack = AckPolicy(rawValue: rawAck) else { throw .invalidValue(field: "ack") }
+            guard let ack = AckLevel(rawValue: rawAck) else { throw .invalidValue(field: "ack") }
             let payload = try r.blob("payload")
             return .publish(stream: stream, producerID: producerID, sequence: sequence, ack: ack, payload: payload)
         case .publishAck:

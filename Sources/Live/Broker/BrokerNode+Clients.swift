@@ -70,7 +70,7 @@ extension BrokerNode {
         }
     }
 
-    static func replicationAck(_ ack: Wire.AckPolicy) -> Replication.AckPolicy {
+    static func replicationAck(_ ack: Wire.AckLevel) -> Replication.AckPolicy {
         switch ack {
         case .none: .none
         case .leader: .leader

@@ -63,7 +63,7 @@ public final class BrokerClient: @unchecked Sendable {
     // MARK: - Requests (on the event loop)
 
     /// Sends a publish; `completion` runs on the event loop with its outcome.
-    public func publish(stream: String, producerID: UInt64, sequence: UInt64, ack: AckPolicy, payload: [UInt8],
+    public func publish(stream: String, producerID: UInt64, sequence: UInt64, ack: AckLevel, payload: [UInt8],
                         completion: @escaping (PublishOutcome) -> Void) {
         eventLoop.preconditionInEventLoop()
         guard let channel, !isClosed else { return completion(.connectionLost) }

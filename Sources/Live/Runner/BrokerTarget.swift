@@ -13,11 +13,11 @@ final class BrokerTransport: PublishTransport, @unchecked Sendable {
     let launcher: ClusterLauncher
     let stream: String
     let producerID: UInt64
-    let ack: Wire.AckPolicy
+    let ack: Wire.AckLevel
     private var client: BrokerClient?
     private(set) var connectedNode: String?
 
-    init(eventLoop: EventLoop, launcher: ClusterLauncher, stream: String, producerID: UInt64, ack: Wire.AckPolicy) {
+    init(eventLoop: EventLoop, launcher: ClusterLauncher, stream: String, producerID: UInt64, ack: Wire.AckLevel) {
         self.eventLoop = eventLoop
         self.launcher = launcher
         self.stream = stream

@@ -31,14 +31,14 @@ protocol LiveEnvironment: Sendable {
 /// The Faultline broker cluster started by `ClusterLauncher`.
 final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     let launcher: ClusterLauncher
-    let ack: Wire.AckPolicy
+    let ack: Wire.AckLevel
     /// The nats-server the streams ingest from (`live.nats`).
     let nats: NATSServerCluster?
     /// Producers publish through `nats` instead of the broker's client protocol.
     let publishThroughNATS: Bool
     let scenario: Scenario
 
-    init(launcher: ClusterLauncher, ack: Wire.AckPolicy, nats: NATSServerCluster?, publishThroughNATS: Bool, scenario: Scenario) {
+    init(launcher: ClusterLauncher, ack: Wire.AckLevel, nats: NATSServerCluster?, publishThroughNATS: Bool, scenario: Scenario) {
         self.launcher = launcher
         self.ack = ack
         self.nats = nats
@@ -63,7 +63,7 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
                 launcher.setNATS(ClusterState.NATSState(pids: natsCluster.pids, clientPorts: natsCluster.clientPorts,
                                                         logs: natsCluster.nodes.map(\.logFile.path)))
             }
-            let ack: Wire.AckPolicy = switch scenario.broker!.ackPolicy {
+            let ack: Wire.AckLevel = switch scenario.broker!.ackPolicy {
             case .none: .none
             case .leader: .leader
             case .all: .all

@@ -127,7 +127,7 @@ public struct Simulation {
             if !scenario.meshWorkloads.isEmpty, let worst = graph.callsPerRequest().max(), worst > Self.maxCallsPerRequest {
                 throw SimulationError("one request would make \(worst >= Int.max / 2 ? "astronomically many" : "\(worst)") calls through this graph (every call repeats its dependencies' calls; paths, not services, add up); the simulator allows \(Self.maxCallsPerRequest) — use fewer or sparser dependencies (e.g. a layered graph)")
             }
-            meshNodes = MeshLayout.nodes(graph, auth: scenario.auth ?? AuthSpec(), zones: spec.zones)
+            meshNodes = MeshNodes.nodes(graph, auth: scenario.auth ?? AuthSpec(), zones: spec.zones)
         }
         let allNodes = spec.nodes + meshNodes + [spec.clients]
         network = SimNetwork(nodeCount: allNodes.count, defaultLink: defaultLink, rng: root.stream("network"))

@@ -75,7 +75,7 @@ extension Simulation {
         world.up[node] = true
         let core = BrokerCore(raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
                               streamNames: world.streamNames, replicas: replicas)
-        world.nodes[node] = BrokerNode(
+        world.nodes[node] = SimulatedBroker(
             core: core, raftLogOffsets: offsets,
             appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
             logFsyncTickets: Array(repeating: [], count: streams),
@@ -265,7 +265,7 @@ extension Simulation {
     // MARK: - Raft driving (persist, then send, then apply, then advance)
 
     mutating func drainRaft(_ node: NodeID) {
-        // Work on the node in place (through the box): copying a BrokerNode would copy the
+        // Work on the node in place (through the box): copying a SimulatedBroker would copy the
         // Raft log on the next mutation.
         guard let box = brokerBox, box.world.up[node], !box.world.nodes[node]!.raftPersisting,
               box.world.nodes[node]!.core.raft.hasReady else { return }

@@ -62,7 +62,7 @@ struct BrokerMail: Sendable {
 }
 
 /// Volatile state of one broker process; rebuilt from its disk at restart.
-struct BrokerNode: Sendable {
+struct SimulatedBroker: Sendable {
     /// The node's protocol state (Raft, metadata, replicas); the rest is the driver's.
     var core: BrokerCore
     /// A Raft `Ready` is being persisted; the next one waits for `advance()` (etcd's contract).
@@ -111,7 +111,7 @@ struct BrokerWorld: Sendable {
     var streamNames: [String]
     /// Replica nodes per stream (sorted node ids).
     var replicaNodes: [[NodeID]]
-    var nodes: [BrokerNode?]           // by node id; nil for non-broker processes (the client) or crashed
+    var nodes: [SimulatedBroker?]           // by node id; nil for non-broker processes (the client) or crashed
     /// `nodes[n] != nil`, kept as flags: testing an optional struct against nil copies it.
     var up: [Bool] = []
     /// Whether node n holds a replica of stream s (`hosts[n][s]`), fixed for the run.

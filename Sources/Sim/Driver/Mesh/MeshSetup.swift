@@ -7,7 +7,7 @@ import Stations
 /// Where the OAuth model's processes go: one per service replica, one per tokeninfo node, the
 /// token provider and the JWKS endpoint. They join the cluster, so every node fault (crash,
 /// pause, partition, delay, clock) applies to them as to any node.
-enum MeshLayout {
+enum MeshNodes {
     static func nodes(_ graph: CallGraph, auth: AuthSpec, zones: [String]) -> [NodeSpec] {
         var nodes: [NodeSpec] = []
         for service in graph.services {
@@ -28,7 +28,7 @@ enum MeshLayout {
 }
 
 extension Simulation {
-    /// Builds the mesh world over processes `firstNode …` (laid out by `MeshLayout.nodes`).
+    /// Builds the mesh world over processes `firstNode …` (laid out by `MeshNodes.nodes`).
     static func makeMeshWorld(_ scenario: Scenario, graph: CallGraph, latency: PlacementLatency, firstNode: NodeID,
                               nodeCount: Int, root: SeededGenerator) throws -> MeshWorld {
         let auth = scenario.auth ?? AuthSpec()

@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layering (lower never imports higher):
 //   CLI (FaultlineCLI) → Live* drivers / Sim driver → Core (sans-IO cores) → Shared (Scenario, Checkers, Stats, Sampling)
-//   Sim driver → SimCore (the kernel) → Sampling; Results → Stats → CGSL, Histogram; Live* never imports Sim or SimCore
+//   Sim driver → SimCore (the kernel) → Sampling; Results → Stats → CGSL, Histogram
+//   Only the Sim driver imports SimCore; no Live* module imports Sim (Tests/ArchitectureTests checks both)
 // The kernel and the models depend on no server library, so their tests build in seconds.
 let package = Package(
     name: "Faultline",
@@ -101,7 +102,7 @@ let package = Package(
         ], path: "Sources/Live/Broker"),
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
-            "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Clients", "Scenario", "Results", "Stats", "Checkers", "SimCore",
+            "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Clients", "Scenario", "Results", "Stats", "Checkers", "Sampling",
             "Replication", "BrokerSetup", "FaultPlan",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -126,7 +127,7 @@ let package = Package(
         // Token provider, tokeninfo and the fan-out mesh as Hummingbird servers over the Auth
         // core; their launcher, the OAuth load run and calibration.
         .target(name: "LivePaaS", dependencies: [
-            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Mesh", "Results", "Stats", "SimCore", "Live",
+            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Mesh", "Results", "Stats", "Sampling", "Live",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -51,6 +51,16 @@ final class LayeringTests: XCTestCase {
         XCTAssertEqual(offenders, [], "the live drivers share cores with the simulator, never the simulator itself")
     }
 
+    /// Sans-IO cores, shared values and the live side never link the simulation kernel (virtual
+    /// time, simulated network and disk); seeded randomness comes from `Sampling`.
+    func testOnlyTheSimulatorUsesTheSimulationKernel() throws {
+        let offenders = try swiftFiles()
+            .filter { $0.path.hasPrefix("Sources/Core/") || $0.path.hasPrefix("Sources/Shared/") || $0.path.hasPrefix("Sources/Live/") }
+            .filter { $0.text.split(separator: "\n").contains { $0 == "import SimCore" || $0 == "import Sim" } }
+            .map(\.path)
+        XCTAssertEqual(offenders, [])
+    }
+
     func testNoTwoModulesDefineTheSameTypeName() throws {
         let declaration = try NSRegularExpression(
             pattern: #"^(?:(?:public|package|internal|fileprivate|private|final|indirect)\s+)*(?:struct|class|enum|protocol|actor|typealias)\s+([A-Z][A-Za-z0-9_]*)"#,

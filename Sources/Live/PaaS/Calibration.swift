@@ -6,7 +6,7 @@ import LiveHTTP
 import LoadCore
 import NIOCore
 import Results
-import SimCore
+import Sampling
 import Stats
 
 /// `faultline calibrate`: what this machine's live services cost, measured through the mesh's

@@ -1,7 +1,7 @@
 import Live
 import Scenario
 import Mesh
-import SimCore
+import Sampling
 
 /// Which replicas a scenario's call graph has, named as the simulator names its processes
 /// (`<service>-r<k>`), and how many hops one request makes.

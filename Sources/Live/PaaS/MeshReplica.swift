@@ -7,7 +7,7 @@ import NIOCore
 import Prometheus
 import Scenario
 import Mesh
-import SimCore
+import Sampling
 import Synchronization
 
 /// One replica of a mesh service, as the simulator's hop runs it: validate the token (the

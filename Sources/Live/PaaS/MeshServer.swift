@@ -8,7 +8,7 @@ import Scenario
 import ServiceLifecycle
 import UnixSignals
 import Mesh
-import SimCore
+import Sampling
 
 /// `faultline serve mesh SCENARIO`: every replica of the scenario's call graph as a Hummingbird
 /// server on its own loopback port, in one process. The graph comes from the simulator's own

@@ -7,7 +7,7 @@ import LoadCore
 import NIOCore
 import Results
 import Scenario
-import SimCore
+import Sampling
 import Stats
 
 /// One live run of an OAuth scenario's `- calls:` workload against a running PaaS (provider,

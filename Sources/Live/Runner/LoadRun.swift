@@ -6,7 +6,7 @@ import LoadCore
 import NIOCore
 import Results
 import Scenario
-import SimCore
+import Sampling
 import Stats
 import Wire
 

@@ -19,7 +19,7 @@ public struct BrokerCore: Sendable {
     /// simulator builds every replica up front).
     public var newStreamConfig: ReplicaConfig?
     /// The Ready handed to the driver and not yet persisted (see `nextReady`).
-    var readyInFlight: RaftReady<MetadataCommand>?
+    public internal(set) var readyInFlight: RaftReady<MetadataCommand>?
     /// How many of the in-flight Ready's committed entries are applied.
     var readyApplied = 0
 

@@ -267,9 +267,7 @@ extension Simulation {
     mutating func drainRaft(_ node: NodeID) {
         // Work on the node in place (through the box): copying a SimulatedBroker would copy the
         // Raft log on the next mutation.
-        guard let box = brokerBox, box.world.up[node], !box.world.nodes[node]!.raftPersisting,
-              box.world.nodes[node]!.core.raft.hasReady else { return }
-        let ready = box.world.nodes[node]!.core.raft.ready()
+        guard let box = brokerBox, box.world.up[node], let ready = box.world.nodes[node]!.core.nextReady() else { return }
         if box.world.nodes[node]!.core.raft.role == .leader {
             box.world.electionSafety.leaderElected(term: box.world.nodes[node]!.core.raft.term, node: node, at: now) { [processes] in
                 processes[$0].name
@@ -297,8 +295,6 @@ extension Simulation {
             box.world.diskBytesWritten += UInt64(bytes.count)
             wrote = true
         }
-        box.world.nodes[node]!.raftInFlight = ready
-        box.world.nodes[node]!.raftPersisting = true
         if wrote {
             // Raft §5: persist before answering. One fsync per file per Ready.
             for file in [BrokerStorage.raftLog, BrokerStorage.raftState] {
@@ -313,17 +309,15 @@ extension Simulation {
         }
     }
 
+    /// The in-flight Ready is durable: send, apply entry by entry, advance (the core's Ready loop).
     mutating func raftPersisted(_ node: NodeID) {
-        guard let box = brokerBox, box.world.up[node], let ready = box.world.nodes[node]!.raftInFlight else { return }
+        guard let box = brokerBox, box.world.up[node], let ready = box.world.nodes[node]!.core.readyInFlight else { return }
         for ticket in box.world.nodes[node]!.raftTickets { processes[node].disk.completeFsync(ticket) }
         box.world.nodes[node]!.raftTickets.removeAll()
-        box.world.nodes[node]!.raftInFlight = nil
         for message in ready.messages {
             sendMail(from: node, to: message.to, .raft(message))
         }
-        for entry in ready.committedEntries {
-            // One entry at a time, carrying out each entry's effects before the next.
-            let outputs = box.world.nodes[node]!.core.applyCommitted([entry], now: processes[node].clock.now(now))
+        while let outputs = box.world.nodes[node]?.core.applyNextCommitted(now: processes[node].clock.now(now)) {
             for output in outputs {
                 switch output {
                 case .streamState(let stream, let state):
@@ -336,8 +330,7 @@ extension Simulation {
                 }
             }
         }
-        box.world.nodes[node]?.core.raft.advance()
-        box.world.nodes[node]?.raftPersisting = false
+        box.world.nodes[node]?.core.advance()
         drainRaft(node)
     }
 

@@ -66,8 +66,6 @@ struct SimulatedBroker: Sendable {
     /// The node's protocol state (Raft, metadata, replicas); the rest is the driver's.
     var core: BrokerCore
     /// A Raft `Ready` is being persisted; the next one waits for `advance()` (etcd's contract).
-    var raftPersisting = false
-    var raftInFlight: RaftReady<MetadataCommand>?
     var raftTickets: [FsyncTicket] = []
     /// Byte offset of each Raft entry in `raft/log`, to truncate it.
     var raftLogOffsets: [Int]

@@ -569,7 +569,7 @@ extension Simulation {
         return nil
     }
 
-    // MARK: - Crash, restart, selectors
+    // MARK: - Crash and restart
 
     mutating func brokerCrashed(_ node: NodeID) {
         guard brokerBox != nil, node < clusterNodes.count else { return }
@@ -586,22 +586,5 @@ extension Simulation {
     mutating func brokerRestarted(_ node: NodeID) {
         guard brokerBox != nil, node < clusterNodes.count else { return }
         bootBroker(node)
-    }
-
-    func resolveBrokerSelector(_ selector: Selector) -> [NodeID] {
-        guard let world = brokerBox?.world else { return [] }
-        switch selector {
-        case .leader(let name):
-            guard let stream = world.streamIndex(name), let leader = streamLeader(stream) else { return [] }
-            return [leader]
-        case .follower(let name):
-            guard let stream = world.streamIndex(name) else { return [] }
-            let leader = streamLeader(stream)
-            return world.replicaNodes[stream].filter { $0 != leader }
-        case .metadataLeader:
-            return metadataLeader().map { [$0] } ?? []
-        default:
-            return []
-        }
     }
 }

@@ -142,7 +142,7 @@ let package = Package(
         ]),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh"], path: "Sources/Sim/Driver",
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore"], path: "Sources/Sim/Driver",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
@@ -185,7 +185,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
+        .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats", "LogStore", "Replication"]),
         .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),
         // Reads Sources/ and Package.swift: layering and naming rules as tests.
         .testTarget(name: "ArchitectureTests"),

@@ -16,7 +16,7 @@ enum Checkpoint {
         case valid([UInt8])
     }
 
-    static func write(_ payload: [UInt8], name: String, in directory: String) throws {
+    static func write(_ payload: [UInt8], name: String, in directory: String, files: any StoreFileSystem) throws {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(headerSize + payload.count)
         bytes.appendLittleEndian(magic)
@@ -28,18 +28,18 @@ enum Checkpoint {
 
         let path = directory + "/" + name
         let temporary = path + ".tmp"
-        let file = try File.open(temporary, create: true, truncate: true)
+        let file = try files.open(temporary, create: true, truncate: true)
         try file.write(bytes, at: 0)
         try file.sync()
         file.close()
-        try FileSystem.rename(temporary, to: path)
-        try FileSystem.syncDirectory(directory)
+        try files.rename(temporary, to: path)
+        try files.syncDirectory(directory)
     }
 
-    static func read(name: String, in directory: String) throws -> Contents {
+    static func read(name: String, in directory: String, files: any StoreFileSystem) throws -> Contents {
         let path = directory + "/" + name
-        guard FileSystem.exists(path) else { return .missing }
-        let file = try File.open(path, readOnly: true)
+        guard files.exists(path) else { return .missing }
+        let file = try files.open(path, readOnly: true)
         let bytes = try file.read(count: Int(try file.size()), at: 0)
         return bytes.withUnsafeBytes { raw -> Contents in
             guard raw.count >= headerSize, raw.littleEndian(at: 0, as: UInt32.self) == magic,

@@ -7,8 +7,8 @@ import Darwin
 
 /// An open file of the store. Positional reads and writes only (`pread`/`pwrite`), so nothing
 /// depends on a shared file offset; blocking, for the caller's dedicated storage thread.
-final class File {
-    let path: String
+final class PosixFile: StoreFile {
+    public let path: String
     private var descriptor: Int32
 
     private init(path: String, descriptor: Int32) {
@@ -18,16 +18,16 @@ final class File {
 
     deinit { close() }
 
-    static func open(_ path: String, create: Bool = false, truncate: Bool = false, readOnly: Bool = false) throws -> File {
+    static func open(_ path: String, create: Bool = false, truncate: Bool = false, readOnly: Bool = false) throws -> PosixFile {
         var flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC
         if create { flags |= O_CREAT }
         if truncate { flags |= O_TRUNC }
         let descriptor = retryingOnInterrupt { Glibc_open(path, flags, 0o644) }
         guard descriptor >= 0 else { throw LogStoreError.io(operation: "open", path: path, errno: errno) }
-        return File(path: path, descriptor: descriptor)
+        return PosixFile(path: path, descriptor: descriptor)
     }
 
-    func write(_ bytes: [UInt8], at offset: UInt64) throws {
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws {
         try bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
@@ -42,7 +42,7 @@ final class File {
     }
 
     /// Up to `count` bytes from `offset`; fewer only at the end of the file.
-    func read(count: Int, at offset: UInt64) throws -> [UInt8] {
+    public func read(count: Int, at offset: UInt64) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             initialized = 0
             while initialized < count {
@@ -57,7 +57,7 @@ final class File {
         }
     }
 
-    func size() throws -> UInt64 {
+    public func size() throws -> UInt64 {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
             throw LogStoreError.io(operation: "fstat", path: path, errno: errno)
@@ -65,7 +65,7 @@ final class File {
         return UInt64(status.st_size)
     }
 
-    func truncate(to size: UInt64) throws {
+    public func truncate(to size: UInt64) throws {
         guard retryingOnInterrupt({ ftruncate(descriptor, off_t(size)) }) == 0 else {
             throw LogStoreError.io(operation: "ftruncate", path: path, errno: errno)
         }
@@ -73,7 +73,7 @@ final class File {
 
     /// Data and size reach the disk. `fdatasync` on Linux: it skips timestamps but still
     /// flushes a size change, which is all an append or a truncation needs.
-    func sync() throws {
+    public func sync() throws {
         #if os(Linux)
         let result = retryingOnInterrupt { fdatasync(descriptor) }
         #else
@@ -82,7 +82,7 @@ final class File {
         guard result == 0 else { throw LogStoreError.io(operation: "fsync", path: path, errno: errno) }
     }
 
-    func close() {
+    public func close() {
         guard descriptor >= 0 else { return }
         _ = Glibc_close(descriptor)
         descriptor = -1
@@ -91,16 +91,22 @@ final class File {
 
 /// Directory operations. Creating, renaming or deleting a file is durable only once its
 /// directory is fsynced (ext4/XFS order data, not directory entries, for us).
-enum FileSystem {
+public struct PosixFileSystem: StoreFileSystem {
+    public init() {}
+
+    public func open(_ path: String, create: Bool, truncate: Bool, readOnly: Bool) throws -> any StoreFile {
+        try PosixFile.open(path, create: create, truncate: truncate, readOnly: readOnly)
+    }
+
     /// Creates `path` (and parents); when it was new, fsyncs the parent so it survives a crash.
-    static func makeDirectory(_ path: String) throws {
+    public func makeDirectory(_ path: String) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
-    static func syncDirectory(_ path: String) throws {
+    public func syncDirectory(_ path: String) throws {
         let descriptor = retryingOnInterrupt { Glibc_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) }
         guard descriptor >= 0 else { throw LogStoreError.io(operation: "open", path: path, errno: errno) }
         defer { _ = Glibc_close(descriptor) }
@@ -109,22 +115,22 @@ enum FileSystem {
         }
     }
 
-    static func list(_ path: String) throws -> [String] {
+    public func list(_ path: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path)
     }
 
-    static func exists(_ path: String) -> Bool {
+    public func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
     /// Deletes a file; a missing one is fine.
-    static func remove(_ path: String) throws {
+    public func remove(_ path: String) throws {
         guard unlink(path) == 0 || errno == ENOENT else {
             throw LogStoreError.io(operation: "unlink", path: path, errno: errno)
         }
     }
 
-    static func rename(_ from: String, to: String) throws {
+    public func rename(_ from: String, to: String) throws {
         guard Foundation.rename(from, to) == 0 else {
             throw LogStoreError.io(operation: "rename", path: from, errno: errno)
         }

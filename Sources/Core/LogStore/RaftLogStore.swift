@@ -28,7 +28,9 @@ public final class RaftLogStore: @unchecked Sendable {
 
     private let path: String
     private var state = StoreState.unrecovered
-    private var log: File?
+    /// Where the bytes go: real files live, the simulated disk in simulation.
+    let files: any StoreFileSystem
+    private var log: (any StoreFile)?
     /// `positions[i]`: where the entry of index `i + 1` starts in the log file.
     private var positions: [UInt64] = []
     private var size: UInt64 = 0
@@ -39,10 +41,11 @@ public final class RaftLogStore: @unchecked Sendable {
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
 
-    public init(directory: URL) throws {
+    public init(directory: URL, files: any StoreFileSystem = PosixFileSystem()) throws {
+        self.files = files
         self.directory = directory
         self.path = directory.path
-        try FileSystem.makeDirectory(path)
+        try files.makeDirectory(path)
     }
 
     deinit { close() }
@@ -69,14 +72,14 @@ public final class RaftLogStore: @unchecked Sendable {
         logUnsynced = false
         pendingHardState = nil
 
-        let names = try FileSystem.list(path)
+        let names = try files.list(path)
         for name in names where name.hasSuffix(".tmp") {
-            try FileSystem.remove(path + "/" + name)
+            try files.remove(path + "/" + name)
         }
         let logPath = path + "/" + Self.logFile
-        let existed = FileSystem.exists(logPath)
-        let file = try File.open(logPath, create: true)
-        if !existed { try FileSystem.syncDirectory(path) }
+        let existed = files.exists(logPath)
+        let file = try files.open(logPath, create: true)
+        if !existed { try files.syncDirectory(path) }
         let bytes = try file.read(count: Int(try file.size()), at: 0)
 
         var entries: [Entry] = []
@@ -121,7 +124,7 @@ public final class RaftLogStore: @unchecked Sendable {
         log = file
 
         var hardState = HardState.initial
-        switch try Checkpoint.read(name: Self.hardStateFile, in: path) {
+        switch try Checkpoint.read(name: Self.hardStateFile, in: path, files: files) {
         case .missing: break
         case .corrupt: throw LogStoreError.corruptCheckpoint(path: path + "/" + Self.hardStateFile)
         case .valid(let payload):
@@ -206,7 +209,7 @@ public final class RaftLogStore: @unchecked Sendable {
                 logUnsynced = false
             }
             if let hardState = pendingHardState {
-                try Checkpoint.write(Self.encodeHardState(hardState), name: Self.hardStateFile, in: path)
+                try Checkpoint.write(Self.encodeHardState(hardState), name: Self.hardStateFile, in: path, files: files)
                 pendingHardState = nil
             }
         }

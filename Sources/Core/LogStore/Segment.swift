@@ -88,14 +88,14 @@ struct Segment {
 struct SegmentCursor {
     static let chunkBytes = 64 * 1024
 
-    let file: File
+    let file: any StoreFile
     /// The segment's size: nothing at or after it is read.
     let end: UInt64
     private(set) var position: UInt64
     private var chunk: [UInt8] = []
     private var chunkStart: UInt64 = 0
 
-    init(file: File, end: UInt64, position: UInt64) {
+    init(file: any StoreFile, end: UInt64, position: UInt64) {
         self.file = file
         self.end = end
         self.position = position

@@ -30,22 +30,26 @@ public final class StreamLogStore: @unchecked Sendable {
     private var state = StoreState.unrecovered
     /// In offset order; the last one is the active segment.
     private var segments: [Segment] = []
-    private var activeLog: File?
-    private var activeIndex: File?
+    /// Where the bytes go: real files live, the simulated disk in simulation.
+    let files: any StoreFileSystem
+    private var activeLog: (any StoreFile)?
+    private var activeIndex: (any StoreFile)?
     private var activeUnsynced = false
     /// Segments rolled since the last sync, still to be fsynced (then closed) by `sync()`.
-    private var rolledUnsynced: [UInt64: File] = [:]
+    private var rolledUnsynced: [UInt64: any StoreFile] = [:]
     private var directoryUnsynced = false
     /// The leader epoch of the last entry (0 for an empty log).
     private var lastEpoch: UInt64 = 0
 
-    public init(directory: URL, segmentBytes: Int = 64 << 20, indexIntervalBytes: Int = 4096) throws {
+    public init(directory: URL, segmentBytes: Int = 64 << 20, indexIntervalBytes: Int = 4096,
+                files: any StoreFileSystem = PosixFileSystem()) throws {
+        self.files = files
         precondition(segmentBytes > 0 && indexIntervalBytes > 0)
         self.directory = directory
         self.path = directory.path
         self.segmentBytes = segmentBytes
         self.indexIntervalBytes = indexIntervalBytes
-        try FileSystem.makeDirectory(path)
+        try files.makeDirectory(path)
     }
 
     deinit { close() }
@@ -69,15 +73,15 @@ public final class StreamLogStore: @unchecked Sendable {
         endOffset = 0
         lastEpoch = 0
 
-        let names = try FileSystem.list(path)
+        let names = try files.list(path)
         for name in names where name.hasSuffix(".tmp") {
-            try FileSystem.remove(path + "/" + name)
+            try files.remove(path + "/" + name)
         }
         let bases = names.compactMap { Segment.baseOffset(ofFile: $0, suffix: ".log") }.sorted()
         let logBases = Set(bases)
         for name in names {
             if let base = Segment.baseOffset(ofFile: name, suffix: ".index"), !logBases.contains(base) {
-                try FileSystem.remove(path + "/" + name)
+                try files.remove(path + "/" + name)
             }
         }
 
@@ -92,7 +96,7 @@ public final class StreamLogStore: @unchecked Sendable {
                 cut = true
                 continue
             }
-            let log = try File.open(path + "/" + Segment.logName(base))
+            let log = try files.open(path + "/" + Segment.logName(base))
             let bytes = try log.read(count: Int(try log.size()), at: 0)
             var segment = Segment(baseOffset: base)
             var lastIndexed: UInt64 = 0
@@ -131,22 +135,22 @@ public final class StreamLogStore: @unchecked Sendable {
             segments.append(Segment(baseOffset: 0))
             repaired = true
         }
-        if repaired { try FileSystem.syncDirectory(path) }
+        if repaired { try files.syncDirectory(path) }
         directoryUnsynced = false
 
         let active = segments[segments.count - 1]
-        activeLog = try File.open(path + "/" + Segment.logName(active.baseOffset))
-        activeIndex = try File.open(path + "/" + Segment.indexName(active.baseOffset), create: true)
+        activeLog = try files.open(path + "/" + Segment.logName(active.baseOffset))
+        activeIndex = try files.open(path + "/" + Segment.indexName(active.baseOffset), create: true)
         endOffset = UInt64(entries.count)
         state = .open
 
         var recovered = RecoveredLog(entries: entries)
-        if case .valid(let payload) = try Checkpoint.read(name: Self.highWatermarkFile, in: path),
+        if case .valid(let payload) = try Checkpoint.read(name: Self.highWatermarkFile, in: path, files: files),
             payload.count == 8
         {
             recovered.highWatermarkCheckpoint = payload.withUnsafeBytes { $0.littleEndian(at: 0, as: UInt64.self) }
         }
-        if case .valid(let payload) = try Checkpoint.read(name: Self.epochCacheFile, in: path) {
+        if case .valid(let payload) = try Checkpoint.read(name: Self.epochCacheFile, in: path, files: files) {
             recovered.epochCache = Self.decodeEpochCache(payload) ?? []
         }
         return recovered
@@ -155,12 +159,12 @@ public final class StreamLogStore: @unchecked Sendable {
     private func rewriteIndexIfStale(_ segment: Segment) throws {
         let expected = Segment.encode(segment.index)
         let indexPath = path + "/" + Segment.indexName(segment.baseOffset)
-        if FileSystem.exists(indexPath) {
-            let file = try File.open(indexPath, readOnly: true)
+        if files.exists(indexPath) {
+            let file = try files.open(indexPath, readOnly: true)
             let size = try file.size()
             if size == UInt64(expected.count), try file.read(count: expected.count, at: 0) == expected { return }
         }
-        let file = try File.open(indexPath, create: true, truncate: true)
+        let file = try files.open(indexPath, create: true, truncate: true)
         try file.write(expected, at: 0)
     }
 
@@ -248,16 +252,16 @@ public final class StreamLogStore: @unchecked Sendable {
     }
 
     @discardableResult
-    private func createSegmentFiles(_ base: UInt64) throws -> (log: File, index: File) {
-        let log = try File.open(path + "/" + Segment.logName(base), create: true, truncate: true)
-        let index = try File.open(path + "/" + Segment.indexName(base), create: true, truncate: true)
+    private func createSegmentFiles(_ base: UInt64) throws -> (log: any StoreFile, index: any StoreFile) {
+        let log = try files.open(path + "/" + Segment.logName(base), create: true, truncate: true)
+        let index = try files.open(path + "/" + Segment.indexName(base), create: true, truncate: true)
         directoryUnsynced = true
         return (log, index)
     }
 
     private func deleteFiles(of base: UInt64) throws {
-        try FileSystem.remove(path + "/" + Segment.logName(base))
-        try FileSystem.remove(path + "/" + Segment.indexName(base))
+        try files.remove(path + "/" + Segment.logName(base))
+        try files.remove(path + "/" + Segment.indexName(base))
         directoryUnsynced = true
     }
 
@@ -282,9 +286,9 @@ public final class StreamLogStore: @unchecked Sendable {
                 if let log = rolledUnsynced.removeValue(forKey: base) {
                     activeLog = log
                 } else {
-                    activeLog = try File.open(path + "/" + Segment.logName(base))
+                    activeLog = try files.open(path + "/" + Segment.logName(base))
                 }
-                activeIndex = try File.open(path + "/" + Segment.indexName(base), create: true)
+                activeIndex = try files.open(path + "/" + Segment.indexName(base), create: true)
             }
             segments.removeSubrange((keep + 1)...)
             try activeLog!.truncate(to: position)
@@ -313,7 +317,7 @@ public final class StreamLogStore: @unchecked Sendable {
                 activeUnsynced = false
             }
             if directoryUnsynced {
-                try FileSystem.syncDirectory(path)
+                try files.syncDirectory(path)
                 directoryUnsynced = false
             }
         }
@@ -324,7 +328,7 @@ public final class StreamLogStore: @unchecked Sendable {
         guard state != .closed else { throw LogStoreError.closed }
         var payload: [UInt8] = []
         payload.appendLittleEndian(highWatermark)
-        try Checkpoint.write(payload, name: Self.highWatermarkFile, in: path)
+        try Checkpoint.write(payload, name: Self.highWatermarkFile, in: path, files: files)
     }
 
     /// Durably replaces the leader-epoch cache (`ReplicaEffect.persistEpochCache`).
@@ -336,7 +340,7 @@ public final class StreamLogStore: @unchecked Sendable {
             payload.appendLittleEndian(epoch.epoch)
             payload.appendLittleEndian(epoch.startOffset)
         }
-        try Checkpoint.write(payload, name: Self.epochCacheFile, in: path)
+        try Checkpoint.write(payload, name: Self.epochCacheFile, in: path, files: files)
     }
 
     /// Epoch-cache payload: count u32, then (epoch u64, start offset u64) per row.
@@ -426,9 +430,9 @@ public final class StreamLogStore: @unchecked Sendable {
         return cursor.position
     }
 
-    private func file(of segment: Segment) throws -> File {
+    private func file(of segment: Segment) throws -> any StoreFile {
         if segment.baseOffset == segments[segments.count - 1].baseOffset, let log = activeLog { return log }
         if let log = rolledUnsynced[segment.baseOffset] { return log }
-        return try File.open(path + "/" + Segment.logName(segment.baseOffset), readOnly: true)
+        return try files.open(path + "/" + Segment.logName(segment.baseOffset), readOnly: true)
     }
 }

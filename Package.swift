@@ -197,7 +197,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "LivePaaSTests", dependencies: [
-            "LivePaaS", "LiveAuth", "LiveHTTP", "Auth", "Live", "Scenario",
+            "LivePaaS", "Mesh", "LiveAuth", "LiveHTTP", "Auth", "Live", "Scenario",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -46,14 +46,16 @@ final class PaaSHarness: @unchecked Sendable {
 
     /// `rotateEvery` (seconds): the provider rotates its signing key on that schedule, publishing
     /// the next key half an interval ahead and keeping old ones for a minute.
-    init(strategy: String, rotateEvery: Double? = nil, tokeninfoRefresh: Double = 30) async throws {
+    /// `yaml`/`services`: another mesh (one replica per service, named `<service>-r1`).
+    init(strategy: String, rotateEvery: Double? = nil, tokeninfoRefresh: Double = 30,
+         yaml: String = PaaSHarness.meshYAML, services: [String] = ["api", "orders"]) async throws {
         folder = NSTemporaryDirectory() + "paas-harness-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let logger = Logger(label: "test")
-        let ports = try Ports.free(4)
+        let ports = try Ports.free(2 + services.count)
         providerPort = ports[0]
         tokeninfoPort = ports[1]
-        meshPorts = ["api": ports[2], "orders": ports[3]]
+        meshPorts = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1, ports[2 + $0]) })
         let issuerURL = "http://127.0.0.1:\(providerPort)"
         let config = ProviderConfig(port: providerPort, issuer: issuerURL, lifetimes: ["services": 3600, "customers": 3600],
                                     rotateEvery: rotateEvery, prePublish: (rotateEvery ?? 0) / 2, retainAfter: 60,
@@ -67,11 +69,10 @@ final class PaaSHarness: @unchecked Sendable {
                                     refresh: tokeninfoRefresh),
             group: group, logger: logger)
         let scenarioPath = folder + "/mesh.yaml"
-        try Self.meshYAML.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
         let scenario = try ScenarioLoader.load(path: scenarioPath)
         let layout = MeshLayout(
-            replicas: [.init(name: "api-r1", service: "api", port: meshPorts["api"]!),
-                       .init(name: "orders-r1", service: "orders", port: meshPorts["orders"]!)],
+            replicas: services.map { [meshPorts] in .init(name: "\($0)-r1", service: $0, port: meshPorts[$0]!) },
             tokeninfoURLs: ["http://127.0.0.1:\(tokeninfoPort)/oauth2/tokeninfo"], providerURL: issuerURL, issuer: issuerURL,
             strategy: strategy)
         mesh = try MeshServer(scenario: scenario, layout: layout, group: group, logger: logger)
@@ -87,8 +88,7 @@ final class PaaSHarness: @unchecked Sendable {
         tasks.append(Task { await tokeninfo.runRefreshLoop() })
         tasks.append(Task { try await mesh.run(gracefulShutdownSignals: []) })
         try await waitFor(tokeninfoPort, "/health")
-        try await waitFor(meshPorts["api"]!, "/health")
-        try await waitFor(meshPorts["orders"]!, "/health")
+        for service in services { try await waitFor(meshPorts[service]!, "/health") }
     }
 
     func pool(_ port: Int) -> HTTPConnectionPool {

@@ -107,7 +107,7 @@ public struct CallGraph: Sendable {
                 var previousWasParallel = false
                 for call in s.calls {
                     guard let callee = index[call.to] else { continue }
-                    let edge = Edge(callee: callee, timeout: call.timeout, retries: call.retries)
+                    let edge = Edge(callee: callee, timeout: call.timeout, retries: call.retries, soft: call.soft)
                     for copy in 0..<call.copies {
                         if call.mode == .parallel && (previousWasParallel || copy > 0) {
                             stages[stages.count - 1].append(edge)

@@ -57,6 +57,9 @@ public struct CallSpec: Sendable, Equatable {
     public var retries: Int
     /// How many such calls are made (to replicas in turn): a scatter-gather over shards.
     public var copies: Int = 1
+    /// A soft dependency: when the call fails for good the caller falls back and answers 200
+    /// (degraded) instead of failing the request.
+    public var soft = false
 
     public init(to: String, mode: CallMode = .parallel, timeout: Int64? = nil, retries: Int = 0) {
         self.to = to

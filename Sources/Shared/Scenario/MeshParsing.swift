@@ -11,7 +11,7 @@ extension ScenarioBuilder {
         "random-dag": ["services", "edge_probability"],
     ]
     static let serviceKeys = ["name", "zones", "replicas", "servers", "work", "queue_limit", "account", "region", "calls"]
-    static let callKeys = ["to", "mode", "timeout", "retries", "copies"]
+    static let callKeys = ["to", "mode", "timeout", "retries", "copies", "soft"]
     static let serviceDefaultsKeys = ["replicas", "servers", "work", "queue_limit", "call"]
     static let latencyKeys = ["same_host", "same_zone", "cross_zone", "cross_account", "cross_region", "client"]
     static let authKeys = [
@@ -240,7 +240,7 @@ extension ScenarioBuilder {
         return (spec, nameNode, callNodes)
     }
 
-    /// `- orders` (defaults for the rest) or `- {to: orders, mode: sequential, timeout: 50ms, retries: 2}`.
+    /// `- orders` (defaults for the rest) or `- {to: orders, mode: sequential, timeout: 50ms, retries: 2, soft: true}`.
     func call(_ node: SourceNode, _ path: String, from caller: String?, defaults: ServiceDefaults, declared: [String])
         -> (spec: CallSpec, target: SourceNode)?
     {
@@ -256,7 +256,11 @@ extension ScenarioBuilder {
         var timeout = defaults.callTimeout
         var retries: Int? = defaults.callRetries
         var copies: Int? = 1
+        var soft = false
         if let f {
+            if let n = f["soft"] {
+                if let v = r.bool(n, f.path("soft")) { soft = v } else { target = nil }
+            }
             if let n = f["copies"] {
                 copies = r.integer(n, f.path("copies"), minimum: 1, expected: "a positive number of parallel calls")
             }
@@ -273,6 +277,7 @@ extension ScenarioBuilder {
         guard let target, let targetNode, let retries, let copies else { return nil }
         var spec = CallSpec(to: target, mode: mode, timeout: timeout, retries: retries)
         spec.copies = copies
+        spec.soft = soft
         return (spec, targetNode)
     }
 

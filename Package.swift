@@ -75,7 +75,11 @@ let package = Package(
         // failure rounds, in-order re-send, back-off), the consumer (leader following, offsets)
         // and the one publish ledger with its read-back checks. The simulator and the live load
         // driver both drive them, so a simulated client behaves as the live one.
-        .target(name: "Clients", dependencies: ["Checkers"], path: "Sources/Core/Clients"),
+        // Generic over the driver's node type: full cross-module optimisation lets the simulator
+        // specialise `ProducerCore<Int>` (perf showed generic-metadata lookups in the hot path;
+        // replication steady-state, user time of 3 runs: 2.60–2.94 s without, 2.36–2.58 s with).
+        .target(name: "Clients", dependencies: ["Checkers"], path: "Sources/Core/Clients",
+                swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         // The I/O-free parts of the open-loop load driver: arrival schedules and coordinated-omission
         // correct recording.
         .target(name: "LoadCore", dependencies: ["Scenario", "Sampling", "Stats"], path: "Sources/Core/LoadCore"),
@@ -165,6 +169,7 @@ let package = Package(
         .testTarget(name: "NATSProtocolTests", dependencies: ["NATSProtocol"]),
         .testTarget(name: "PeerWireTests", dependencies: ["PeerWire", "Wire", "WireTesting", "Raft", "Replication"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Raft", "Replication", "SimCore"]),
+        .testTarget(name: "MeshTests", dependencies: ["Mesh", "Scenario", "Sampling"]),
         .testTarget(name: "FaultPlanTests", dependencies: ["FaultPlan", "Sampling", "Scenario"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore"]),

@@ -19,15 +19,26 @@ public struct JetStream: Sendable {
 
     // MARK: Streams
 
+    /// nats-server's `err_code` for "no suitable peers for placement": right after start-up the
+    /// meta group may not know every server yet.
+    static let noSuitablePeers = 10005
+
     /// Creates the stream, or returns the existing one of that name (whatever its config).
+    /// While the cluster cannot place the replicas yet (10005) it retries every 250 ms for up to
+    /// `placementWait`, so callers need not know how long a fresh cluster takes to form.
     @discardableResult
     public func createStream(name: String, subjects: [String], replicas: Int = 1,
-                             storage: StorageType = .file) async throws -> StreamInfo {
+                             storage: StorageType = .file, placementWait: Duration = .seconds(20)) async throws -> StreamInfo {
         let config = StreamConfigJSON(name: name, subjects: subjects, storage: storage, numReplicas: replicas)
-        do {
-            return try await call("STREAM.CREATE.\(name)", body: JSONCoding.encode(config), as: StreamInfoResponse.self).info()
-        } catch NATSError.jetStream(_, Self.streamNameInUse, _) {
-            return try await streamInfo(name: name)
+        let deadline = ContinuousClock.now + placementWait
+        while true {
+            do {
+                return try await call("STREAM.CREATE.\(name)", body: JSONCoding.encode(config), as: StreamInfoResponse.self).info()
+            } catch NATSError.jetStream(_, Self.streamNameInUse, _) {
+                return try await streamInfo(name: name)
+            } catch NATSError.jetStream(_, Self.noSuitablePeers, _) where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+            }
         }
     }
 

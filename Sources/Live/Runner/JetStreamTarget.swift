@@ -48,17 +48,8 @@ final class JetStreamEnvironment: LiveEnvironment, @unchecked Sendable {
             defer { Task { try? await connection.close() } }
             let js = JetStream(connection: connection, apiTimeout: .seconds(15))
             for stream in scenario.broker?.streams ?? [] {
-                // Right after start-up the meta group may not know every server yet
-                // ("no suitable peers for placement", 10005): retry for a while.
-                let deadline = Date().addingTimeInterval(20)
-                while true {
-                    do {
-                        _ = try await js.createStream(name: stream.name, subjects: [Self.subject(stream.name, scenario)], replicas: replicas)
-                        break
-                    } catch LiveNATS.NATSError.jetStream(_, 10005, _) where Date() < deadline {
-                        try await Task.sleep(nanoseconds: 250_000_000)
-                    }
-                }
+                // createStream waits while a fresh cluster cannot place the replicas yet.
+                _ = try await js.createStream(name: stream.name, subjects: [Self.subject(stream.name, scenario)], replicas: replicas)
                 let leader = try await js.waitForLeader(stream: stream.name)
                 log("jetstream stream \(stream.name): R\(replicas), leader \(env.scenarioName(leader))")
             }

@@ -3,8 +3,8 @@ import PackageDescription
 
 // Layering (lower never imports higher):
 //   CLI (FaultlineCLI) → Live* drivers / Sim driver → Core (sans-IO cores) → Shared (Scenario, Checkers, Stats, Sampling)
-//   Sim driver → SimCore (the kernel) → Sampling; Results → Stats → CGSL, Histogram
-//   Only the Sim driver imports SimCore; no Live* module imports Sim (Tests/ArchitectureTests checks both)
+//   Sim driver → SimStorage (LogStore over the simulated disk) → SimCore (the kernel) → Sampling; Results → Stats → CGSL, Histogram
+//   Only Sources/Sim imports SimCore; no Live* module imports Sim (Tests/ArchitectureTests checks both)
 // The kernel and the models depend on no server library, so their tests build in seconds.
 let package = Package(
     name: "Faultline",
@@ -144,9 +144,13 @@ let package = Package(
             "Stats", "Sampling",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // LogStore's file-system seam over the simulated disk: the simulator runs the live
+        // broker's storage and recovery code. Beside the kernel, not in it (SimCore stays free of
+        // any core), and in its own module so LogStore's tests reach it without the whole driver.
+        .target(name: "SimStorage", dependencies: ["SimCore", "LogStore"], path: "Sources/Sim/Storage"),
         // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
         // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore"], path: "Sources/Sim/Driver",
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
@@ -172,7 +176,7 @@ let package = Package(
         .testTarget(name: "MeshTests", dependencies: ["Mesh", "Scenario", "Sampling"]),
         .testTarget(name: "FaultPlanTests", dependencies: ["FaultPlan", "Sampling", "Scenario"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
-        .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore"]),
+        .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore", "SimStorage"]),
         .testTarget(name: "LoadCoreTests", dependencies: ["LoadCore", "Scenario", "SimCore", "Stats", "Checkers"]),
         .testTarget(name: "ClientsTests", dependencies: ["Clients", "Checkers"]),
         // One scripted sequence of transport events through the simulator's and the live
@@ -190,7 +194,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats", "LogStore", "Replication"]),
+        .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
         .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),
         // Reads Sources/ and Package.swift: layering and naming rules as tests.
         .testTarget(name: "ArchitectureTests"),

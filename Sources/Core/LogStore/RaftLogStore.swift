@@ -20,6 +20,9 @@ public final class RaftLogStore: @unchecked Sendable {
     public let directory: URL
     /// The index of the last stored entry (0 for an empty log).
     public var lastIndex: LogIndex { LogIndex(positions.count) }
+    /// Bytes the last `recover()` discarded: the log's tail from the first record that failed
+    /// its checks.
+    public private(set) var bytesCutByRecovery: UInt64 = 0
 
     static let logFile = "raft.log"
     static let hardStateFile = "raft.hardstate"
@@ -38,7 +41,13 @@ public final class RaftLogStore: @unchecked Sendable {
     private var logUnsynced = false
     /// Set by `setHardState`, written by the next `sync()` once the log is durable.
     private var pendingHardState: HardState?
-    private let encoder = JSONEncoder()
+    /// Sorted keys: the same command is the same bytes on every platform and run (the
+    /// simulator's byte counts and CRCs depend on it).
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
     private let decoder = JSONDecoder()
 
     public init(directory: URL, files: any StoreFileSystem = PosixFileSystem()) throws {
@@ -117,6 +126,7 @@ public final class RaftLogStore: @unchecked Sendable {
         if let position = undecodable {
             throw LogStoreError.undecodableRecord(path: logPath, position: position)
         }
+        bytesCutByRecovery = UInt64(bytes.count) - size
         if size < UInt64(bytes.count) {
             try file.truncate(to: size)
             try file.sync()

@@ -22,6 +22,9 @@ public final class StreamLogStore: @unchecked Sendable {
     public let indexIntervalBytes: Int
     /// The offset the next appended entry must have.
     public private(set) var endOffset: UInt64 = 0
+    /// Bytes the last `recover()` discarded: the tail from the first record that failed its
+    /// checks, and every segment after it.
+    public private(set) var bytesCutByRecovery: UInt64 = 0
 
     static let highWatermarkFile = "high-watermark.checkpoint"
     static let epochCacheFile = "leader-epoch.checkpoint"
@@ -72,6 +75,7 @@ public final class StreamLogStore: @unchecked Sendable {
         segments = []
         endOffset = 0
         lastEpoch = 0
+        bytesCutByRecovery = 0
 
         let names = try files.list(path)
         for name in names where name.hasSuffix(".tmp") {
@@ -91,6 +95,7 @@ public final class StreamLogStore: @unchecked Sendable {
         for base in bases {
             guard !cut, base == UInt64(entries.count) else {
                 // After a cut, or a gap between segments: nothing here can be part of the log.
+                bytesCutByRecovery += try files.open(path + "/" + Segment.logName(base), readOnly: true).size()
                 try deleteFiles(of: base)
                 repaired = true
                 cut = true
@@ -121,6 +126,7 @@ public final class StreamLogStore: @unchecked Sendable {
                 }
             }
             if segment.size < UInt64(bytes.count) {
+                bytesCutByRecovery += UInt64(bytes.count) - segment.size
                 try log.truncate(to: segment.size)
                 try log.sync()
                 repaired = true

@@ -6,8 +6,8 @@
 /// - `beginFsync(file)` snapshots the file's volatile view; `completeFsync` makes that
 ///   snapshot durable. The driver calls it after `ticket.latency`, so a crash in between
 ///   loses the fsync (as a power cut during `fsync(2)` would);
-/// - truncate and remove become durable on the next completed fsync *of that file* (we don't
-///   model directory fsync separately: the file's own fsync stands for both);
+/// - truncate, remove and rename become durable on the next completed fsync *of that file*
+///   (we don't model directory fsync separately: the file's own fsync stands for both);
 /// - a crash replaces every volatile view with the durable one, optionally keeping a torn
 ///   prefix of each file's unsynced tail and flipping one bit (`DiskConfig`).
 ///
@@ -78,6 +78,10 @@ public struct SimDisk: Sendable {
         /// Highest ticket id whose snapshot was made durable: fsyncs can complete out of
         /// order, and an older snapshot must not overwrite a newer one.
         var syncedThrough: UInt64 = 0
+        /// Set by `rename` onto this file: the first ticket id whose snapshot holds the new
+        /// contents. Until such a snapshot is durable a crash restores the old durable
+        /// contents whole — rename(2) is atomic, so the file is never torn between the two.
+        var renamedAtTicket: UInt64?
 
         /// In place through the dictionary's modify accessor: no copy of the file.
         mutating func append(_ bytes: [UInt8]) {
@@ -119,6 +123,8 @@ public struct SimDisk: Sendable {
     /// Overwrites from `offset`, extending the file (zero-filling any gap) as needed.
     public mutating func write(_ file: String, at offset: Int, _ bytes: [UInt8]) -> Int64 {
         precondition(offset >= 0, "negative file offset")
+        // A write at the end is an append (a log's every write): one in-place append, no pinning.
+        if offset == state[file]?.data?.count ?? 0 { return append(file, bytes) }
         let latency = config.writeLatency.sampleNanos(&rng)
         var current = state[file]?.data ?? []
         if offset < current.count, !bytes.isEmpty { pin(file, from: offset) }
@@ -149,6 +155,21 @@ public struct SimDisk: Sendable {
             current.append(contentsOf: repeatElement(0, count: length - current.count))
         }
         state[file]!.data = current
+    }
+
+    /// Atomically replaces `to` with `from` (rename(2)) in the volatile view. Each name's change
+    /// becomes durable at the next completed fsync of that name (a directory fsync, for a
+    /// caller with directories); a crash before leaves `to` as it durably was, never torn.
+    /// False if `from` does not exist.
+    @discardableResult
+    public mutating func rename(_ from: String, to: String) -> Bool {
+        guard let data = state[from]?.data else { return false }
+        guard from != to else { return true }
+        pin(to, from: 0)
+        state[to, default: FileState()].data = data
+        state[to]!.renamedAtTicket = nextTicketID
+        remove(from)
+        return true
     }
 
     public mutating func remove(_ file: String) {
@@ -210,6 +231,7 @@ public struct SimDisk: Sendable {
         if done.id > entry.syncedThrough {
             entry.durable = done.snapshot
             entry.syncedThrough = done.id
+            if let renamed = entry.renamedAtTicket, done.id >= renamed { entry.renamedAtTicket = nil }
         }
         state[done.file] = entry
         dropIfEmpty(done.file)
@@ -231,7 +253,7 @@ public struct SimDisk: Sendable {
             let entry = state[name]!
             let durable = resolve(entry.durable, entry.data)
             var survivor = durable
-            if config.tornWrites, let data = entry.data {
+            if config.tornWrites, entry.renamedAtTicket == nil, let data = entry.data {
                 // The unsynced tail: bytes written past the durable end. Overwrites inside
                 // the durable region are simply lost (we don't tear inside old sectors).
                 let base = durable?.count ?? 0

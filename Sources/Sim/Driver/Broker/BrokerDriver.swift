@@ -46,16 +46,23 @@ extension Simulation {
 
     /// Builds (or, after a crash, rebuilds from disk) the broker process on `node`.
     mutating func bootBroker(_ node: NodeID) {
-        guard var world = brokerBox?.world else { return }
-        let disk = processes[node].disk
-        let (hardState, log, offsets) = BrokerStorage.recoverRaft(from: disk)
+        guard brokerBox != nil else { return }
+        // The live broker's recovery (LogStore) on what this process's disk kept.
+        let recovered: RecoveredFiles
+        do {
+            recovered = try recoverBrokerFiles(node)
+        } catch {
+            brokerFailedToStart(node, error)
+            return
+        }
+        var world = brokerBox!.world
         let spec = world.spec
         // Each incarnation draws election timeouts from its own stream: a restarted node
         // must not replay the timeouts of its previous life.
         let rng = world.raftRngs[node].stream("incarnation.\(processes[node].incarnation)")
         let raft = RaftNode<MetadataCommand>(
             config: RaftTiming(scenario: spec).config(id: node, peers: clusterNodes),
-            restoring: hardState, log: log, appliedIndex: 0, rng: rng)
+            restoring: recovered.hardState, log: recovered.raftLog, appliedIndex: 0, rng: rng)
         var replicas: [StreamReplica?] = Array(repeating: nil, count: world.streamNames.count)
         var restartEffects: [(Int, [ReplicaEffect])] = []
         for stream in world.streamNames.indices {
@@ -65,9 +72,9 @@ extension Simulation {
                 // A restart: the replica learns it came back from disk (it must then not lead
                 // on in its old epoch). Its start-up effects (e.g. rewriting a stale epoch
                 // cache) are carried out once the node is registered, below.
-                var recovered = BrokerStorage.recoverStream(stream, from: disk)
-                recovered.session = UInt64(processes[node].incarnation)
-                restartEffects.append((stream, replica.handle(.restart(recovered), now: processes[node].clock.now(now))))
+                var log = recovered.streams[stream]!
+                log.session = UInt64(processes[node].incarnation)
+                restartEffects.append((stream, replica.handle(.restart(log), now: processes[node].clock.now(now))))
             }
             replicas[stream] = replica
         }
@@ -76,9 +83,9 @@ extension Simulation {
         let core = BrokerCore(raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
                               streamNames: world.streamNames, replicas: replicas)
         world.nodes[node] = SimulatedBroker(
-            core: core, raftLogOffsets: offsets,
+            core: core, files: recovered.files,
             appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
-            logFsyncTickets: Array(repeating: [], count: streams),
+            logFsyncTickets: Array(repeating: [], count: streams), logFsyncGroups: Array(repeating: [], count: streams),
             lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
         brokerBox!.world = world
         let incarnation = processes[node].incarnation
@@ -136,9 +143,11 @@ extension Simulation {
             replicaInput(n, Int(stream), .appendCompleted(upTo: upTo))
         case .logSynced(let node, let incarnation, let stream, let upTo):
             guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            if !brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)].isEmpty {
-                let ticket = brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst()
-                processes[n].disk.completeFsync(ticket)
+            // The effect's fsyncs complete now (the oldest group: completions come in issue order).
+            if !brokerBox!.world.nodes[n]!.logFsyncGroups[Int(stream)].isEmpty {
+                let count = brokerBox!.world.nodes[n]!.logFsyncGroups[Int(stream)].removeFirst()
+                for i in 0..<count { processes[n].disk.completeFsync(brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)][i]) }
+                brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst(count)
             }
             replicaInput(n, Int(stream), .fsyncCompleted(upTo: upTo))
         case .checkpointSynced(let node, let incarnation, let ticket):
@@ -273,36 +282,17 @@ extension Simulation {
                 processes[$0].name
             }
         }
-        var latency: Int64 = 0
-        if let truncate = ready.truncateFrom, truncate >= 1 {
-            let keep = Int(truncate - 1)
-            if keep < box.world.nodes[node]!.raftLogOffsets.count {
-                processes[node].disk.truncate(BrokerStorage.raftLog, to: box.world.nodes[node]!.raftLogOffsets[keep])
-                box.world.nodes[node]!.raftLogOffsets.removeSubrange(keep...)
+        if ready.truncateFrom != nil || !ready.entriesToPersist.isEmpty || ready.hardState != nil {
+            // Raft §5: persist before answering — the live broker's order: truncate, append,
+            // stage the hard state, one sync (log fsync, then the hard-state file replaced).
+            let files = box.world.nodes[node]!.files
+            let latency = onDisk(node, files.fileSystem) {
+                if let truncate = ready.truncateFrom { try files.raft.truncate(from: truncate) }
+                try files.raft.append(ready.entriesToPersist)
+                if let hardState = ready.hardState { try files.raft.setHardState(hardState) }
+                try files.raft.sync()
             }
-        }
-        var wrote = false
-        for entry in ready.entriesToPersist {
-            let bytes = BrokerStorage.encode(entry)
-            box.world.nodes[node]!.raftLogOffsets.append(processes[node].disk.read(BrokerStorage.raftLog).count)
-            latency = max(latency, processes[node].disk.append(BrokerStorage.raftLog, bytes))
-            box.world.diskBytesWritten += UInt64(bytes.count)
-            wrote = true
-        }
-        if let hard = ready.hardState {
-            let bytes = BrokerStorage.encode(hard)
-            latency = max(latency, processes[node].disk.write(BrokerStorage.raftState, at: 0, bytes))
-            box.world.diskBytesWritten += UInt64(bytes.count)
-            wrote = true
-        }
-        if wrote {
-            // Raft §5: persist before answering. One fsync per file per Ready.
-            for file in [BrokerStorage.raftLog, BrokerStorage.raftState] {
-                let ticket = processes[node].disk.beginFsync(file)
-                box.world.nodes[node]!.raftTickets.append(ticket)
-                latency = max(latency, ticket.latency)
-                box.world.fsyncs += 1
-            }
+            box.world.nodes[node]!.raftTickets.append(contentsOf: files.fileSystem.tickets)
             queue.schedule(.raftPersisted(node: Int32(node), incarnation: processes[node].incarnation), at: now + latency)
         } else {
             raftPersisted(node)
@@ -393,25 +383,24 @@ extension Simulation {
             sendMail(from: node, to: Int(to.rawValue), .replication(message))
         case .appendToLog(let entries):
             guard let last = entries.last else { return }
-            let bytes = BrokerStorage.encode(entries)
-            let latency = processes[node].disk.append(BrokerStorage.streamLog(stream), bytes)
-            brokerBox!.world.diskBytesWritten += UInt64(bytes.count)
+            let latency = onStreamStore(node, stream) { try $0.append(entries) }.latency
             let done = max(brokerBox!.world.nodes[node]!.appendChainEnd[stream], now + latency)
             brokerBox!.world.nodes[node]!.appendChainEnd[stream] = done
             queue.schedule(.logAppended(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: last.offset + 1), at: done)
         case .truncateLog(let from):
-            processes[node].disk.truncate(BrokerStorage.streamLog(stream), to: Int(from) * BrokerStorage.logRecordSize)
+            // Durable with the next fsync, as on a live node; no completion to wait for.
+            _ = onStreamStore(node, stream) { try $0.truncate(from: from) }
         case .fsync(let upTo):
-            let ticket = processes[node].disk.beginFsync(BrokerStorage.streamLog(stream))
-            brokerBox!.world.fsyncs += 1
-            brokerBox!.world.nodes[node]!.logFsyncTickets[stream].append(ticket)
-            let done = max(brokerBox!.world.nodes[node]!.fsyncChainEnd[stream], now + ticket.latency)
+            let (latency, fileSystem) = onStreamStore(node, stream) { try $0.sync() }
+            brokerBox!.world.nodes[node]!.logFsyncTickets[stream].append(contentsOf: fileSystem.tickets)
+            brokerBox!.world.nodes[node]!.logFsyncGroups[stream].append(fileSystem.tickets.count)
+            let done = max(brokerBox!.world.nodes[node]!.fsyncChainEnd[stream], now + latency)
             brokerBox!.world.nodes[node]!.fsyncChainEnd[stream] = done
             queue.schedule(.logSynced(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: upTo), at: done)
         case .checkpointHighWatermark(let hw):
-            checkpoint(BrokerStorage.highWatermark(stream), BrokerStorage.encodeHighWatermark(hw), node: node)
+            checkpoint(node, stream) { try $0.writeHighWatermark(hw) }
         case .persistEpochCache(let cache):
-            checkpoint(BrokerStorage.epochCache(stream), BrokerStorage.encode(cache), node: node)
+            checkpoint(node, stream) { try $0.writeEpochCache(cache) }
         case .ack(let requestID, let offset):
             sendMail(from: node, to: clientNode, .publishAck(requestID: requestID, offset: offset))
         case .deliver(let requestID, let entries, let highWatermark):
@@ -421,18 +410,6 @@ extension Simulation {
         case .propose(let command):
             propose(command, at: node)
         }
-    }
-
-    /// Small files are rewritten whole and fsynced (Kafka's checkpoint files).
-    mutating func checkpoint(_ file: String, _ bytes: [UInt8], node: NodeID) {
-        processes[node].disk.truncate(file, to: 0)
-        _ = processes[node].disk.write(file, at: 0, bytes)
-        brokerBox!.world.diskBytesWritten += UInt64(bytes.count)
-        let ticket = processes[node].disk.beginFsync(file)
-        brokerBox!.world.fsyncs += 1
-        brokerBox!.world.nodes[node]!.checkpointTickets.append(ticket)
-        queue.schedule(.checkpointSynced(node: Int32(node), incarnation: processes[node].incarnation, ticket: ticket.id),
-                       at: now + ticket.latency)
     }
 
     mutating func observeHighWatermark(_ node: NodeID, _ stream: Int) {

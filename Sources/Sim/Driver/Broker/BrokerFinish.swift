@@ -1,4 +1,5 @@
 import Checkers
+import Foundation
 import Raft
 import Replication
 import SimCore
@@ -39,6 +40,8 @@ extension Simulation {
             ("unavailable_s", Double(world.leaderlessTotal.reduce(0, +)) / 1e9, "s"),
             ("disk_bytes_written", Double(world.diskBytesWritten), "bytes"),
             ("fsyncs", Double(world.fsyncs), "count"),
+            ("log_cuts_on_recovery", Double(world.recoveryCuts), "count"),
+            ("log_bytes_cut_on_recovery", Double(world.recoveryCutBytes), "bytes"),
             ("convergence_s", world.convergedAt.map { Double($0 - scenario.duration) / 1e9 } ?? -1, "s"),
         ]
         for (name, value, unit) in values {
@@ -111,10 +114,12 @@ extension Simulation {
         case RaftElectionSafetyChecker.name:
             return world.electionSafety.verify()
         case RaftLogMatchingChecker.name:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
             let logs = clusterNodes.compactMap { node -> (node: String, entries: [(term: UInt64, digest: UInt64)])? in
                 guard let raft = world.nodes[node]?.core.raft else { return nil }
                 return (processes[node].name, raft.log.map { entry in
-                    (entry.term, entry.command.map { stableHash(String(decoding: BrokerStorage.encodeCommand($0), as: UTF8.self)) } ?? 0)
+                    (entry.term, entry.command.map { stableHash(String(decoding: (try? encoder.encode($0)) ?? Data(), as: UTF8.self)) } ?? 0)
                 })
             }
             return RaftLogMatchingChecker.verify(logs: logs, at: end)

@@ -65,15 +65,18 @@ struct BrokerMail: Sendable {
 struct SimulatedBroker: Sendable {
     /// The node's protocol state (Raft, metadata, replicas); the rest is the driver's.
     var core: BrokerCore
+    /// The node's open stores (the live broker's LogStore on this process's disk).
+    var files: BrokerFiles
     /// A Raft `Ready` is being persisted; the next one waits for `advance()` (etcd's contract).
     var raftTickets: [FsyncTicket] = []
-    /// Byte offset of each Raft entry in `raft/log`, to truncate it.
-    var raftLogOffsets: [Int]
     /// Disk completions are reported in issue order: the next completion may not come before
     /// the previous one, per stream and kind.
     var appendChainEnd: [VirtualTime]
     var fsyncChainEnd: [VirtualTime]
+    /// Per stream: the fsyncs begun by each `fsync` effect still in flight, and how many each
+    /// effect began (a store sync may begin none, one, or several when segments rolled).
     var logFsyncTickets: [[FsyncTicket]]
+    var logFsyncGroups: [[Int]]
     var checkpointTickets: [FsyncTicket] = []
     /// Last high-water mark seen per stream (checkers observe advances).
     var lastHighWatermark: [UInt64]
@@ -157,6 +160,9 @@ struct BrokerWorld: Sendable {
     var consumerViolations: [CheckViolation] = []
     var diskBytesWritten: UInt64 = 0
     var fsyncs: UInt64 = 0
+    /// Logs that recovery cut at a record failing its CRC or framing, and the bytes it dropped.
+    var recoveryCuts: UInt64 = 0
+    var recoveryCutBytes: UInt64 = 0
 
     func streamIndex(_ name: String) -> Int? { streamNames.firstIndex(of: name) }
 }

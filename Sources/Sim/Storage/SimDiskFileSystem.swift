@@ -1,0 +1,170 @@
+import LogStore
+import SimCore
+
+/// LogStore's file-system seam over a simulated disk: the live broker's segment format and
+/// recovery code (CRC check, torn-tail truncation, index rebuild) run against `SimDisk`, whose
+/// crashes lose unsynced bytes, tear writes and flip bits.
+///
+/// Nothing here waits: the simulator keeps its timing model. Each write adds its sampled latency
+/// to `latency`; each sync *begins* an fsync (a `FsyncTicket`, listed in `tickets`) and adds its
+/// latency. After a store operation the driver reads both, schedules the operation's completion
+/// that much later in virtual time and completes the tickets then — so a crash in between loses
+/// what those fsyncs had not made durable yet, as a power cut during fsync(2) would.
+///
+/// The disk has a flat namespace: a directory is the prefix of its files' names. SimDisk keeps
+/// no directory entries apart from the files (a file's own fsync stands for both), so a
+/// directory sync fsyncs the names created, removed or renamed onto in that directory since the
+/// last one — what a directory fsync makes durable on a real file system.
+public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
+    /// The disk the operations act on. A simulated process owns its disk (crashes and disk
+    /// faults act on it between operations) and lends it for each operation: see `lending`.
+    public var disk: SimDisk
+    /// Virtual time (ns) the operations since the last `resetCost()` took, one after another as
+    /// on a storage thread: every write's latency, every fsync's, the longest of a directory
+    /// sync's fsyncs.
+    public private(set) var latency: Int64 = 0
+    /// The fsyncs begun since the last `resetCost()`, for the driver to complete after `latency`.
+    public private(set) var tickets: [FsyncTicket] = []
+    public private(set) var bytesWritten = 0
+    /// Sync calls since the last `resetCost()` (a directory sync counts once).
+    public private(set) var syncs = 0
+    /// Names created, removed or renamed onto since their directory was last synced.
+    private var unsyncedEntries: [String] = []
+
+    public init(disk: SimDisk) {
+        self.disk = disk
+    }
+
+    /// A file system that holds no disk until one is lent to it.
+    public convenience init() {
+        self.init(disk: SimDisk(config: DiskConfig(), rng: SeededGenerator(seed: 0)))
+    }
+
+    /// Runs `body` on `disk`, which stays its owner's: swapped in for the call and back after.
+    public func lending<T>(_ disk: inout SimDisk, _ body: () throws -> T) rethrows -> T {
+        swap(&self.disk, &disk)
+        defer { swap(&self.disk, &disk) }
+        return try body()
+    }
+
+    /// Starts a new account of latency, tickets, bytes and syncs (keeping the ticket buffer, so
+    /// a hot path does not allocate per operation).
+    public func resetCost() {
+        latency = 0
+        tickets.removeAll(keepingCapacity: true)
+        bytesWritten = 0
+        syncs = 0
+    }
+
+    /// Completes every fsync begun since the last reset at once (tests, and recovery, whose
+    /// repairs are durable before a node starts).
+    public func completeFsyncs() {
+        for ticket in tickets { disk.completeFsync(ticket) }
+        resetCost()
+    }
+
+    public func open(_ path: String, create: Bool, truncate: Bool, readOnly: Bool) throws -> any StoreFile {
+        if !disk.exists(path) {
+            guard create else { throw LogStoreError.io(operation: "open", path: path, errno: 2) }  // ENOENT
+            disk.truncate(path, to: 0)  // creates it
+            noteEntry(path)
+        } else if truncate {
+            disk.truncate(path, to: 0)
+        }
+        return SimDiskFile(path: path, fileSystem: self)
+    }
+
+    /// Directories exist while they hold a file: nothing to create.
+    public func makeDirectory(_ path: String) throws {}
+
+    public func syncDirectory(_ path: String) throws {
+        var longest: Int64 = 0
+        var kept: [String] = []
+        for name in unsyncedEntries {
+            guard Self.isDirectChild(name, of: path) else {
+                kept.append(name)
+                continue
+            }
+            let ticket = disk.beginFsync(name)
+            tickets.append(ticket)
+            longest = max(longest, ticket.latency)
+        }
+        unsyncedEntries = kept
+        latency += longest
+        syncs += 1
+    }
+
+    public func list(_ path: String) throws -> [String] {
+        var names: [String] = []
+        for file in disk.files where file.hasPrefix(path + "/") {
+            let name = String(file.dropFirst(path.count + 1).prefix { $0 != "/" })
+            if names.last != name { names.append(name) }
+        }
+        return names
+    }
+
+    public func exists(_ path: String) -> Bool {
+        disk.exists(path) || disk.files.contains { $0.hasPrefix(path + "/") }
+    }
+
+    public func remove(_ path: String) throws {
+        guard disk.exists(path) else { return }
+        disk.remove(path)
+        noteEntry(path)
+    }
+
+    public func rename(_ from: String, to: String) throws {
+        guard disk.rename(from, to: to) else { throw LogStoreError.io(operation: "rename", path: from, errno: 2) }
+        noteEntry(from)
+        noteEntry(to)
+    }
+
+    func write(_ path: String, _ bytes: [UInt8], at offset: UInt64) {
+        latency += disk.write(path, at: Int(offset), bytes)
+        bytesWritten += bytes.count
+    }
+
+    func sync(_ path: String) {
+        let ticket = disk.beginFsync(path)
+        tickets.append(ticket)
+        latency += ticket.latency
+        syncs += 1
+    }
+
+    private func noteEntry(_ path: String) {
+        if !unsyncedEntries.contains(path) { unsyncedEntries.append(path) }
+    }
+
+    static func isDirectChild(_ name: String, of directory: String) -> Bool {
+        name.hasPrefix(directory + "/") && !name.dropFirst(directory.count + 1).contains("/")
+    }
+}
+
+/// One file of a `SimDiskFileSystem`: positional reads and writes on the disk's volatile view.
+final class SimDiskFile: StoreFile {
+    let path: String
+    let fileSystem: SimDiskFileSystem
+
+    init(path: String, fileSystem: SimDiskFileSystem) {
+        self.path = path
+        self.fileSystem = fileSystem
+    }
+
+    func write(_ bytes: [UInt8], at offset: UInt64) throws {
+        fileSystem.write(path, bytes, at: offset)
+    }
+
+    func read(count: Int, at offset: UInt64) throws -> [UInt8] {
+        let data = fileSystem.disk.read(path)
+        let start = min(Int(offset), data.count)
+        return Array(data[start..<min(data.count, start + count)])
+    }
+
+    func size() throws -> UInt64 { UInt64(fileSystem.disk.read(path).count) }
+
+    func truncate(to size: UInt64) throws { fileSystem.disk.truncate(path, to: Int(size)) }
+
+    func sync() throws { fileSystem.sync(path) }
+
+    func close() {}
+}

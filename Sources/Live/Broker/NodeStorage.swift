@@ -29,6 +29,8 @@ enum StorageOp: Sendable {
 final class NodeStorage: @unchecked Sendable {
     let root: URL
     let segmentBytes: Int
+    /// LogStore's seam: real files here; the simulator passes its simulated disk.
+    private let files = PosixFileSystem()
     private let raftStore: RaftLogStore
     private var streams: [String: StreamLogStore] = [:]
     /// What opening a stream's store found on disk, until the node asks for it.
@@ -40,7 +42,7 @@ final class NodeStorage: @unchecked Sendable {
         self.root = root
         self.segmentBytes = segmentBytes
         try FileManager.default.createDirectory(at: root.appendingPathComponent("streams"), withIntermediateDirectories: true)
-        raftStore = try RaftLogStore(directory: root.appendingPathComponent("raft"))
+        raftStore = try RaftLogStore(directory: root.appendingPathComponent("raft"), files: files)
     }
 
     func recoverRaft() throws -> (HardState, [RaftEntry<MetadataCommand>]) {
@@ -127,7 +129,7 @@ final class NodeStorage: @unchecked Sendable {
 
     private func store(_ name: String) throws -> StreamLogStore {
         if let store = streams[name] { return store }
-        let store = try StreamLogStore(directory: directory(of: name), segmentBytes: segmentBytes)
+        let store = try StreamLogStore(directory: directory(of: name), segmentBytes: segmentBytes, files: files)
         // Recovery validates the files (cutting a torn tail) before anything is appended.
         recovered[name] = try store.recover()
         streams[name] = store

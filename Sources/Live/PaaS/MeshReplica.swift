@@ -10,12 +10,12 @@ import Mesh
 import Sampling
 import Synchronization
 
-/// One replica of a mesh service, as the simulator's hop runs it: validate the token (the
-/// `HopValidator` through `HopDriver`), take a server slot for the service's own work, then call
-/// the services it calls stage by stage (a stage's calls in parallel; a stage starts when the one
-/// before it has finished). What an attempt's end means — retry on the callee's next replica, a
-/// soft dependency's fallback, 401/400 passed through else 502 — and which replica a call goes to
-/// (round-robin, skipping replicas health checks found down) are the shared `CallRules`.
+/// One replica of a mesh service on real sockets. Each request's way through the hop — verdict,
+/// a server slot for the service's own work, the calls stage by stage with retries on the
+/// callee's next replica, soft dependencies' fallback, 401/400 passed through else 502 — is the
+/// shared sans-IO `HopRequest` the simulator's hops run too, and which replica a call goes to
+/// (round-robin, skipping replicas health checks found down) is `CallRules.replica`. This type
+/// only does the I/O: validate through `HopDriver`, sleep for the work, send HTTP requests.
 /// A 200's JSON body carries how many hops of its subtree validated the token and how many
 /// soft dependencies were skipped, so the load driver can check every hop.
 final class MeshReplica: Sendable {
@@ -37,6 +37,8 @@ final class MeshReplica: Sendable {
     let slots: ServerSlots
     let work: Distribution
     let stages: [[Callee]]
+    /// `stages` as the core's call edges (the callee index is the call's place in its stage).
+    let edges: [[CallGraph.Edge]]
     let workRng: Mutex<SeededGenerator>
     /// Per callee service: the next replica to call (round-robin, as in the simulator).
     let turns: Mutex<[String: UInt32]>
@@ -57,6 +59,9 @@ final class MeshReplica: Sendable {
         self.slots = ServerSlots(capacity: servers, queueLimit: queueLimit)
         self.work = work
         self.stages = stages
+        self.edges = stages.map { stage in
+            stage.indices.map { CallGraph.Edge(callee: $0, timeout: stage[$0].timeout, retries: stage[$0].retries, soft: stage[$0].soft) }
+        }
         self.workRng = Mutex(SeededGenerator(seed: seed).stream("live.mesh.work.\(name)"))
         self.turns = Mutex([:])
         self.loop = loop
@@ -88,109 +93,133 @@ final class MeshReplica: Sendable {
         let token: Token? = presented.map { raw in
             (try? JWT.decode(raw, maxLength: BearerToken.maxLength).get()) ?? Token.undecodable(raw)
         }
+        // The request's way through this hop is the shared core's (`HopRequest`); this type only
+        // validates, sleeps, and sends.
+        let stages = bare ? [] : edges
+        var hop = HopRequest()
         let verdict = await driver.validate(token)
+        let rejection: Response
+        let status: CallStatus
         switch verdict.decision {
-        case .accept: break
-        case .reject(let why): return .oauthError(401, "invalid_token", why.description)
-        case .badRequest: return .oauthError(400, "invalid_request", "Access token required")
-        case .unavailable(let why): return .oauthError(503, "temporarily_unavailable", why)
+        case .accept:
+            (status, rejection) = (.ok, .oauthError(500, "server_error", "accepted"))
+        case .reject(let why):
+            (status, rejection) = (.unauthorized, .oauthError(401, "invalid_token", why.description))
+        case .badRequest:
+            (status, rejection) = (.badRequest, .oauthError(400, "invalid_request", "Access token required"))
+        case .unavailable(let why):
+            (status, rejection) = (.unavailable, .oauthError(503, "temporarily_unavailable", why))
         }
-        let validated = strategy == .none ? 0 : 1
-        if validated == 1 { validations.increment() }
-
-        // Own work, holding one of the replica's servers.
-        guard await slots.acquire() else { return .oauthError(503, "temporarily_unavailable", "queue full") }
-        let duration = bare ? bareWork : max(0, workRng.withLock { work.sampleNanos(&$0) })
-        if duration > 0 { try? await loop.scheduleTask(in: .nanoseconds(duration)) {}.futureResult.get() }
-        await slots.release()
-
-        var subtree = StageResult(validated: validated, degraded: 0)
-        for stage in stages where !bare {
-            switch await run(stage, bearer: presented) {
-            case .success(let result):
-                subtree.validated += result.validated
-                subtree.degraded += result.degraded
-            case .failure(let failure): return failure.response
+        // Live, the verification CPU is spent inside `validate`: a refusal holds no server.
+        var effect = hop.step(.decided(status, holdsServer: false), stages: stages, validates: strategy != .none)
+        if hop.accepted && strategy != .none { validations.increment() }
+        if case .takeServer = effect {
+            guard await slots.acquire() else {
+                _ = hop.step(.serverRefused, stages: stages)
+                return .oauthError(503, "temporarily_unavailable", "queue full")
             }
+            let duration = bare ? bareWork : max(0, workRng.withLock { work.sampleNanos(&$0) })
+            if duration > 0 { try? await loop.scheduleTask(in: .nanoseconds(duration)) {}.futureResult.get() }
+            await slots.release()
+            effect = hop.step(.workDone, stages: stages)
         }
-        return .json(200, [.init("service", .string(service)), .init("replica", .string(name)),
-                           .init("validated", .int(Int64(subtree.validated))), .init("degraded", .int(Int64(subtree.degraded)))])
-    }
-
-    /// What a subtree reported: hops that validated the token, soft dependencies skipped.
-    struct StageResult: Sendable {
-        var validated: Int
-        var degraded: Int
-    }
-
-    struct ChildFailure: Error {
-        var status: Int
-        var body: String
-        var response: Response {
-            status == 401 || status == 400 ? .json(status, body) : .oauthError(502, "bad_gateway", body)
+        switch effect {
+        case .answer(.ok): return okResponse(hop)
+        case .answer: return rejection
+        default: return await fanOut(hop, effect, stages: stages, bearer: presented)
         }
     }
 
-    /// Every call of the stage at once; the first to fail for good ends the stage (and the hop).
-    private func run(_ stage: [Callee], bearer: String?) async -> Result<StageResult, ChildFailure> {
-        await withTaskGroup(of: Result<StageResult, ChildFailure>.self) { group in
-            for callee in stage {
-                group.addTask { await self.call(callee, bearer: bearer) }
-            }
-            var total = StageResult(validated: 0, degraded: 0)
-            for await result in group {
-                switch result {
-                case .success(let n):
-                    total.validated += n.validated
-                    total.degraded += n.degraded
-                case .failure:
+    private func okResponse(_ hop: HopRequest) -> Response {
+        .json(200, [.init("service", .string(service)), .init("replica", .string(name)),
+                    .init("validated", .int(Int64(hop.validated))), .init("degraded", .int(Int64(hop.degraded)))])
+    }
+
+    /// One ended attempt of a child call.
+    private struct Attempt: Sendable {
+        var edge: Int
+        var attempt: Int
+        var replica: Int
+        var status: CallStatus
+        var body: [UInt8]
+    }
+
+    /// Runs the hop's calls as the core directs (`.startStage`, `.retry`) until it answers: a
+    /// stage's calls run concurrently; every ended attempt is one input to the core.
+    private func fanOut(_ start: HopRequest, _ first: HopRequest.Effect, stages: [[CallGraph.Edge]],
+                        bearer: String?) async -> Response {
+        var hop = start
+        return await withTaskGroup(of: Attempt.self) { group in
+            var effect = first
+            var stage = 0
+            var lastReplica: [Int] = []
+            var lastFailure: Attempt?
+            while true {
+                switch effect {
+                case .startStage(let next):
+                    stage = next
+                    lastReplica = Array(repeating: 0, count: stages[next].count)
+                    for edge in stages[next].indices {
+                        let callee = self.stages[next][edge]
+                        let replica = pickReplica(callee, retryAfter: nil)
+                        lastReplica[edge] = replica
+                        group.addTask { await self.attempt(callee, edge: edge, attempt: 0, replica: replica, bearer: bearer) }
+                    }
+                case .retry(let edge, let attempt):
+                    let callee = self.stages[stage][edge]
+                    let replica = pickReplica(callee, retryAfter: lastReplica[edge])
+                    lastReplica[edge] = replica
+                    group.addTask { await self.attempt(callee, edge: edge, attempt: attempt, replica: replica, bearer: bearer) }
+                case .answer(.ok):
+                    return okResponse(hop)
+                case .answer(let status):
                     group.cancelAll()
-                    return result
+                    let body = lastFailure.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+                    return status == .unauthorized || status == .badRequest
+                        ? .json(Int(status.rawValue), body) : .oauthError(502, "bad_gateway", body)
+                case .none, .takeServer:
+                    break
                 }
+                guard let ended = await group.next() else {
+                    return .oauthError(502, "bad_gateway", "\(service): no call left to wait for")
+                }
+                if ended.status != .ok {
+                    childFailures.increment()
+                    lastFailure = ended
+                }
+                let skipped = hop.skippedSoft
+                effect = hop.step(.childEnded(edge: ended.edge, attempt: ended.attempt, status: ended.status,
+                                              validated: ended.status == .ok ? Self.count("validated", in: ended.body) : 0,
+                                              degraded: ended.status == .ok ? Self.count("degraded", in: ended.body) : 0),
+                                  stages: stages)
+                if hop.skippedSoft > skipped { degradedCalls.increment() }
             }
-            return .success(total)
         }
     }
 
-    private func call(_ callee: Callee, bearer: String?) async -> Result<StageResult, ChildFailure> {
-        var headers: [(String, String)] = []
-        if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
-        let request = HTTPRequestSpec(method: "GET", target: "/", headers: headers)
-        let turn = turns.withLock { t -> UInt32 in
+    /// The replica a call goes to (`CallRules.replica`): a first attempt takes the callee
+    /// service's round-robin turn, a retry the replica after the one that failed.
+    private func pickReplica(_ callee: Callee, retryAfter failed: Int?) -> Int {
+        let turn = failed != nil ? 0 : turns.withLock { t -> UInt32 in
             let k = t[callee.service, default: 0]
             t[callee.service] = k &+ 1
             return k
         }
-        var replica: Int?
-        var retriesLeft = callee.retries
-        while true {
-            let next = CallRules.replica(count: callee.pools.count, turn: turn, retryAfter: replica,
-                                         healthChecks: callee.health != nil, isUp: { callee.health?.isUp($0) ?? true })
-            replica = next
-            childCalls.increment()
-            let status: CallStatus
-            var body: [UInt8] = []
-            do {
-                let reply = try await callee.pools[next].send(request, timeout: callee.timeout.map { .nanoseconds($0) })
-                status = CallStatus(httpStatus: reply.status)
-                body = reply.body
-            } catch {
-                status = .badGateway
-                body = Array("\(callee.service): \(error)".utf8)
-            }
-            if status != .ok { childFailures.increment() }
-            switch CallRules.afterAttempt(status, retriesLeft: retriesLeft, soft: callee.soft) {
-            case .retryOnNextReplica:
-                retriesLeft -= 1
-                if Task.isCancelled { return .failure(ChildFailure(status: 502, body: "\(callee.service): cancelled")) }
-            case .succeeded:
-                return .success(StageResult(validated: Self.count("validated", in: body), degraded: Self.count("degraded", in: body)))
-            case .degraded:
-                degradedCalls.increment()
-                return .success(StageResult(validated: 0, degraded: 1))
-            case .failCaller(let answer):
-                return .failure(ChildFailure(status: Int(answer.rawValue), body: String(decoding: body, as: UTF8.self)))
-            }
+        return CallRules.replica(count: callee.pools.count, turn: turn, retryAfter: failed,
+                                 healthChecks: callee.health != nil, isUp: { callee.health?.isUp($0) ?? true })
+    }
+
+    private func attempt(_ callee: Callee, edge: Int, attempt: Int, replica: Int, bearer: String?) async -> Attempt {
+        var headers: [(String, String)] = []
+        if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
+        childCalls.increment()
+        do {
+            let reply = try await callee.pools[replica].send(HTTPRequestSpec(method: "GET", target: "/", headers: headers),
+                                                             timeout: callee.timeout.map { .nanoseconds($0) })
+            return Attempt(edge: edge, attempt: attempt, replica: replica, status: CallStatus(httpStatus: reply.status), body: reply.body)
+        } catch {
+            return Attempt(edge: edge, attempt: attempt, replica: replica, status: .badGateway,
+                           body: Array("\(callee.service): \(error)".utf8))
         }
     }
 

@@ -143,7 +143,7 @@ extension Simulation {
             entry = (m.entryWeights.first { u < $0.cumulative } ?? m.entryWeights[m.entryWeights.count - 1]).service
         }
         let call = newCall(request: request, parent: -1, service: entry, token: token, caller: clientNode,
-                           attempt: 0, retries: 0, timeout: nil)
+                           edge: 0, attempt: 0)
         meshSend(from: clientNode, to: m.replicaNode[Int(m.calls[call].replica)], .meshCallArrives(call: UInt64(call)))
 
         let next = now + Self.interarrival(m.workloadArrivals[w], elapsed: now - scenario.meshWorkloads[w].start, &m.arrivalRngs[w])
@@ -153,7 +153,7 @@ extension Simulation {
     /// Records a new call attempt to a replica of `service`, chosen by the shared call rules
     /// (`CallRules.replica`: round-robin per service, retries on the next replica, health checks).
     mutating func newCall(request: UInt64, parent: Int64, service: Int, token: Int32, caller: NodeID,
-                          attempt: Int32, retries: Int32, timeout: Int64?, avoiding failed: Int32? = nil) -> Int {
+                          edge: Int16, attempt: Int32, avoiding failed: Int32? = nil) -> Int {
         let m = meshWorld!
         let replicas = m.replicas(of: service)
         let replica = replicas.lowerBound + CallRules.replica(
@@ -161,8 +161,8 @@ extension Simulation {
             healthChecks: m.healthChecks, isUp: { processes[m.replicaNode[replicas.lowerBound + $0]].state != .crashed })
         if failed == nil { m.roundRobin[service] &+= 1 }
         m.calls.append(MeshCall(request: request, parent: parent, replica: Int32(replica), service: Int32(service),
-                                token: token, callerIncarnation: processes[caller].incarnation, attempt: attempt,
-                                retriesLeft: retries, timeout: timeout, sentAt: now))
+                                token: token, callerIncarnation: processes[caller].incarnation, edge: edge, attempt: attempt,
+                                sentAt: now))
         m.serviceCalls += 1
         let callee = m.replicaNode[replica]
         if processes[caller].zone != processes[callee].zone { m.crossZoneCalls += 1 }
@@ -248,17 +248,18 @@ extension Simulation {
         m.hopDecisions += 1
         if cacheHit { m.cacheHits += 1 }
         let problem = m.truthProblem(m.calls[c].token, at: now)
+        let status: CallStatus
         switch decision {
         case .accept:
-            m.calls[c].accepted = true
+            status = .ok
             if let problem { m.noteAcceptedInvalid(problem, call: c, at: now) }
         case .reject:
-            m.calls[c].status = .unauthorized
+            status = .unauthorized
             if problem == nil { m.rejectedValid += 1 } else { m.rejectedInvalid += 1 }
         case .badRequest:
-            m.calls[c].status = .badRequest
+            status = .badRequest
         case .unavailable:
-            m.calls[c].status = .unavailable
+            status = .unavailable
             m.unavailableDecisions += 1
         }
         if verifiedLocally {
@@ -266,20 +267,44 @@ extension Simulation {
             m.calls[c].verifyCost = max(0, m.auth.verifyCost.sampleNanos(&m.verifyRng))
         }
         m.calls[c].authCritical = (now - m.calls[c].arrivedAt) + m.calls[c].verifyCost
-        guard m.calls[c].accepted || m.calls[c].verifyCost > 0 else {
-            answer(c)
-            return
-        }
-        let replica = Int(m.calls[c].replica)
-        switch m.stations[replica].arrive(UInt64(c), at: now) {
-        case .serve(let call, let server):
-            startWork(replica, server: server, call: Int(call))
-        case .queued:
+        // The verification CPU holds a server even when the token is refused.
+        stepHop(c, .decided(status, holdsServer: m.calls[c].verifyCost > 0))
+    }
+
+    /// Feeds call `c`'s hop state machine (`HopRequest`, shared with the live mesh) and carries
+    /// out what it asks for.
+    mutating func stepHop(_ c: Int, _ input: HopRequest.Input) {
+        let m = meshWorld!
+        carryOut(c, m.calls[c].hop.step(input, stages: m.graph.services[Int(m.calls[c].service)].stages), failedReplica: nil)
+    }
+
+    /// Carries out a hop's effect for call `c`; `failedReplica`: the replica whose attempt just
+    /// failed, where a retry must not go again.
+    mutating func carryOut(_ c: Int, _ effect: HopRequest.Effect, failedReplica: Int32?) {
+        let m = meshWorld!
+        switch effect {
+        case .none:
             break
-        case .reject(let call):
-            m.calls[Int(call)].accepted = false
-            m.calls[Int(call)].status = .unavailable
-            answer(Int(call))
+        case .takeServer:
+            let replica = Int(m.calls[c].replica)
+            switch m.stations[replica].arrive(UInt64(c), at: now) {
+            case .serve(let call, let server):
+                startWork(replica, server: server, call: Int(call))
+            case .queued:
+                break
+            case .reject(let call):
+                stepHop(Int(call), .serverRefused)
+            }
+        case .startStage(let stage):
+            m.calls[c].stageAuth = 0
+            let calls = m.graph.services[Int(m.calls[c].service)].stages[stage]
+            for edge in calls.indices { callChild(parent: c, edge: edge, of: calls, attempt: 0) }
+        case .retry(let edge, let attempt):
+            guard case .calling(let stage) = m.calls[c].hop.phase else { return }
+            callChild(parent: c, edge: edge, of: m.graph.services[Int(m.calls[c].service)].stages[Int(stage)],
+                      attempt: Int32(attempt), avoiding: failedReplica)
+        case .answer:
+            answer(c)
         }
     }
 
@@ -287,7 +312,7 @@ extension Simulation {
         let m = meshWorld!
         let service = Int(m.replicaService[replica])
         var duration = m.calls[c].verifyCost
-        if m.calls[c].accepted { duration += max(0, m.graph.services[service].work.sampleNanos(&m.workRngs[service])) }
+        if m.calls[c].hop.accepted { duration += max(0, m.graph.services[service].work.sampleNanos(&m.workRngs[service])) }
         duration = Self.scaled(duration, by: m.slowdown[service])
         queue.schedule(.meshWorkDone(replica: Int32(replica), server: Int32(server),
                                      incarnation: processes[m.replicaNode[replica]].incarnation), at: now + duration)
@@ -299,44 +324,19 @@ extension Simulation {
         guard processes[node].incarnation == incarnation, meshProcessUp(node, event) else { return }
         let (done, next) = m.stations[replica].finish(server: server, at: now)
         if let next { startWork(replica, server: server, call: Int(next)) }
-        let c = Int(done)
-        if m.calls[c].accepted {
-            startStage(c, 0)
-        } else {
-            answer(c)
-        }
+        stepHop(Int(done), .workDone)
     }
 
-    /// Starts stage `stage` of call `c`'s calls, or answers when there are no more.
-    mutating func startStage(_ c: Int, _ stage: Int) {
+    /// Calls `stage[edge]` on behalf of call `p`: a first attempt on the service's round-robin
+    /// turn, a retry on the replica after `failed`.
+    mutating func callChild(parent p: Int, edge: Int, of stage: [CallGraph.Edge], attempt: Int32, avoiding failed: Int32? = nil) {
         let m = meshWorld!
-        let service = Int(m.calls[c].service)
-        let stages = m.graph.services[service].stages
-        guard stage < stages.count else {
-            m.calls[c].status = .ok
-            answer(c)
-            return
-        }
-        m.calls[c].stage = Int32(stage)
-        m.calls[c].pendingChildren = Int32(stages[stage].count)
-        m.calls[c].stageAuth = 0
-        for edge in stages[stage] {
-            callChild(parent: c, service: edge.callee, attempt: 0, retries: Int32(edge.retries), timeout: edge.timeout,
-                      soft: edge.soft)
-        }
-    }
-
-    mutating func callChild(parent p: Int, service: Int, attempt: Int32, retries: Int32, timeout: Int64?,
-                            soft: Bool = false, avoiding failed: Int32? = nil) {
-        let m = meshWorld!
-        let callerReplica = Int(m.calls[p].replica)
-        let caller = m.replicaNode[callerReplica]
-        let child = newCall(request: m.calls[p].request, parent: Int64(p), service: service, token: m.calls[p].token,
-                            caller: caller, attempt: attempt, retries: retries,
-                            timeout: timeout, avoiding: failed)
-        m.calls[child].soft = soft
+        let call = stage[edge]
+        let caller = m.replicaNode[Int(m.calls[p].replica)]
+        let child = newCall(request: m.calls[p].request, parent: Int64(p), service: call.callee, token: m.calls[p].token,
+                            caller: caller, edge: Int16(edge), attempt: attempt, avoiding: failed)
         meshSend(from: caller, to: m.replicaNode[Int(m.calls[child].replica)], .meshCallArrives(call: UInt64(child)))
-        if let timeout { queue.schedule(.meshCallTimeout(call: UInt64(child)), at: now + timeout) }
+        if let timeout = call.timeout { queue.schedule(.meshCallTimeout(call: UInt64(child)), at: now + timeout) }
     }
 
     /// The callee sends its answer (status and critical-path auth time ride in the call record).
@@ -362,7 +362,7 @@ extension Simulation {
         if call.parent < 0 {
             clientGotAnswer(c)
         } else {
-            childFinished(c, status: call.status)
+            childFinished(c, status: call.hop.status)
         }
     }
 
@@ -376,34 +376,30 @@ extension Simulation {
         childFinished(c, status: .timeout)
     }
 
-    /// A child attempt ended: retry it, count it towards its stage, or fail the parent (a
-    /// hard dependency: the parent answers at once and ignores its other children).
+    /// A child attempt ended: its parent's hop decides (retry on the next replica, wait for the
+    /// rest of the stage, start the next stage, answer, or fail at once on a hard dependency).
     mutating func childFinished(_ c: Int, status: CallStatus) {
         let m = meshWorld!
         let p = Int(m.calls[c].parent)
         guard !m.calls[p].answered else { return }
-        switch CallRules.afterAttempt(status, retriesLeft: Int(m.calls[c].retriesLeft), soft: m.calls[c].soft) {
-        case .retryOnNextReplica:
-            callChild(parent: p, service: Int(m.calls[c].service), attempt: m.calls[c].attempt + 1,
-                      retries: m.calls[c].retriesLeft - 1, timeout: m.calls[c].timeout, soft: m.calls[c].soft,
-                      avoiding: m.calls[c].replica)
-            return
-        case .failCaller(let answer):
-            m.calls[p].status = answer
-            self.answer(p)
-            return
-        case .degraded:
-            m.degradedCalls += 1
-        case .succeeded:
-            break
+        let before = m.calls[p].hop
+        let effect = m.calls[p].hop.step(.childEnded(edge: Int(m.calls[c].edge), attempt: Int(m.calls[c].attempt), status: status),
+                                         stages: m.graph.services[Int(m.calls[p].service)].stages)
+        let after = m.calls[p].hop
+        m.degradedCalls += Int(after.skippedSoft - before.skippedSoft)
+        // Critical-path auth time: children finish in event order, so the last call of a stage
+        // to finish sets the stage's share.
+        let stageEnded: Bool
+        switch effect {
+        case .startStage: stageEnded = true
+        case .answer(let answer): stageEnded = answer == .ok
+        default: stageEnded = false
         }
-        // Children finish in event order, so the last one to finish sets the stage's auth time.
-        m.calls[p].stageAuth = m.calls[c].authCritical
-        m.calls[p].pendingChildren -= 1
-        if m.calls[p].pendingChildren == 0 {
-            m.calls[p].authCritical += m.calls[p].stageAuth
-            startStage(p, Int(m.calls[p].stage) + 1)
+        if stageEnded || after.pending < before.pending {
+            m.calls[p].stageAuth = m.calls[c].authCritical
+            if stageEnded { m.calls[p].authCritical += m.calls[p].stageAuth }
         }
+        carryOut(p, effect, failedReplica: m.calls[c].replica)
     }
 
     mutating func clientGotAnswer(_ c: Int) {
@@ -413,7 +409,7 @@ extension Simulation {
             ledger.lateOrDuplicateAnswer()
             return
         }
-        switch m.calls[c].status {
+        switch m.calls[c].hop.status {
         case .ok:
             if let elapsed = recordLatency(of: request) {
                 let auth = m.calls[c].authCritical

@@ -17,19 +17,15 @@ struct MeshCall: Sendable {
     /// Caller's incarnation when it called: a reply to a crashed-and-restarted caller is lost.
     var callerIncarnation: UInt32
     var calleeIncarnation: UInt32 = 0
+    /// Which call of the caller's current stage this is, and which attempt of it.
+    var edge: Int16
     var attempt: Int32
-    var retriesLeft: Int32
-    var timeout: Int64?
-    /// A call to a soft dependency: its failure degrades the caller instead of failing it.
-    var soft = false
     var sentAt: VirtualTime
     var arrivedAt: VirtualTime = 0
     var decidedAt: VirtualTime = 0
-    var accepted = false
-    var status: CallStatus = .ok
+    /// The request's way through this hop (verdict, work, stages, answer): the shared core.
+    var hop = HopRequest()
     var verifyCost: Int64 = 0
-    var stage: Int32 = 0
-    var pendingChildren: Int32 = 0
     /// Time spent validating tokens on this call's critical path (own validation plus, per
     /// stage, that of the child that finished last).
     var authCritical: Int64 = 0

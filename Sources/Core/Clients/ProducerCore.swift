@@ -55,6 +55,9 @@ public enum ProducerEffect<Node: Equatable & Sendable>: Sendable, Equatable {
 ///
 /// Drivers: the live `ProducerSession` (NIO) and the simulator's publisher (virtual time).
 /// Both call `tick(now:)` every `sweepInterval` to time requests out.
+// The simulator drives `ProducerCore<Int>` per message; its entry points are specialised for
+// `Int` here (`@_specialize(exported:)`), since cross-module optimisation alone left the private
+// helpers generic (perf: generic-metadata lookups in `progress`, 1 % of a broker run).
 public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     public struct Config: Sendable, Equatable {
         public var producer: UInt32
@@ -137,6 +140,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     }
 
     /// A message is due (the arrival schedule's time `intended`).
+    @_specialize(exported: true, where Node == Int)
     public mutating func messageDue(intended: Int64, now: Int64, into effects: inout [ProducerEffect<Node>]) {
         guard !stopped else { return }
         let slot = ledger.message(producer: config.producer, sequence: nextSequence, stream: config.stream, intended: intended)
@@ -155,11 +159,13 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     }
 
     /// The arrival schedule has no more messages.
+    @_specialize(exported: true, where Node == Int)
     public mutating func scheduleEnded(now: Int64, into effects: inout [ProducerEffect<Node>]) {
         scheduleDone = true
         finishIfDrained(&effects)
     }
 
+    @_specialize(exported: true, where Node == Int)
     public mutating func answered(attempt: UInt64, _ answer: ProducerAnswer<Node>, now: Int64, into effects: inout [ProducerEffect<Node>]) {
         guard let index = windowIndex(of: attempt) else {
             // A second answer to an attempt already resolved (the network duplicated it).
@@ -195,6 +201,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     }
 
     /// The connection is gone (the process behind it died): every outstanding attempt on it is lost.
+    @_specialize(exported: true, where Node == Int)
     public mutating func connectionLost(now: Int64, into effects: inout [ProducerEffect<Node>]) {
         connected = false
         for index in window.indices where !window[index].failed {
@@ -206,6 +213,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     }
 
     /// Times out attempts unanswered for `config.timeout`; drivers call it every `sweepInterval`.
+    @_specialize(exported: true, where Node == Int)
     public mutating func tick(now: Int64, into effects: inout [ProducerEffect<Node>]) {
         guard !stopped else { return }
         var changed = false
@@ -218,6 +226,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
         if changed { progress(now: now, &effects) }
     }
 
+    @_specialize(exported: true, where Node == Int)
     public mutating func connected(to node: Node?, now: Int64, into effects: inout [ProducerEffect<Node>]) {
         guard reconnecting else { return }
         reconnecting = false
@@ -238,6 +247,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
         }
     }
 
+    @_specialize(exported: true, where Node == Int)
     public mutating func connectFailed(now: Int64, into effects: inout [ProducerEffect<Node>]) {
         guard reconnecting else { return }
         reconnecting = false
@@ -247,6 +257,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
         effects.append(.startTimer(.reconnect, after: Self.reconnectDelay))
     }
 
+    @_specialize(exported: true, where Node == Int)
     public mutating func timerFired(_ timer: ProducerTimer, now: Int64, into effects: inout [ProducerEffect<Node>]) {
         guard !stopped else { return }
         switch timer {
@@ -261,6 +272,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     }
 
     /// The run's end (drain deadline): whatever was never sent is dropped.
+    @_specialize(exported: true, where Node == Int)
     public mutating func stop(now: Int64, into effects: inout [ProducerEffect<Node>]) {
         guard !stopped else { return }
         stopped = true

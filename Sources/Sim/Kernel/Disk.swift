@@ -88,6 +88,24 @@ public struct SimDisk: Sendable {
             if data == nil { data = [] }
             data!.append(contentsOf: bytes)
         }
+
+        /// Makes an fsync's snapshot durable unless a newer one already is; true if the file
+        /// is removed in the volatile view (then it may be dropped altogether).
+        mutating func settle(_ done: PendingFsync) -> Bool {
+            if done.id > syncedThrough {
+                durable = done.snapshot
+                syncedThrough = done.id
+                if let renamed = renamedAtTicket, done.id >= renamed { renamedAtTicket = nil }
+            }
+            return data == nil
+        }
+
+        /// Appends if `offset` is the end of the file (0 for a missing one); false otherwise.
+        mutating func append(_ bytes: [UInt8], ifAt offset: Int) -> Bool {
+            guard offset == data?.count ?? 0 else { return false }
+            append(bytes)
+            return true
+        }
     }
 
     struct PendingFsync: Sendable {
@@ -123,8 +141,9 @@ public struct SimDisk: Sendable {
     /// Overwrites from `offset`, extending the file (zero-filling any gap) as needed.
     public mutating func write(_ file: String, at offset: Int, _ bytes: [UInt8]) -> Int64 {
         precondition(offset >= 0, "negative file offset")
-        // A write at the end is an append (a log's every write): one in-place append, no pinning.
-        if offset == state[file]?.data?.count ?? 0 { return append(file, bytes) }
+        // A write at the end is an append (a log's every write): one in-place append, no
+        // pinning, and one hash of the name (a broker run hashes names per record).
+        if state[file, default: FileState()].append(bytes, ifAt: offset) { return config.writeLatency.sampleNanos(&rng) }
         let latency = config.writeLatency.sampleNanos(&rng)
         var current = state[file]?.data ?? []
         if offset < current.count, !bytes.isEmpty { pin(file, from: offset) }
@@ -227,14 +246,9 @@ public struct SimDisk: Sendable {
     public mutating func completeFsync(_ ticket: FsyncTicket) {
         guard let index = pending.firstIndex(where: { $0.id == ticket.id }) else { return }
         let done = pending.remove(at: index)
-        var entry = state[done.file] ?? FileState()
-        if done.id > entry.syncedThrough {
-            entry.durable = done.snapshot
-            entry.syncedThrough = done.id
-            if let renamed = entry.renamedAtTicket, done.id >= renamed { entry.renamedAtTicket = nil }
-        }
-        state[done.file] = entry
-        dropIfEmpty(done.file)
+        // In place (one hash of the name): this runs for every fsync of a broker run.
+        let removed = state[done.file, default: FileState()].settle(done)
+        if removed { dropIfEmpty(done.file) }
     }
 
     /// Tickets issued and neither completed nor voided.

@@ -170,6 +170,7 @@ public enum ProducerOrderChecker {
             // A retried message may be in the log twice; its first copy is the one that counts
             // (the later copy is a duplicate, reported by `messages_duplicated`).
             var firstOffset: [MessageID: UInt64] = [:]
+            firstOffset.reserveCapacity(log.count)  // growing it step by step rehashed every entry
             for entry in log where firstOffset[entry.message] == nil { firstOffset[entry.message] = entry.offset }
             // Walk backwards keeping, per producer, the earliest ack among entries further on.
             var earliestLaterAck: [(producer: UInt32, ack: VirtualTime, message: MessageID)] = []

@@ -32,6 +32,7 @@ extension Simulation {
             }
         }
         brokerBox!.world.publishers = publishers
+        brokerBox!.world.producerIDs = publishers.map(\.core.config.producer)
         brokerBox!.world.publishersOfWorkload = scenario.publishes.indices.map { w in publishers.indices.filter { publishers[$0].workload == w } }
         brokerBox!.world.nextConnection = Array(repeating: 0, count: scenario.publishes.count)
     }
@@ -211,7 +212,9 @@ extension Simulation {
 
     /// The publisher slot of a message: (publisher, ledger slot).
     func publisherSlot(of message: MessageID) -> (publisher: Int, slot: Int)? {
-        guard let p = brokerBox!.world.publishers.firstIndex(where: { $0.core.config.producer == message.producer }),
+        // Searched in a plain array of ids: a search over `publishers` copied each publisher
+        // (its ledger's arrays retained and released) per committed message.
+        guard let p = brokerBox!.world.producerIDs.firstIndex(of: message.producer),
               let slot = brokerBox!.world.publishers[p].core.ledger.slot(of: message) else { return nil }
         return (p, slot)
     }

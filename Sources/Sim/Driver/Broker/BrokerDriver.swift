@@ -26,7 +26,7 @@ extension Simulation {
         let streams = spec.streams.count
         var world = BrokerWorld(
             spec: spec, streamNames: spec.streams.map(\.name), replicaNodes: replicaNodes,
-            nodes: Array(repeating: nil, count: count + 1),
+            files: Array(repeating: nil, count: count + 1), nodes: Array(repeating: nil, count: count + 1),
             raftRngs: (0..<count).map { root.stream("raft.\(nodes[$0].name)") },
             replicaConfigs: configs,
             acknowledged: AcknowledgedLossChecker(streams: streams),
@@ -82,8 +82,9 @@ extension Simulation {
         world.up[node] = true
         let core = BrokerCore(raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
                               streamNames: world.streamNames, replicas: replicas)
+        world.files[node] = recovered.files
         world.nodes[node] = SimulatedBroker(
-            core: core, files: recovered.files,
+            core: core,
             appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
             logFsyncTickets: Array(repeating: [], count: streams), logFsyncGroups: Array(repeating: [], count: streams),
             lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
@@ -285,7 +286,7 @@ extension Simulation {
         if ready.truncateFrom != nil || !ready.entriesToPersist.isEmpty || ready.hardState != nil {
             // Raft §5: persist before answering — the live broker's order: truncate, append,
             // stage the hard state, one sync (log fsync, then the hard-state file replaced).
-            let files = box.world.nodes[node]!.files
+            let files = box.world.files[node]!
             let latency = onDisk(node, files.fileSystem) {
                 if let truncate = ready.truncateFrom { try files.raft.truncate(from: truncate) }
                 try files.raft.append(ready.entriesToPersist)
@@ -554,6 +555,7 @@ extension Simulation {
             brokerBox!.world.leaderLostAt[stream] = brokerBox!.world.leaderLostAt[stream] ?? now
         }
         brokerBox!.world.nodes[node] = nil
+        brokerBox!.world.files[node] = nil
         brokerBox!.world.up[node] = false
         // After the node is gone (its process is marked crashed only after this returns), so a
         // client reconnecting right away cannot land on it again.

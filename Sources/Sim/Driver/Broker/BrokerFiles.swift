@@ -98,7 +98,7 @@ extension Simulation {
 
     /// A stream store operation on `node` (see `onDisk`).
     mutating func onStreamStore(_ node: NodeID, _ stream: Int, _ body: (StreamLogStore) throws -> Void) -> (latency: Int64, fileSystem: SimDiskFileSystem) {
-        let files = brokerBox!.world.nodes[node]!.files
+        let files = brokerBox!.world.files[node]!
         let store = files.streams[stream]!
         return (onDisk(node, files.fileSystem) { try body(store) }, files.fileSystem)
     }

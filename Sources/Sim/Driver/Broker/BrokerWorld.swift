@@ -65,8 +65,6 @@ struct BrokerMail: Sendable {
 struct SimulatedBroker: Sendable {
     /// The node's protocol state (Raft, metadata, replicas); the rest is the driver's.
     var core: BrokerCore
-    /// The node's open stores (the live broker's LogStore on this process's disk).
-    var files: BrokerFiles
     /// A Raft `Ready` is being persisted; the next one waits for `advance()` (etcd's contract).
     var raftTickets: [FsyncTicket] = []
     /// Disk completions are reported in issue order: the next completion may not come before
@@ -112,6 +110,9 @@ struct BrokerWorld: Sendable {
     var streamNames: [String]
     /// Replica nodes per stream (sorted node ids).
     var replicaNodes: [[NodeID]]
+    /// By node id: the node's open stores (the live broker's LogStore on its disk); nil when
+    /// `nodes` is. Kept apart from `nodes` so a store operation does not copy the node out.
+    var files: [BrokerFiles?]
     var nodes: [SimulatedBroker?]           // by node id; nil for non-broker processes (the client) or crashed
     /// `nodes[n] != nil`, kept as flags: testing an optional struct against nil copies it.
     var up: [Bool] = []
@@ -122,6 +123,8 @@ struct BrokerWorld: Sendable {
     var mail: [BrokerMail?] = []
     var freeMail: [Int32] = []
     var publishers: [SimPublisher] = []
+    /// `publishers[i]`'s producer id, by `i`.
+    var producerIDs: [UInt32] = []
     var publishersOfWorkload: [[Int]] = []
     /// Round robin of each workload's arrivals over its connections.
     var nextConnection: [Int] = []

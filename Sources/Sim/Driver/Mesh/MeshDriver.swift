@@ -386,7 +386,7 @@ extension Simulation {
         let effect = m.calls[p].hop.step(.childEnded(edge: Int(m.calls[c].edge), attempt: Int(m.calls[c].attempt), status: status),
                                          stages: m.graph.services[Int(m.calls[p].service)].stages)
         let after = m.calls[p].hop
-        m.degradedCalls += Int(after.skippedSoft - before.skippedSoft)
+        m.degradedCalls += UInt64(after.skippedSoft - before.skippedSoft)
         // Critical-path auth time: children finish in event order, so the last call of a stage
         // to finish sets the stage's share.
         let stageEnded: Bool

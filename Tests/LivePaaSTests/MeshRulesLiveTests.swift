@@ -63,4 +63,67 @@ final class MeshRulesLiveTests: XCTestCase {
                        [0, 1, 0, 1])
         await h.stop()
     }
+
+    static func retryYAML(retries: Int) -> String {
+        """
+        name: retry-next-replica
+        duration: 10s
+        cluster: { zones: [a] }
+        services:
+          list:
+            - { name: api, calls: [{ to: orders, retries: \(retries), timeout: 1s }] }
+            - { name: orders }
+          defaults: { replicas: 1, servers: 8, work: 0.2ms }
+        auth:
+          strategy: local
+          tokens: { realm: services, clients: 2, lifetimes: { services: 1h, customers: 1h } }
+        workload:
+          - calls: { rate: 10/s }
+        """
+    }
+
+    /// A counter of the api replica from its `/metrics` text.
+    private func apiCounter(_ h: PaaSHarness, _ name: String) async throws -> Double? {
+        let text = String(decoding: try await h.get(h.meshPorts["api"]!, "/metrics").body, as: UTF8.self)
+        let line = text.split(separator: "\n").first { !$0.hasPrefix("#") && $0.contains("_" + name + "{") && $0.contains("api-r1") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+    }
+
+    /// The hop core's retry rule through `MeshReplica` on real sockets: orders has a live replica
+    /// and a dead one (nothing listens); the callee's round-robin turn sends every other first
+    /// attempt to the dead one, whose refused connection is a 502, retried on the next replica.
+    func testAFailedAttemptIsRetriedOnTheNextReplica() async throws {
+        let h = try await PaaSHarness(strategy: "local", yaml: Self.retryYAML(retries: 1), services: ["api", "orders"],
+                                      deadReplicas: [("orders", try Ports.free())])
+        do {
+            let token = try await h.fetchToken()
+            for _ in 0..<6 {
+                let reply = try await h.get(h.meshPorts["api"]!, "/", headers: [("Authorization", "Bearer " + token)])
+                XCTAssertEqual(reply.status, 200, String(decoding: reply.body, as: UTF8.self))
+                XCTAssertEqual(MeshReplica.count("validated", in: reply.body), 2, "api and the live orders replica validated")
+            }
+            let calls = try await apiCounter(h, "child_calls_total")
+            let failures = try await apiCounter(h, "child_call_failures_total")
+            XCTAssertEqual(calls, 9, "6 first attempts, 3 of them to the dead replica and retried")
+            XCTAssertEqual(failures, 3)
+        }
+        await h.stop()
+    }
+
+    /// Without retries the same dead replica fails the request: a hard dependency's 502.
+    func testWithoutRetriesADeadReplicaFailsEveryOtherRequestWith502() async throws {
+        let h = try await PaaSHarness(strategy: "local", yaml: Self.retryYAML(retries: 0), services: ["api", "orders"],
+                                      deadReplicas: [("orders", try Ports.free())])
+        do {
+            let token = try await h.fetchToken()
+            var statuses: [Int] = []
+            for _ in 0..<4 {
+                statuses.append(try await h.get(h.meshPorts["api"]!, "/", headers: [("Authorization", "Bearer " + token)]).status)
+            }
+            XCTAssertEqual(statuses, [200, 502, 200, 502], "turns alternate between the live and the dead replica")
+            let calls = try await apiCounter(h, "child_calls_total")
+            XCTAssertEqual(calls, 4)
+        }
+        await h.stop()
+    }
 }

@@ -48,7 +48,8 @@ final class PaaSHarness: @unchecked Sendable {
     /// the next key half an interval ahead and keeping old ones for a minute.
     /// `yaml`/`services`: another mesh (one replica per service, named `<service>-r1`).
     init(strategy: String, rotateEvery: Double? = nil, tokeninfoRefresh: Double = 30,
-         yaml: String = PaaSHarness.meshYAML, services: [String] = ["api", "orders"]) async throws {
+         yaml: String = PaaSHarness.meshYAML, services: [String] = ["api", "orders"],
+         deadReplicas: [(service: String, port: Int)] = []) async throws {
         folder = NSTemporaryDirectory() + "paas-harness-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let logger = Logger(label: "test")
@@ -72,10 +73,13 @@ final class PaaSHarness: @unchecked Sendable {
         try yaml.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
         let scenario = try ScenarioLoader.load(path: scenarioPath)
         let layout = MeshLayout(
-            replicas: services.map { [meshPorts] in .init(name: "\($0)-r1", service: $0, port: meshPorts[$0]!) },
+            replicas: services.map { [meshPorts] in .init(name: "\($0)-r1", service: $0, port: meshPorts[$0]!) }
+                + deadReplicas.map { .init(name: "\($0.service)-dead", service: $0.service, port: $0.port) },
             tokeninfoURLs: ["http://127.0.0.1:\(tokeninfoPort)/oauth2/tokeninfo"], providerURL: issuerURL, issuer: issuerURL,
             strategy: strategy)
-        mesh = try MeshServer(scenario: scenario, layout: layout, group: group, logger: logger)
+        // Dead replicas are in the layout (callers call them) but nobody serves them.
+        mesh = try MeshServer(scenario: scenario, layout: layout, serving: Set(services.map { "\($0)-r1" }), group: group,
+                              logger: logger)
 
         let providerApp = Application(router: provider.router(),
                                       configuration: .init(address: .hostname("127.0.0.1", port: providerPort)), logger: logger)

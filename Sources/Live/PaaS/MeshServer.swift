@@ -27,7 +27,10 @@ public final class MeshServer: Sendable {
     public let strategy: ValidationStrategy
 
     /// The services of `scenario` bound to the ports of `layout`.
-    public init(scenario: Scenario, layout: MeshLayout, group: any EventLoopGroup, logger: Logger) throws {
+    /// `serving`: the names of the layout's replicas this process runs (nil: all of them); the
+    /// others are only called, wherever they run (or do not: a dead replica).
+    public init(scenario: Scenario, layout: MeshLayout, serving: Set<String>? = nil, group: any EventLoopGroup,
+                logger: Logger) throws {
         guard let mesh = scenario.mesh else {
             throw LiveError.badInput("\(scenario.sourceFile): `serve mesh` needs a `services:` section")
         }
@@ -91,7 +94,7 @@ public final class MeshServer: Sendable {
                                        health: checkers[names[edge.callee]])
                 }
             }
-            for (k, port) in ports[s.name]!.enumerated() {
+            for (k, port) in ports[s.name]!.enumerated() where serving?.contains(replicaNames[s.name]![k]) ?? true {
                 let tokeninfoPools = tokeninfoEndpoints.map { e in
                     let pool = HTTPConnectionPool(host: e.host, port: e.port, group: group, maxConnections: 256)
                     allPools.append(pool)

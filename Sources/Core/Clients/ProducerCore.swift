@@ -1,3 +1,4 @@
+import Checkers
 /// What a transport answered to one publish attempt.
 public enum ProducerAnswer<Node: Equatable & Sendable>: Sendable, Equatable {
     case acked(offset: UInt64)
@@ -103,6 +104,22 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
 
     public let config: Config
     public private(set) var ledger = PublishLedger()
+
+    // Per-message lookups for a driver that keeps producers in a collection: reading `ledger`
+    // from outside the module copied it (every array retained and released) per committed
+    // message of a simulated broker run, and so did non-mutating methods (the whole core).
+    // `mutating` makes the caller access the core in place; none of them changes anything.
+
+    /// The message in ledger slot `slot`.
+    public mutating func message(atSlot slot: Int) -> MessageID {
+        MessageID(producer: ledger.producer[slot], sequence: ledger.sequence[slot])
+    }
+
+    /// When the schedule meant to send the message in `slot` (ns since the run's start).
+    public mutating func intended(atSlot slot: Int) -> Int64 { ledger.intended[slot] }
+
+    /// The ledger slot of one of this producer's messages.
+    public mutating func slot(of message: MessageID) -> Int? { ledger.slot(of: message) }
     /// The leader this producer is connected to (as the driver named it), if any.
     public private(set) var leader: Node?
     public private(set) var connected = false

@@ -193,8 +193,14 @@ public final class StreamLogStore: @unchecked Sendable {
         }
         guard !entries.isEmpty else { return }
         try failing {
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(min(segmentBytes, entries.reduce(0) { $0 + StreamRecord.encodedSize($1) }))
+            // One encoding buffer for the store's life (a simulated broker appends per record,
+            // and a fresh array per append was an allocation each time).
+            var buffer = scratch
+            scratch = []
+            defer {
+                buffer.removeAll(keepingCapacity: true)
+                scratch = buffer
+            }
             var newIndex: [Segment.IndexEntry] = []
             var lastIndexed = segments[segments.count - 1].index.last?.position ?? 0
             var pending = 0
@@ -207,9 +213,8 @@ public final class StreamLogStore: @unchecked Sendable {
                     try roll()
                     lastIndexed = 0
                 }
-                let active = segments[segments.count - 1]
-                let position = active.size + UInt64(buffer.count)
-                if let indexEntry = active.indexEntry(
+                let position = segments[segments.count - 1].size + UInt64(buffer.count)
+                if let indexEntry = segments[segments.count - 1].indexEntry(
                     offset: entry.offset, position: position, lastIndexed: lastIndexed, interval: indexIntervalBytes)
                 {
                     newIndex.append(indexEntry)
@@ -222,6 +227,9 @@ public final class StreamLogStore: @unchecked Sendable {
             lastEpoch = epoch
         }
     }
+
+    /// `append`'s encoding buffer, kept between calls (empty, with its capacity).
+    private var scratch: [UInt8] = []
 
     /// Writes `count` encoded records to the end of the active segment.
     private func write(_ buffer: inout [UInt8], _ newIndex: inout [Segment.IndexEntry], count: Int) throws {

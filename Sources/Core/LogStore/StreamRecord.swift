@@ -32,16 +32,24 @@ enum StreamRecord {
     static func append(_ entry: LogEntry, to buffer: inout [UInt8]) {
         precondition(entry.payload.data.count <= Int(UInt32.max) - fixedBodySize, "record too large")
         let start = buffer.count
-        buffer.appendLittleEndian(UInt32(fixedBodySize + entry.payload.data.count))
-        buffer.appendLittleEndian(UInt32(0))
-        buffer.appendLittleEndian(entry.offset)
-        buffer.appendLittleEndian(entry.leaderEpoch)
-        buffer.appendLittleEndian(entry.payload.producerID)
-        buffer.appendLittleEndian(entry.payload.sequence)
-        buffer.appendLittleEndian(Int64(entry.payload.bytes))
-        buffer.append(contentsOf: entry.payload.data)
-        let crc = buffer.withUnsafeBytes { $0.checksum(start..<start + 4, start + 8..<$0.count) }
-        buffer.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self) }
+        // The fixed fields are laid out in a stack buffer and appended at once: seven appends of
+        // a few bytes each cost twice the rest of the encoding (measured in a simulated broker
+        // run, which encodes every replica's every record).
+        withUnsafeTemporaryAllocation(byteCount: headerSize + fixedBodySize, alignment: 8) { fixed in
+            fixed.storeBytes(of: UInt32(fixedBodySize + entry.payload.data.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            fixed.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+            fixed.storeBytes(of: entry.offset.littleEndian, toByteOffset: 8, as: UInt64.self)
+            fixed.storeBytes(of: entry.leaderEpoch.littleEndian, toByteOffset: 16, as: UInt64.self)
+            fixed.storeBytes(of: entry.payload.producerID.littleEndian, toByteOffset: 24, as: UInt64.self)
+            fixed.storeBytes(of: entry.payload.sequence.littleEndian, toByteOffset: 32, as: UInt64.self)
+            fixed.storeBytes(of: Int64(entry.payload.bytes).littleEndian, toByteOffset: 40, as: Int64.self)
+            buffer.append(contentsOf: UnsafeRawBufferPointer(fixed))
+        }
+        if !entry.payload.data.isEmpty { buffer.append(contentsOf: entry.payload.data) }
+        buffer.withUnsafeMutableBytes { bytes in
+            let crc = UnsafeRawBufferPointer(bytes).checksum(start..<start + 4, start + 8..<bytes.count)
+            bytes.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+        }
     }
 
     /// The record at `position`, checksum verified.

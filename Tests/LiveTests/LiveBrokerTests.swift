@@ -110,6 +110,36 @@ final class LiveBrokerTests: XCTestCase {
         }
     }
 
+    /// A scenario's explicit `replicas:` reach the live broker: the stream lives on exactly the
+    /// named nodes, in the given (preference) order, as the simulator places it; a placement
+    /// naming an unknown node is refused.
+    func testExplicitPlacementPutsTheStreamOnTheNamedNodesInOrder() async throws {
+        try await InProcessCluster.with(size: 3) { cluster in
+            let c = try await cluster.client(0)
+            defer { c.close() }
+            var created = false
+            for _ in 0..<150 where !created {
+                do {
+                    try await c.createStream(name: "placed", subject: nil, replicationFactor: 2, minISR: 1, replicas: ["n3", "n1"])
+                    created = true
+                } catch {
+                    try await Task.sleep(nanoseconds: 100_000_000)  // no metadata leader yet
+                }
+            }
+            XCTAssertTrue(created)
+            let leader = try await cluster.waitForLeader("placed")
+            XCTAssertEqual(leader, 2, "the first named node is the preferred leader")
+            let stream = try await c.metadata(streams: ["placed"]).streams.first
+            XCTAssertEqual(stream?.replicas.sorted(), ["n1", "n3"], "exactly the named nodes (n2 holds no replica)")
+            do {
+                try await c.createStream(name: "nowhere", subject: nil, replicationFactor: 2, minISR: 1, replicas: ["n1", "n9"])
+                XCTFail("a placement on an unknown node must be refused")
+            } catch {
+                XCTAssertTrue("\(error)".contains("invalid placement"), "\(error)")
+            }
+        }
+    }
+
     /// Random, truncated, bit-flipped and oversized frames against a node's client port: each
     /// closes only its own connection; the node keeps serving others and its log is unchanged.
     func testMalformedFramesNeverCrashTheNodeNorCorruptItsLog() async throws {

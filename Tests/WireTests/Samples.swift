@@ -38,6 +38,7 @@ enum Samples {
         ]),
         .createStream(name: "", subject: nil, replicationFactor: 0, minISR: 0),
         .createStream(name: "orders", subject: "orders.>", replicationFactor: .max, minISR: .max),
+        .createStream(name: "audit", subject: nil, replicationFactor: 2, minISR: 1, replicas: ["n2", "n4"]),
         .deleteStream(name: ""),
         .deleteStream(name: "流"),
         .adminAck(ok: true, error: nil),

@@ -18,7 +18,9 @@ public enum Message: Sendable, Equatable {
     case metadataRequest(streams: [String])
     case metadataResponse(metadataLeader: String?, streams: [StreamMetadata], brokers: [BrokerInfo])
     /// `subject` binds the stream to a NATS subject (Liftbridge style); nil for none.
-    case createStream(name: String, subject: String?, replicationFactor: UInt16, minISR: UInt16)
+    /// `replicas`: the nodes to place the stream on, in preference order (the scenario's
+    /// explicit `replicas:`); empty = the broker's spread rule.
+    case createStream(name: String, subject: String?, replicationFactor: UInt16, minISR: UInt16, replicas: [String] = [])
     case deleteStream(name: String)
     case adminAck(ok: Bool, error: String?)
     case error(code: UInt16, message: String)

@@ -88,12 +88,13 @@ public enum WireCodec {
                 w.string(b.host)
                 w.u16(b.port)
             }
-        case let .createStream(name, subject, replicationFactor, minISR):
+        case let .createStream(name, subject, replicationFactor, minISR, replicas):
             w.u8(TypeCode.createStream.rawValue)
             w.string(name)
             w.optionalString(subject)
             w.u16(replicationFactor)
             w.u16(minISR)
+            w.list(replicas) { w, r in w.string(r) }
         case let .deleteStream(name):
             w.u8(TypeCode.deleteStream.rawValue)
             w.string(name)
@@ -198,7 +199,10 @@ public enum WireCodec {
             let subject = try r.optionalString("subject")
             let replicationFactor = try r.u16("replicationFactor")
             let minISR = try r.u16("minISR")
-            return .createStream(name: name, subject: subject, replicationFactor: replicationFactor, minISR: minISR)
+            let replicas = try r.list("replicas", minElementSize: minStringSize) { (r: inout ByteReader) throws(WireError) in
+                try r.string("replicas[]")
+            }
+            return .createStream(name: name, subject: subject, replicationFactor: replicationFactor, minISR: minISR, replicas: replicas)
         case .deleteStream:
             return .deleteStream(name: try r.string("name"))
         case .adminAck:

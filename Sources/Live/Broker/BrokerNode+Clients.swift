@@ -54,8 +54,9 @@ extension BrokerNode {
             replicaInput(index, .consume(requestID: id, offset: offset, maxEntries: Int(min(maxEntries, 10_000))))
         case .metadataRequest(let streams):
             write(WireCodec.encode(metadataResponse(streams)), to: channel)
-        case let .createStream(name, subject, replicationFactor, minISR):
-            createStream(name: name, subject: subject ?? "", replicationFactor: Int(replicationFactor), minISR: Int(minISR), channel: channel)
+        case let .createStream(name, subject, replicationFactor, minISR, replicas):
+            createStream(name: name, subject: subject ?? "", replicationFactor: Int(replicationFactor), minISR: Int(minISR),
+                         placement: replicas, channel: channel)
         case .deleteStream(let name):
             guard core.metadata.stream(named: name) != nil else {
                 write(WireCodec.encode(.adminAck(ok: true, error: nil)), to: channel)
@@ -181,7 +182,10 @@ extension BrokerNode {
         return .metadataResponse(metadataLeader: leader, streams: streams, brokers: brokers)
     }
 
-    private func createStream(name: String, subject: String, replicationFactor: Int, minISR: Int, channel: Channel) {
+    /// `placement`: node names in preference order (the scenario's `replicas:`, placed as the
+    /// simulator places them); empty = the spread rule.
+    private func createStream(name: String, subject: String, replicationFactor: Int, minISR: Int, placement: [String],
+                              channel: Channel) {
         if core.metadata.stream(named: name) != nil {
             // Idempotent: a launcher re-running `cluster up` finds its streams in place.
             write(WireCodec.encode(.adminAck(ok: true, error: nil)), to: channel)
@@ -193,8 +197,17 @@ extension BrokerNode {
                 "invalid stream: name must be non-empty, 1 ≤ replication factor ≤ \(n), 1 ≤ min ISR ≤ replication factor")), to: channel)
             return
         }
-        let replicas = StreamPlacement.spread(streamIndex: core.metadata.streams.count, replicationFactor: replicationFactor,
-                                              members: config.members.map { BrokerID(UInt32($0.id)) })
+        let named = placement.map { name in config.members.first { $0.name == name } }
+        guard placement.isEmpty || (named.allSatisfy { $0 != nil } && Set(placement).count == placement.count
+                                    && placement.count == replicationFactor) else {
+            write(WireCodec.encode(.adminAck(ok: false, error:
+                "invalid placement \(placement): expected \(replicationFactor) distinct nodes of \(config.members.map(\.name))")), to: channel)
+            return
+        }
+        let replicas = placement.isEmpty
+            ? StreamPlacement.spread(streamIndex: core.metadata.streams.count, replicationFactor: replicationFactor,
+                                     members: config.members.map { BrokerID(UInt32($0.id)) })
+            : named.map { BrokerID(UInt32($0!.id)) }
         pendingAdmin.append(PendingAdmin(kind: .create, stream: name, channel: channel, deadline: now() + 5_000_000_000))
         propose(.createStream(StreamSpec(name: name, subject: subject, replicationFactor: replicationFactor, minISR: minISR,
                                          replicas: replicas)))

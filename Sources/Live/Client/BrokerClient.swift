@@ -97,9 +97,10 @@ public final class BrokerClient: @unchecked Sendable {
         return Metadata(metadataLeader: leader, streams: streams, brokers: brokers)
     }
 
-    public func createStream(name: String, subject: String?, replicationFactor: Int, minISR: Int) async throws {
+    /// `replicas`: nodes to place it on, in preference order; empty = the broker's spread rule.
+    public func createStream(name: String, subject: String?, replicationFactor: Int, minISR: Int, replicas: [String] = []) async throws {
         let reply = try await request(.createStream(name: name, subject: subject, replicationFactor: UInt16(replicationFactor),
-                                                    minISR: UInt16(minISR))) { $0.adminRequests.append($1) }
+                                                    minISR: UInt16(minISR), replicas: replicas)) { $0.adminRequests.append($1) }
         guard case let .adminAck(ok, error) = reply else { throw BrokerClientError("unexpected reply \(reply)") }
         if !ok { throw BrokerClientError("create stream \(name): \(error ?? "refused")") }
     }

@@ -57,7 +57,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         }
         let streams = broker.streams.map {
             ClusterState.StreamDefinitionState(name: $0.name, subject: natsURL == nil ? "" : $0.subject,
-                                               replicationFactor: $0.replicationFactor, minISR: $0.minISR)
+                                               replicationFactor: $0.replicationFactor, minISR: $0.minISR, replicas: $0.replicas)
         }
         let launcher = ClusterLauncher(
             state: ClusterState(scenario: scenario.name, folder: folder, nodes: nodes, nats: nil, streams: streams),
@@ -207,7 +207,8 @@ public final class ClusterLauncher: @unchecked Sendable {
                 let client = try await anyClient()
                 defer { client.close() }
                 try await client.createStream(name: stream.name, subject: stream.subject.isEmpty ? nil : stream.subject,
-                                              replicationFactor: stream.replicationFactor, minISR: stream.minISR)
+                                              replicationFactor: stream.replicationFactor, minISR: stream.minISR,
+                                              replicas: stream.replicas ?? [])
                 return
             } catch {
                 lastError = error

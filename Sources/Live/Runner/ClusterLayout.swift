@@ -36,6 +36,8 @@ public struct ClusterState: Codable, Sendable {
         public var subject: String
         public var replicationFactor: Int
         public var minISR: Int
+        /// The scenario's explicit placement (`replicas:`), as the simulator places it; nil = spread.
+        public var replicas: [String]? = nil
     }
 
     public static func path(in folder: String) -> String { folder + "/cluster.json" }

@@ -8,15 +8,15 @@ import XCTest
 /// The shared call rules on real sockets: a soft dependency that fails, and health-checked
 /// balancing, as the simulator's mesh models them.
 final class MeshRulesLiveTests: XCTestCase {
-    static let softYAML = """
-        name: soft-dependency
+    /// A mesh scenario whose service list is `services` (YAML list entries, indented four spaces).
+    static func meshYAML(_ name: String, _ services: String) -> String {
+        """
+        name: \(name)
         duration: 10s
         cluster: { zones: [a] }
         services:
           list:
-            - { name: api, calls: [orders, { to: ledger, soft: true, timeout: 50ms }] }
-            - { name: orders }
-            - { name: ledger, work: 2s }
+        \(services)
           defaults: { replicas: 1, servers: 8, work: 0.2ms }
         auth:
           strategy: local
@@ -24,6 +24,13 @@ final class MeshRulesLiveTests: XCTestCase {
         workload:
           - calls: { rate: 10/s }
         """
+    }
+
+    static let softYAML = meshYAML("soft-dependency", """
+            - { name: api, calls: [orders, { to: ledger, soft: true, timeout: 50ms }] }
+            - { name: orders }
+            - { name: ledger, work: 2s }
+        """)
 
     func testAFailedSoftDependencyDegradesTheAnswerInsteadOfFailingIt() async throws {
         let h = try await PaaSHarness(strategy: "local", yaml: Self.softYAML, services: ["api", "orders", "ledger"])
@@ -65,21 +72,10 @@ final class MeshRulesLiveTests: XCTestCase {
     }
 
     static func retryYAML(retries: Int) -> String {
-        """
-        name: retry-next-replica
-        duration: 10s
-        cluster: { zones: [a] }
-        services:
-          list:
-            - { name: api, calls: [{ to: orders, retries: \(retries), timeout: 1s }] }
-            - { name: orders }
-          defaults: { replicas: 1, servers: 8, work: 0.2ms }
-        auth:
-          strategy: local
-          tokens: { realm: services, clients: 2, lifetimes: { services: 1h, customers: 1h } }
-        workload:
-          - calls: { rate: 10/s }
-        """
+        meshYAML("retry-next-replica", """
+                - { name: api, calls: [{ to: orders, retries: \(retries), timeout: 1s }] }
+                - { name: orders }
+            """)
     }
 
     /// A counter of the api replica from its `/metrics` text.

@@ -58,6 +58,40 @@ final class MeshSimulationTests: XCTestCase {
         XCTAssertEqual(with, 10.1, accuracy: 0.05)            // 2 × 5 ms + 2 × 50 µs
     }
 
+    /// The simulated side of `MeshRulesLiveTests`' dead-replica tests (one `HopRequest` in both
+    /// drivers): orders has a live and a crashed replica; round-robin sends every other first
+    /// attempt to the crashed one. With a retry every request succeeds on the next replica, at
+    /// 1.5 attempts per api call (live: 9 attempts for 6 requests); without, every other fails.
+    func testACrashedReplicaIsRetriedOnTheNextOneAndWithoutRetriesFailsEveryOtherCall() throws {
+        func outcome(retries: Int) throws -> RunOutcome {
+            let yaml = """
+                name: dead-replica
+                duration: 10s
+                cluster: { zones: [a] }
+                services:
+                  list:
+                    - { name: api, calls: [{ to: orders, retries: \(retries), timeout: 50ms }] }
+                    - { name: orders, replicas: 2 }
+                  defaults: { replicas: 1, servers: 8, work: 0.2ms }
+                auth:
+                  strategy: local
+                  tokens: { realm: services, clients: 2, lifetimes: { services: 1h, customers: 1h } }
+                workload:
+                  - calls: { rate: 10/s }
+                faults:
+                  - { at: 0s, crash: orders-r2 }
+                """
+            return try XCTUnwrap(try run(yaml).first)
+        }
+        let retried = try outcome(retries: 1)
+        XCTAssertEqual(retried.metrics["availability"], 1)
+        // Client → api, api → orders, and a retry for every other request.
+        XCTAssertEqual(retried.metrics["hops_per_request"]!, 2.5, accuracy: 0.02)
+        let hard = try outcome(retries: 0)
+        XCTAssertEqual(hard.metrics["availability"]!, 0.5, accuracy: 0.02)
+        XCTAssertEqual(hard.metrics["hops_per_request"], 2)
+    }
+
     // MARK: - Fidelity
 
     /// Dean & Barroso: with n parallel leaves each slow with probability p, a request is slow

@@ -156,10 +156,10 @@ let package = Package(
         // exclusivity checks only cost time.
         .target(name: "SimStorage", dependencies: ["SimCore", "LogStore"], path: "Sources/Sim/Storage",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"])]),
-        // The driver keeps its broker world in one class instance; dynamic exclusivity checks on
-        // it cost ~5% of run time per access-heavy event. Static checks still apply.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver",
-                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // The simulator's driver: the run (`Simulation`: fault schedule, nemesis, event routing),
+        // the virtual cluster the models share, and one model per folder (stations, broker, mesh,
+        // accounts), each a value type owning its events and state.
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver"),
         .executableTarget(name: "FaultlineCLI", dependencies: [
             "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
             .product(name: "Logging", package: "swift-log"),

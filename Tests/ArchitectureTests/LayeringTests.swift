@@ -61,6 +61,18 @@ final class LayeringTests: XCTestCase {
         XCTAssertEqual(offenders, [])
     }
 
+    /// The simulator's models (a folder each under `Sources/Sim/Driver`: stations, broker, mesh,
+    /// accounts) own their state and events as value types: none extends `Simulation` (the run
+    /// only routes events and carries out faults) and none hides its state in a class.
+    func testSimulationModelsAreValueTypesThatOwnTheirState() throws {
+        let modelFiles = try swiftFiles().filter { $0.module == "Sim" && $0.path.split(separator: "/").count == 5 }
+        XCTAssertGreaterThanOrEqual(Set(modelFiles.map { $0.path.split(separator: "/")[3] }).count, 4, "the model folders moved")
+        let offenders = modelFiles.filter {
+            $0.text.contains("extension Simulation") || $0.text.range(of: #"(?m)^\s*(final\s+)?class\s"#, options: .regularExpression) != nil
+        }.map(\.path)
+        XCTAssertEqual(offenders, [])
+    }
+
     func testNoTwoModulesDefineTheSameTypeName() throws {
         let declaration = try NSRegularExpression(
             pattern: #"^(?:(?:public|package|internal|fileprivate|private|final|indirect)\s+)*(?:struct|class|enum|protocol|actor|typealias)\s+([A-Z][A-Za-z0-9_]*)"#,

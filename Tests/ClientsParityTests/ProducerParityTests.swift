@@ -90,7 +90,7 @@ final class ProducerParityTests: XCTestCase {
                 }
                 let simAnswer: ProducerAnswer<Int>
                 if let simMessage {
-                    let adapted = Simulation.producerAnswer(simMessage)!
+                    let adapted = BrokerModel.producerAnswer(simMessage)!
                     XCTAssertEqual(adapted.publisher, 0)
                     XCTAssertEqual(adapted.attempt, attempt)
                     simAnswer = adapted.2

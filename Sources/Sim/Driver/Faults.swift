@@ -19,34 +19,35 @@ struct SimFaultUndo: Sendable {
 
 /// The virtual cluster as the shared fault plan sees it.
 extension Simulation: ClusterView {
-    public func node(named name: String) -> ClusterNode? { nodeIndex[name] }
-    public func zone(of node: ClusterNode) -> String { processes[node].zone }
+    public func node(named name: String) -> ClusterNode? { cluster.nodeIndex[name] }
+    public func zone(of node: ClusterNode) -> String { cluster.processes[node].zone }
     public func condition(of node: ClusterNode) -> NodeCondition {
-        switch processes[node].state {
+        switch cluster.processes[node].state {
         case .running: .running
         case .crashed: .crashed
         case .paused: .paused
         }
     }
     public func leader(ofStream stream: String) -> ClusterNode? {
-        brokerBox?.world.streamIndex(stream).flatMap { streamLeader($0) }
+        guard let index = broker?.world.streamIndex(stream) else { return nil }
+        return broker?.streamLeader(index, cluster)
     }
     public func replicas(ofStream stream: String) -> [ClusterNode] {
-        guard let world = brokerBox?.world, let index = world.streamIndex(stream) else { return [] }
-        return world.replicaNodes[index]
+        guard let index = broker?.world.streamIndex(stream) else { return [] }
+        return broker?.world.replicaNodes[index] ?? []
     }
-    public func metadataLeaderNode() -> ClusterNode? { brokerBox == nil ? nil : metadataLeader() }
-    public func stationHost(_ station: String) -> ClusterNode? { stationIndex[station].map { stationNode[$0] } }
-    public func serviceNodes(named service: String) -> [ClusterNode]? { meshServiceNodes(service) }
+    public func metadataLeaderNode() -> ClusterNode? { broker?.metadataLeader(cluster) }
+    public func stationHost(_ station: String) -> ClusterNode? { stations.stationIndex[station].map { stations.stationNode[$0] } }
+    public func serviceNodes(named service: String) -> [ClusterNode]? { mesh?.serviceNodes(named: service) }
     public func accountNodes(_ account: String) -> [ClusterNode]? {
-        guard let m = meshWorld else { return nil }
-        return clusterNodes.filter { $0 < m.nodeAccount.count && m.nodeAccount[$0] == account }
+        guard let nodeAccount = mesh?.world.nodeAccount else { return nil }
+        return cluster.clusterNodes.filter { $0 < nodeAccount.count && nodeAccount[$0] == account }
     }
     public func regionNodes(_ region: String) -> [ClusterNode]? {
-        guard let m = meshWorld else { return nil }
-        return clusterNodes.filter { $0 < m.nodeRegion.count && m.nodeRegion[$0] == region }
+        guard let nodeRegion = mesh?.world.nodeRegion else { return nil }
+        return cluster.clusterNodes.filter { $0 < nodeRegion.count && nodeRegion[$0] == region }
     }
-    public var loadDriverNode: ClusterNode? { clientNode }
+    public var loadDriverNode: ClusterNode? { cluster.clientNode }
 }
 
 extension Simulation {
@@ -56,25 +57,25 @@ extension Simulation {
         func check(_ selector: Selector) throws {
             switch selector {
             case .leader(let stream), .follower(let stream):
-                if brokerBox?.world.streamIndex(stream) == nil {
+                if broker?.world.streamIndex(stream) == nil {
                     throw SimulationError("selector \(selector) names stream \(stream), which this scenario's broker does not have")
                 }
             case .metadataLeader:
-                if brokerBox == nil {
+                if broker == nil {
                     throw SimulationError("selector metadata-leader needs a broker: section")
                 }
             case .account(let account):
-                guard let state = accountsState else {
+                guard let state = accounts else {
                     throw SimulationError("selector account(\(account)) needs the accounts model (organisation: and accounts:)")
                 }
                 guard state.placement.accounts.contains(account) else {
                     throw SimulationError("selector account(\(account)) names no account of this placement (\(state.placement.accounts.prefix(10).joined(separator: ", ")))")
                 }
-            case .node(let name) where nodeIndex[name] == nil:
+            case .node(let name) where cluster.nodeIndex[name] == nil:
                 throw SimulationError("selector names unknown node \(name)")
-            case .station(let name) where stationIndex[name] == nil:
+            case .station(let name) where stations.stationIndex[name] == nil:
                 throw SimulationError("selector names unknown station \(name)")
-            case .service(let name) where meshServiceNodes(name) == nil && accountsState == nil:
+            case .service(let name) where mesh?.serviceNodes(named: name) == nil && accounts == nil:
                 throw SimulationError("selector names unknown service \(name)")
             default:
                 return
@@ -97,7 +98,7 @@ extension Simulation {
         traceFault("fault_action", action: fault.action.keyword, targets: planned.targets)
         if let duration = fault.duration, let undo {
             faultUndo[index] = undo
-            queue.schedule(.undoFault(index: Int32(index)), at: now + duration)
+            cluster.schedule(.undoFault(index: Int32(index)), at: cluster.now + duration)
         }
         noteHealth()
     }
@@ -112,7 +113,7 @@ extension Simulation {
         traceFault("nemesis_action", action: strike.choice.rawValue, targets: strike.targets)
         if let undo {
             nemesisUndo[tick] = undo
-            queue.schedule(.nemesisHeal(tick: Int32(tick)), at: now + plan.duration)
+            cluster.schedule(.nemesisHeal(tick: Int32(tick)), at: cluster.now + plan.duration)
         }
         noteHealth()
     }
@@ -133,54 +134,54 @@ extension Simulation {
         case .crash(let nodes):
             for node in nodes { crash(node) }
         case .restart(let nodes):
-            for node in nodes where processes[node].state == .crashed { restart(node) }
+            for node in nodes where cluster.processes[node].state == .crashed { restart(node) }
         case .pause(let nodes):
-            for node in nodes { processes[node].pause() }
+            for node in nodes { cluster.processes[node].pause() }
         case .resume(let nodes):
             resume(nodes)
         case .partition(let groups):
-            network.partition(groups: groups)
+            cluster.network.partition(groups: groups)
             partitioned = true
         case .block(let from, let to):
-            network.block(from: from, to: to)
+            cluster.network.block(from: from, to: to)
             partitioned = true
         case .healPartitions:
-            network.healPartitions()
+            cluster.network.healPartitions()
             partitioned = false
         case .healAll:
-            network.healPartitions()
-            network.clearAllLinkFaults()
+            cluster.network.healPartitions()
+            cluster.network.clearAllLinkFaults()
             partitioned = false
             activeLinkFaults = 0
         case .delay(let pairs, let extra):
-            for pair in pairs { network.addDelay(from: pair.from, to: pair.to, extra: extra) }
+            for pair in pairs { cluster.network.addDelay(from: pair.from, to: pair.to, extra: extra) }
             activeLinkFaults += pairs.isEmpty ? 0 : 1
         case .loss(let pairs, let probability):
-            for pair in pairs { network.setFaultLoss(from: pair.from, to: pair.to, probability: probability) }
+            for pair in pairs { cluster.network.setFaultLoss(from: pair.from, to: pair.to, probability: probability) }
             activeLinkFaults += pairs.isEmpty ? 0 : 1
         case .duplicate(let pairs, let probability):
-            for pair in pairs { network.setFaultDuplicate(from: pair.from, to: pair.to, probability: probability) }
+            for pair in pairs { cluster.network.setFaultDuplicate(from: pair.from, to: pair.to, probability: probability) }
             activeLinkFaults += pairs.isEmpty ? 0 : 1
         case .clearLinks(let pairs):
-            for pair in pairs { network.clearLinkFaults(from: pair.from, to: pair.to) }
+            for pair in pairs { cluster.network.clearLinkFaults(from: pair.from, to: pair.to) }
             if !pairs.isEmpty { activeLinkFaults = max(0, activeLinkFaults - 1) }
         case .clock(let nodes, let change):
-            let before = nodes.map { ($0, processes[$0].clock) }
+            let before = nodes.map { ($0, cluster.processes[$0].clock) }
             for node in nodes {
                 switch change {
-                case .offset(let offset): processes[node].clock.setOffset(offset)
-                case .drift(let ppm): processes[node].clock.setDrift(ppm: ppm, at: now)
-                case .jump(let delta): processes[node].clock.jump(by: delta)
+                case .offset(let offset): cluster.processes[node].clock.setOffset(offset)
+                case .drift(let ppm): cluster.processes[node].clock.setDrift(ppm: ppm, at: cluster.now)
+                case .jump(let delta): cluster.processes[node].clock.jump(by: delta)
                 }
             }
             return .clocks(before)
         case .disk(let nodes, let fault):
-            let before = nodes.map { ($0, processes[$0].disk.config) }
+            let before = nodes.map { ($0, cluster.processes[$0].disk.config) }
             for node in nodes {
                 switch fault {
-                case .slowFsync(let latency): processes[node].disk.config.fsyncLatency = latency
-                case .corrupt(let probability): processes[node].disk.config.corruptionProbability = probability
-                case .tornWrites(let on): processes[node].disk.config.tornWrites = on
+                case .slowFsync(let latency): cluster.processes[node].disk.config.fsyncLatency = latency
+                case .corrupt(let probability): cluster.processes[node].disk.config.corruptionProbability = probability
+                case .tornWrites(let on): cluster.processes[node].disk.config.tornWrites = on
                 }
             }
             return .disks(before)
@@ -194,21 +195,20 @@ extension Simulation {
     mutating func carryOutModelFault(_ action: FaultAction) -> SimFaultUndo.Saved? {
         switch action {
         case .compromise(let selector):
-            if let accounts = accountsState?.accounts(selector) { accountsState?.compromises.append((now, accounts)) }
+            if let compromised = accounts?.accounts(selector) { accounts?.compromises.append((cluster.now, compromised)) }
             return nil
         case .apiStorm(let selector, let rate):
-            guard let state = accountsState else { return nil }
-            accountsState?.storms.append((state.accounts(selector), state.teams(selector), rate, now, nil))
-            return .storm(accountsState!.storms.count - 1)
+            guard let state = accounts else { return nil }
+            accounts?.storms.append((state.accounts(selector), state.teams(selector), rate, cluster.now, nil))
+            return .storm(state.storms.count)
         case .slowdown(let name, let factor):
-            if stationIndex[name] == nil, let index = meshSlowdownIndex(name), let m = meshWorld {
-                let previous = m.slowdown[index]
-                m.slowdown[index] = factor
+            if stations.stationIndex[name] == nil, let index = mesh?.slowdownIndex(name), let previous = mesh?.world.slowdown[index] {
+                mesh?.world.slowdown[index] = factor
                 return .meshSlowdown(service: index, factor: previous)
             }
-            guard let station = stationIndex[name] else { return nil }
-            let previous = slowdown[station]
-            slowdown[station] = factor
+            guard let station = stations.stationIndex[name] else { return nil }
+            let previous = stations.slowdown[station]
+            stations.slowdown[station] = factor
             return .slowdown(station: station, factor: previous)
         default:
             return nil
@@ -223,47 +223,45 @@ extension Simulation {
             // Offsets go back; time already lived under drift stays lived (clocks never rewind
             // on their own in reality either), so restore offset/drift, continuous at `now`.
             for (node, clock) in clocks {
-                processes[node].clock.setDrift(ppm: clock.driftPPM, at: now)
-                processes[node].clock.setOffset(clock.offset)
+                cluster.processes[node].clock.setDrift(ppm: clock.driftPPM, at: cluster.now)
+                cluster.processes[node].clock.setOffset(clock.offset)
             }
         case .disks(let configs):
-            for (node, config) in configs { processes[node].disk.config = config }
+            for (node, config) in configs { cluster.processes[node].disk.config = config }
         case .slowdown(let station, let factor):
-            slowdown[station] = factor
+            stations.slowdown[station] = factor
         case .meshSlowdown(let service, let factor):
-            meshWorld?.slowdown[service] = factor
+            mesh?.world.slowdown[service] = factor
         case .storm(let index):
-            accountsState?.storms[index].to = now
+            accounts?.storms[index].to = cluster.now
         }
     }
 
     // MARK: - Processes
 
     mutating func crash(_ node: NodeID) {
-        brokerCrashed(node)
-        meshCrashed(node)
-        processes[node].crash()
-        heldWhilePaused[node].removeAll()
-        for station in stations.indices where stationNode[station] == node {
-            stations[station].crash(at: now)
-        }
+        broker?.crashed(node, &cluster)
+        mesh?.crashed(node, &cluster)
+        cluster.processes[node].crash()
+        cluster.heldWhilePaused[node].removeAll()
+        stations.crashed(node, at: cluster.now)
     }
 
     mutating func restart(_ node: NodeID) {
         // State is rebuilt only from what the disk kept; a station keeps nothing on disk,
         // so it comes back empty (its queue died with the crash).
-        processes[node].restart()
-        brokerRestarted(node)
-        meshRestarted(node)
+        cluster.processes[node].restart()
+        broker?.restarted(node, &cluster)
+        mesh?.restarted(node, &cluster)
     }
 
     /// Resumes processes and delivers what was held for them, in arrival order, now.
     mutating func resume(_ nodes: [NodeID]) {
-        for node in nodes where processes[node].state == .paused {
-            processes[node].resume()
-            let held = heldWhilePaused[node]
-            heldWhilePaused[node].removeAll()
-            for event in held { queue.schedule(event, at: now) }
+        for node in nodes where cluster.processes[node].state == .paused {
+            cluster.processes[node].resume()
+            let held = cluster.heldWhilePaused[node]
+            cluster.heldWhilePaused[node].removeAll()
+            for event in held { cluster.schedule(event, at: cluster.now) }
         }
     }
 
@@ -271,14 +269,14 @@ extension Simulation {
     /// change behaviour, not reachability).
     var isHealthy: Bool {
         !partitioned && activeLinkFaults == 0
-            && clusterNodes.allSatisfy { processes[$0].state == .running }
-            && slowdown.allSatisfy { $0 == 1 }
-            && (meshWorld?.slowdown.allSatisfy { $0 == 1 } ?? true)
+            && cluster.clusterNodes.allSatisfy { cluster.processes[$0].state == .running }
+            && stations.slowdown.allSatisfy { $0 == 1 }
+            && (mesh?.world.slowdown.allSatisfy { $0 == 1 } ?? true)
     }
 
     /// Tells the liveness checker whenever the system returns to health.
     mutating func noteHealth() {
-        if isHealthy { liveness.healed(at: now) }
+        if isHealthy { cluster.requests.liveness.healed(at: cluster.now) }
     }
 }
 
@@ -286,10 +284,10 @@ extension Simulation {
     /// With a trace file, says what a fault did and to whom (a trace line only; the trace
     /// hash covers the events themselves).
     func traceFault(_ kind: String, action: String, targets: [NodeID]) {
-        guard let sink = traceSink else { return }
-        var line = TraceLine(time: now, sequence: 0, kind: kind)
+        guard let sink = cluster.traceSink else { return }
+        var line = TraceLine(time: cluster.now, sequence: 0, kind: kind)
         line.add("action", action)
-        line.add("targets", targets.map { processes[$0].name }.joined(separator: ","))
+        line.add("targets", targets.map { cluster.processes[$0].name }.joined(separator: ","))
         sink.write(line: line.json)
     }
 }

@@ -3,15 +3,17 @@ import Scenario
 import SimCore
 import Stats
 
-extension Simulation {
+extension AccountsState {
     /// The multi-account model's metrics: the blast radius of every single-account fault (the
     /// traffic-weighted request failure rate, services directly affected and transitively
     /// impaired, teams), exposure on compromise, region outages, Monte Carlo availability,
     /// overhead cost, cross-account calls and the latency accounts add, and control-plane delays.
-    mutating func accountsMetrics(_ metrics: inout [String: Double], _ units: inout [String: String],
-                                  _ histograms: inout [String: LatencyHistogram], end: VirtualTime) {
-        guard let state = accountsState else { return }
-        let spec = scenario.accounts ?? AccountsSpec()
+    /// `mesh`: the world the organisation's requests ran in; `latency`: their latency in this
+    /// placement, `singleAccountLatency`: the same seed's with every service in one account.
+    func metrics(_ metrics: inout [String: Double], _ units: inout [String: String],
+                 _ histograms: inout [String: LatencyHistogram], end: VirtualTime, spec: AccountsSpec, seed: UInt64,
+                 mesh: MeshWorld?, latency: LatencyHistogram, singleAccountLatency: LatencyHistogram?) {
+        let state = self
         let org = state.organisation
         let placement = state.placement
         func put(_ name: String, _ value: Double, _ unit: String) {
@@ -78,7 +80,7 @@ extension Simulation {
                 "ratio")
         }
 
-        if let m = meshWorld {
+        if let m = mesh {
             let serviceToService = m.serviceCalls - UInt64(m.requestClient.count)
             put("cross_account_call_share", serviceToService > 0 ? Double(m.crossAccountCalls) / Double(serviceToService) : 0, "ratio")
             put("degraded_calls", Double(m.degradedCalls), "count")
@@ -90,14 +92,15 @@ extension Simulation {
                 put("added_latency_p99", (latency.percentile(99) - base.percentile(99)) / 1e6, "ms")
             }
         }
-        controlPlaneMetrics(state, spec, &histograms, &units, end: end)
+        controlPlaneMetrics(spec, seed: seed, &histograms, &units, end: end)
     }
 
     /// Deploys (each a control-plane call in every account the service runs in) and API storms
     /// through each account's token bucket: deploys in a storming account wait, others do not —
     /// unless they share the account.
-    func controlPlaneMetrics(_ state: AccountsState, _ spec: AccountsSpec, _ histograms: inout [String: LatencyHistogram],
+    func controlPlaneMetrics(_ spec: AccountsSpec, seed: UInt64, _ histograms: inout [String: LatencyHistogram],
                              _ units: inout [String: String], end: VirtualTime) {
+        let state = self
         var rng = SeededGenerator(seed: seed).stream("accounts.deploys")
         var calls: [(time: Int64, account: Int, deployOf: Int)] = []  // deployOf: service, or -1 for a storm call
         let perService = spec.deploysPerServiceHour / 3600

@@ -12,7 +12,7 @@ import Stats
 /// group, the metadata state machine, the stream replicas): it delivers their messages over
 /// the simulated network, carries out their disk effects on the simulated disk, fires their
 /// timers in virtual time, and feeds crashes and restarts. No protocol decision is made here.
-extension Simulation {
+extension BrokerModel {
     // MARK: - Building
 
     static func makeBrokerWorld(_ spec: BrokerSpec, nodes: [NodeSpec], root: SeededGenerator) throws -> BrokerWorld {
@@ -45,36 +45,34 @@ extension Simulation {
     }
 
     /// Builds (or, after a crash, rebuilds from disk) the broker process on `node`.
-    mutating func bootBroker(_ node: NodeID) {
-        guard brokerBox != nil else { return }
+    mutating func bootBroker(_ node: NodeID, _ cluster: inout VirtualCluster) {
         // The live broker's recovery (LogStore) on what this process's disk kept.
         let recovered: RecoveredFiles
         do {
-            recovered = try recoverBrokerFiles(node)
+            recovered = try recoverBrokerFiles(node, &cluster)
         } catch {
-            brokerFailedToStart(node, error)
+            brokerFailedToStart(node, error, &cluster)
             return
         }
-        var world = brokerBox!.world
         let spec = world.spec
         // Each incarnation draws election timeouts from its own stream: a restarted node
         // must not replay the timeouts of its previous life.
-        let rng = world.raftRngs[node].stream("incarnation.\(processes[node].incarnation)")
+        let rng = world.raftRngs[node].stream("incarnation.\(cluster.processes[node].incarnation)")
         let raft = RaftNode<MetadataCommand>(
-            config: RaftTiming(scenario: spec).config(id: node, peers: clusterNodes),
+            config: RaftTiming(scenario: spec).config(id: node, peers: cluster.clusterNodes),
             restoring: recovered.hardState, log: recovered.raftLog, appliedIndex: 0, rng: rng)
         var replicas: [StreamReplica?] = Array(repeating: nil, count: world.streamNames.count)
         var restartEffects: [(Int, [ReplicaEffect])] = []
         for stream in world.streamNames.indices {
             guard let position = world.replicaNodes[stream].firstIndex(of: node) else { continue }
             var replica = StreamReplica(stream: world.streamNames[stream], config: world.replicaConfigs[stream][position])
-            if processes[node].incarnation > 0 {
+            if cluster.processes[node].incarnation > 0 {
                 // A restart: the replica learns it came back from disk (it must then not lead
                 // on in its old epoch). Its start-up effects (e.g. rewriting a stale epoch
                 // cache) are carried out once the node is registered, below.
                 var log = recovered.streams[stream]!
-                log.session = UInt64(processes[node].incarnation)
-                restartEffects.append((stream, replica.handle(.restart(log), now: processes[node].clock.now(now))))
+                log.session = UInt64(cluster.processes[node].incarnation)
+                restartEffects.append((stream, replica.handle(.restart(log), now: cluster.processes[node].clock.now(cluster.now))))
             }
             replicas[stream] = replica
         }
@@ -88,98 +86,90 @@ extension Simulation {
             appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
             logFsyncTickets: Array(repeating: [], count: streams), logFsyncGroups: Array(repeating: [], count: streams),
             lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
-        brokerBox!.world = world
-        let incarnation = processes[node].incarnation
-        queue.schedule(.raftTick(node: Int32(node), incarnation: incarnation), at: now + spec.raftTick)
-        queue.schedule(.replicaTick(node: Int32(node), incarnation: incarnation), at: now + spec.fetchInterval)
+        let incarnation = cluster.processes[node].incarnation
+        cluster.schedule(.raftTick(node: Int32(node), incarnation: incarnation), at: cluster.now + spec.raftTick)
+        cluster.schedule(.replicaTick(node: Int32(node), incarnation: incarnation), at: cluster.now + spec.fetchInterval)
         for (stream, effects) in restartEffects {
-            for effect in effects { carryOut(effect, node: node, stream: stream) }
+            for effect in effects { carryOut(effect, node: node, stream: stream, &cluster) }
         }
-        drainRaft(node)
+        drainRaft(node, &cluster)
     }
 
-    mutating func scheduleBrokerStart() {
-        guard brokerBox != nil else { return }
-        for node in clusterNodes { bootBroker(node) }
-        for (index, workload) in scenario.publishes.enumerated() {
-            var rng = publishRngs[index]
-            let first = workload.start + Self.interarrival(workload.arrivals, elapsed: 0, &rng)
-            publishRngs[index] = rng
-            queue.schedule(.publish(workload: Int32(index)), at: first)
+    mutating func start(_ cluster: inout VirtualCluster) {
+        for node in cluster.clusterNodes { bootBroker(node, &cluster) }
+        for (index, workload) in cluster.scenario.publishes.enumerated() {
+            let first = workload.start + workload.arrivals.interarrival(elapsed: 0, &publishRngs[index])
+            cluster.schedule(.publish(workload: Int32(index)), at: first)
         }
-        startPublishers()
-        queue.schedule(.adminTick, at: 0)
-        brokerBox!.world.consumedLog = Array(repeating: [], count: brokerBox!.world.streamNames.count)
-        for (index, consumer) in scenario.consumers.enumerated() {
-            guard let stream = brokerBox!.world.streamIndex(consumer.stream) else { continue }
-            brokerBox!.world.consumers.append(SimConsumer(
+        startPublishers(&cluster)
+        cluster.schedule(.adminTick, at: 0)
+        world.consumedLog = Array(repeating: [], count: world.streamNames.count)
+        for consumer in cluster.scenario.consumers {
+            guard let stream = world.streamIndex(consumer.stream) else { continue }
+            world.consumers.append(SimConsumer(
                 stream: stream, core: ConsumerCore(start: consumer.start, pollInterval: consumer.pollInterval, maxEntries: consumer.maxBatch)))
-            armConsumer(brokerBox!.world.consumers.count - 1, at: consumer.start)
+            armConsumer(world.consumers.count - 1, at: consumer.start, &cluster)
         }
-        queue.schedule(.endSafetyPhase, at: scenario.duration)
+        cluster.schedule(.endSafetyPhase, at: cluster.scenario.duration)
     }
 
     // MARK: - Events
 
-    mutating func handleBroker(_ event: SimEvent) {
+    mutating func handle(_ event: BrokerEvent, _ cluster: inout VirtualCluster) {
         switch event {
-        case .brokerMail(let slot):
-            deliverMail(Int(slot), event: event)
+        case .mail(let slot):
+            deliverMail(Int(slot), event: event, &cluster)
         case .raftTick(let node, let incarnation):
-            guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            brokerBox!.world.nodes[n]!.core.raft.tick()
-            queue.schedule(event, at: now + brokerBox!.world.spec.raftTick)
-            drainRaft(n)
+            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
+            world.nodes[n]!.core.raft.tick()
+            cluster.schedule(event, at: cluster.now + world.spec.raftTick)
+            drainRaft(n, &cluster)
         case .raftPersisted(let node, let incarnation):
-            guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            raftPersisted(n)
+            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
+            raftPersisted(n, &cluster)
         case .replicaTick(let node, let incarnation):
-            guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            for stream in brokerBox!.world.streamNames.indices where brokerBox!.world.hosts[n][stream] {
-                replicaInput(n, stream, .tick)
+            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
+            for stream in world.streamNames.indices where world.hosts[n][stream] {
+                replicaInput(n, stream, .tick, &cluster)
             }
-            queue.schedule(event, at: now + brokerBox!.world.spec.fetchInterval)
+            cluster.schedule(event, at: cluster.now + world.spec.fetchInterval)
         case .logAppended(let node, let incarnation, let stream, let upTo):
-            guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            replicaInput(n, Int(stream), .appendCompleted(upTo: upTo))
+            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
+            replicaInput(n, Int(stream), .appendCompleted(upTo: upTo), &cluster)
         case .logSynced(let node, let incarnation, let stream, let upTo):
-            guard let n = liveBroker(Int(node), incarnation, event) else { return }
+            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
             // The effect's fsyncs complete now (the oldest group: completions come in issue order).
-            if !brokerBox!.world.nodes[n]!.logFsyncGroups[Int(stream)].isEmpty {
-                let count = brokerBox!.world.nodes[n]!.logFsyncGroups[Int(stream)].removeFirst()
-                for i in 0..<count { processes[n].disk.completeFsync(brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)][i]) }
-                brokerBox!.world.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst(count)
+            if !world.nodes[n]!.logFsyncGroups[Int(stream)].isEmpty {
+                let count = world.nodes[n]!.logFsyncGroups[Int(stream)].removeFirst()
+                for i in 0..<count { cluster.processes[n].disk.completeFsync(world.nodes[n]!.logFsyncTickets[Int(stream)][i]) }
+                world.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst(count)
             }
-            replicaInput(n, Int(stream), .fsyncCompleted(upTo: upTo))
+            replicaInput(n, Int(stream), .fsyncCompleted(upTo: upTo), &cluster)
         case .checkpointSynced(let node, let incarnation, let ticket):
-            guard let n = liveBroker(Int(node), incarnation, event) else { return }
-            if let i = brokerBox!.world.nodes[n]!.checkpointTickets.firstIndex(where: { $0.id == ticket }) {
-                processes[n].disk.completeFsync(brokerBox!.world.nodes[n]!.checkpointTickets.remove(at: i))
+            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
+            if let i = world.nodes[n]!.checkpointTickets.firstIndex(where: { $0.id == ticket }) {
+                cluster.processes[n].disk.completeFsync(world.nodes[n]!.checkpointTickets.remove(at: i))
             }
         case .publish(let workload):
-            publishArrives(Int(workload))
+            publishArrives(Int(workload), &cluster)
         case .publishTimeout(let publisher, let timer):
-            publisherTimer(Int(publisher), timer)
+            publisherTimer(Int(publisher), timer, &cluster)
         case .adminTick:
-            adminTick()
+            adminTick(&cluster)
         case .consumePoll(let consumer):
-            consumerPollEvent(Int(consumer))
-        case .endSafetyPhase:
-            beginLivenessPhase()
+            consumerPollEvent(Int(consumer), &cluster)
         case .livenessCheck:
-            checkConvergence()
-        default:
-            break
+            checkConvergence(&cluster)
         }
     }
 
     /// The node if it runs the broker in this incarnation; holds the event while paused.
-    mutating func liveBroker(_ node: NodeID, _ incarnation: UInt32, _ event: SimEvent) -> NodeID? {
-        guard processes[node].incarnation == incarnation, brokerBox?.world.up[node] == true else { return nil }
-        switch processes[node].state {
+    mutating func liveBroker(_ node: NodeID, _ incarnation: UInt32, _ event: BrokerEvent, _ cluster: inout VirtualCluster) -> NodeID? {
+        guard cluster.processes[node].incarnation == incarnation, world.up[node] == true else { return nil }
+        switch cluster.processes[node].state {
         case .crashed: return nil
         case .paused:
-            heldWhilePaused[node].append(event)
+            cluster.heldWhilePaused[node].append(.broker(event))
             return nil
         case .running: return node
         }
@@ -187,80 +177,74 @@ extension Simulation {
 
     // MARK: - Network
 
-    mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage) {
+    mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage, _ cluster: inout VirtualCluster) {
         let slot: Int32
         let mail = BrokerMail(from: from, to: to, body: body)
-        if let free = brokerBox!.world.freeMail.popLast() {
+        if let free = world.freeMail.popLast() {
             slot = free
-            brokerBox!.world.mail[Int(slot)] = mail
+            world.mail[Int(slot)] = mail
         } else {
-            slot = Int32(brokerBox!.world.mail.count)
-            brokerBox!.world.mail.append(mail)
+            slot = Int32(world.mail.count)
+            world.mail.append(mail)
         }
-        let transmission = network.transmit(from: from, to: to, bytes: body.wireBytes, now: now)
-        var extra: VirtualTime = 0
-        if let crossZone = crossZoneExtra, nodeZone[from] != nodeZone[to] { extra = crossZone.sampleNanos(&crossZoneRng) }
-        guard let first = transmission.first else {
+        let (first, second) = cluster.deliveries(from: from, to: to, bytes: body.wireBytes)
+        guard let first else {
             releaseMail(slot)
             return
         }
-        queue.schedule(.brokerMail(slot: slot), at: first + extra)
-        if let second = transmission.second {
+        cluster.schedule(.mail(slot: slot), at: first)
+        if to == cluster.clientNode { noteAnswerInFlight(body, arrives: first) }
+        if let second {
             // A duplicate needs its own slot: the first delivery frees its slot.
-            let copy = Int32(brokerBox!.world.mail.count)
-            brokerBox!.world.mail.append(mail)
-            queue.schedule(.brokerMail(slot: copy), at: second + extra)
+            let copy = Int32(world.mail.count)
+            world.mail.append(mail)
+            cluster.schedule(.mail(slot: copy), at: second)
         }
     }
 
     mutating func releaseMail(_ slot: Int32) {
-        brokerBox!.world.mail[Int(slot)] = nil
-        brokerBox!.world.freeMail.append(slot)
+        world.mail[Int(slot)] = nil
+        world.freeMail.append(slot)
     }
 
-    mutating func deliverMail(_ slot: Int, event: SimEvent) {
-        guard let mail = brokerBox!.world.mail[slot] else { return }
+    mutating func deliverMail(_ slot: Int, event: BrokerEvent, _ cluster: inout VirtualCluster) {
+        guard let mail = world.mail[slot] else { return }
         let to = mail.to
-        if to != clientNode {
-            switch processes[to].state {
-            case .crashed:
-                releaseMail(Int32(slot))
-                return
-            case .paused:
-                heldWhilePaused[to].append(event)
-                return
-            case .running:
-                break
-            }
-        }
-        releaseMail(Int32(slot))
-        guard network.admitArrival(from: mail.from, to: to) else { return }
-        if to == clientNode {
-            clientReceives(mail.body)
+        if to != cluster.clientNode, !cluster.isRunning(to, else: .broker(event)) {
+            // Held for a paused process (delivered when it resumes), lost with a crashed one.
+            if cluster.processes[to].state == .crashed { releaseMail(Int32(slot)) }
             return
         }
-        guard brokerBox!.world.up[to] else { return }
+        releaseMail(Int32(slot))
+        guard cluster.network.admitArrival(from: mail.from, to: to) else { return }
+        if to == cluster.clientNode {
+            clientReceives(mail.body, &cluster)
+            return
+        }
+        guard world.up[to] else { return }
         switch mail.body {
         case .raft(let message):
-            brokerBox!.world.nodes[to]!.core.raft.step(message)
-            drainRaft(to)
+            world.nodes[to]!.core.raft.step(message)
+            drainRaft(to, &cluster)
         case .replication(let message):
-            guard let stream = brokerBox!.world.streamIndex(message.stream),
-                  brokerBox!.world.hosts[to][stream] else { return }
-            replicaInput(to, stream, .receive(message))
+            guard let stream = world.streamIndex(message.stream),
+                  world.hosts[to][stream] else { return }
+            replicaInput(to, stream, .receive(message), &cluster)
         case .proposal(let command):
-            propose(command, at: to)
+            propose(command, at: to, &cluster)
         case .publish(let stream, let requestID, let payload):
-            if brokerBox!.world.hosts[to][Int(stream)] {
-                replicaInput(to, Int(stream), .publish(requestID: requestID, payload: payload))
+            if world.hosts[to][Int(stream)] {
+                replicaInput(to, Int(stream), .publish(requestID: requestID, payload: payload), &cluster)
             } else {
-                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, notLeaderHere(to, stream: Int(stream))))
+                let rejection = notLeaderHere(to, stream: Int(stream))
+                sendMail(from: to, to: cluster.clientNode, .publishReject(requestID: requestID, rejection), &cluster)
             }
         case .consume(let stream, let requestID, let offset, let maxEntries):
-            if brokerBox!.world.hosts[to][Int(stream)] {
-                replicaInput(to, Int(stream), .consume(requestID: requestID, offset: offset, maxEntries: Int(maxEntries)))
+            if world.hosts[to][Int(stream)] {
+                replicaInput(to, Int(stream), .consume(requestID: requestID, offset: offset, maxEntries: Int(maxEntries)), &cluster)
             } else {
-                sendMail(from: to, to: clientNode, .publishReject(requestID: requestID, notLeaderHere(to, stream: Int(stream))))
+                let rejection = notLeaderHere(to, stream: Int(stream))
+                sendMail(from: to, to: cluster.clientNode, .publishReject(requestID: requestID, rejection), &cluster)
             }
         case .publishAck, .publishReject, .delivered:
             break
@@ -269,278 +253,268 @@ extension Simulation {
 
     /// A node's answer for a stream it holds no replica of (the core names the leader it knows).
     func notLeaderHere(_ node: NodeID, stream: Int) -> PublishRejection {
-        brokerBox!.world.nodes[node]!.core.notLeaderHere(stream: brokerBox!.world.streamNames[stream]) ?? .notLeader(leader: nil)
+        world.nodes[node]!.core.notLeaderHere(stream: world.streamNames[stream]) ?? .notLeader(leader: nil)
     }
 
     // MARK: - Raft driving (persist, then send, then apply, then advance)
 
-    mutating func drainRaft(_ node: NodeID) {
+    mutating func drainRaft(_ node: NodeID, _ cluster: inout VirtualCluster) {
         // Work on the node in place (through the box): copying a SimulatedBroker would copy the
         // Raft log on the next mutation.
-        guard let box = brokerBox, box.world.up[node], let ready = box.world.nodes[node]!.core.nextReady() else { return }
-        if box.world.nodes[node]!.core.raft.role == .leader {
-            box.world.electionSafety.leaderElected(term: box.world.nodes[node]!.core.raft.term, node: node, at: now) { [processes] in
+        guard world.up[node], let ready = world.nodes[node]!.core.nextReady() else { return }
+        if world.nodes[node]!.core.raft.role == .leader {
+            world.electionSafety.leaderElected(term: world.nodes[node]!.core.raft.term, node: node, at: cluster.now) { [processes = cluster.processes] in
                 processes[$0].name
             }
         }
         if ready.truncateFrom != nil || !ready.entriesToPersist.isEmpty || ready.hardState != nil {
             // Raft §5: persist before answering — the live broker's order: truncate, append,
             // stage the hard state, one sync (log fsync, then the hard-state file replaced).
-            let files = box.world.files[node]!
-            let latency = onDisk(node, files.fileSystem) {
+            let files = world.files[node]!
+            let latency = onDisk(node, files.fileSystem, &cluster) {
                 if let truncate = ready.truncateFrom { try files.raft.truncate(from: truncate) }
                 try files.raft.append(ready.entriesToPersist)
                 if let hardState = ready.hardState { try files.raft.setHardState(hardState) }
                 try files.raft.sync()
             }
-            box.world.nodes[node]!.raftTickets.append(contentsOf: files.fileSystem.tickets)
-            queue.schedule(.raftPersisted(node: Int32(node), incarnation: processes[node].incarnation), at: now + latency)
+            world.nodes[node]!.raftTickets.append(contentsOf: files.fileSystem.tickets)
+            cluster.schedule(.raftPersisted(node: Int32(node), incarnation: cluster.processes[node].incarnation), at: cluster.now + latency)
         } else {
-            raftPersisted(node)
+            raftPersisted(node, &cluster)
         }
     }
 
     /// The in-flight Ready is durable: send, apply entry by entry, advance (the core's Ready loop).
-    mutating func raftPersisted(_ node: NodeID) {
-        guard let box = brokerBox, box.world.up[node], let ready = box.world.nodes[node]!.core.readyInFlight else { return }
-        for ticket in box.world.nodes[node]!.raftTickets { processes[node].disk.completeFsync(ticket) }
-        box.world.nodes[node]!.raftTickets.removeAll()
+    mutating func raftPersisted(_ node: NodeID, _ cluster: inout VirtualCluster) {
+        guard world.up[node], let ready = world.nodes[node]!.core.readyInFlight else { return }
+        for ticket in world.nodes[node]!.raftTickets { cluster.processes[node].disk.completeFsync(ticket) }
+        world.nodes[node]!.raftTickets.removeAll()
         for message in ready.messages {
-            sendMail(from: node, to: message.to, .raft(message))
+            sendMail(from: node, to: message.to, .raft(message), &cluster)
         }
-        while let outputs = box.world.nodes[node]?.core.applyNextCommitted(now: processes[node].clock.now(now)) {
+        while let outputs = world.nodes[node]?.core.applyNextCommitted(now: cluster.processes[node].clock.now(cluster.now)) {
             for output in outputs {
                 switch output {
                 case .streamState(let stream, let state):
-                    observeStreamState(stream, state)
+                    observeStreamState(stream, state, &cluster)
                 case .replicaEffects(let stream, let effects):
-                    for effect in effects { carryOut(effect, node: node, stream: stream) }
-                    observeHighWatermark(node, stream)
+                    for effect in effects { carryOut(effect, node: node, stream: stream, &cluster) }
+                    observeHighWatermark(node, stream, &cluster)
                 case .replicaCreated, .streamDeleted:
                     break  // the simulated stream set is fixed at start (no `newStreamConfig`)
                 }
             }
         }
-        box.world.nodes[node]?.core.advance()
-        drainRaft(node)
+        world.nodes[node]?.core.advance()
+        drainRaft(node, &cluster)
     }
 
     /// Checkers and availability measurements see every committed stream state.
-    mutating func observeStreamState(_ stream: Int, _ state: PartitionState) {
-        if let sink = traceSink, state.epoch > brokerBox!.world.tracedEpoch[stream] {
+    mutating func observeStreamState(_ stream: Int, _ state: PartitionState, _ cluster: inout VirtualCluster) {
+        if let sink = cluster.traceSink, state.epoch > world.tracedEpoch[stream] {
             // The first node to apply a new stream state tells the trace (a line, not an event).
-            brokerBox!.world.tracedEpoch[stream] = state.epoch
-            var line = TraceLine(time: now, sequence: 0, kind: "stream_state")
+            world.tracedEpoch[stream] = state.epoch
+            var line = TraceLine(time: cluster.now, sequence: 0, kind: "stream_state")
             line.add("stream", state.name)
-            line.add("leader", state.leader.map { processes[Int($0.rawValue)].name } ?? "none")
+            line.add("leader", state.leader.map { cluster.processes[Int($0.rawValue)].name } ?? "none")
             line.add("leader_epoch", state.leaderEpoch)
             line.add("epoch", state.epoch)
-            line.add("isr", state.isr.map { processes[Int($0.rawValue)].name }.joined(separator: ","))
+            line.add("isr", state.isr.map { cluster.processes[Int($0.rawValue)].name }.joined(separator: ","))
             sink.write(line: line.json)
         }
         if let leader = state.leader {
-            brokerBox!.world.leaderEpochs.becameLeader(stream: stream, node: Int(leader.rawValue), epoch: state.leaderEpoch, at: now,
-                                                  describe: { [processes] in processes[$0].name }, streamName: state.name)
-            if let since = brokerBox!.world.leaderlessSince[stream] {
-                brokerBox!.world.leaderlessTotal[stream] += now - since
-                brokerBox!.world.leaderlessSince[stream] = nil
+            world.leaderEpochs.becameLeader(stream: stream, node: Int(leader.rawValue), epoch: state.leaderEpoch, at: cluster.now,
+                                                  describe: { [processes = cluster.processes] in processes[$0].name }, streamName: state.name)
+            if let since = world.leaderlessSince[stream] {
+                world.leaderlessTotal[stream] += cluster.now - since
+                world.leaderlessSince[stream] = nil
             }
-        } else if brokerBox!.world.leaderlessSince[stream] == nil {
-            brokerBox!.world.leaderlessSince[stream] = now
+        } else if world.leaderlessSince[stream] == nil {
+            world.leaderlessSince[stream] = cluster.now
         }
         let full = state.isr.count >= state.replicas.count
-        if full, let since = brokerBox!.world.underReplicatedSince[stream] {
-            brokerBox!.world.underReplicatedTotal[stream] += now - since
-            brokerBox!.world.underReplicatedSince[stream] = nil
-        } else if !full, brokerBox!.world.underReplicatedSince[stream] == nil {
-            brokerBox!.world.underReplicatedSince[stream] = now
+        if full, let since = world.underReplicatedSince[stream] {
+            world.underReplicatedTotal[stream] += cluster.now - since
+            world.underReplicatedSince[stream] = nil
+        } else if !full, world.underReplicatedSince[stream] == nil {
+            world.underReplicatedSince[stream] = cluster.now
         }
     }
 
-    mutating func propose(_ command: MetadataCommand, at node: NodeID) {
-        guard let box = brokerBox, box.world.up[node] else { return }
-        switch box.world.nodes[node]!.core.route(command) {
-        case .proposed: drainRaft(node)
-        case .forward(let leader): sendMail(from: node, to: leader, .proposal(command))
+    mutating func propose(_ command: MetadataCommand, at node: NodeID, _ cluster: inout VirtualCluster) {
+        guard world.up[node] else { return }
+        switch world.nodes[node]!.core.route(command) {
+        case .proposed: drainRaft(node, &cluster)
+        case .forward(let leader): sendMail(from: node, to: leader, .proposal(command), &cluster)
         case .dropped: break
         }
     }
 
     // MARK: - Replicas
 
-    mutating func replicaInput(_ node: NodeID, _ stream: Int, _ input: ReplicaInput) {
-        guard brokerBox!.world.up[node], brokerBox!.world.hosts[node][stream] else { return }
+    mutating func replicaInput(_ node: NodeID, _ stream: Int, _ input: ReplicaInput, _ cluster: inout VirtualCluster) {
+        guard world.up[node], world.hosts[node][stream] else { return }
         // The replica's timers run on its process's clock, so clock faults (offset, drift,
         // jumps) reach the protocol as they would on a real machine.
-        let effects = brokerBox!.world.nodes[node]!.core.replicas[stream]!.handle(input, now: processes[node].clock.now(now))
-        for effect in effects { carryOut(effect, node: node, stream: stream) }
-        observeHighWatermark(node, stream)
+        let effects = world.nodes[node]!.core.replicas[stream]!.handle(input, now: cluster.processes[node].clock.now(cluster.now))
+        for effect in effects { carryOut(effect, node: node, stream: stream, &cluster) }
+        observeHighWatermark(node, stream, &cluster)
     }
 
-    mutating func carryOut(_ effect: ReplicaEffect, node: NodeID, stream: Int) {
-        let incarnation = processes[node].incarnation
+    mutating func carryOut(_ effect: ReplicaEffect, node: NodeID, stream: Int, _ cluster: inout VirtualCluster) {
+        let incarnation = cluster.processes[node].incarnation
         switch effect {
         case .send(let to, let message):
-            sendMail(from: node, to: Int(to.rawValue), .replication(message))
+            sendMail(from: node, to: Int(to.rawValue), .replication(message), &cluster)
         case .appendToLog(let entries):
             guard let last = entries.last else { return }
-            let latency = onStreamStore(node, stream) { try $0.append(entries) }.latency
-            let done = max(brokerBox!.world.nodes[node]!.appendChainEnd[stream], now + latency)
-            brokerBox!.world.nodes[node]!.appendChainEnd[stream] = done
-            queue.schedule(.logAppended(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: last.offset + 1), at: done)
+            let latency = onStreamStore(node, stream, &cluster) { try $0.append(entries) }.latency
+            let done = max(world.nodes[node]!.appendChainEnd[stream], cluster.now + latency)
+            world.nodes[node]!.appendChainEnd[stream] = done
+            cluster.schedule(.logAppended(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: last.offset + 1), at: done)
         case .truncateLog(let from):
             // Durable with the next fsync, as on a live node; no completion to wait for.
-            _ = onStreamStore(node, stream) { try $0.truncate(from: from) }
+            _ = onStreamStore(node, stream, &cluster) { try $0.truncate(from: from) }
         case .fsync(let upTo):
-            let (latency, fileSystem) = onStreamStore(node, stream) { try $0.sync() }
-            brokerBox!.world.nodes[node]!.logFsyncTickets[stream].append(contentsOf: fileSystem.tickets)
-            brokerBox!.world.nodes[node]!.logFsyncGroups[stream].append(fileSystem.tickets.count)
-            let done = max(brokerBox!.world.nodes[node]!.fsyncChainEnd[stream], now + latency)
-            brokerBox!.world.nodes[node]!.fsyncChainEnd[stream] = done
-            queue.schedule(.logSynced(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: upTo), at: done)
+            let (latency, fileSystem) = onStreamStore(node, stream, &cluster) { try $0.sync() }
+            world.nodes[node]!.logFsyncTickets[stream].append(contentsOf: fileSystem.tickets)
+            world.nodes[node]!.logFsyncGroups[stream].append(fileSystem.tickets.count)
+            let done = max(world.nodes[node]!.fsyncChainEnd[stream], cluster.now + latency)
+            world.nodes[node]!.fsyncChainEnd[stream] = done
+            cluster.schedule(.logSynced(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: upTo), at: done)
         case .checkpointHighWatermark(let hw):
-            checkpoint(node, stream) { try $0.writeHighWatermark(hw) }
+            checkpoint(node, stream, &cluster) { try $0.writeHighWatermark(hw) }
         case .persistEpochCache(let cache):
-            checkpoint(node, stream) { try $0.writeEpochCache(cache) }
+            checkpoint(node, stream, &cluster) { try $0.writeEpochCache(cache) }
         case .ack(let requestID, let offset):
-            sendMail(from: node, to: clientNode, .publishAck(requestID: requestID, offset: offset))
+            sendMail(from: node, to: cluster.clientNode, .publishAck(requestID: requestID, offset: offset), &cluster)
         case .deliver(let requestID, let entries, let highWatermark):
-            sendMail(from: node, to: clientNode, .delivered(requestID: requestID, entries: entries, highWatermark: highWatermark))
+            sendMail(from: node, to: cluster.clientNode, .delivered(requestID: requestID, entries: entries, highWatermark: highWatermark), &cluster)
         case .reject(let requestID, let reason):
-            sendMail(from: node, to: clientNode, .publishReject(requestID: requestID, reason))
+            sendMail(from: node, to: cluster.clientNode, .publishReject(requestID: requestID, reason), &cluster)
         case .propose(let command):
-            propose(command, at: node)
+            propose(command, at: node, &cluster)
         }
     }
 
-    mutating func observeHighWatermark(_ node: NodeID, _ stream: Int) {
-        guard let box = brokerBox, box.world.up[node], box.world.hosts[node][stream] else { return }
-        let hw = box.world.nodes[node]!.core.replicas[stream]!.highWatermark
-        let previous = brokerBox!.world.nodes[node]!.lastHighWatermark[stream]
+    mutating func observeHighWatermark(_ node: NodeID, _ stream: Int, _ cluster: inout VirtualCluster) {
+        guard world.up[node], world.hosts[node][stream] else { return }
+        let hw = world.nodes[node]!.core.replicas[stream]!.highWatermark
+        let previous = world.nodes[node]!.lastHighWatermark[stream]
         guard hw != previous else { return }
-        brokerBox!.world.nodes[node]!.lastHighWatermark[stream] = hw
-        let name = brokerBox!.world.streamNames[stream]
-        brokerBox!.world.hwMonotonic.observe(stream: stream, node: node, incarnation: processes[node].incarnation, highWatermark: hw,
-                                         at: now, streamName: name, nodeName: processes[node].name)
-        guard hw > previous, box.world.nodes[node]!.core.replicas[stream]!.isLeader,
-              let partition = box.world.nodes[node]!.core.replicas[stream]!.partition else { return }
-        brokerBox!.world.minISR.highWatermarkAdvanced(streamName: name, leader: processes[node].name, to: hw,
-                                                  isrSize: partition.isr.count, minISR: partition.minISR, at: now)
+        world.nodes[node]!.lastHighWatermark[stream] = hw
+        let name = world.streamNames[stream]
+        world.hwMonotonic.observe(stream: stream, node: node, incarnation: cluster.processes[node].incarnation, highWatermark: hw,
+                                         at: cluster.now, streamName: name, nodeName: cluster.processes[node].name)
+        guard hw > previous, world.nodes[node]!.core.replicas[stream]!.isLeader,
+              let partition = world.nodes[node]!.core.replicas[stream]!.partition else { return }
+        world.minISR.highWatermarkAdvanced(streamName: name, leader: cluster.processes[node].name, to: hw,
+                                                  isrSize: partition.isr.count, minISR: partition.minISR, at: cluster.now)
         // End-to-end latency without consumers: a message is consumable once the leader's HW
         // passes it, measured from the publisher's intended send time. With consumers, they
         // measure it when they read the message.
-        guard scenario.consumers.isEmpty else { return }
-        var offset = max(brokerBox!.world.committedMeasured[stream], previous)
-        while offset < hw && Int(offset) < box.world.nodes[node]!.core.replicas[stream]!.log.count {
-            let payload = box.world.nodes[node]!.core.replicas[stream]!.log[Int(offset)].payload
-            measureEndToEnd(MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence))
+        guard cluster.scenario.consumers.isEmpty else { return }
+        var offset = max(world.committedMeasured[stream], previous)
+        while offset < hw && Int(offset) < world.nodes[node]!.core.replicas[stream]!.log.count {
+            let payload = world.nodes[node]!.core.replicas[stream]!.log[Int(offset)].payload
+            measureEndToEnd(MessageID(producer: UInt32(truncatingIfNeeded: payload.producerID), sequence: payload.sequence), &cluster)
             offset += 1
         }
-        brokerBox!.world.committedMeasured[stream] = max(brokerBox!.world.committedMeasured[stream], offset)
+        world.committedMeasured[stream] = max(world.committedMeasured[stream], offset)
     }
 
     // MARK: - Administration and phases
 
     /// Creates the scenario's streams through whichever node leads the metadata group.
-    mutating func adminTick() {
-        guard !brokerBox!.world.streamsCreated else { return }
-        if let leader = metadataLeader() {
-            let metadata = brokerBox!.world.nodes[leader]!.core.metadata
-            let missing = brokerBox!.world.spec.streams.indices.filter { metadata.stream(named: brokerBox!.world.streamNames[$0]) == nil }
+    mutating func adminTick(_ cluster: inout VirtualCluster) {
+        guard !world.streamsCreated else { return }
+        if let leader = metadataLeader(cluster) {
+            let metadata = world.nodes[leader]!.core.metadata
+            let missing = world.spec.streams.indices.filter { metadata.stream(named: world.streamNames[$0]) == nil }
             if missing.isEmpty {
-                brokerBox!.world.streamsCreated = true
+                world.streamsCreated = true
                 return
             }
-            if now - brokerBox!.world.lastCreateProposal >= 500 * Nanos.millisecond {
-                brokerBox!.world.lastCreateProposal = now
+            if cluster.now - world.lastCreateProposal >= 500 * Nanos.millisecond {
+                world.lastCreateProposal = cluster.now
                 for stream in missing {
-                    let definition = brokerBox!.world.spec.streams[stream]
+                    let definition = world.spec.streams[stream]
                     let spec = StreamSpec(name: definition.name, subject: definition.subject,
                                           replicationFactor: definition.replicationFactor, minISR: definition.minISR,
-                                          replicas: brokerBox!.world.replicaNodes[stream].map { BrokerID(UInt32($0)) })
-                    propose(.createStream(spec), at: leader)
+                                          replicas: world.replicaNodes[stream].map { BrokerID(UInt32($0)) })
+                    propose(.createStream(spec), at: leader, &cluster)
                 }
             }
         }
-        queue.schedule(.adminTick, at: now + 20 * Nanos.millisecond)
+        cluster.schedule(.adminTick, at: cluster.now + 20 * Nanos.millisecond)
     }
 
-    func metadataLeader() -> NodeID? {
+    func metadataLeader(_ cluster: VirtualCluster) -> NodeID? {
         var best: (node: NodeID, term: UInt64)?
-        for node in clusterNodes where processes[node].state == .running {
-            guard let raft = brokerBox?.world.nodes[node]?.core.raft, raft.role == .leader else { continue }
+        for node in cluster.clusterNodes where cluster.processes[node].state == .running {
+            guard let raft = world.nodes[node]?.core.raft, raft.role == .leader else { continue }
             if best == nil || raft.term > best!.term { best = (node, raft.term) }
         }
         return best?.node
     }
 
     /// Current leader of a stream per the metadata group's leader (or any broker that knows).
-    func streamLeader(_ stream: Int) -> NodeID? {
-        let name = brokerBox!.world.streamNames[stream]
-        if let leader = metadataLeader(), let state = brokerBox!.world.nodes[leader]?.core.metadata.stream(named: name) {
+    func streamLeader(_ stream: Int, _ cluster: VirtualCluster) -> NodeID? {
+        let name = world.streamNames[stream]
+        if let leader = metadataLeader(cluster), let state = world.nodes[leader]?.core.metadata.stream(named: name) {
             return state.leader.map { Int($0.rawValue) }
         }
         return nil
     }
 
-    /// End of the safety phase: every fault is healed; the liveness phase begins.
-    mutating func beginLivenessPhase() {
-        brokerBox!.world.inLivenessPhase = true
-        for node in clusterNodes where processes[node].state == .crashed { restart(node) }
-        resume(clusterNodes.filter { processes[$0].state == .paused })
-        network.healPartitions()
-        network.clearAllLinkFaults()
-        partitioned = false
-        activeLinkFaults = 0
-        for station in slowdown.indices { slowdown[station] = 1 }
-        for node in clusterNodes { processes[node].disk.config = baseDiskConfig }
-        noteHealth()
-        brokerBox!.world.livenessDeadline = now + livenessTimeout
-        queue.schedule(.livenessCheck, at: now + 50 * Nanos.millisecond)
+    /// End of the safety phase (the run has healed every fault): the liveness phase begins.
+    mutating func beginLivenessPhase(_ cluster: inout VirtualCluster) {
+        world.livenessDeadline = cluster.now + livenessTimeout
+        cluster.schedule(.livenessCheck, at: cluster.now + 50 * Nanos.millisecond)
     }
 
-    var livenessTimeout: VirtualTime { max(20 * Nanos.second, 20 * brokerBox!.world.spec.leaderTimeout) }
+    var livenessTimeout: VirtualTime { max(20 * Nanos.second, 20 * world.spec.leaderTimeout) }
 
-    mutating func checkConvergence() {
-        if let problem = convergenceProblem() {
-            brokerBox!.world.lastConvergenceProblem = problem
-            if now < brokerBox!.world.livenessDeadline {
-                queue.schedule(.livenessCheck, at: now + 50 * Nanos.millisecond)
+    mutating func checkConvergence(_ cluster: inout VirtualCluster) {
+        if let problem = convergenceProblem(cluster) {
+            world.lastConvergenceProblem = problem
+            if cluster.now < world.livenessDeadline {
+                cluster.schedule(.livenessCheck, at: cluster.now + 50 * Nanos.millisecond)
             }
             return
         }
-        brokerBox!.world.converged = true
-        brokerBox!.world.convergedAt = now
-        stopAfterConvergence = true
+        world.converged = true
+        world.convergedAt = cluster.now
+        cluster.stopRequested = true
     }
 
     /// Why the cluster has not converged yet, or nil: one metadata leader, every stream led
     /// with a full ISR, every replica holding the leader's log up to its end, committed,
     /// and no publish still in flight.
-    func convergenceProblem() -> String? {
-        guard let metaLeader = metadataLeader() else { return "no metadata leader" }
-        if brokerBox!.world.publishers.contains(where: { $0.core.outstanding > 0 }) { return "publishes still in flight" }
-        for stream in brokerBox!.world.streamNames.indices {
-            let name = brokerBox!.world.streamNames[stream]
-            guard let state = brokerBox!.world.nodes[metaLeader]!.core.metadata.stream(named: name) else { return "stream \(name) not created" }
+    func convergenceProblem(_ cluster: VirtualCluster) -> String? {
+        guard let metaLeader = metadataLeader(cluster) else { return "no metadata leader" }
+        if world.publishers.contains(where: { $0.core.outstanding > 0 }) { return "publishes still in flight" }
+        for stream in world.streamNames.indices {
+            let name = world.streamNames[stream]
+            guard let state = world.nodes[metaLeader]!.core.metadata.stream(named: name) else { return "stream \(name) not created" }
             guard let leader = state.leader.map({ Int($0.rawValue) }) else { return "stream \(name) has no leader" }
             guard state.isr.count == state.replicas.count else {
                 let missing = state.replicas.filter { !state.isr.contains($0) }.map { id -> String in
                     let node = Int(id.rawValue)
-                    guard let replica = brokerBox!.world.nodes[node]?.core.replicas[stream] else { return "\(processes[node].name) down" }
-                    return "\(processes[node].name) \(replica.role) LEO \(replica.logEndOffset) HW \(replica.highWatermark) epoch \(replica.leaderEpoch ?? 0)"
+                    guard let replica = world.nodes[node]?.core.replicas[stream] else { return "\(cluster.processes[node].name) down" }
+                    return "\(cluster.processes[node].name) \(replica.role) LEO \(replica.logEndOffset) HW \(replica.highWatermark) epoch \(replica.leaderEpoch ?? 0)"
                 }
-                return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count) (leader \(processes[leader].name) epoch \(state.leaderEpoch) LEO \(brokerBox!.world.nodes[leader]?.core.replicas[stream]?.logEndOffset ?? 0); out of sync: \(missing.joined(separator: ", ")))"
+                return "stream \(name) ISR \(state.isr.count)/\(state.replicas.count) (leader \(cluster.processes[leader].name) epoch \(state.leaderEpoch) LEO \(world.nodes[leader]?.core.replicas[stream]?.logEndOffset ?? 0); out of sync: \(missing.joined(separator: ", ")))"
             }
-            guard let leaderReplica = brokerBox!.world.nodes[leader]?.core.replicas[stream], leaderReplica.isLeader else {
-                return "stream \(name): \(processes[leader].name) does not act as leader yet"
+            guard let leaderReplica = world.nodes[leader]?.core.replicas[stream], leaderReplica.isLeader else {
+                return "stream \(name): \(cluster.processes[leader].name) does not act as leader yet"
             }
             let end = leaderReplica.logEndOffset
             guard leaderReplica.highWatermark == end else { return "stream \(name): leader HW \(leaderReplica.highWatermark) < LEO \(end)" }
-            for node in brokerBox!.world.replicaNodes[stream] {
-                guard let replica = brokerBox!.world.nodes[node]?.core.replicas[stream] else { return "stream \(name): \(processes[node].name) down" }
+            for node in world.replicaNodes[stream] {
+                guard let replica = world.nodes[node]?.core.replicas[stream] else { return "stream \(name): \(cluster.processes[node].name) down" }
                 if replica.logEndOffset != end || replica.highWatermark != end {
-                    return "stream \(name): \(processes[node].name) at LEO \(replica.logEndOffset) HW \(replica.highWatermark), leader at \(end)"
+                    return "stream \(name): \(cluster.processes[node].name) at LEO \(replica.logEndOffset) HW \(replica.highWatermark), leader at \(end)"
                 }
             }
         }
@@ -549,21 +523,21 @@ extension Simulation {
 
     // MARK: - Crash and restart
 
-    mutating func brokerCrashed(_ node: NodeID) {
-        guard brokerBox != nil, node < clusterNodes.count else { return }
-        for stream in brokerBox!.world.streamNames.indices where streamLeader(stream) == node {
-            brokerBox!.world.leaderLostAt[stream] = brokerBox!.world.leaderLostAt[stream] ?? now
+    mutating func crashed(_ node: NodeID, _ cluster: inout VirtualCluster) {
+        guard node < cluster.clusterNodes.count else { return }
+        for stream in world.streamNames.indices where streamLeader(stream, cluster) == node {
+            world.leaderLostAt[stream] = world.leaderLostAt[stream] ?? cluster.now
         }
-        brokerBox!.world.nodes[node] = nil
-        brokerBox!.world.files[node] = nil
-        brokerBox!.world.up[node] = false
+        world.nodes[node] = nil
+        world.files[node] = nil
+        world.up[node] = false
         // After the node is gone (its process is marked crashed only after this returns), so a
         // client reconnecting right away cannot land on it again.
-        clientsSeeCrash(node)
+        clientsSeeCrash(node, &cluster)
     }
 
-    mutating func brokerRestarted(_ node: NodeID) {
-        guard brokerBox != nil, node < clusterNodes.count else { return }
-        bootBroker(node)
+    mutating func restarted(_ node: NodeID, _ cluster: inout VirtualCluster) {
+        guard node < cluster.clusterNodes.count else { return }
+        bootBroker(node, &cluster)
     }
 }

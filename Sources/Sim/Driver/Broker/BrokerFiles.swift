@@ -27,17 +27,17 @@ struct RecoveredFiles {
     var streams: [RecoveredLog?]
 }
 
-extension Simulation {
+extension BrokerModel {
     /// Opens the node's stores and runs their recovery: records checked by CRC, the log cut at
     /// the first bad one (a torn write, a flipped bit), indexes rebuilt. Recovery takes no
     /// virtual time and its repairs are durable before the node starts, as `recover()` returns
     /// only after its fsyncs on a live node.
-    mutating func recoverBrokerFiles(_ node: NodeID) throws -> RecoveredFiles {
-        let names = brokerBox!.world.streamNames
-        let hosts = brokerBox!.world.hosts[node]
+    mutating func recoverBrokerFiles(_ node: NodeID, _ cluster: inout VirtualCluster) throws -> RecoveredFiles {
+        let names = world.streamNames
+        let hosts = world.hosts[node]
         let fileSystem = SimDiskFileSystem()
         var cuts: [(log: String, bytes: UInt64)] = []
-        let recovered = try fileSystem.lending(&processes[node].disk) { () throws -> RecoveredFiles in
+        let recovered = try fileSystem.lending(&cluster.processes[node].disk) { () throws -> RecoveredFiles in
             let raft = try RaftLogStore(directory: URL(fileURLWithPath: BrokerFiles.raftDirectory, isDirectory: true), files: fileSystem)
             let (hardState, raftLog) = try raft.recover()
             if raft.bytesCutByRecovery > 0 { cuts.append(("raft", raft.bytesCutByRecovery)) }
@@ -55,11 +55,11 @@ extension Simulation {
                                   hardState: hardState, raftLog: raftLog, streams: logs)
         }
         for cut in cuts {
-            brokerBox!.world.recoveryCuts += 1
-            brokerBox!.world.recoveryCutBytes += cut.bytes
-            if let sink = traceSink {
-                var line = TraceLine(time: now, sequence: 0, kind: "log_cut_on_recovery")
-                line.add("node", processes[node].name)
+            world.recoveryCuts += 1
+            world.recoveryCutBytes += cut.bytes
+            if let sink = cluster.traceSink {
+                var line = TraceLine(time: cluster.now, sequence: 0, kind: "log_cut_on_recovery")
+                line.add("node", cluster.processes[node].name)
                 line.add("log", cut.log)
                 line.add("bytes", cut.bytes)
                 sink.write(line: line.json)
@@ -70,10 +70,10 @@ extension Simulation {
 
     /// A node whose files cannot be recovered (a flipped bit in its Raft hard state: guessing a
     /// term and vote could let it vote twice) does not start, as the live broker refuses to.
-    mutating func brokerFailedToStart(_ node: NodeID, _ error: Error) {
-        if let sink = traceSink {
-            var line = TraceLine(time: now, sequence: 0, kind: "broker_failed_to_start")
-            line.add("node", processes[node].name)
+    mutating func brokerFailedToStart(_ node: NodeID, _ error: Error, _ cluster: inout VirtualCluster) {
+        if let sink = cluster.traceSink {
+            var line = TraceLine(time: cluster.now, sequence: 0, kind: "broker_failed_to_start")
+            line.add("node", cluster.processes[node].name)
             line.add("error", "\(error)")
             sink.write(line: line.json)
         }
@@ -82,35 +82,35 @@ extension Simulation {
     /// Runs store operations on the node's disk; adds their bytes and fsyncs to the run's totals
     /// and returns the virtual time they take. The fsyncs they began stay in
     /// `fileSystem.tickets` for the caller to complete when that time has passed.
-    mutating func onDisk(_ node: NodeID, _ fileSystem: SimDiskFileSystem, _ body: () throws -> Void) -> Int64 {
+    mutating func onDisk(_ node: NodeID, _ fileSystem: SimDiskFileSystem, _ cluster: inout VirtualCluster, _ body: () throws -> Void) -> Int64 {
         fileSystem.resetCost()
         do {
-            try fileSystem.lending(&processes[node].disk, body)
+            try fileSystem.lending(&cluster.processes[node].disk, body)
         } catch {
             // The simulated disk never fails a call: an error is the driver and the store
             // disagreeing about the log, a bug to surface, not a fault to model.
-            preconditionFailure("simulated storage of \(processes[node].name): \(error)")
+            preconditionFailure("simulated storage of \(cluster.processes[node].name): \(error)")
         }
-        brokerBox!.world.diskBytesWritten += UInt64(fileSystem.bytesWritten)
-        brokerBox!.world.fsyncs += UInt64(fileSystem.syncs)
+        world.diskBytesWritten += UInt64(fileSystem.bytesWritten)
+        world.fsyncs += UInt64(fileSystem.syncs)
         return fileSystem.latency
     }
 
     /// A stream store operation on `node` (see `onDisk`).
-    mutating func onStreamStore(_ node: NodeID, _ stream: Int, _ body: (StreamLogStore) throws -> Void) -> (latency: Int64, fileSystem: SimDiskFileSystem) {
-        let files = brokerBox!.world.files[node]!
+    mutating func onStreamStore(_ node: NodeID, _ stream: Int, _ cluster: inout VirtualCluster, _ body: (StreamLogStore) throws -> Void) -> (latency: Int64, fileSystem: SimDiskFileSystem) {
+        let files = world.files[node]!
         let store = files.streams[stream]!
-        return (onDisk(node, files.fileSystem) { try body(store) }, files.fileSystem)
+        return (onDisk(node, files.fileSystem, &cluster) { try body(store) }, files.fileSystem)
     }
 
     /// Checkpoint files are replaced whole (temporary file, fsync, rename, directory fsync:
     /// Kafka's checkpoint files); durable once the replacement's fsyncs have completed.
-    mutating func checkpoint(_ node: NodeID, _ stream: Int, _ write: (StreamLogStore) throws -> Void) {
-        let (latency, fileSystem) = onStreamStore(node, stream) { try write($0) }
+    mutating func checkpoint(_ node: NodeID, _ stream: Int, _ cluster: inout VirtualCluster, _ write: (StreamLogStore) throws -> Void) {
+        let (latency, fileSystem) = onStreamStore(node, stream, &cluster) { try write($0) }
         for ticket in fileSystem.tickets {
-            brokerBox!.world.nodes[node]!.checkpointTickets.append(ticket)
-            queue.schedule(.checkpointSynced(node: Int32(node), incarnation: processes[node].incarnation, ticket: ticket.id),
-                           at: now + latency)
+            world.nodes[node]!.checkpointTickets.append(ticket)
+            cluster.schedule(.checkpointSynced(node: Int32(node), incarnation: cluster.processes[node].incarnation, ticket: ticket.id),
+                           at: cluster.now + latency)
         }
     }
 }

@@ -5,17 +5,16 @@ import Replication
 import SimCore
 import Stats
 
-extension Simulation {
+extension BrokerModel {
     /// Metrics of the broker model, added to the run's outcome.
     mutating func brokerMetrics(_ metrics: inout [String: Double], _ units: inout [String: String],
-                                _ histograms: inout [String: LatencyHistogram]) {
-        guard var world = brokerBox?.world else { return }
-        let end = now
+                                _ histograms: inout [String: LatencyHistogram], _ cluster: inout VirtualCluster) {
+        let end = cluster.now
         for stream in world.streamNames.indices {
             if let since = world.underReplicatedSince[stream] { world.underReplicatedTotal[stream] += end - since }
             if let since = world.leaderlessSince[stream] { world.leaderlessTotal[stream] += end - since }
         }
-        let committed = committedLogs()
+        let committed = committedLogs(cluster)
         var duplicates = 0
         for log in committed {
             guard let log else { continue }
@@ -42,7 +41,7 @@ extension Simulation {
             ("fsyncs", Double(world.fsyncs), "count"),
             ("log_cuts_on_recovery", Double(world.recoveryCuts), "count"),
             ("log_bytes_cut_on_recovery", Double(world.recoveryCutBytes), "bytes"),
-            ("convergence_s", world.convergedAt.map { Double($0 - scenario.duration) / 1e9 } ?? -1, "s"),
+            ("convergence_s", world.convergedAt.map { Double($0 - cluster.scenario.duration) / 1e9 } ?? -1, "s"),
         ]
         for (name, value, unit) in values {
             metrics[name] = value
@@ -51,23 +50,20 @@ extension Simulation {
         units["publish_latency"] = "ms"
         units["end_to_end_latency"] = "ms"
         units["failover_time"] = "ms"
-        brokerBox!.world = world
     }
 
     /// The readable prefix of each stream: its current leader's log below the leader's HW.
     /// Computed once at the end of the run (several checks and metrics read it).
-    func committedLogs() -> [[ObservedEntry]?] {
-        guard let box = brokerBox else { return [] }
-        if let cached = box.committedAtEnd { return cached }
-        let logs = computeCommittedLogs()
-        box.committedAtEnd = logs
+    mutating func committedLogs(_ cluster: VirtualCluster) -> [[ObservedEntry]?] {
+        if let cached = committedAtEnd { return cached }
+        let logs = computeCommittedLogs(cluster)
+        committedAtEnd = logs
         return logs
     }
 
-    func computeCommittedLogs() -> [[ObservedEntry]?] {
-        guard let world = brokerBox?.world else { return [] }
-        return world.streamNames.indices.map { stream in
-            guard let leader = streamLeader(stream), let replica = world.nodes[leader]?.core.replicas[stream] else { return nil }
+    func computeCommittedLogs(_ cluster: VirtualCluster) -> [[ObservedEntry]?] {
+        world.streamNames.indices.map { stream in
+            guard let leader = streamLeader(stream, cluster), let replica = world.nodes[leader]?.core.replicas[stream] else { return nil }
             return replica.log.prefix(Int(replica.highWatermark)).map(Self.observed)
         }
     }
@@ -78,12 +74,11 @@ extension Simulation {
     }
 
     /// Runs one broker check by name; nil if the name is not a broker check.
-    func brokerCheck(_ name: String) -> CheckReport? {
-        guard let world = brokerBox?.world else { return nil }
-        let end = now
+    mutating func brokerCheck(_ name: String, _ cluster: VirtualCluster) -> CheckReport? {
+        let end = cluster.now
         switch name {
         case AcknowledgedLossChecker.name:
-            let committed = committedLogs()
+            let committed = committedLogs(cluster)
             var report = world.acknowledged.verify(streamNames: world.streamNames, committed: committed, at: end).0
             report.violations += world.consumerViolations
             // What consumers read was committed: it must still be there at the end.
@@ -102,7 +97,7 @@ extension Simulation {
             let snapshots: [[ReplicaSnapshot]] = world.streamNames.indices.map { stream in
                 world.replicaNodes[stream].compactMap { node in
                     guard let replica = world.nodes[node]?.core.replicas[stream] else { return nil }
-                    return ReplicaSnapshot(node: node, nodeName: processes[node].name, alive: processes[node].state == .running,
+                    return ReplicaSnapshot(node: node, nodeName: cluster.processes[node].name, alive: cluster.processes[node].state == .running,
                                            highWatermark: replica.highWatermark, log: replica.log.map(Self.observed))
                 }
             }
@@ -116,9 +111,9 @@ extension Simulation {
         case RaftLogMatchingChecker.name:
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            let logs = clusterNodes.compactMap { node -> (node: String, entries: [(term: UInt64, digest: UInt64)])? in
+            let logs = cluster.clusterNodes.compactMap { node -> (node: String, entries: [(term: UInt64, digest: UInt64)])? in
                 guard let raft = world.nodes[node]?.core.raft else { return nil }
-                return (processes[node].name, raft.log.map { entry in
+                return (cluster.processes[node].name, raft.log.map { entry in
                     (entry.term, entry.command.map { stableHash(String(decoding: (try? encoder.encode($0)) ?? Data(), as: UTF8.self)) } ?? 0)
                 })
             }
@@ -127,11 +122,12 @@ extension Simulation {
             return world.minISR.verify()
         case ProducerOrderChecker.name:
             let publishers = world.publishers
+            var lookup = world  // the slot lookups borrow mutably (see `BrokerWorld.publisherSlot`)
             return ProducerOrderChecker.verify(
-                streamNames: world.streamNames, committed: committedLogs(), at: end,
-                sentAt: { message in publisherSlot(of: message).map { publishers[$0.publisher].core.ledger.intended[$0.slot] } },
+                streamNames: world.streamNames, committed: committedLogs(cluster), at: end,
+                sentAt: { message in lookup.publisherSlot(of: message).map { publishers[$0.publisher].core.ledger.intended[$0.slot] } },
                 ackedAt: { message in
-                    publisherSlot(of: message).flatMap { p, slot in
+                    lookup.publisherSlot(of: message).flatMap { p, slot in
                         publishers[p].core.ledger.isAcked(slot) ? publishers[p].core.ledger.ackedAt[slot] : nil
                     }
                 })

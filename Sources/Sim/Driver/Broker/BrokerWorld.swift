@@ -87,11 +87,18 @@ struct SimPublisher: Sendable {
     static let sweepTimer: UInt32 = 0
     static let backoffTimer: UInt32 = 1
     static let reconnectTimer: UInt32 = 2
+    /// The reset of a connection whose broker process died reaches the client (see `clientsSeeCrash`).
+    static let resetTimer: UInt32 = 3
 
     var workload: Int
     var stream: Int
     var payloadBytes: Int
     var core: ProducerCore<NodeID>
+    /// When the last answer sent to this connection reaches the client: a reset sent after it
+    /// (its broker was killed) arrives no earlier, as TCP delivers a connection's bytes in order.
+    var answersArriveBy: VirtualTime = 0
+    /// The dead broker whose reset is still on its way to this connection.
+    var resetFrom: NodeID?
     /// Whether a message's end-to-end latency was measured already (by ledger slot).
     var endToEndMeasured: [Bool] = []
 }
@@ -135,7 +142,6 @@ struct BrokerWorld: Sendable {
     var lastCreateProposal: VirtualTime = Int64.min / 2
     var streamsCreated = false
     var livenessDeadline: VirtualTime = 0
-    var inLivenessPhase = false
     var converged = false
     var convergedAt: VirtualTime?
     var lastConvergenceProblem = "not checked"
@@ -170,10 +176,11 @@ struct BrokerWorld: Sendable {
     func streamIndex(_ name: String) -> Int? { streamNames.firstIndex(of: name) }
 }
 
-/// Holds the broker world by reference. Reading a member through an optional struct
-/// (`world!.x`) copies the whole struct first — dozens of retains per event, measured as a
-/// third of the broker model's run time — while a class reference is one pointer.
-final class BrokerBox {
+/// The broker model: the replicated log's nodes (`BrokerCore` per process, on the live
+/// broker's `LogStore` over the simulated disk), its clients (the `Clients` cores) and its
+/// checkers, driven by the run's events. It owns `BrokerEvent`s and its world; the virtual
+/// cluster it runs on is lent to each handler.
+struct BrokerModel {
     var world: BrokerWorld
     /// The committed logs at the end of the run, once computed (see `committedLogs`).
     var committedAtEnd: [[ObservedEntry]?]?
@@ -182,5 +189,42 @@ final class BrokerBox {
     var drainingEffects = false
     /// Rotates leader look-ups through the brokers, as a client library does.
     var lookupCursor = 0
-    init(_ world: BrokerWorld) { self.world = world }
+    /// One arrival stream per publish workload.
+    var publishRngs: [SeededGenerator]
+
+    init(_ spec: BrokerSpec, nodes: [NodeSpec], publishWorkloads: Int, root: SeededGenerator) throws {
+        world = try Self.makeBrokerWorld(spec, nodes: nodes, root: root.stream("broker"))
+        publishRngs = (0..<publishWorkloads).map { root.stream("publish.\($0)") }
+    }
+
+    /// Trace fields of a broker event.
+    func describe(_ event: BrokerEvent, into line: inout TraceLine, _ cluster: VirtualCluster) {
+        switch event {
+        case .mail(let slot):
+            if let mail = world.mail[Int(slot)] {
+                line.add("from", cluster.processes[mail.from].name)
+                line.add("to", cluster.processes[mail.to].name)
+                line.add("message", mail.body.kindName)
+            }
+        case .raftTick(let n, let i), .raftPersisted(let n, let i), .replicaTick(let n, let i):
+            line.add("node", cluster.processes[Int(n)].name)
+            line.add("incarnation", Int(i))
+        case .logAppended(let n, _, let s, let upTo), .logSynced(let n, _, let s, let upTo):
+            line.add("node", cluster.processes[Int(n)].name)
+            line.add("stream", world.streamNames[Int(s)])
+            line.add("up_to", upTo)
+        case .checkpointSynced(let n, _, let ticket):
+            line.add("node", cluster.processes[Int(n)].name)
+            line.add("ticket", ticket)
+        case .publish(let w):
+            line.add("workload", Int(w))
+        case .publishTimeout(let r, let a):
+            line.add("request", r)
+            line.add("attempt", Int(a & 0x7FFF_FFFF))
+        case .adminTick, .livenessCheck:
+            break
+        case .consumePoll(let c):
+            line.add("consumer", Int(c))
+        }
+    }
 }

@@ -9,384 +9,362 @@ import Stations
 /// services run too), does its work on one of its threads, calls its children stage by stage,
 /// and answers. Central validation calls the tokeninfo cluster; local validation fetches the
 /// JWKS and revocation list from the JWKS endpoint. Every message crosses the simulated network.
-extension Simulation {
+extension MeshModel {
     /// How long a JWKS or revocation-list fetch waits for an answer.
     static let keyFetchTimeout: Int64 = Nanos.second
 
     // MARK: - Start
 
-    mutating func scheduleMeshStart() {
-        guard let m = meshWorld else { return }
-        for index in m.workloadArrivals.indices {
-            let first = scenario.meshWorkloads[index].start + Self.interarrival(m.workloadArrivals[index], elapsed: 0, &m.arrivalRngs[index])
-            if first < m.workloadStop[index] { queue.schedule(.meshArrival(workload: Int32(index)), at: first) }
+    mutating func start(_ cluster: inout VirtualCluster) {
+        for index in world.workloadArrivals.indices {
+            let first = cluster.scenario.meshWorkloads[index].start + world.workloadArrivals[index].interarrival(elapsed: 0, &world.arrivalRngs[index])
+            if first < world.workloadStop[index] { cluster.schedule(.clientArrival(workload: Int32(index)), at: first) }
         }
-        for replica in m.replicaNode.indices { startValidator(replica) }
-        for client in m.refreshers.indices { scheduleRefresh(client) }
-        if m.auth.revocationsPerSecond > 0 {
-            queue.schedule(.meshRevoke, at: nextRevocation(m))
+        for replica in world.replicaNode.indices { startValidator(replica, &cluster) }
+        for client in world.refreshers.indices { scheduleRefresh(client, &cluster) }
+        if world.auth.revocationsPerSecond > 0 {
+            let first = nextRevocation(cluster)
+            cluster.schedule(.revoke, at: first)
         }
     }
 
-    func nextRevocation(_ m: MeshWorld) -> VirtualTime {
-        now + max(1, Distribution.exponential(mean: 1e9 / m.auth.revocationsPerSecond).sampleNanos(&m.revocationRng))
+    mutating func nextRevocation(_ cluster: VirtualCluster) -> VirtualTime {
+        cluster.now + max(1, Distribution.exponential(mean: 1e9 / world.auth.revocationsPerSecond).sampleNanos(&world.revocationRng))
     }
 
-    mutating func startValidator(_ replica: Int) {
-        let m = meshWorld!
-        let effects = m.validators[replica].start(now: now)
-        applyHopEffects(replica, effects)
-        armValidatorTimer(replica)
+    mutating func startValidator(_ replica: Int, _ cluster: inout VirtualCluster) {
+        let effects = world.validators[replica].start(now: cluster.now)
+        applyHopEffects(replica, effects, &cluster)
+        armValidatorTimer(replica, &cluster)
     }
-
-    func localNow(_ node: NodeID) -> Int64 { processes[node].clock.now(now) }
 
     // MARK: - Event dispatch
 
-    mutating func handleMesh(_ event: SimEvent) {
+    mutating func handle(_ event: MeshEvent, _ cluster: inout VirtualCluster) {
         switch event {
-        case .meshArrival(let w): meshArrival(Int(w))
-        case .meshCallArrives(let c): callArrives(Int(c), event)
-        case .meshWorkDone(let r, let server, let inc): workDone(Int(r), Int(server), inc, event)
-        case .meshReply(let c): replyArrives(Int(c), event)
-        case .meshCallTimeout(let c): callTimedOut(Int(c), event)
-        case .meshTokeninfoSend(let t): sendTokeninfo(Int(t), event)
-        case .meshTokeninfoArrives(let t): tokeninfoArrives(Int(t), event)
-        case .meshTokeninfoDone(let k, let server, let inc): tokeninfoDone(Int(k), Int(server), inc, event)
-        case .meshTokeninfoReply(let t): tokeninfoAnswered(Int(t), event, timedOut: false)
-        case .meshTokeninfoTimeout(let t): tokeninfoAnswered(Int(t), event, timedOut: true)
-        case .meshKeysRequest(let r, let kind, let seq): keysRequested(Int(r), Int(kind), seq, event)
-        case .meshKeysReply(let r, let kind, let seq): keysAnswered(Int(r), Int(kind), seq, event, timedOut: false)
-        case .meshKeysTimeout(let r, let kind, let seq): keysAnswered(Int(r), Int(kind), seq, event, timedOut: true)
-        case .meshValidatorTick(let r): validatorTick(Int(r), event)
-        case .meshTokenRefresh(let c): refreshToken(Int(c))
-        case .meshTokenRequest(let c): tokenRequested(Int(c), event)
-        case .meshTokenIssued(let c, let t): tokenIssued(Int(c), Int32(t), event)
-        case .meshRevoke: revokeOne()
-        default: break
+        case .clientArrival(let w): meshArrival(Int(w), &cluster)
+        case .callArrives(let c): callArrives(Int(c), event, &cluster)
+        case .workDone(let r, let server, let inc): workDone(Int(r), Int(server), inc, event, &cluster)
+        case .reply(let c): replyArrives(Int(c), event, &cluster)
+        case .callTimeout(let c): callTimedOut(Int(c), event, &cluster)
+        case .tokeninfoSend(let t): sendTokeninfo(Int(t), event, &cluster)
+        case .tokeninfoArrives(let t): tokeninfoArrives(Int(t), event, &cluster)
+        case .tokeninfoDone(let k, let server, let inc): tokeninfoDone(Int(k), Int(server), inc, event, &cluster)
+        case .tokeninfoReply(let t): tokeninfoAnswered(Int(t), event, timedOut: false, &cluster)
+        case .tokeninfoTimeout(let t): tokeninfoAnswered(Int(t), event, timedOut: true, &cluster)
+        case .keysRequest(let r, let kind, let seq): keysRequested(Int(r), Int(kind), seq, event, &cluster)
+        case .keysReply(let r, let kind, let seq): keysAnswered(Int(r), Int(kind), seq, event, timedOut: false, &cluster)
+        case .keysTimeout(let r, let kind, let seq): keysAnswered(Int(r), Int(kind), seq, event, timedOut: true, &cluster)
+        case .validatorTick(let r): validatorTick(Int(r), event, &cluster)
+        case .tokenRefresh(let c): refreshToken(Int(c), &cluster)
+        case .tokenRequest(let c): tokenRequested(Int(c), event, &cluster)
+        case .tokenIssued(let c, let t): tokenIssued(Int(c), Int32(t), event, &cluster)
+        case .revoke: revokeOne(&cluster)
         }
     }
 
     /// Whether an event at `node` happens now: dropped when the process is down, held until
     /// it resumes when paused.
-    mutating func meshProcessUp(_ node: NodeID, _ event: SimEvent) -> Bool {
-        switch processes[node].state {
-        case .running: return true
-        case .crashed: return false
-        case .paused:
-            heldWhilePaused[node].append(event)
-            return false
-        }
+    mutating func meshProcessUp(_ node: NodeID, _ event: MeshEvent, _ cluster: inout VirtualCluster) -> Bool {
+        cluster.isRunning(node, else: .mesh(event))
     }
 
     /// Like `meshProcessUp` for a message from `from`, which a partition that began while it
     /// was in flight drops on arrival.
-    mutating func meshDelivered(from: NodeID, to: NodeID, _ event: SimEvent) -> Bool {
-        meshProcessUp(to, event) && network.admitArrival(from: from, to: to)
+    mutating func meshDelivered(from: NodeID, to: NodeID, _ event: MeshEvent, _ cluster: inout VirtualCluster) -> Bool {
+        meshProcessUp(to, event, &cluster) && cluster.network.admitArrival(from: from, to: to)
     }
 
     /// Puts a mesh message on the network; the one-way latency comes from where sender and
     /// receiver sit (same host, zone, account, region).
-    mutating func meshSend(from: NodeID, to: NodeID, _ event: SimEvent) {
-        let transmission = network.transmit(from: from, to: to, bytes: 0, now: now)
+    mutating func meshSend(from: NodeID, to: NodeID, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let transmission = cluster.network.transmit(from: from, to: to, bytes: 0, now: cluster.now)
         guard let first = transmission.first else { return }
-        let m = meshWorld!
-        let latency = placementLatency(from, to, m)
-        queue.schedule(event, at: first + latency)
-        if let second = transmission.second { queue.schedule(event, at: second + latency) }
+        let latency = placementLatency(from, to, cluster)
+        cluster.schedule(event, at: first + latency)
+        if let second = transmission.second { cluster.schedule(event, at: second + latency) }
     }
 
-    func placementLatency(_ from: NodeID, _ to: NodeID, _ m: MeshWorld) -> Int64 {
-        let spec = m.latency
+    mutating func placementLatency(_ from: NodeID, _ to: NodeID, _ cluster: VirtualCluster) -> Int64 {
+        let spec = world.latency
         let distribution: Distribution
-        if let client = spec.client, from == clientNode || to == clientNode {
+        if let client = spec.client, from == cluster.clientNode || to == cluster.clientNode {
             distribution = client
         } else if from == to {
             distribution = spec.sameHost
-        } else if m.nodeRegion[from] != m.nodeRegion[to] {
+        } else if world.nodeRegion[from] != world.nodeRegion[to] {
             distribution = spec.crossRegion
-        } else if m.nodeAccount[from] != m.nodeAccount[to] {
+        } else if world.nodeAccount[from] != world.nodeAccount[to] {
             distribution = spec.crossAccount
-        } else if processes[from].zone != processes[to].zone {
+        } else if cluster.processes[from].zone != cluster.processes[to].zone {
             distribution = spec.crossZone
         } else {
             distribution = spec.sameZone
         }
-        return max(0, distribution.sampleNanos(&m.latencyRng))
+        return max(0, distribution.sampleNanos(&world.latencyRng))
     }
 
     // MARK: - Requests from the client
 
-    mutating func meshArrival(_ w: Int) {
-        let m = meshWorld!
-        let request = UInt64(requestStart.count)
-        requestStart.append(now)
-        requestWorkload.append(Int32(w))
-        ledger.sent(request, at: now)
-        liveness.started(request, at: now)
-        if let timeout = m.workloadTimeout[w] { queue.schedule(.timeout(request: request), at: now + timeout) }
+    mutating func meshArrival(_ w: Int, _ cluster: inout VirtualCluster) {
+        let request = UInt64(cluster.requests.start.count)
+        cluster.requests.start.append(cluster.now)
+        cluster.requests.workload.append(Int32(w))
+        cluster.requests.ledger.sent(request, at: cluster.now)
+        cluster.requests.liveness.started(request, at: cluster.now)
+        if let timeout = world.workloadTimeout[w] { cluster.schedule(.timeout(request: request), at: cluster.now + timeout) }
 
-        let client = Int(request % UInt64(m.refreshers.count))
-        var token = m.clientToken[client]
+        let client = Int(request % UInt64(world.refreshers.count))
+        var token = world.clientToken[client]
         var owner = Int32(client)
-        if m.auth.forgedFraction > 0 && m.clientRng.chance(m.auth.forgedFraction) {
-            token = m.forgedPool[m.clientRng.index(below: m.forgedPool.count)]
+        if world.auth.forgedFraction > 0 && world.clientRng.chance(world.auth.forgedFraction) {
+            token = world.forgedPool[world.clientRng.index(below: world.forgedPool.count)]
             owner = -1
         }
         // Indexed by request id; station requests of a mixed scenario hold -2.
-        while m.requestClient.count < Int(request) { m.requestClient.append(-2) }
-        m.requestClient.append(owner)
+        while world.requestClient.count < Int(request) { world.requestClient.append(-2) }
+        world.requestClient.append(owner)
 
-        var entry = m.workloadEntry[w]
+        var entry = world.workloadEntry[w]
         if entry < 0 {
-            let u = m.entryRng.nextUnit() * (m.entryWeights.last?.cumulative ?? 1)
-            entry = (m.entryWeights.first { u < $0.cumulative } ?? m.entryWeights[m.entryWeights.count - 1]).service
+            let u = world.entryRng.nextUnit() * (world.entryWeights.last?.cumulative ?? 1)
+            entry = (world.entryWeights.first { u < $0.cumulative } ?? world.entryWeights[world.entryWeights.count - 1]).service
         }
-        let call = newCall(request: request, parent: -1, service: entry, token: token, caller: clientNode,
-                           edge: 0, attempt: 0)
-        meshSend(from: clientNode, to: m.replicaNode[Int(m.calls[call].replica)], .meshCallArrives(call: UInt64(call)))
+        let call = newCall(request: request, parent: -1, service: entry, token: token, caller: cluster.clientNode,
+                           edge: 0, attempt: 0, &cluster)
+        meshSend(from: cluster.clientNode, to: world.replicaNode[Int(world.calls[call].replica)], .callArrives(call: UInt64(call)), &cluster)
 
-        let next = now + Self.interarrival(m.workloadArrivals[w], elapsed: now - scenario.meshWorkloads[w].start, &m.arrivalRngs[w])
-        if next < m.workloadStop[w] { queue.schedule(.meshArrival(workload: Int32(w)), at: next) }
+        let next = cluster.now + world.workloadArrivals[w].interarrival(elapsed: cluster.now - cluster.scenario.meshWorkloads[w].start, &world.arrivalRngs[w])
+        if next < world.workloadStop[w] { cluster.schedule(.clientArrival(workload: Int32(w)), at: next) }
     }
 
     /// Records a new call attempt to a replica of `service`, chosen by the shared call rules
     /// (`CallRules.replica`: round-robin per service, retries on the next replica, health checks).
     mutating func newCall(request: UInt64, parent: Int64, service: Int, token: Int32, caller: NodeID,
-                          edge: Int16, attempt: Int32, avoiding failed: Int32? = nil) -> Int {
-        let m = meshWorld!
-        let replicas = m.replicas(of: service)
+                          edge: Int16, attempt: Int32, avoiding failed: Int32? = nil, _ cluster: inout VirtualCluster) -> Int {
+        let replicas = world.replicas(of: service)
         let replica = replicas.lowerBound + CallRules.replica(
-            count: replicas.count, turn: m.roundRobin[service], retryAfter: failed.map { Int($0) - replicas.lowerBound },
-            healthChecks: m.healthChecks, isUp: { processes[m.replicaNode[replicas.lowerBound + $0]].state != .crashed })
-        if failed == nil { m.roundRobin[service] &+= 1 }
-        m.calls.append(MeshCall(request: request, parent: parent, replica: Int32(replica), service: Int32(service),
-                                token: token, callerIncarnation: processes[caller].incarnation, edge: edge, attempt: attempt,
-                                sentAt: now))
-        m.serviceCalls += 1
-        let callee = m.replicaNode[replica]
-        if processes[caller].zone != processes[callee].zone { m.crossZoneCalls += 1 }
-        if caller != clientNode && m.nodeAccount[caller] != m.nodeAccount[callee] { m.crossAccountCalls += 1 }
-        return m.calls.count - 1
+            count: replicas.count, turn: world.roundRobin[service], retryAfter: failed.map { Int($0) - replicas.lowerBound },
+            healthChecks: world.healthChecks, isUp: { cluster.processes[world.replicaNode[replicas.lowerBound + $0]].state != .crashed })
+        if failed == nil { world.roundRobin[service] &+= 1 }
+        world.calls.append(MeshCall(request: request, parent: parent, replica: Int32(replica), service: Int32(service),
+                                token: token, callerIncarnation: cluster.processes[caller].incarnation, edge: edge, attempt: attempt,
+                                sentAt: cluster.now))
+        world.serviceCalls += 1
+        let callee = world.replicaNode[replica]
+        if cluster.processes[caller].zone != cluster.processes[callee].zone { world.crossZoneCalls += 1 }
+        if caller != cluster.clientNode && world.nodeAccount[caller] != world.nodeAccount[callee] { world.crossAccountCalls += 1 }
+        return world.calls.count - 1
     }
 
-    func callerNode(_ call: MeshCall, _ m: MeshWorld) -> NodeID {
-        call.parent < 0 ? clientNode : m.replicaNode[Int(m.calls[Int(call.parent)].replica)]
+    func callerNode(_ call: MeshCall, _ cluster: VirtualCluster) -> NodeID {
+        call.parent < 0 ? cluster.clientNode : world.replicaNode[Int(world.calls[Int(call.parent)].replica)]
     }
 
     // MARK: - A hop: validate, work, call children, answer
 
-    mutating func callArrives(_ c: Int, _ event: SimEvent) {
-        let m = meshWorld!
-        let replica = Int(m.calls[c].replica)
-        let node = m.replicaNode[replica]
-        guard meshDelivered(from: callerNode(m.calls[c], m), to: node, event), m.calls[c].arrivedAt == 0 else { return }
-        m.calls[c].arrivedAt = now
-        m.calls[c].calleeIncarnation = processes[node].incarnation
-        stepValidator(replica, .validate(request: UInt64(c), token: m.tokens[Int(m.calls[c].token)]))
+    mutating func callArrives(_ c: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let replica = Int(world.calls[c].replica)
+        let node = world.replicaNode[replica]
+        // The call record is read out first: `callerNode(world.calls[c], …)` copied the whole
+        // model (a read of `self.world` overlapping the method's borrow of `self`; callgrind).
+        let call = world.calls[c]
+        let caller = callerNode(call, cluster)
+        guard meshDelivered(from: caller, to: node, event, &cluster), world.calls[c].arrivedAt == 0 else { return }
+        world.calls[c].arrivedAt = cluster.now
+        world.calls[c].calleeIncarnation = cluster.processes[node].incarnation
+        stepValidator(replica, .validate(request: UInt64(c), token: world.tokens[Int(world.calls[c].token)]), &cluster)
     }
 
-    mutating func stepValidator(_ replica: Int, _ input: HopInput) {
-        let m = meshWorld!
+    mutating func stepValidator(_ replica: Int, _ input: HopInput, _ cluster: inout VirtualCluster) {
         // Timers run on virtual (monotonic) time; token expiry is judged by the node's own,
         // possibly skewed, wall clock.
-        let effects = m.validators[replica].step(input, now: now, wallClock: localNow(m.replicaNode[replica]))
-        applyHopEffects(replica, effects)
-        armValidatorTimer(replica)
+        let effects = world.validators[replica].step(input, now: cluster.now, wallClock: cluster.localNow(world.replicaNode[replica]))
+        applyHopEffects(replica, effects, &cluster)
+        armValidatorTimer(replica, &cluster)
     }
 
-    mutating func applyHopEffects(_ replica: Int, _ effects: [HopEffect]) {
-        let m = meshWorld!
+    mutating func applyHopEffects(_ replica: Int, _ effects: [HopEffect], _ cluster: inout VirtualCluster) {
         for effect in effects {
             switch effect {
             case .callTokeninfo(let call, let attempt, _, let after):
-                let node = m.replicaNode[replica]
-                m.tokeninfoCalls.append(TokeninfoCall(replica: Int32(replica), call: call, attempt: Int32(attempt),
-                                                      token: m.calls[Int(call)].token, incarnation: processes[node].incarnation))
-                let ti = UInt64(m.tokeninfoCalls.count - 1)
+                let node = world.replicaNode[replica]
+                world.tokeninfoCalls.append(TokeninfoCall(replica: Int32(replica), call: call, attempt: Int32(attempt),
+                                                      token: world.calls[Int(call)].token, incarnation: cluster.processes[node].incarnation))
+                let ti = UInt64(world.tokeninfoCalls.count - 1)
                 if after > 0 {
-                    queue.schedule(.meshTokeninfoSend(ti: ti), at: now + after)
+                    cluster.schedule(.tokeninfoSend(ti: ti), at: cluster.now + after)
                 } else {
-                    sendTokeninfo(Int(ti), nil)
+                    sendTokeninfo(Int(ti), nil, &cluster)
                 }
             case .decided(let call, let decision, let verifiedLocally, let cacheHit):
-                decided(Int(call), decision, verifiedLocally: verifiedLocally, cacheHit: cacheHit)
+                decided(Int(call), decision, verifiedLocally: verifiedLocally, cacheHit: cacheHit, &cluster)
             case .fetchJWKS:
-                fetchKeys(replica, kind: 0)
+                fetchKeys(replica, kind: 0, &cluster)
             case .fetchRevocations:
-                fetchKeys(replica, kind: 1)
+                fetchKeys(replica, kind: 1, &cluster)
             }
         }
     }
 
     /// Keeps one tick event scheduled at the validator's next timer.
-    mutating func armValidatorTimer(_ replica: Int) {
-        let m = meshWorld!
-        guard let next = m.validators[replica].nextTimer else { return }
-        let at = max(now, next)
-        if let scheduled = m.validatorTickAt[replica], scheduled <= at { return }
-        m.validatorTickAt[replica] = at
-        queue.schedule(.meshValidatorTick(replica: Int32(replica)), at: at)
+    mutating func armValidatorTimer(_ replica: Int, _ cluster: inout VirtualCluster) {
+        guard let next = world.validators[replica].nextTimer else { return }
+        let at = max(cluster.now, next)
+        if let scheduled = world.validatorTickAt[replica], scheduled <= at { return }
+        world.validatorTickAt[replica] = at
+        cluster.schedule(.validatorTick(replica: Int32(replica)), at: at)
     }
 
-    mutating func validatorTick(_ replica: Int, _ event: SimEvent) {
-        let m = meshWorld!
-        guard meshProcessUp(m.replicaNode[replica], event) else { return }
+    mutating func validatorTick(_ replica: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        guard meshProcessUp(world.replicaNode[replica], event, &cluster) else { return }
         // Superseded ticks find a later (or no) tracked time and do nothing; a tick held
         // through a pause is delivered late and still counts.
-        guard let scheduled = m.validatorTickAt[replica], scheduled <= now else { return }
-        m.validatorTickAt[replica] = nil
-        stepValidator(replica, .tick)
+        guard let scheduled = world.validatorTickAt[replica], scheduled <= cluster.now else { return }
+        world.validatorTickAt[replica] = nil
+        stepValidator(replica, .tick, &cluster)
     }
 
     /// The validator's verdict on call `c`: compared with the truth, then the call takes a
     /// thread for the verification CPU and its work (or answers at once when it has neither).
-    mutating func decided(_ c: Int, _ decision: Decision, verifiedLocally: Bool, cacheHit: Bool) {
-        let m = meshWorld!
-        guard m.calls[c].decidedAt == 0, !m.calls[c].answered else { return }
-        m.calls[c].decidedAt = now
-        m.hopDecisions += 1
-        if cacheHit { m.cacheHits += 1 }
-        let problem = m.truthProblem(m.calls[c].token, at: now)
+    mutating func decided(_ c: Int, _ decision: Decision, verifiedLocally: Bool, cacheHit: Bool, _ cluster: inout VirtualCluster) {
+        guard world.calls[c].decidedAt == 0, !world.calls[c].answered else { return }
+        world.calls[c].decidedAt = cluster.now
+        world.hopDecisions += 1
+        if cacheHit { world.cacheHits += 1 }
+        let problem = world.truthProblem(world.calls[c].token, at: cluster.now)
         let status: CallStatus
         switch decision {
         case .accept:
             status = .ok
-            if let problem { m.noteAcceptedInvalid(problem, call: c, at: now) }
+            if let problem { world.noteAcceptedInvalid(problem, call: c, at: cluster.now) }
         case .reject:
             status = .unauthorized
-            if problem == nil { m.rejectedValid += 1 } else { m.rejectedInvalid += 1 }
+            if problem == nil { world.rejectedValid += 1 } else { world.rejectedInvalid += 1 }
         case .badRequest:
             status = .badRequest
         case .unavailable:
             status = .unavailable
-            m.unavailableDecisions += 1
+            world.unavailableDecisions += 1
         }
         if verifiedLocally {
-            m.localVerifications += 1
-            m.calls[c].verifyCost = max(0, m.auth.verifyCost.sampleNanos(&m.verifyRng))
+            world.localVerifications += 1
+            world.calls[c].verifyCost = max(0, world.auth.verifyCost.sampleNanos(&world.verifyRng))
         }
-        m.calls[c].authCritical = (now - m.calls[c].arrivedAt) + m.calls[c].verifyCost
+        world.calls[c].authCritical = (cluster.now - world.calls[c].arrivedAt) + world.calls[c].verifyCost
         // The verification CPU holds a server even when the token is refused.
-        stepHop(c, .decided(status, holdsServer: m.calls[c].verifyCost > 0))
+        stepHop(c, .decided(status, holdsServer: world.calls[c].verifyCost > 0), &cluster)
     }
 
     /// Feeds call `c`'s hop state machine (`HopRequest`, shared with the live mesh) and carries
     /// out what it asks for.
-    mutating func stepHop(_ c: Int, _ input: HopRequest.Input) {
-        let m = meshWorld!
-        carryOut(c, m.calls[c].hop.step(input, stages: m.graph.services[Int(m.calls[c].service)].stages), failedReplica: nil)
+    mutating func stepHop(_ c: Int, _ input: HopRequest.Input, _ cluster: inout VirtualCluster) {
+        carryOut(c, world.calls[c].hop.step(input, stages: world.graph.services[Int(world.calls[c].service)].stages), failedReplica: nil, &cluster)
     }
 
     /// Carries out a hop's effect for call `c`; `failedReplica`: the replica whose attempt just
     /// failed, where a retry must not go again.
-    mutating func carryOut(_ c: Int, _ effect: HopRequest.Effect, failedReplica: Int32?) {
-        let m = meshWorld!
+    mutating func carryOut(_ c: Int, _ effect: HopRequest.Effect, failedReplica: Int32?, _ cluster: inout VirtualCluster) {
         switch effect {
         case .none:
             break
         case .takeServer:
-            let replica = Int(m.calls[c].replica)
-            switch m.stations[replica].arrive(UInt64(c), at: now) {
+            let replica = Int(world.calls[c].replica)
+            switch world.stations[replica].arrive(UInt64(c), at: cluster.now) {
             case .serve(let call, let server):
-                startWork(replica, server: server, call: Int(call))
+                startWork(replica, server: server, call: Int(call), &cluster)
             case .queued:
                 break
             case .reject(let call):
-                stepHop(Int(call), .serverRefused)
+                stepHop(Int(call), .serverRefused, &cluster)
             }
         case .startStage(let stage):
-            m.calls[c].stageAuth = 0
-            let calls = m.graph.services[Int(m.calls[c].service)].stages[stage]
-            for edge in calls.indices { callChild(parent: c, edge: edge, of: calls, attempt: 0) }
+            world.calls[c].stageAuth = 0
+            let calls = world.graph.services[Int(world.calls[c].service)].stages[stage]
+            for edge in calls.indices { callChild(parent: c, edge: edge, of: calls, attempt: 0, &cluster) }
         case .retry(let edge, let attempt):
-            guard case .calling(let stage) = m.calls[c].hop.phase else { return }
-            callChild(parent: c, edge: edge, of: m.graph.services[Int(m.calls[c].service)].stages[Int(stage)],
-                      attempt: Int32(attempt), avoiding: failedReplica)
+            guard case .calling(let stage) = world.calls[c].hop.phase else { return }
+            callChild(parent: c, edge: edge, of: world.graph.services[Int(world.calls[c].service)].stages[Int(stage)],
+                      attempt: Int32(attempt), avoiding: failedReplica, &cluster)
         case .answer:
-            answer(c)
+            answer(c, &cluster)
         }
     }
 
-    mutating func startWork(_ replica: Int, server: Int, call c: Int) {
-        let m = meshWorld!
-        let service = Int(m.replicaService[replica])
-        var duration = m.calls[c].verifyCost
-        if m.calls[c].hop.accepted { duration += max(0, m.graph.services[service].work.sampleNanos(&m.workRngs[service])) }
-        duration = Self.scaled(duration, by: m.slowdown[service])
-        queue.schedule(.meshWorkDone(replica: Int32(replica), server: Int32(server),
-                                     incarnation: processes[m.replicaNode[replica]].incarnation), at: now + duration)
+    mutating func startWork(_ replica: Int, server: Int, call c: Int, _ cluster: inout VirtualCluster) {
+        let service = Int(world.replicaService[replica])
+        var duration = world.calls[c].verifyCost
+        if world.calls[c].hop.accepted { duration += max(0, world.graph.services[service].work.sampleNanos(&world.workRngs[service])) }
+        duration = Self.scaled(duration, by: world.slowdown[service])
+        cluster.schedule(.workDone(replica: Int32(replica), server: Int32(server),
+                                     incarnation: cluster.processes[world.replicaNode[replica]].incarnation), at: cluster.now + duration)
     }
 
-    mutating func workDone(_ replica: Int, _ server: Int, _ incarnation: UInt32, _ event: SimEvent) {
-        let m = meshWorld!
-        let node = m.replicaNode[replica]
-        guard processes[node].incarnation == incarnation, meshProcessUp(node, event) else { return }
-        let (done, next) = m.stations[replica].finish(server: server, at: now)
-        if let next { startWork(replica, server: server, call: Int(next)) }
-        stepHop(Int(done), .workDone)
+    mutating func workDone(_ replica: Int, _ server: Int, _ incarnation: UInt32, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let node = world.replicaNode[replica]
+        guard cluster.processes[node].incarnation == incarnation, meshProcessUp(node, event, &cluster) else { return }
+        let (done, next) = world.stations[replica].finish(server: server, at: cluster.now)
+        if let next { startWork(replica, server: server, call: Int(next), &cluster) }
+        stepHop(Int(done), .workDone, &cluster)
     }
 
     /// Calls `stage[edge]` on behalf of call `p`: a first attempt on the service's round-robin
     /// turn, a retry on the replica after `failed`.
-    mutating func callChild(parent p: Int, edge: Int, of stage: [CallGraph.Edge], attempt: Int32, avoiding failed: Int32? = nil) {
-        let m = meshWorld!
+    mutating func callChild(parent p: Int, edge: Int, of stage: [CallGraph.Edge], attempt: Int32, avoiding failed: Int32? = nil, _ cluster: inout VirtualCluster) {
         let call = stage[edge]
-        let caller = m.replicaNode[Int(m.calls[p].replica)]
-        let child = newCall(request: m.calls[p].request, parent: Int64(p), service: call.callee, token: m.calls[p].token,
-                            caller: caller, edge: Int16(edge), attempt: attempt, avoiding: failed)
-        meshSend(from: caller, to: m.replicaNode[Int(m.calls[child].replica)], .meshCallArrives(call: UInt64(child)))
-        if let timeout = call.timeout { queue.schedule(.meshCallTimeout(call: UInt64(child)), at: now + timeout) }
+        let caller = world.replicaNode[Int(world.calls[p].replica)]
+        let child = newCall(request: world.calls[p].request, parent: Int64(p), service: call.callee, token: world.calls[p].token,
+                            caller: caller, edge: Int16(edge), attempt: attempt, avoiding: failed, &cluster)
+        meshSend(from: caller, to: world.replicaNode[Int(world.calls[child].replica)], .callArrives(call: UInt64(child)), &cluster)
+        if let timeout = call.timeout { cluster.schedule(.callTimeout(call: UInt64(child)), at: cluster.now + timeout) }
     }
 
-    /// The callee sends its answer (status and critical-path auth time ride in the call record).
-    mutating func answer(_ c: Int) {
-        let m = meshWorld!
-        guard !m.calls[c].answered else { return }
-        m.calls[c].answered = true
-        let node = m.replicaNode[Int(m.calls[c].replica)]
-        meshSend(from: node, to: callerNode(m.calls[c], m), .meshReply(call: UInt64(c)))
+    /// The callee sends its answer (status and critical-path auth time ride in the call record, &cluster).
+    mutating func answer(_ c: Int, _ cluster: inout VirtualCluster) {
+        guard !world.calls[c].answered else { return }
+        world.calls[c].answered = true
+        let node = world.replicaNode[Int(world.calls[c].replica)]
+        let call = world.calls[c]
+        let caller = callerNode(call, cluster)
+        meshSend(from: node, to: caller, .reply(call: UInt64(c)), &cluster)
     }
 
-    mutating func replyArrives(_ c: Int, _ event: SimEvent) {
-        let m = meshWorld!
-        let call = m.calls[c]
-        let caller = callerNode(call, m)
-        guard meshDelivered(from: m.replicaNode[Int(call.replica)], to: caller, event),
-              processes[caller].incarnation == call.callerIncarnation else { return }
+    mutating func replyArrives(_ c: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let call = world.calls[c]
+        let caller = callerNode(call, cluster)
+        guard meshDelivered(from: world.replicaNode[Int(call.replica)], to: caller, event, &cluster),
+              cluster.processes[caller].incarnation == call.callerIncarnation else { return }
         guard !call.resolved else {
-            if call.parent < 0 { ledger.lateOrDuplicateAnswer() }
+            if call.parent < 0 { cluster.requests.ledger.lateOrDuplicateAnswer() }
             return
         }
-        m.calls[c].resolved = true
+        world.calls[c].resolved = true
         if call.parent < 0 {
-            clientGotAnswer(c)
+            clientGotAnswer(c, &cluster)
         } else {
-            childFinished(c, status: call.hop.status)
+            childFinished(c, status: call.hop.status, &cluster)
         }
     }
 
-    mutating func callTimedOut(_ c: Int, _ event: SimEvent) {
-        let m = meshWorld!
-        let call = m.calls[c]
-        let caller = callerNode(call, m)
-        guard meshProcessUp(caller, event), processes[caller].incarnation == call.callerIncarnation,
+    mutating func callTimedOut(_ c: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let call = world.calls[c]
+        let caller = callerNode(call, cluster)
+        guard meshProcessUp(caller, event, &cluster), cluster.processes[caller].incarnation == call.callerIncarnation,
               !call.resolved else { return }
-        m.calls[c].resolved = true
-        childFinished(c, status: .timeout)
+        world.calls[c].resolved = true
+        childFinished(c, status: .timeout, &cluster)
     }
 
     /// A child attempt ended: its parent's hop decides (retry on the next replica, wait for the
     /// rest of the stage, start the next stage, answer, or fail at once on a hard dependency).
-    mutating func childFinished(_ c: Int, status: CallStatus) {
-        let m = meshWorld!
-        let p = Int(m.calls[c].parent)
-        guard !m.calls[p].answered else { return }
-        let before = m.calls[p].hop
-        let effect = m.calls[p].hop.step(.childEnded(edge: Int(m.calls[c].edge), attempt: Int(m.calls[c].attempt), status: status),
-                                         stages: m.graph.services[Int(m.calls[p].service)].stages)
-        let after = m.calls[p].hop
-        m.degradedCalls += UInt64(after.skippedSoft - before.skippedSoft)
+    mutating func childFinished(_ c: Int, status: CallStatus, _ cluster: inout VirtualCluster) {
+        let p = Int(world.calls[c].parent)
+        guard !world.calls[p].answered else { return }
+        let before = world.calls[p].hop
+        let effect = world.calls[p].hop.step(.childEnded(edge: Int(world.calls[c].edge), attempt: Int(world.calls[c].attempt), status: status),
+                                         stages: world.graph.services[Int(world.calls[p].service)].stages)
+        let after = world.calls[p].hop
+        world.degradedCalls += UInt64(after.skippedSoft - before.skippedSoft)
         // Critical-path auth time: children finish in event order, so the last call of a stage
         // to finish sets the stage's share.
         let stageEnded: Bool
@@ -396,40 +374,39 @@ extension Simulation {
         default: stageEnded = false
         }
         if stageEnded || after.pending < before.pending {
-            m.calls[p].stageAuth = m.calls[c].authCritical
-            if stageEnded { m.calls[p].authCritical += m.calls[p].stageAuth }
+            world.calls[p].stageAuth = world.calls[c].authCritical
+            if stageEnded { world.calls[p].authCritical += world.calls[p].stageAuth }
         }
-        carryOut(p, effect, failedReplica: m.calls[c].replica)
+        carryOut(p, effect, failedReplica: world.calls[c].replica, &cluster)
     }
 
-    mutating func clientGotAnswer(_ c: Int) {
-        let m = meshWorld!
-        let request = m.calls[c].request
-        guard ledger.outcome(of: request) == .pending else {
-            ledger.lateOrDuplicateAnswer()
+    mutating func clientGotAnswer(_ c: Int, _ cluster: inout VirtualCluster) {
+        let request = world.calls[c].request
+        guard cluster.requests.ledger.outcome(of: request) == .pending else {
+            cluster.requests.ledger.lateOrDuplicateAnswer()
             return
         }
-        switch m.calls[c].hop.status {
+        switch world.calls[c].hop.status {
         case .ok:
-            if let elapsed = recordLatency(of: request) {
-                let auth = m.calls[c].authCritical
-                m.authLatency.record(auth)
+            if let elapsed = cluster.requests.recordLatency(of: request, at: cluster.now) {
+                let auth = world.calls[c].authCritical
+                world.authLatency.record(auth)
                 if elapsed > 0 {
-                    m.authShareSum += Double(auth) / Double(elapsed)
-                    m.authShareCount += 1
+                    world.authShareSum += Double(auth) / Double(elapsed)
+                    world.authShareCount += 1
                 }
             }
-            conclude(request, .succeeded)
+            cluster.requests.conclude(request, .succeeded, at: cluster.now)
         case .unauthorized, .badRequest:
-            conclude(request, .rejected)
+            cluster.requests.conclude(request, .rejected, at: cluster.now)
             // A client whose own token was refused re-authenticates.
-            let owner = m.requestClient[Int(request)]
-            if owner >= 0 && !m.clientInvalidated[Int(owner)] {
-                m.clientInvalidated[Int(owner)] = true
-                queue.schedule(.meshTokenRefresh(client: owner), at: now)
+            let owner = world.requestClient[Int(request)]
+            if owner >= 0 && !world.clientInvalidated[Int(owner)] {
+                world.clientInvalidated[Int(owner)] = true
+                cluster.schedule(.tokenRefresh(client: owner), at: cluster.now)
             }
         case .badGateway, .unavailable, .timeout:
-            conclude(request, .failed)
+            cluster.requests.conclude(request, .failed, at: cluster.now)
         }
     }
 
@@ -440,221 +417,206 @@ extension Simulation {
 
     // MARK: - The tokeninfo cluster
 
-    mutating func sendTokeninfo(_ ti: Int, _ event: SimEvent?) {
-        let m = meshWorld!
-        let replica = Int(m.tokeninfoCalls[ti].replica)
-        let node = m.replicaNode[replica]
+    mutating func sendTokeninfo(_ ti: Int, _ event: MeshEvent?, _ cluster: inout VirtualCluster) {
+        let replica = Int(world.tokeninfoCalls[ti].replica)
+        let node = world.replicaNode[replica]
         if let event {
-            guard meshProcessUp(node, event), processes[node].incarnation == m.tokeninfoCalls[ti].incarnation else { return }
+            guard meshProcessUp(node, event, &cluster), cluster.processes[node].incarnation == world.tokeninfoCalls[ti].incarnation else { return }
         }
-        guard !m.tokeninfoNodes.isEmpty else {
-            tokeninfoAnswered(ti, nil, timedOut: true)
+        guard !world.tokeninfoNodes.isEmpty else {
+            tokeninfoAnswered(ti, nil, timedOut: true, &cluster)
             return
         }
-        let k = Int(m.tokeninfoRoundRobin % UInt32(m.tokeninfoNodes.count))
-        m.tokeninfoRoundRobin &+= 1
-        m.tokeninfoCalls[ti].node = Int32(k)
-        meshSend(from: node, to: m.tokeninfoNodes[k], .meshTokeninfoArrives(ti: UInt64(ti)))
-        queue.schedule(.meshTokeninfoTimeout(ti: UInt64(ti)), at: now + m.auth.tokeninfoTimeout)
+        let k = Int(world.tokeninfoRoundRobin % UInt32(world.tokeninfoNodes.count))
+        world.tokeninfoRoundRobin &+= 1
+        world.tokeninfoCalls[ti].node = Int32(k)
+        meshSend(from: node, to: world.tokeninfoNodes[k], .tokeninfoArrives(ti: UInt64(ti)), &cluster)
+        cluster.schedule(.tokeninfoTimeout(ti: UInt64(ti)), at: cluster.now + world.auth.tokeninfoTimeout)
     }
 
-    mutating func tokeninfoArrives(_ ti: Int, _ event: SimEvent) {
-        let m = meshWorld!
-        let call = m.tokeninfoCalls[ti]
+    mutating func tokeninfoArrives(_ ti: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let call = world.tokeninfoCalls[ti]
         let k = Int(call.node)
-        guard meshDelivered(from: m.replicaNode[Int(call.replica)], to: m.tokeninfoNodes[k], event),
+        guard meshDelivered(from: world.replicaNode[Int(call.replica)], to: world.tokeninfoNodes[k], event, &cluster),
               call.arrivedAt == 0 else { return }
-        m.tokeninfoCalls[ti].arrivedAt = now
-        switch m.tokeninfoStations[k].arrive(UInt64(ti), at: now) {
+        world.tokeninfoCalls[ti].arrivedAt = cluster.now
+        switch world.tokeninfoStations[k].arrive(UInt64(ti), at: cluster.now) {
         case .serve(let id, let server):
-            startTokeninfoWork(k, server: server, ti: Int(id))
+            startTokeninfoWork(k, server: server, ti: Int(id), &cluster)
         case .queued:
             break
         case .reject(let id):
             // Overloaded: answers 503 at once, which the validator counts as a failed call.
-            m.tokeninfoCalls[Int(id)].response = nil
-            meshSend(from: m.tokeninfoNodes[k], to: m.replicaNode[Int(call.replica)], .meshTokeninfoReply(ti: id))
+            world.tokeninfoCalls[Int(id)].response = nil
+            meshSend(from: world.tokeninfoNodes[k], to: world.replicaNode[Int(call.replica)], .tokeninfoReply(ti: id), &cluster)
         }
     }
 
-    mutating func startTokeninfoWork(_ k: Int, server: Int, ti: Int) {
-        let m = meshWorld!
-        let duration = Self.scaled(max(0, m.auth.tokeninfo.service.sampleNanos(&m.tokeninfoRng)),
-                                   by: m.slowdown[m.graph.services.count])
-        m.tokeninfoServiceSum += Double(duration)
-        m.tokeninfoServed += 1
-        queue.schedule(.meshTokeninfoDone(node: Int32(k), server: Int32(server),
-                                          incarnation: processes[m.tokeninfoNodes[k]].incarnation), at: now + duration)
+    mutating func startTokeninfoWork(_ k: Int, server: Int, ti: Int, _ cluster: inout VirtualCluster) {
+        let duration = Self.scaled(max(0, world.auth.tokeninfo.service.sampleNanos(&world.tokeninfoRng)),
+                                   by: world.slowdown[world.graph.services.count])
+        world.tokeninfoServiceSum += Double(duration)
+        world.tokeninfoServed += 1
+        cluster.schedule(.tokeninfoDone(node: Int32(k), server: Int32(server),
+                                          incarnation: cluster.processes[world.tokeninfoNodes[k]].incarnation), at: cluster.now + duration)
     }
 
-    mutating func tokeninfoDone(_ k: Int, _ server: Int, _ incarnation: UInt32, _ event: SimEvent) {
-        let m = meshWorld!
-        let node = m.tokeninfoNodes[k]
-        guard processes[node].incarnation == incarnation, meshProcessUp(node, event) else { return }
-        let (done, next) = m.tokeninfoStations[k].finish(server: server, at: now)
-        if let next { startTokeninfoWork(k, server: server, ti: Int(next)) }
+    mutating func tokeninfoDone(_ k: Int, _ server: Int, _ incarnation: UInt32, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let node = world.tokeninfoNodes[k]
+        guard cluster.processes[node].incarnation == incarnation, meshProcessUp(node, event, &cluster) else { return }
+        let (done, next) = world.tokeninfoStations[k].finish(server: server, at: cluster.now)
+        if let next { startTokeninfoWork(k, server: server, ti: Int(next), &cluster) }
         let ti = Int(done)
-        let call = m.tokeninfoCalls[ti]
-        if call.arrivedAt >= warmup {
-            let sojourn = now - call.arrivedAt
-            m.tokeninfoSojourn.record(sojourn)
-            m.tokeninfoSojournSum += Double(sojourn)
-            m.tokeninfoMeasured += 1
+        let call = world.tokeninfoCalls[ti]
+        if call.arrivedAt >= cluster.requests.warmup {
+            let sojourn = cluster.now - call.arrivedAt
+            world.tokeninfoSojourn.record(sojourn)
+            world.tokeninfoSojournSum += Double(sojourn)
+            world.tokeninfoMeasured += 1
         }
         // Tokeninfo sits next to the provider: it sees every key and revocation at once.
-        let local = localNow(node)
-        m.tokeninfoCalls[ti].response = Tokeninfo.respond(
-            to: .presented(m.tokens[Int(call.token)]), keys: m.provider.jwks(at: local), revoked: m.revoked,
-            rules: m.rules, now: local, scheme: m.scheme)
-        meshSend(from: node, to: m.replicaNode[Int(call.replica)], .meshTokeninfoReply(ti: UInt64(ti)))
+        let local = cluster.localNow(node)
+        world.tokeninfoCalls[ti].response = Tokeninfo.respond(
+            to: .presented(world.tokens[Int(call.token)]), keys: world.provider.jwks(at: local), revoked: world.revoked,
+            rules: world.rules, now: local, scheme: world.scheme)
+        meshSend(from: node, to: world.replicaNode[Int(call.replica)], .tokeninfoReply(ti: UInt64(ti)), &cluster)
     }
 
     /// The validator hears from tokeninfo: an answer, a 503 (no response), or its own timeout.
-    mutating func tokeninfoAnswered(_ ti: Int, _ event: SimEvent?, timedOut: Bool) {
-        let m = meshWorld!
-        let call = m.tokeninfoCalls[ti]
+    mutating func tokeninfoAnswered(_ ti: Int, _ event: MeshEvent?, timedOut: Bool, _ cluster: inout VirtualCluster) {
+        let call = world.tokeninfoCalls[ti]
         let replica = Int(call.replica)
-        let node = m.replicaNode[replica]
+        let node = world.replicaNode[replica]
         if let event {
             let up = timedOut
-                ? meshProcessUp(node, event)
-                : meshDelivered(from: m.tokeninfoNodes[Int(call.node)], to: node, event)
+                ? meshProcessUp(node, event, &cluster)
+                : meshDelivered(from: world.tokeninfoNodes[Int(call.node)], to: node, event, &cluster)
             guard up else { return }
         }
-        guard processes[node].incarnation == call.incarnation, !call.done else { return }
-        m.tokeninfoCalls[ti].done = true
-        let answer: TokeninfoAnswer = timedOut ? .failed : (m.tokeninfoCalls[ti].response.map { .response($0) } ?? .failed)
-        stepValidator(replica, .tokeninfoAnswered(request: call.call, attempt: Int(call.attempt), answer))
+        guard cluster.processes[node].incarnation == call.incarnation, !call.done else { return }
+        world.tokeninfoCalls[ti].done = true
+        let answer: TokeninfoAnswer = timedOut ? .failed : (world.tokeninfoCalls[ti].response.map { .response($0) } ?? .failed)
+        stepValidator(replica, .tokeninfoAnswered(request: call.call, attempt: Int(call.attempt), answer), &cluster)
     }
 
     // MARK: - JWKS and revocation list
 
-    mutating func fetchKeys(_ replica: Int, kind: Int) {
-        let m = meshWorld!
-        m.keyFetchSeq[replica][kind] &+= 1
-        let seq = m.keyFetchSeq[replica][kind]
-        let node = m.replicaNode[replica]
-        meshSend(from: node, to: m.jwksNode, .meshKeysRequest(replica: Int32(replica), kind: UInt8(kind), seq: seq))
-        queue.schedule(.meshKeysTimeout(replica: Int32(replica), kind: UInt8(kind), seq: seq), at: now + Self.keyFetchTimeout)
+    mutating func fetchKeys(_ replica: Int, kind: Int, _ cluster: inout VirtualCluster) {
+        world.keyFetchSeq[replica][kind] &+= 1
+        let seq = world.keyFetchSeq[replica][kind]
+        let node = world.replicaNode[replica]
+        meshSend(from: node, to: world.jwksNode, .keysRequest(replica: Int32(replica), kind: UInt8(kind), seq: seq), &cluster)
+        cluster.schedule(.keysTimeout(replica: Int32(replica), kind: UInt8(kind), seq: seq), at: cluster.now + Self.keyFetchTimeout)
     }
 
-    mutating func keysRequested(_ replica: Int, _ kind: Int, _ seq: UInt32, _ event: SimEvent) {
-        let m = meshWorld!
-        let node = m.replicaNode[replica]
-        guard meshDelivered(from: node, to: m.jwksNode, event) else { return }
+    mutating func keysRequested(_ replica: Int, _ kind: Int, _ seq: UInt32, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        let node = world.replicaNode[replica]
+        guard meshDelivered(from: node, to: world.jwksNode, event, &cluster) else { return }
         if kind == 0 {
-            m.keyAnswerJWKS[replica] = m.provider.jwks(at: now)
+            world.keyAnswerJWKS[replica] = world.provider.jwks(at: cluster.now)
         } else {
-            m.keyAnswerRevocations[replica] = m.revoked
+            world.keyAnswerRevocations[replica] = world.revoked
         }
-        meshSend(from: m.jwksNode, to: node, .meshKeysReply(replica: Int32(replica), kind: UInt8(kind), seq: seq))
+        meshSend(from: world.jwksNode, to: node, .keysReply(replica: Int32(replica), kind: UInt8(kind), seq: seq), &cluster)
     }
 
-    mutating func keysAnswered(_ replica: Int, _ kind: Int, _ seq: UInt32, _ event: SimEvent, timedOut: Bool) {
-        let m = meshWorld!
-        let node = m.replicaNode[replica]
-        let up = timedOut ? meshProcessUp(node, event) : meshDelivered(from: m.jwksNode, to: node, event)
-        guard up, m.keyFetchSeq[replica][kind] == seq else { return }
-        m.keyFetchSeq[replica][kind] &+= 1  // settled: a later answer or timeout for it is stale
+    mutating func keysAnswered(_ replica: Int, _ kind: Int, _ seq: UInt32, _ event: MeshEvent, timedOut: Bool, _ cluster: inout VirtualCluster) {
+        let node = world.replicaNode[replica]
+        let up = timedOut ? meshProcessUp(node, event, &cluster) : meshDelivered(from: world.jwksNode, to: node, event, &cluster)
+        guard up, world.keyFetchSeq[replica][kind] == seq else { return }
+        world.keyFetchSeq[replica][kind] &+= 1  // settled: a later answer or timeout for it is stale
         let input: HopInput
         switch (kind, timedOut) {
-        case (0, false): input = m.keyAnswerJWKS[replica].map { .jwksFetched($0) } ?? .jwksFetchFailed
+        case (0, false): input = world.keyAnswerJWKS[replica].map { .jwksFetched($0) } ?? .jwksFetchFailed
         case (0, true): input = .jwksFetchFailed
-        case (_, false): input = m.keyAnswerRevocations[replica].map { .revocationsFetched($0) } ?? .revocationsFetchFailed
+        case (_, false): input = world.keyAnswerRevocations[replica].map { .revocationsFetched($0) } ?? .revocationsFetchFailed
         default: input = .revocationsFetchFailed
         }
-        stepValidator(replica, input)
+        stepValidator(replica, input, &cluster)
     }
 
     // MARK: - Client tokens
 
-    mutating func scheduleRefresh(_ client: Int) {
-        let m = meshWorld!
-        guard let next = m.refreshers[client].nextRefresh else { return }
-        queue.schedule(.meshTokenRefresh(client: Int32(client)), at: max(now, next))
+    mutating func scheduleRefresh(_ client: Int, _ cluster: inout VirtualCluster) {
+        guard let next = world.refreshers[client].nextRefresh else { return }
+        cluster.schedule(.tokenRefresh(client: Int32(client)), at: max(cluster.now, next))
     }
 
     /// The client asks the provider for a new token, assuming failure until one arrives (the
     /// retry is already scheduled; a timely token makes it a no-op).
-    mutating func refreshToken(_ client: Int) {
-        let m = meshWorld!
-        guard m.refreshers[client].needsToken(now: now) || m.clientInvalidated[client] else { return }
-        if m.refreshPending[client] { m.tokenRefreshFailures += 1 }
-        m.refreshPending[client] = true
-        meshSend(from: clientNode, to: m.providerNode, .meshTokenRequest(client: Int32(client)))
-        m.refreshers[client].refreshFailed(now: now)
-        queue.schedule(.meshTokenRefresh(client: Int32(client)), at: now + m.auth.refreshRetry)
+    mutating func refreshToken(_ client: Int, _ cluster: inout VirtualCluster) {
+        guard world.refreshers[client].needsToken(now: cluster.now) || world.clientInvalidated[client] else { return }
+        if world.refreshPending[client] { world.tokenRefreshFailures += 1 }
+        world.refreshPending[client] = true
+        meshSend(from: cluster.clientNode, to: world.providerNode, .tokenRequest(client: Int32(client)), &cluster)
+        world.refreshers[client].refreshFailed(now: cluster.now)
+        cluster.schedule(.tokenRefresh(client: Int32(client)), at: cluster.now + world.auth.refreshRetry)
     }
 
-    mutating func tokenRequested(_ client: Int, _ event: SimEvent) {
-        let m = meshWorld!
-        guard meshDelivered(from: clientNode, to: m.providerNode, event) else { return }
-        let token = m.issueToken(client: client, at: now)
-        meshSend(from: m.providerNode, to: clientNode, .meshTokenIssued(client: Int32(client), token: UInt32(token)))
+    mutating func tokenRequested(_ client: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        guard meshDelivered(from: cluster.clientNode, to: world.providerNode, event, &cluster) else { return }
+        let token = world.issueToken(client: client, at: cluster.now)
+        meshSend(from: world.providerNode, to: cluster.clientNode, .tokenIssued(client: Int32(client), token: UInt32(token)), &cluster)
     }
 
-    mutating func tokenIssued(_ client: Int, _ token: Int32, _ event: SimEvent) {
-        let m = meshWorld!
-        guard meshDelivered(from: m.providerNode, to: clientNode, event), token > m.clientToken[client] else { return }
-        m.clientToken[client] = token
-        m.refreshers[client].issued(m.tokens[Int(token)], now: now)
-        m.clientInvalidated[client] = false
-        m.refreshPending[client] = false
-        m.tokenRefreshes += 1
-        scheduleRefresh(client)
+    mutating func tokenIssued(_ client: Int, _ token: Int32, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
+        guard meshDelivered(from: world.providerNode, to: cluster.clientNode, event, &cluster), token > world.clientToken[client] else { return }
+        world.clientToken[client] = token
+        world.refreshers[client].issued(world.tokens[Int(token)], now: cluster.now)
+        world.clientInvalidated[client] = false
+        world.refreshPending[client] = false
+        world.tokenRefreshes += 1
+        scheduleRefresh(client, &cluster)
     }
 
     /// The provider revokes a random client's current token (a leaked credential, a logout).
-    mutating func revokeOne() {
-        let m = meshWorld!
-        let client = m.revocationRng.index(below: m.clientToken.count)
-        m.revoked.revoke(jti: m.tokens[Int(m.clientToken[client])].claims.jti, at: now)
-        m.revocations += 1
-        let next = nextRevocation(m)
-        if next < scenario.duration { queue.schedule(.meshRevoke, at: next) }
+    mutating func revokeOne(_ cluster: inout VirtualCluster) {
+        let client = world.revocationRng.index(below: world.clientToken.count)
+        world.revoked.revoke(jti: world.tokens[Int(world.clientToken[client])].claims.jti, at: cluster.now)
+        world.revocations += 1
+        let next = nextRevocation(cluster)
+        if next < cluster.scenario.duration { cluster.schedule(.revoke, at: next) }
     }
 
     // MARK: - Faults
 
-    mutating func meshCrashed(_ node: NodeID) {
-        guard let m = meshWorld, node < m.nodeReplica.count else { return }
-        let replica = Int(m.nodeReplica[node])
+    mutating func crashed(_ node: NodeID, _ cluster: inout VirtualCluster) {
+        guard node < world.nodeReplica.count else { return }
+        let replica = Int(world.nodeReplica[node])
         if replica >= 0 {
-            _ = m.stations[replica].crash(at: now)
-            m.validators[replica] = m.newValidator()  // its caches die with it
-            m.validatorTickAt[replica] = nil
-            m.keyFetchSeq[replica][0] &+= 1
-            m.keyFetchSeq[replica][1] &+= 1
+            _ = world.stations[replica].crash(at: cluster.now)
+            world.validators[replica] = world.newValidator()  // its caches die with it
+            world.validatorTickAt[replica] = nil
+            world.keyFetchSeq[replica][0] &+= 1
+            world.keyFetchSeq[replica][1] &+= 1
         }
-        if let k = m.tokeninfoNodes.firstIndex(of: node) {
-            _ = m.tokeninfoStations[k].crash(at: now)
+        if let k = world.tokeninfoNodes.firstIndex(of: node) {
+            _ = world.tokeninfoStations[k].crash(at: cluster.now)
         }
     }
 
-    mutating func meshRestarted(_ node: NodeID) {
-        guard let m = meshWorld, node < m.nodeReplica.count else { return }
-        let replica = Int(m.nodeReplica[node])
-        if replica >= 0 { startValidator(replica) }
+    mutating func restarted(_ node: NodeID, _ cluster: inout VirtualCluster) {
+        guard node < world.nodeReplica.count else { return }
+        let replica = Int(world.nodeReplica[node])
+        if replica >= 0 { startValidator(replica, &cluster) }
     }
 
     /// Nodes of a service of the call graph (or of the tokeninfo cluster).
-    func meshServiceNodes(_ name: String) -> [NodeID]? {
-        guard let m = meshWorld else { return nil }
-        if name == MeshNaming.tokeninfo { return m.tokeninfoNodes }
-        guard let service = m.graph.services.firstIndex(where: { $0.name == name }) else { return nil }
-        return m.replicas(of: service).map { m.replicaNode[$0] }
+    func serviceNodes(named name: String) -> [NodeID]? {
+        if name == MeshNaming.tokeninfo { return world.tokeninfoNodes }
+        guard let service = world.graph.services.firstIndex(where: { $0.name == name }) else { return nil }
+        return world.replicas(of: service).map { world.replicaNode[$0] }
     }
 
     /// Index into `MeshWorld.slowdown` of a service (the tokeninfo cluster is the last).
-    func meshSlowdownIndex(_ name: String) -> Int? {
-        guard let m = meshWorld else { return nil }
-        if name == MeshNaming.tokeninfo { return m.graph.services.count }
-        return m.graph.services.firstIndex(where: { $0.name == name })
+    func slowdownIndex(_ name: String) -> Int? {
+        if name == MeshNaming.tokeninfo { return world.graph.services.count }
+        return world.graph.services.firstIndex(where: { $0.name == name })
     }
 }
 
 extension MeshWorld {
-    func noteAcceptedInvalid(_ problem: TokenProblem, call: Int, at now: VirtualTime) {
+    mutating func noteAcceptedInvalid(_ problem: TokenProblem, call: Int, at now: VirtualTime) {
         switch problem {
         case .forged: acceptedForged += 1
         case .expired: acceptedExpired += 1

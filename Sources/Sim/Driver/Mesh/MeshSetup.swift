@@ -27,12 +27,12 @@ enum MeshNodes {
     }
 }
 
-extension Simulation {
+extension MeshModel {
     /// Builds the mesh world over processes `firstNode …` (laid out by `MeshNodes.nodes`).
-    static func makeMeshWorld(_ scenario: Scenario, graph: CallGraph, latency: PlacementLatency, firstNode: NodeID,
-                              nodeCount: Int, root: SeededGenerator) throws -> MeshWorld {
+    init(_ scenario: Scenario, graph: CallGraph, latency: PlacementLatency, firstNode: NodeID,
+         nodeCount: Int, root: SeededGenerator) throws {
         let auth = scenario.auth ?? AuthSpec()
-        let world = MeshWorld(graph: graph, auth: auth, latency: latency, root: root)
+        var world = MeshWorld(graph: graph, auth: auth, latency: latency, root: root)
         world.nodeReplica = Array(repeating: -1, count: nodeCount)
         world.nodeAccount = Array(repeating: nil, count: nodeCount)
         world.nodeRegion = Array(repeating: nil, count: nodeCount)
@@ -111,13 +111,14 @@ extension Simulation {
             world.tokens.append(token)
             world.tokenForged.append(true)
         }
-        return world
+        world.healthChecks = (scenario.mesh?.defaults ?? scenario.organisation?.defaults)?.healthChecks ?? false
+        self.world = world
     }
 }
 
 extension MeshWorld {
     /// The provider signs a new token for `client` (on the provider's side of the wire).
-    func issueToken(client: Int, at now: VirtualTime) -> Int32 {
+    mutating func issueToken(client: Int, at now: VirtualTime) -> Int32 {
         let index = Int32(tokens.count)
         let token = provider.issue(sub: "client-\(client)", realm: Realm(auth.clientRealm), scope: ["uid"],
                                    azp: "client-\(client)", jti: "t\(index)", at: now)

@@ -51,8 +51,8 @@ struct TokeninfoCall: Sendable {
 
 /// The OAuth fan-out world: services of the call graph, their validators, the tokeninfo
 /// cluster, the token provider and JWKS endpoint, the clients' tokens, and the bookkeeping
-/// the metrics and checks read. A class so the hot path mutates it in place.
-final class MeshWorld {
+/// the metrics and checks read.
+struct MeshWorld {
     let graph: CallGraph
     let auth: AuthSpec
     /// One-way call latency by where caller and callee sit.
@@ -197,4 +197,12 @@ final class MeshWorld {
         if revoked.isRevoked(jti: t.claims.jti, at: now) { return .revoked }
         return nil
     }
+}
+
+/// The OAuth fan-out model: requests enter the call graph and every hop validates, works and
+/// calls its children through the shared `Mesh` cores (`HopValidator`, `HopRequest`,
+/// `CallRules`). It owns `MeshEvent`s and its world; the virtual cluster it runs on is lent to
+/// each handler.
+struct MeshModel {
+    var world: MeshWorld
 }

@@ -97,6 +97,22 @@ final class InProcessCluster: @unchecked Sendable {
         throw BrokerClientError("no leader for \(stream)")
     }
 
+    /// Waits until node `i` has applied the stream's state with `leader` leading: metadata
+    /// commits reach a follower one heartbeat after the leader (until then it answers
+    /// `streamNotFound`, which is right, but not what a test of leader hints wants).
+    func waitUntil(node i: Int, knows leader: Int, leads stream: String, timeout: Double = 15) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let client = try? await client(i) {
+                let meta = try? await client.metadata()
+                client.close()
+                if meta?.stream(stream)?.leader == configs[leader].me.name { return }
+            }
+            try await Task.sleep(nanoseconds: 30_000_000)
+        }
+        throw BrokerClientError("n\(i + 1) never learned that n\(leader + 1) leads \(stream)")
+    }
+
     func createStream(_ name: String, subject: String? = nil) async throws {
         let deadline = Date().addingTimeInterval(15)
         while true {

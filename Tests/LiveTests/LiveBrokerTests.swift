@@ -103,6 +103,7 @@ final class LiveBrokerTests: XCTestCase {
             try await cluster.createStream("s")
             let leader = try await cluster.waitForLeader("s")
             let follower = (leader + 1) % 3
+            try await cluster.waitUntil(node: follower, knows: leader, leads: "s")
             let outcome = try await cluster.publish([0], to: follower, stream: "s")
             XCTAssertEqual(outcome, [.refused(.notLeader(leaderHint: "n\(leader + 1)"))])
             let missing = try await cluster.publish([0], to: leader, stream: "nope")

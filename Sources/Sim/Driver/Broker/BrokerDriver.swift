@@ -165,14 +165,9 @@ extension BrokerModel {
 
     /// The node if it runs the broker in this incarnation; holds the event while paused.
     mutating func liveBroker(_ node: NodeID, _ incarnation: UInt32, _ event: BrokerEvent, _ cluster: inout VirtualCluster) -> NodeID? {
-        guard cluster.processes[node].incarnation == incarnation, world.up[node] == true else { return nil }
-        switch cluster.processes[node].state {
-        case .crashed: return nil
-        case .paused:
-            cluster.heldWhilePaused[node].append(.broker(event))
-            return nil
-        case .running: return node
-        }
+        guard cluster.processes[node].incarnation == incarnation, world.up[node],
+              cluster.isRunning(node, else: .broker(event)) else { return nil }
+        return node
     }
 
     // MARK: - Network

@@ -63,16 +63,10 @@ extension MeshModel {
         }
     }
 
-    /// Whether an event at `node` happens now: dropped when the process is down, held until
-    /// it resumes when paused.
-    mutating func meshProcessUp(_ node: NodeID, _ event: MeshEvent, _ cluster: inout VirtualCluster) -> Bool {
-        cluster.isRunning(node, else: .mesh(event))
-    }
-
-    /// Like `meshProcessUp` for a message from `from`, which a partition that began while it
-    /// was in flight drops on arrival.
+    /// Whether a message from `from` is delivered to `to` now: dropped when `to` is down or a
+    /// partition began while it was in flight, held until `to` resumes when paused.
     mutating func meshDelivered(from: NodeID, to: NodeID, _ event: MeshEvent, _ cluster: inout VirtualCluster) -> Bool {
-        meshProcessUp(to, event, &cluster) && cluster.network.admitArrival(from: from, to: to)
+        cluster.isRunning(to, else: .mesh(event)) && cluster.network.admitArrival(from: from, to: to)
     }
 
     /// Puts a mesh message on the network; the one-way latency comes from where sender and
@@ -217,7 +211,7 @@ extension MeshModel {
     }
 
     mutating func validatorTick(_ replica: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
-        guard meshProcessUp(world.replicaNode[replica], event, &cluster) else { return }
+        guard cluster.isRunning(world.replicaNode[replica], else: .mesh(event)) else { return }
         // Superseded ticks find a later (or no) tracked time and do nothing; a tick held
         // through a pause is delivered late and still counts.
         guard let scheduled = world.validatorTickAt[replica], scheduled <= cluster.now else { return }
@@ -302,7 +296,7 @@ extension MeshModel {
 
     mutating func workDone(_ replica: Int, _ server: Int, _ incarnation: UInt32, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
         let node = world.replicaNode[replica]
-        guard cluster.processes[node].incarnation == incarnation, meshProcessUp(node, event, &cluster) else { return }
+        guard cluster.processes[node].incarnation == incarnation, cluster.isRunning(node, else: .mesh(event)) else { return }
         let (done, next) = world.stations[replica].finish(server: server, at: cluster.now)
         if let next { startWork(replica, server: server, call: Int(next), &cluster) }
         stepHop(Int(done), .workDone, &cluster)
@@ -349,7 +343,7 @@ extension MeshModel {
     mutating func callTimedOut(_ c: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
         let call = world.calls[c]
         let caller = callerNode(call, cluster)
-        guard meshProcessUp(caller, event, &cluster), cluster.processes[caller].incarnation == call.callerIncarnation,
+        guard cluster.isRunning(caller, else: .mesh(event)), cluster.processes[caller].incarnation == call.callerIncarnation,
               !call.resolved else { return }
         world.calls[c].resolved = true
         childFinished(c, status: .timeout, &cluster)
@@ -421,7 +415,7 @@ extension MeshModel {
         let replica = Int(world.tokeninfoCalls[ti].replica)
         let node = world.replicaNode[replica]
         if let event {
-            guard meshProcessUp(node, event, &cluster), cluster.processes[node].incarnation == world.tokeninfoCalls[ti].incarnation else { return }
+            guard cluster.isRunning(node, else: .mesh(event)), cluster.processes[node].incarnation == world.tokeninfoCalls[ti].incarnation else { return }
         }
         guard !world.tokeninfoNodes.isEmpty else {
             tokeninfoAnswered(ti, nil, timedOut: true, &cluster)
@@ -463,7 +457,7 @@ extension MeshModel {
 
     mutating func tokeninfoDone(_ k: Int, _ server: Int, _ incarnation: UInt32, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
         let node = world.tokeninfoNodes[k]
-        guard cluster.processes[node].incarnation == incarnation, meshProcessUp(node, event, &cluster) else { return }
+        guard cluster.processes[node].incarnation == incarnation, cluster.isRunning(node, else: .mesh(event)) else { return }
         let (done, next) = world.tokeninfoStations[k].finish(server: server, at: cluster.now)
         if let next { startTokeninfoWork(k, server: server, ti: Int(next), &cluster) }
         let ti = Int(done)
@@ -489,7 +483,7 @@ extension MeshModel {
         let node = world.replicaNode[replica]
         if let event {
             let up = timedOut
-                ? meshProcessUp(node, event, &cluster)
+                ? cluster.isRunning(node, else: .mesh(event))
                 : meshDelivered(from: world.tokeninfoNodes[Int(call.node)], to: node, event, &cluster)
             guard up else { return }
         }
@@ -522,7 +516,7 @@ extension MeshModel {
 
     mutating func keysAnswered(_ replica: Int, _ kind: Int, _ seq: UInt32, _ event: MeshEvent, timedOut: Bool, _ cluster: inout VirtualCluster) {
         let node = world.replicaNode[replica]
-        let up = timedOut ? meshProcessUp(node, event, &cluster) : meshDelivered(from: world.jwksNode, to: node, event, &cluster)
+        let up = timedOut ? cluster.isRunning(node, else: .mesh(event)) : meshDelivered(from: world.jwksNode, to: node, event, &cluster)
         guard up, world.keyFetchSeq[replica][kind] == seq else { return }
         world.keyFetchSeq[replica][kind] &+= 1  // settled: a later answer or timeout for it is stale
         let input: HopInput

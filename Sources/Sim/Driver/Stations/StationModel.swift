@@ -128,12 +128,8 @@ struct StationModel {
 
     mutating func serviceDone(station: Int, server: Int, incarnation: UInt32, event: StationEvent, _ cluster: inout VirtualCluster) {
         let node = stationNode[station]
-        let state = cluster.processes[node].state
-        guard cluster.processes[node].incarnation == incarnation, state != .crashed else { return }  // lost in a crash
-        if state == .paused {
-            cluster.heldWhilePaused[node].append(.station(event))
-            return
-        }
+        // Lost in a crash (an older incarnation's work), held while paused.
+        guard cluster.processes[node].incarnation == incarnation, cluster.isRunning(node, else: .station(event)) else { return }
         let (done, next) = stations[station].finish(server: server, at: cluster.now)
         let bytes = responseBytes(of: done, cluster)
         cluster.send(from: node, to: cluster.clientNode, bytes: bytes,

@@ -113,6 +113,22 @@ final class InProcessCluster: @unchecked Sendable {
         throw BrokerClientError("n\(i + 1) never learned that n\(leader + 1) leads \(stream)")
     }
 
+    /// Waits until the stream's committed ISR (as `via` reports it) holds node `i` again: a
+    /// restarted replica must have caught up before its peers may die (else the ISR shrinks
+    /// below min-ISR and publishes are refused, correctly).
+    func waitUntilInSync(_ i: Int, stream: String, via: Int, timeout: Double = 15) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let client = try? await client(via) {
+                let meta = try? await client.metadata()
+                client.close()
+                if meta?.stream(stream)?.inSyncReplicas.contains(configs[i].me.name) == true { return }
+            }
+            try await Task.sleep(nanoseconds: 30_000_000)
+        }
+        throw BrokerClientError("n\(i + 1) never rejoined the ISR of \(stream)")
+    }
+
     func createStream(_ name: String, subject: String? = nil) async throws {
         let deadline = Date().addingTimeInterval(15)
         while true {

@@ -26,7 +26,7 @@ final class LiveBrokerTests: XCTestCase {
             // The crashed node comes back from its files alone, catches up, and may lead again
             // once the second leader dies; nothing acknowledged is lost on the way.
             try await cluster.start(first)
-            try await Task.sleep(nanoseconds: 1_500_000_000)
+            try await cluster.waitUntilInSync(first, stream: "orders", via: second)
             try await cluster.crash(second)
             let third = try await cluster.waitForLeader("orders", excluding: second)
             let c = try await cluster.publish(Array(400..<450), to: third, stream: "orders")

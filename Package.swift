@@ -112,7 +112,7 @@ let package = Package(
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
             "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Clients", "Scenario", "Results", "Stats", "Checkers", "Sampling",
-            "Replication", "BrokerSetup", "FaultPlan",
+            "Replication", "BrokerSetup", "FaultPlan", "LogStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -196,7 +196,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "LiveTests", dependencies: [
-            "Live", "LiveBroker", "LiveClient", "Wire", "WireTesting", "Replication", "LiveNATS", "NATSProtocol",
+            "Live", "LiveBroker", "LiveClient", "Wire", "WireTesting", "Replication", "LiveNATS", "NATSProtocol", "Scenario", "Sampling",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -188,11 +188,19 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Seed of the arrival schedules.")
     var seed: UInt64 = 1
 
-    @Option(help: "A scenario profile (`faultline calibrate` writes one); OAuth scenarios use \(defaultProfilePath) when it exists.")
+    @Option(help: "A scenario profile (`faultline calibrate` writes one) for the simulated side; by default \(defaultProfilePath) (OAuth) or \(defaultBrokerProfilePath) (broker) when it exists.")
     var profile: String?
 
-    @Option(help: "OAuth scenarios: seeds of the simulation run next to the live one (default: the scenario's `seeds`).")
+    @Option(help: "Seeds of the simulation run next to the live one (default: the scenario's `seeds`; 0: no simulation).")
     var simSeeds: Int?
+
+    @Option(help: "Broker scenarios: live runs per group (seeds --seed, --seed+1, …), for a mean and CI over runs.")
+    var runs: Int = 1
+
+    func validate() throws {
+        if runs < 1 { throw ValidationError("--runs must be at least 1, found \(runs)") }
+        if let simSeeds, simSeeds < 0 { throw ValidationError("--sim-seeds must be 0 or more, found \(simSeeds)") }
+    }
 
     func run() throws {
         let probe = try ScenarioLoader.load(path: scenario, overrides: overrides)
@@ -231,16 +239,42 @@ struct LoadCommand: ParsableCommand {
         defer { try? group.syncShutdownGracefully() }
         let executable = currentExecutable()
         for (index, g) in groups.enumerated() {
-            if !g.overrides.isEmpty { model = try ScenarioLoader.load(path: scenario, overrides: overrides + g.overrides) }
+            model = try ScenarioLoader.load(path: scenario, overrides: overrides + g.overrides)
             let label = g.parameters.keys.sorted().map { "\($0)=\(g.parameters[$0]!)" }.joined(separator: " ")
-            print("[\(index + 1)/\(groups.count)] \(label)")
-            let run = LoadRun(scenario: model, target: g.target, parameters: g.parameters, seed: seed,
-                              folder: "\(output.path)/run-\(index + 1)-\(g.target.rawValue)", executable: executable)
-            let record = try runLive { try await run.execute(group: group) { print("  " + $0) } }
-            do { try store.append(record) } catch { throw InternalFailure("cannot write \(output.database): \(error)") }
+            for r in 0..<runs {
+                print("[\(index + 1)/\(groups.count)] \(label)" + (runs > 1 ? " (live run \(r + 1)/\(runs))" : ""))
+                let run = LoadRun(scenario: model, target: g.target, parameters: g.parameters.merging(["driver": "live"]) { a, _ in a },
+                                  seed: seed + UInt64(r),
+                                  folder: "\(output.path)/run-\(index + 1)-\(g.target.rawValue)" + (runs > 1 ? "-\(r + 1)" : ""),
+                                  executable: executable)
+                let record = try runLive { try await run.execute(group: group) { print("  " + $0) } }
+                do { try store.append(record) } catch { throw InternalFailure("cannot write \(output.database): \(error)") }
+            }
         }
+        try simulateNextToLive(groups.filter { $0.target == .faultline }, store: store)
         let set: RunSet
         do { set = try store.load() } catch { throw InternalFailure("cannot read back \(output.database): \(error)") }
         try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
+    }
+
+    /// The Faultline groups simulated with the calibration profile (the machine's disk and
+    /// loopback costs; `faultline calibrate SCENARIO`), so the report sets the simulator's
+    /// prediction next to what the live cluster did ("Simulated vs live").
+    private func simulateNextToLive(_ groups: [(target: LoadTarget, overrides: [String], parameters: [String: String])],
+                                    store: ResultsStore) throws {
+        let probe = try ScenarioLoader.load(path: scenario, overrides: overrides)
+        let seeds = simSeeds ?? probe.seeds
+        guard seeds > 0, !groups.isEmpty else { return }
+        let profileOverrides = try loadProfileOverrides(profile, default: defaultBrokerProfilePath, calibrate: "faultline calibrate \(scenario)")
+        var jobs: [SeedJob] = []
+        for g in groups {
+            let model = try ScenarioLoader.load(path: scenario, overrides: profileOverrides + overrides + g.overrides)
+            for s in 1...UInt64(seeds) {
+                jobs.append(SeedJob(scenario: model, parameters: g.parameters.merging(["driver": "sim"]) { a, _ in a }, seed: s))
+            }
+        }
+        print("simulating \(groups.count) group(s) × \(seeds) seed(s)")
+        let runner = SeedRunner(store: store, progress: Progress(total: jobs.count, label: "seeds"))
+        _ = try runner.run(jobs, threads: ProcessInfo.processInfo.activeProcessorCount)
     }
 }

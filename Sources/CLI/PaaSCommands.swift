@@ -2,6 +2,7 @@ import ArgumentParser
 import Auth
 import Foundation
 import Hummingbird
+import Live
 import LivePaaS
 import Logging
 import NIOPosix
@@ -135,27 +136,43 @@ struct ServeMeshCommand: ParsableCommand {
     }
 }
 
+/// The `--set` overrides of the profile given, or of the default one when it exists (printing which).
+func loadProfileOverrides(_ explicit: String?, default path: String, calibrate: String) throws -> [String] {
+    guard let profilePath = explicit ?? (FileManager.default.fileExists(atPath: path) ? path : nil) else {
+        print("profile: none (run `\(calibrate)` to measure this machine; the scenario's own costs are simulated)")
+        return []
+    }
+    let overrides = try ScenarioProfile.overrides(fromFile: profilePath)
+    print("profile: \(profilePath) (\(overrides.count) override(s))")
+    return overrides
+}
+
 /// Where `faultline calibrate` writes by default, and where `faultline load` looks for a
-/// profile when none is given.
+/// profile when none is given: one for OAuth scenarios, one for broker scenarios (their keys differ).
 let defaultProfilePath = "Results/calibration/profile.yaml"
+let defaultBrokerProfilePath = "Results/calibration/broker-profile.yaml"
 
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Measure this machine's live costs (ES256 verify, tokeninfo service time, per-hop latency) and write a scenario profile.",
+        abstract: "Measure this machine's live costs and write a scenario profile (OAuth: verify, tokeninfo, hops; broker: disk, loopback).",
         discussion: """
-            Starts the scenario's token provider, tokeninfo and mesh as local processes, times one bare hop of the mesh \
-            (no work, no calls) with strategies none, local and central over a warm keep-alive connection, and writes a \
-            profile whose `set:` entries are --set \
-            overrides (auth.verify_cost, auth.tokeninfo.service, services.latency.same_host/same_zone). `faultline load` \
-            of an OAuth scenario applies \(defaultProfilePath) when it exists; `run`, `sweep` and `load` take --profile.
+            OAuth scenario: starts the scenario's token provider, tokeninfo and mesh as local processes, times one bare hop of \
+            the mesh (no work, no calls) with strategies none, local and central over a warm keep-alive connection, and \
+            writes a profile whose `set:` entries are --set overrides (auth.verify_cost, auth.tokeninfo.service, \
+            services.latency.same_host/same_zone/client); default \(defaultProfilePath). \
+            Broker scenario: times the broker's own store (NodeStore, group commit) appending the scenario's message size \
+            with and without fsync on real files next to the profile, and small-frame round trips over loopback TCP between \
+            two SwiftNIO event loops; writes cluster.disk.write, cluster.disk.fsync and cluster.network.latency; default \
+            \(defaultBrokerProfilePath). `faultline load` applies the default profile of its kind when it exists; `run`, \
+            `sweep` and `load` take --profile.
             """)
 
-    @Argument(help: "The OAuth scenario whose services are measured.")
+    @Argument(help: "The scenario whose live costs are measured (an OAuth or a broker scenario).")
     var scenario: String = "Scenarios/live/oauth-fanout.yaml"
 
-    @Option(help: "Where the profile goes.")
-    var out: String = defaultProfilePath
+    @Option(help: "Where the profile goes (default \(defaultProfilePath), or \(defaultBrokerProfilePath) for a broker scenario).")
+    var out: String?
 
     @Option(help: "Measurements per quantity.")
     var samples: Int = 1000
@@ -169,10 +186,17 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         let model = try ScenarioLoader.load(path: scenario, overrides: overrides)
-        guard model.mesh != nil else { throw BadInput("\(scenario): calibrate needs an OAuth scenario (a `services:` section)") }
+        if model.mesh == nil, model.broker != nil {
+            try calibrateBroker(model)
+            return
+        }
+        guard model.mesh != nil else {
+            throw BadInput("\(scenario): calibrate needs an OAuth scenario (a `services:` section) or a broker scenario (a `broker:` section)")
+        }
+        let out = out ?? defaultProfilePath
         let folder = (out as NSString).deletingLastPathComponent + "/calibration-run"
         let executable = currentExecutable()
-        let scenarioPath = scenario, overrides = overrides, samples = samples, out = out
+        let scenarioPath = scenario, overrides = overrides, samples = samples
         let text = try runLive {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
             var result = CalibrationResult(samples: samples)
@@ -198,6 +222,82 @@ struct CalibrateCommand: ParsableCommand {
             let host = ProcessInfo.processInfo.hostName
             return result.profile(host: host, date: ISO8601DateFormatter().string(from: Date()))
         }
+        try write(profile: text, to: out)
+    }
+
+    /// The broker's store on real files next to the profile (where live runs under Results/ keep
+    /// their data too), loopback round trips between two event loops, and then one fitted
+    /// quantity: the scenario's load run live for a few seconds without faults gives this
+    /// machine's steady-state publish p50; the network latency the simulator needs to give the
+    /// same p50 (with the measured disk) stands for everything a live hop costs beyond the
+    /// loopback echo (frame codecs, the broker's work, thread wake-ups on a busy machine).
+    /// The scenario's faults, failover and duplicates are not fitted: they stay predictions.
+    private func calibrateBroker(_ model: Scenario) throws {
+        let out = out ?? defaultBrokerProfilePath
+        let base = (out as NSString).deletingLastPathComponent + "/calibration-run"
+        let samples = samples
+        var result = BrokerCalibrationResult(messageBytes: model.publishes.first?.sizeBytes ?? 512)
+        do {
+            try BrokerCalibration.measureDisk(folder: base + "/disk", nodes: model.cluster.nodes.count, samples: samples, into: &result)
+        } catch {
+            throw InternalFailure("calibrate: the store in \(base)/disk failed: \(error)")
+        }
+        print("store batch (\(model.cluster.nodes.count) stores at once): append p50 \(formatNumber(result.write.p50)) µs, "
+              + "append + fsync p50 \(formatNumber(result.syncedBatch.percentile(50) / 1e3)) µs")
+        // The scenario's own window: a live cluster's first seconds are slower (files created,
+        // caches cold; measured here: a 6 s run gave twice the p50 of a 14 s one).
+        var steady = model
+        steady.faults = []
+        let measured = result, executable = currentExecutable(), steadyScenario = steady
+        try? FileManager.default.removeItem(atPath: base + "/steady")
+        let (loopback, steadyRecord) = try runLive { () async throws -> (BrokerCalibrationResult, RunRecord) in
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            var result = measured
+            try await BrokerCalibration.measureLoopback(samples: samples, group: group, into: &result)
+            print("loopback: round trip p50 \(formatNumber(result.loopbackRoundTrip.percentile(50) / 1e3)) µs")
+            print("steady state: the scenario's load live for \(formatNumber(Double(steadyScenario.duration) / 1e9)) s without faults")
+            let run = LoadRun(scenario: steadyScenario, target: .faultline, parameters: [:], seed: 1, folder: base + "/steady", executable: executable)
+            let record = try await run.execute(group: group) { print("  " + $0) }
+            try? await group.shutdownGracefully()
+            return (result, record)
+        }
+        result = loopback
+        try? FileManager.default.removeItem(atPath: base + "/steady")
+        guard let live = steadyRecord.histograms["publish_latency"], live.count > 0 else {
+            throw InternalFailure("calibrate: the steady-state live run acknowledged no publish")
+        }
+        result.liveSteadyP50 = live.percentile(50) / 1e3
+        let disk = ["cluster.disk.write=\(BrokerCalibrationResult.lognormal(result.write.p50, result.write.p99))",
+                    "cluster.disk.fsync=\(BrokerCalibrationResult.lognormal(result.fsync.p50, result.fsync.p99))"]
+        let tailRatio = max(1.1, result.oneWay.p99 / max(1, result.oneWay.p50))
+        // Publish p50 of the simulated steady state with a one-way latency of `us` µs.
+        func simulatedP50(_ us: Double) throws -> Double {
+            var scenario = try ScenarioLoader.load(path: self.scenario, overrides: disk + overrides + [
+                "cluster.network.latency=\(BrokerCalibrationResult.lognormal(us, us * tailRatio))"])
+            scenario.faults = []
+            scenario.warmup = steady.warmup
+            scenario.duration = steady.duration
+            let record = try SeedRunner.execute(SeedJob(scenario: scenario, parameters: [:], seed: 1))
+            return (record.histograms["publish_latency"]?.percentile(50) ?? 0) / 1e3
+        }
+        // Bisection: the simulated p50 grows with the hop latency.
+        var low = max(1, result.oneWay.p50), high = max(low * 2, 5000)
+        if try simulatedP50(low) >= result.liveSteadyP50 {
+            high = low
+        } else {
+            for _ in 0..<14 {
+                let middle = (low + high) / 2
+                if try simulatedP50(middle) < result.liveSteadyP50 { low = middle } else { high = middle }
+            }
+        }
+        result.fittedOneWay = (high, high * tailRatio)
+        result.simSteadyP50 = try simulatedP50(high)
+        print("steady-state publish p50: live \(formatNumber(result.liveSteadyP50)) µs; simulated \(formatNumber(result.simSteadyP50)) µs "
+              + "with a one-way latency of \(formatNumber(high)) µs (loopback echo: \(formatNumber(result.oneWay.p50)) µs)")
+        try write(profile: result.profile(host: ProcessInfo.processInfo.hostName, date: ISO8601DateFormatter().string(from: Date())), to: out)
+    }
+
+    private func write(profile text: String, to out: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try text.write(toFile: out, atomically: true, encoding: .utf8)
@@ -221,14 +321,7 @@ struct OAuthLoad {
     var simSeeds: Int?
 
     func run() throws {
-        var profileOverrides: [String] = []
-        let profilePath = profile ?? (FileManager.default.fileExists(atPath: defaultProfilePath) ? defaultProfilePath : nil)
-        if let profilePath {
-            profileOverrides = try ScenarioProfile.overrides(fromFile: profilePath)
-            print("profile: \(profilePath) (\(profileOverrides.count) override(s))")
-        } else {
-            print("profile: none (run `faultline calibrate` to measure this machine; the scenario's own costs are simulated)")
-        }
+        let profileOverrides = try loadProfileOverrides(profile, default: defaultProfilePath, calibrate: "faultline calibrate")
         let overrides = profileOverrides + userOverrides
         let base = try ScenarioLoader.load(path: scenarioPath, overrides: overrides)
         let combos = combinationsOf(base.compare.map { ($0.key, $0.values) })

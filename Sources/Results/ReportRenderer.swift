@@ -87,18 +87,34 @@ public enum ReportRenderer {
             out.append(contentsOf: pivot(groups, histograms: histograms))
         }
 
+        func percent(_ x: Double?) -> String { x.map { v in (v >= 0 ? "+" : "") + String(format: "%.1f%%", v * 100) } ?? "—" }
         if let rows = doc.sim_vs_live {
             out.append("## Simulated vs live")
             out.append("")
             out.append("The same scenario and overrides, simulated (all seeds, merged) and run live; difference = (live − sim) / sim.")
             out.append("")
-            func percent(_ x: Double?) -> String { x.map { v in (v >= 0 ? "+" : "") + String(format: "%.1f%%", v * 100) } ?? "—" }
             out.append(contentsOf: table(
                 ["parameters", "metric", "sim p50", "live p50", "p50 diff", "sim p99", "live p99", "p99 diff", "samples sim / live"],
                 rows.map { r in
                     [parameterText(r.parameters), r.metric, num(r.sim_p50) + " " + r.unit, num(r.live_p50) + " " + r.unit,
                      percent(r.p50_difference), num(r.sim_p99) + " " + r.unit, num(r.live_p99) + " " + r.unit,
                      percent(r.p99_difference), "\(r.sim_samples) / \(r.live_samples)"]
+                }))
+            out.append("")
+        }
+        if let rows = doc.sim_vs_live_means {
+            out.append("### Simulated vs live: means")
+            out.append("")
+            out.append("Mean over simulated seeds and over live runs, 95% CI in brackets (with ≥ 2 of them); difference = (live − sim) / sim.")
+            out.append("")
+            func mean(_ m: Double, _ ci: [Double]?, _ unit: String) -> String {
+                num(m) + (unit.isEmpty ? "" : " " + unit) + (ci.map { " [\(num($0[0])), \(num($0[1]))]" } ?? "")
+            }
+            out.append(contentsOf: table(
+                ["parameters", "metric", "sim mean", "live mean", "difference", "seeds sim / runs live"],
+                rows.map { r in
+                    [parameterText(r.parameters), r.metric, mean(r.sim_mean, r.sim_ci95, r.unit), mean(r.live_mean, r.live_ci95, r.unit),
+                     percent(r.difference), "\(r.sim_runs) / \(r.live_runs)"]
                 }))
             out.append("")
         }

@@ -22,6 +22,24 @@ public struct SummaryDocument: Codable, Sendable, Equatable {
     /// `faultline load` writes them for an OAuth scenario): each latency histogram's merged p50
     /// and p99 side by side, with the live value's difference relative to the simulated one.
     public var sim_vs_live: [SimLiveRow]?
+    /// The same pairing for scalar metrics (failover time, duplicates, …): the mean over
+    /// simulated seeds and over live runs, each with its 95% CI when there are ≥ 2 of them.
+    public var sim_vs_live_means: [SimLiveMean]?
+
+    public struct SimLiveMean: Codable, Sendable, Equatable {
+        /// The group's parameters without `driver`.
+        public var parameters: [String: String]
+        public var metric: String
+        public var unit: String
+        public var sim_mean: Double
+        public var sim_ci95: [Double]?
+        public var sim_runs: Int
+        public var live_mean: Double
+        public var live_ci95: [Double]?
+        public var live_runs: Int
+        /// (live − sim) / sim; absent when the simulated mean is 0.
+        public var difference: Double?
+    }
 
     public struct SimLiveRow: Codable, Sendable, Equatable {
         /// The group's parameters without `driver`.
@@ -147,21 +165,45 @@ public enum SummaryBuilder {
             },
             groups: groups)
         document.sim_vs_live = simVsLive(groups ?? [])
+        document.sim_vs_live_means = simVsLiveMeans(groups ?? [])
         return document
     }
 
-    /// Pairs each `driver: live` group with the `driver: sim` group of otherwise equal parameters.
-    static func simVsLive(_ groups: [SummaryDocument.GroupSummary]) -> [SummaryDocument.SimLiveRow]? {
+    /// Each `driver: live` group with the `driver: sim` group of otherwise equal parameters
+    /// (and those parameters, without `driver`).
+    static func simLivePairs(_ groups: [SummaryDocument.GroupSummary])
+        -> [(parameters: [String: String], live: SummaryDocument.GroupSummary, sim: SummaryDocument.GroupSummary)] {
         func rest(_ p: [String: String]) -> [String: String] { p.filter { $0.key != "driver" } }
+        return groups.filter { $0.parameters["driver"] == "live" }.compactMap { live in
+            groups.first { $0.parameters["driver"] == "sim" && rest($0.parameters) == rest(live.parameters) }
+                .map { (rest(live.parameters), live, $0) }
+        }
+    }
+
+    /// Scalar metrics of each live group next to its simulated group's.
+    static func simVsLiveMeans(_ groups: [SummaryDocument.GroupSummary]) -> [SummaryDocument.SimLiveMean]? {
+        var rows: [SummaryDocument.SimLiveMean] = []
+        for (parameters, live, sim) in simLivePairs(groups) {
+            for name in live.metrics.keys.sorted() {
+                guard let l = live.metrics[name], l.kind == "scalar", let s = sim.metrics[name], s.kind == "scalar",
+                      let sm = s.mean, let lm = l.mean else { continue }
+                rows.append(.init(parameters: parameters, metric: name, unit: l.unit, sim_mean: sm, sim_ci95: s.ci95,
+                                  sim_runs: s.n, live_mean: lm, live_ci95: l.ci95, live_runs: l.n,
+                                  difference: sm != 0 ? (lm - sm) / abs(sm) : nil))
+            }
+        }
+        return rows.isEmpty ? nil : rows
+    }
+
+    /// Latency histograms of each live group next to its simulated group's.
+    static func simVsLive(_ groups: [SummaryDocument.GroupSummary]) -> [SummaryDocument.SimLiveRow]? {
         var rows: [SummaryDocument.SimLiveRow] = []
-        for live in groups where live.parameters["driver"] == "live" {
-            guard let sim = groups.first(where: { $0.parameters["driver"] == "sim" && rest($0.parameters) == rest(live.parameters) })
-            else { continue }
+        for (parameters, live, sim) in simLivePairs(groups) {
             for name in live.metrics.keys.sorted() {
                 guard let l = live.metrics[name], l.kind == "histogram", let s = sim.metrics[name], s.kind == "histogram",
                       let sp50 = s.p50, let lp50 = l.p50, let sp99 = s.p99, let lp99 = l.p99 else { continue }
                 func difference(_ sim: Double, _ live: Double) -> Double? { sim > 0 ? (live - sim) / sim : nil }
-                rows.append(.init(parameters: rest(live.parameters), metric: name, unit: l.unit, sim_p50: sp50, live_p50: lp50,
+                rows.append(.init(parameters: parameters, metric: name, unit: l.unit, sim_p50: sp50, live_p50: lp50,
                                   p50_difference: difference(sp50, lp50), sim_p99: sp99, live_p99: lp99,
                                   p99_difference: difference(sp99, lp99), sim_samples: s.count ?? 0, live_samples: l.count ?? 0))
             }

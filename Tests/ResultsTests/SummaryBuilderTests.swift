@@ -217,6 +217,34 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertTrue(md.contains("| error_rate | 0.1 [0.1, 0.1] |"), md)
     }
 
+    func testSimulatedAndLiveGroupsArePairedForHistogramsAndMeans() {
+        // Five simulated seeds and three live runs of the same group (parameters but `driver` equal).
+        let sim = (1...5).map { seed -> RunRecord in
+            makeRun(seed: UInt64(seed), parameters: ["target": "faultline", "driver": "sim"], errorRate: 0.1, latency: latencies([(2, 100)]))
+        }
+        let live = (1...3).map { seed -> RunRecord in
+            var run = makeRun(seed: UInt64(seed), parameters: ["target": "faultline", "driver": "live"], errorRate: 0.1 + 0.05 * Double(seed),
+                              latency: latencies([(3, 100)]))
+            run.mode = "live"
+            return run
+        }
+        let set = RunSet(scenario: "broker-failover", mode: "live", runs: sim + live)
+        let doc = SummaryBuilder.build(set)
+        let histogram = doc.sim_vs_live?.first { $0.metric == "request_latency" }
+        XCTAssertEqual(histogram?.parameters, ["target": "faultline"])
+        XCTAssertEqual(histogram?.p50_difference ?? 0, 0.5, accuracy: 0.01)
+        let errors = doc.sim_vs_live_means?.first { $0.metric == "error_rate" }
+        XCTAssertEqual(errors?.sim_mean ?? 0, 0.1, accuracy: 1e-9)
+        XCTAssertEqual(errors?.live_mean ?? 0, 0.2, accuracy: 1e-9)
+        XCTAssertEqual(errors?.difference ?? 0, 1.0, accuracy: 1e-9)
+        XCTAssertEqual(errors?.sim_runs, 5)
+        XCTAssertEqual(errors?.live_runs, 3)
+        XCTAssertNotNil(errors?.live_ci95, "three live runs give a CI")
+        let md = ReportRenderer.render(set, format: .md)
+        XCTAssertTrue(md.contains("### Simulated vs live: means"), md)
+        XCTAssertTrue(md.contains("| target=faultline | error_rate | 0.1 ratio [0.1, 0.1] | 0.2 ratio ["), md)
+    }
+
     func testAccountSizingNamesTheSmallestSettingMeetingTheLimits() {
         func runs(count: String, blast: Double) -> [RunRecord] {
             [1, 2].map { seed in

@@ -39,6 +39,21 @@ final class BrokerSimulationTests: XCTestCase {
         XCTAssertGreaterThan(outcome.metrics["fsyncs"]!, 1_000)
     }
 
+    /// Group commit (LogStore's, as on a live node): with 2 ms fsyncs a node can sync 500 times a
+    /// second, fewer than the 1000 messages each replica writes; batching lets it keep up, and
+    /// an acknowledgement waits for the leader's and a follower's batch.
+    func testGroupCommitLetsSlowFsyncsKeepUp() throws {
+        let yaml = scenario(fsync: "always", faults: "[]")
+            .replacingOccurrences(of: "disk: { fsync: { uniform: [0.5ms, 2ms] } }", with: "disk: { fsync: 2ms }")
+        let outcome = try run(yaml)
+        XCTAssertTrue(outcome.passed, "\(outcome.checks.filter { !$0.passed })")
+        let acked = outcome.metrics["messages_acked"]!
+        XCTAssertGreaterThan(acked, 3_500)
+        // One fsync per log write on three replicas would be over 3 × acked (checkpoints and Raft aside).
+        XCTAssertLessThan(outcome.metrics["fsyncs"]!, 1.5 * acked)
+        XCTAssertGreaterThanOrEqual(outcome.histograms["publish_latency"]!.percentile(50), 4e6)
+    }
+
     func testConsumersReadEveryCommittedMessageThroughAFailover() throws {
         let yaml = scenario(fsync: "always", faults: "[ { at: 2s, crash: leader(orders), for: 1s } ]")
             .replacingOccurrences(of: "retries: 20 }", with: "retries: 20 }\n  - consume: { stream: orders, poll: 5ms, max_batch: 100 }")

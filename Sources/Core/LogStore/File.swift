@@ -135,6 +135,12 @@ public struct PosixFileSystem: StoreFileSystem {
             throw LogStoreError.io(operation: "rename", path: from, errno: errno)
         }
     }
+
+    public func removeDirectory(_ path: String) throws {
+        guard exists(path) else { return }
+        try FileManager.default.removeItem(atPath: path)
+        try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
 }
 
 private func retryingOnInterrupt(_ call: () -> Int32) -> Int32 {

@@ -27,6 +27,8 @@ public protocol StoreFileSystem: Sendable {
     /// Deletes a file; a missing one is fine.
     func remove(_ path: String) throws
     func rename(_ from: String, to: String) throws
+    /// Deletes a directory and everything in it (a deleted stream); a missing one is fine.
+    func removeDirectory(_ path: String) throws
 }
 
 extension StoreFileSystem {

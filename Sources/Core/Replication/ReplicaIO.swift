@@ -16,7 +16,7 @@ public enum ReplicaInput: Sendable, Equatable {
     /// A replication message from another broker, addressed to this stream.
     case receive(ReplicationMessage)
     /// Time passed. Timer deadlines are checked on every input; `tick` is for when nothing
-    /// else arrives. Tick at least every `fetchIntervalNanos`.
+    /// else arrives. Tick at least every `fetchIntervalNanos` (drivers use `ReplicaConfig.tickIntervalNanos`).
     case tick
     /// The driver finished the oldest outstanding `.appendToLog` (its entries are in the log
     /// file, not necessarily durable). `upTo` echoes the effect's end offset.

@@ -1,6 +1,7 @@
 import Broker
 import Foundation
 import Logging
+import LogStore
 import NIOCore
 import NIOPosix
 import PeerWire
@@ -22,17 +23,14 @@ public final class BrokerNode: @unchecked Sendable {
     public let loop: EventLoop
     let logger: Logger
     let metrics: BrokerMetrics
-    let storage: NodeStorage
+    let storage: NodeStore
     private let storageThread: NIOThreadPool
     var core: BrokerCore
     private let started = NIODeadline.now()
     let incarnation: UInt64
 
     // Storage: operations asked for while a batch runs form the next batch (group commit).
-    private var queuedOps: [StorageOp] = []
-    private var queuedCompletions: [StorageCompletion] = []
-    private var storageBusy = false
-    private var runningCompletions: [StorageCompletion] = []
+    private var storageQueue = GroupCommit<StorageCompletion>()
 
     // Clients and peers (see BrokerNode+Clients.swift and PeerLinks.swift).
     var nextRequestID: UInt64 = 1
@@ -68,10 +66,12 @@ public final class BrokerNode: @unchecked Sendable {
         self.loop = loop
         self.logger = logger
         metrics = BrokerMetrics(node: config.me.name)
-        storage = try NodeStorage(root: URL(fileURLWithPath: config.dataDirectory), segmentBytes: config.segmentBytes)
+        let root = URL(fileURLWithPath: config.dataDirectory)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        storage = try NodeStorage.open(root: root, segmentBytes: config.segmentBytes)
         storageThread = NIOThreadPool(numberOfThreads: 1)
         storageThread.start()
-        incarnation = try storage.nextIncarnation()
+        incarnation = try NodeStorage.nextIncarnation(root: root)
 
         let (hardState, entries) = try storage.recoverRaft()
         let raft = RaftNode<MetadataCommand>(
@@ -87,6 +87,9 @@ public final class BrokerNode: @unchecked Sendable {
         var restarts: [(String, RecoveredLog)] = []
         for name in try storage.storedStreams() {
             var recovered = try storage.recoverStream(name)
+            // Replicas keep only the entries' identity after a restart; the message bytes are
+            // read back from the log when sent.
+            for i in recovered.entries.indices { recovered.entries[i].payload.data = [] }
             recovered.session = incarnation
             names.append(name)
             replicas.append(StreamReplica(stream: name, config: template))
@@ -118,7 +121,7 @@ public final class BrokerNode: @unchecked Sendable {
             core.raft.tick()
             drainRaft()
         })
-        let replicaTick = TimeAmount.nanoseconds(max(500_000, config.replica.fetchIntervalNanos / 2))
+        let replicaTick = TimeAmount.nanoseconds(config.replica.tickIntervalNanos)
         timers.append(loop.scheduleRepeatedTask(initialDelay: replicaTick, delay: replicaTick) { [self] _ in
             for stream in core.replicas.indices where core.replicas[stream] != nil {
                 replicaInput(stream, .tick)
@@ -235,27 +238,19 @@ public final class BrokerNode: @unchecked Sendable {
     // MARK: - Storage
 
     private func enqueue(_ op: StorageOp, completion: StorageCompletion? = nil) {
-        queuedOps.append(op)
-        if let completion { queuedCompletions.append(completion) }
+        storageQueue.submit(op, completion: completion)
         runStorage()
     }
 
     private func runStorage() {
-        guard !storageBusy, !queuedOps.isEmpty, !isStopped else { return }
-        let ops = queuedOps
-        // One batch runs at a time; its completions wait here, on the loop.
-        runningCompletions = queuedCompletions
-        queuedOps = []
-        queuedCompletions = []
-        storageBusy = true
+        guard !isStopped, let ops = storageQueue.nextBatch() else { return }
         let storage = self.storage
         storageThread.runIfActive(eventLoop: loop) { try storage.run(ops) }.whenComplete { [self] result in
-            storageBusy = false
+            // Its completions wait in the queue, on the loop.
+            let completions = storageQueue.finish()
             switch result {
             case .success(var reads):
                 metrics.storageBatches.increment()
-                let completions = runningCompletions
-                runningCompletions = []
                 for completion in completions {
                     if case .read(let then) = completion {
                         then(reads.isEmpty ? [] : reads.removeFirst())

@@ -108,12 +108,10 @@ enum BrokerEvent: Sendable {
     /// A broker message (its body sits in the mail slot table) reaches its destination.
     case mail(slot: Int32)
     case raftTick(node: Int32, incarnation: UInt32)
-    /// The disk finished persisting a node's Raft `Ready`: now it may send and apply.
-    case raftPersisted(node: Int32, incarnation: UInt32)
     case replicaTick(node: Int32, incarnation: UInt32)
-    case logAppended(node: Int32, incarnation: UInt32, stream: Int32, upTo: UInt64)
-    case logSynced(node: Int32, incarnation: UInt32, stream: Int32, upTo: UInt64)
-    case checkpointSynced(node: Int32, incarnation: UInt32, ticket: UInt64)
+    /// A node's storage batch (group commit: Raft `Ready`s, appends, fsyncs, checkpoints) is
+    /// done: its fsyncs complete and its completions reach the protocol, in the order asked for.
+    case storageBatchDone(node: Int32, incarnation: UInt32)
     /// The open-loop publisher of workload `workload` emits its next message.
     case publish(workload: Int32)
     /// A publisher's timer (`request`: the publisher, `attempt`: the timer kind, see `SimPublisher`).
@@ -127,11 +125,8 @@ enum BrokerEvent: Sendable {
         switch self {
         case .mail: return 10
         case .raftTick: return 11
-        case .raftPersisted: return 12
         case .replicaTick: return 13
-        case .logAppended: return 14
-        case .logSynced: return 15
-        case .checkpointSynced: return 16
+        case .storageBatchDone: return 14
         case .publish: return 17
         case .publishTimeout: return 18
         case .adminTick: return 19
@@ -144,11 +139,8 @@ enum BrokerEvent: Sendable {
         switch self {
         case .mail: return "broker_mail"
         case .raftTick: return "raft_tick"
-        case .raftPersisted: return "raft_persisted"
         case .replicaTick: return "replica_tick"
-        case .logAppended: return "log_appended"
-        case .logSynced: return "log_synced"
-        case .checkpointSynced: return "checkpoint_synced"
+        case .storageBatchDone: return "storage_batch_done"
         case .publish: return "publish"
         case .publishTimeout: return "publish_timeout"
         case .adminTick: return "admin_tick"
@@ -160,11 +152,8 @@ enum BrokerEvent: Sendable {
     @inline(__always) var words: (UInt64, UInt64) {
         switch self {
         case .mail(let slot): return (UInt64(slot), 0)
-        case .raftTick(let n, let i), .raftPersisted(let n, let i), .replicaTick(let n, let i):
+        case .raftTick(let n, let i), .replicaTick(let n, let i), .storageBatchDone(let n, let i):
             return (UInt64(n), UInt64(i))
-        case .logAppended(let n, let i, let s, let upTo), .logSynced(let n, let i, let s, let upTo):
-            return (UInt64(n) << 32 | UInt64(s), upTo ^ UInt64(i) << 48)
-        case .checkpointSynced(let n, let i, let ticket): return (UInt64(n) << 32 | UInt64(i), ticket)
         case .publish(let w): return (UInt64(w), 0)
         case .publishTimeout(let r, let a): return (r, UInt64(a))
         case .adminTick, .livenessCheck: return (0, 0)

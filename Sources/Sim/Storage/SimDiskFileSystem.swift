@@ -116,6 +116,10 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
         noteEntry(path)
     }
 
+    public func removeDirectory(_ path: String) throws {
+        for file in disk.files where file.hasPrefix(path + "/") { try remove(file) }
+    }
+
     public func rename(_ from: String, to: String) throws {
         guard disk.rename(from, to: to) else { throw LogStoreError.io(operation: "rename", path: from, errno: 2) }
         noteEntry(from)

@@ -2,6 +2,7 @@ import Broker
 import BrokerSetup
 import Checkers
 import Clients
+import LogStore
 import Raft
 import Replication
 import Scenario
@@ -38,6 +39,7 @@ extension BrokerModel {
             leaderlessSince: Array(repeating: nil, count: streams),
             leaderlessTotal: Array(repeating: 0, count: streams))
         world.up = Array(repeating: false, count: count + 1)
+        world.replicaTick = ReplicaConfig(scenario: spec, brokerID: BrokerID(0)).tickIntervalNanos
         world.tracedEpoch = Array(repeating: 0, count: streams)
         world.hosts = (0...count).map { node in replicaNodes.map { $0.contains(node) } }
         world.committedMeasured = Array(repeating: 0, count: streams)
@@ -76,19 +78,14 @@ extension BrokerModel {
             }
             replicas[stream] = replica
         }
-        let streams = world.streamNames.count
         world.up[node] = true
         let core = BrokerCore(raft: raft, metadata: MetadataStateMachine(config: MetadataConfig(uncleanElection: spec.uncleanElection)),
                               streamNames: world.streamNames, replicas: replicas)
         world.files[node] = recovered.files
-        world.nodes[node] = SimulatedBroker(
-            core: core,
-            appendChainEnd: Array(repeating: 0, count: streams), fsyncChainEnd: Array(repeating: 0, count: streams),
-            logFsyncTickets: Array(repeating: [], count: streams), logFsyncGroups: Array(repeating: [], count: streams),
-            lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
+        world.nodes[node] = SimulatedBroker(core: core, lastHighWatermark: replicas.map { $0?.highWatermark ?? 0 })
         let incarnation = cluster.processes[node].incarnation
         cluster.schedule(.raftTick(node: Int32(node), incarnation: incarnation), at: cluster.now + spec.raftTick)
-        cluster.schedule(.replicaTick(node: Int32(node), incarnation: incarnation), at: cluster.now + spec.fetchInterval)
+        cluster.schedule(.replicaTick(node: Int32(node), incarnation: incarnation), at: cluster.now + world.replicaTick)
         for (stream, effects) in restartEffects {
             for effect in effects { carryOut(effect, node: node, stream: stream, &cluster) }
         }
@@ -124,32 +121,15 @@ extension BrokerModel {
             world.nodes[n]!.core.raft.tick()
             cluster.schedule(event, at: cluster.now + world.spec.raftTick)
             drainRaft(n, &cluster)
-        case .raftPersisted(let node, let incarnation):
-            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
-            raftPersisted(n, &cluster)
         case .replicaTick(let node, let incarnation):
             guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
             for stream in world.streamNames.indices where world.hosts[n][stream] {
                 replicaInput(n, stream, .tick, &cluster)
             }
-            cluster.schedule(event, at: cluster.now + world.spec.fetchInterval)
-        case .logAppended(let node, let incarnation, let stream, let upTo):
+            cluster.schedule(event, at: cluster.now + world.replicaTick)
+        case .storageBatchDone(let node, let incarnation):
             guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
-            replicaInput(n, Int(stream), .appendCompleted(upTo: upTo), &cluster)
-        case .logSynced(let node, let incarnation, let stream, let upTo):
-            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
-            // The effect's fsyncs complete now (the oldest group: completions come in issue order).
-            if !world.nodes[n]!.logFsyncGroups[Int(stream)].isEmpty {
-                let count = world.nodes[n]!.logFsyncGroups[Int(stream)].removeFirst()
-                for i in 0..<count { cluster.processes[n].disk.completeFsync(world.nodes[n]!.logFsyncTickets[Int(stream)][i]) }
-                world.nodes[n]!.logFsyncTickets[Int(stream)].removeFirst(count)
-            }
-            replicaInput(n, Int(stream), .fsyncCompleted(upTo: upTo), &cluster)
-        case .checkpointSynced(let node, let incarnation, let ticket):
-            guard let n = liveBroker(Int(node), incarnation, event, &cluster) else { return }
-            if let i = world.nodes[n]!.checkpointTickets.firstIndex(where: { $0.id == ticket }) {
-                cluster.processes[n].disk.completeFsync(world.nodes[n]!.checkpointTickets.remove(at: i))
-            }
+            storageBatchDone(n, &cluster)
         case .publish(let workload):
             publishArrives(Int(workload), &cluster)
         case .publishTimeout(let publisher, let timer):
@@ -262,18 +242,10 @@ extension BrokerModel {
                 processes[$0].name
             }
         }
-        if ready.truncateFrom != nil || !ready.entriesToPersist.isEmpty || ready.hardState != nil {
-            // Raft §5: persist before answering — the live broker's order: truncate, append,
-            // stage the hard state, one sync (log fsync, then the hard-state file replaced).
-            let files = world.files[node]!
-            let latency = onDisk(node, files.fileSystem, &cluster) {
-                if let truncate = ready.truncateFrom { try files.raft.truncate(from: truncate) }
-                try files.raft.append(ready.entriesToPersist)
-                if let hardState = ready.hardState { try files.raft.setHardState(hardState) }
-                try files.raft.sync()
-            }
-            world.nodes[node]!.raftTickets.append(contentsOf: files.fileSystem.tickets)
-            cluster.schedule(.raftPersisted(node: Int32(node), incarnation: cluster.processes[node].incarnation), at: cluster.now + latency)
+        if BrokerCore.needsPersisting(ready) {
+            // Raft §5: persist before answering — in the node's storage queue, as live.
+            store(.raft(truncateFrom: ready.truncateFrom, entries: ready.entriesToPersist, hardState: ready.hardState),
+                  completion: .raftPersisted, on: node, &cluster)
         } else {
             raftPersisted(node, &cluster)
         }
@@ -282,8 +254,6 @@ extension BrokerModel {
     /// The in-flight Ready is durable: send, apply entry by entry, advance (the core's Ready loop).
     mutating func raftPersisted(_ node: NodeID, _ cluster: inout VirtualCluster) {
         guard world.up[node], let ready = world.nodes[node]!.core.readyInFlight else { return }
-        for ticket in world.nodes[node]!.raftTickets { cluster.processes[node].disk.completeFsync(ticket) }
-        world.nodes[node]!.raftTickets.removeAll()
         for message in ready.messages {
             sendMail(from: node, to: message.to, .raft(message), &cluster)
         }
@@ -357,30 +327,22 @@ extension BrokerModel {
     }
 
     mutating func carryOut(_ effect: ReplicaEffect, node: NodeID, stream: Int, _ cluster: inout VirtualCluster) {
-        let incarnation = cluster.processes[node].incarnation
         switch effect {
         case .send(let to, let message):
             sendMail(from: node, to: Int(to.rawValue), .replication(message), &cluster)
         case .appendToLog(let entries):
             guard let last = entries.last else { return }
-            let latency = onStreamStore(node, stream, &cluster) { try $0.append(entries) }.latency
-            let done = max(world.nodes[node]!.appendChainEnd[stream], cluster.now + latency)
-            world.nodes[node]!.appendChainEnd[stream] = done
-            cluster.schedule(.logAppended(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: last.offset + 1), at: done)
+            store(.append(stream: world.streamNames[stream], entries), completion: .appended(stream: stream, upTo: last.offset + 1),
+                  on: node, &cluster)
         case .truncateLog(let from):
             // Durable with the next fsync, as on a live node; no completion to wait for.
-            _ = onStreamStore(node, stream, &cluster) { try $0.truncate(from: from) }
+            store(.truncate(stream: world.streamNames[stream], from: from), on: node, &cluster)
         case .fsync(let upTo):
-            let (latency, fileSystem) = onStreamStore(node, stream, &cluster) { try $0.sync() }
-            world.nodes[node]!.logFsyncTickets[stream].append(contentsOf: fileSystem.tickets)
-            world.nodes[node]!.logFsyncGroups[stream].append(fileSystem.tickets.count)
-            let done = max(world.nodes[node]!.fsyncChainEnd[stream], cluster.now + latency)
-            world.nodes[node]!.fsyncChainEnd[stream] = done
-            cluster.schedule(.logSynced(node: Int32(node), incarnation: incarnation, stream: Int32(stream), upTo: upTo), at: done)
+            store(.fsync(stream: world.streamNames[stream]), completion: .fsynced(stream: stream, upTo: upTo), on: node, &cluster)
         case .checkpointHighWatermark(let hw):
-            checkpoint(node, stream, &cluster) { try $0.writeHighWatermark(hw) }
+            store(.checkpointHighWatermark(stream: world.streamNames[stream], hw), on: node, &cluster)
         case .persistEpochCache(let cache):
-            checkpoint(node, stream, &cluster) { try $0.writeEpochCache(cache) }
+            store(.persistEpochCache(stream: world.streamNames[stream], cache), on: node, &cluster)
         case .ack(let requestID, let offset):
             sendMail(from: node, to: cluster.clientNode, .publishAck(requestID: requestID, offset: offset), &cluster)
         case .deliver(let requestID, let entries, let highWatermark):

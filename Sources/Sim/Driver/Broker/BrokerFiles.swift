@@ -5,18 +5,14 @@ import Replication
 import SimCore
 import SimStorage
 
-/// A simulated broker's files: the live broker's stores (LogStore: segment format, CRC-32C
-/// records, offset indexes, checkpoints, recovery) on the node's simulated disk. Open files are
-/// volatile process state, dropped at a crash; a restart opens the stores again and recovers.
+/// A simulated broker's files: the live broker's `NodeStore` (LogStore: segment format, CRC-32C
+/// records, offset indexes, checkpoints, recovery, the group-commit batch rule) on the node's
+/// simulated disk. Open files are volatile process state, dropped at a crash; a restart opens
+/// the store again and recovers.
 struct BrokerFiles: Sendable {
-    /// The seam the stores write through; the driver lends it the process's disk per operation.
+    /// The seam the store writes through; the driver lends it the process's disk per batch.
     let fileSystem: SimDiskFileSystem
-    let raft: RaftLogStore
-    /// By stream index; nil where the node holds no replica.
-    let streams: [StreamLogStore?]
-
-    static let raftDirectory = "/raft"
-    static func streamDirectory(_ name: String) -> String { "/streams/" + name }
+    let store: NodeStore
 }
 
 /// What a node's stores recovered at boot.
@@ -38,20 +34,15 @@ extension BrokerModel {
         let fileSystem = SimDiskFileSystem()
         var cuts: [(log: String, bytes: UInt64)] = []
         let recovered = try fileSystem.lending(&cluster.processes[node].disk) { () throws -> RecoveredFiles in
-            let raft = try RaftLogStore(directory: URL(fileURLWithPath: BrokerFiles.raftDirectory, isDirectory: true), files: fileSystem)
-            let (hardState, raftLog) = try raft.recover()
-            if raft.bytesCutByRecovery > 0 { cuts.append(("raft", raft.bytesCutByRecovery)) }
-            var stores: [StreamLogStore?] = Array(repeating: nil, count: names.count)
+            let store = try NodeStore(root: "", files: fileSystem)
+            let (hardState, raftLog) = try store.recoverRaft()
             var logs: [RecoveredLog?] = Array(repeating: nil, count: names.count)
             for stream in names.indices where hosts[stream] {
-                let store = try StreamLogStore(
-                    directory: URL(fileURLWithPath: BrokerFiles.streamDirectory(names[stream]), isDirectory: true), files: fileSystem)
-                logs[stream] = try store.recover()
-                if store.bytesCutByRecovery > 0 { cuts.append((names[stream], store.bytesCutByRecovery)) }
-                stores[stream] = store
+                logs[stream] = try store.recoverStream(names[stream])
             }
+            cuts = store.recoveryCuts
             fileSystem.completeFsyncs()
-            return RecoveredFiles(files: BrokerFiles(fileSystem: fileSystem, raft: raft, streams: stores),
+            return RecoveredFiles(files: BrokerFiles(fileSystem: fileSystem, store: store),
                                   hardState: hardState, raftLog: raftLog, streams: logs)
         }
         for cut in cuts {
@@ -79,13 +70,24 @@ extension BrokerModel {
         }
     }
 
-    /// Runs store operations on the node's disk; adds their bytes and fsyncs to the run's totals
-    /// and returns the virtual time they take. The fsyncs they began stay in
-    /// `fileSystem.tickets` for the caller to complete when that time has passed.
-    mutating func onDisk(_ node: NodeID, _ fileSystem: SimDiskFileSystem, _ cluster: inout VirtualCluster, _ body: () throws -> Void) -> Int64 {
+    /// Queues a disk operation on the node (group commit) and starts a batch if none runs.
+    mutating func store(_ op: StorageOp, completion: SimulatedBroker.StorageCompletion? = nil, on node: NodeID,
+                        _ cluster: inout VirtualCluster) {
+        world.nodes[node]!.storage.submit(op, completion: completion)
+        runStorage(node, &cluster)
+    }
+
+    /// Runs the node's next batch on its disk, if one is due: the writes land now (a crash
+    /// before the batch is done loses what its fsyncs had not made durable yet); the batch is
+    /// done after the virtual time its writes and fsyncs take one after another, as on a
+    /// storage thread.
+    mutating func runStorage(_ node: NodeID, _ cluster: inout VirtualCluster) {
+        guard let ops = world.nodes[node]!.storage.nextBatch() else { return }
+        let files = world.files[node]!
+        let fileSystem = files.fileSystem
         fileSystem.resetCost()
         do {
-            try fileSystem.lending(&cluster.processes[node].disk, body)
+            _ = try fileSystem.lending(&cluster.processes[node].disk) { try files.store.run(ops) }
         } catch {
             // The simulated disk never fails a call: an error is the driver and the store
             // disagreeing about the log, a bug to surface, not a fault to model.
@@ -93,24 +95,25 @@ extension BrokerModel {
         }
         world.diskBytesWritten += UInt64(fileSystem.bytesWritten)
         world.fsyncs += UInt64(fileSystem.syncs)
-        return fileSystem.latency
+        world.nodes[node]!.batchTickets.append(contentsOf: fileSystem.tickets)
+        cluster.schedule(.storageBatchDone(node: Int32(node), incarnation: cluster.processes[node].incarnation),
+                         at: cluster.now + fileSystem.latency)
     }
 
-    /// A stream store operation on `node` (see `onDisk`).
-    mutating func onStreamStore(_ node: NodeID, _ stream: Int, _ cluster: inout VirtualCluster, _ body: (StreamLogStore) throws -> Void) -> (latency: Int64, fileSystem: SimDiskFileSystem) {
-        let files = world.files[node]!
-        let store = files.streams[stream]!
-        return (onDisk(node, files.fileSystem, &cluster) { try body(store) }, files.fileSystem)
-    }
-
-    /// Checkpoint files are replaced whole (temporary file, fsync, rename, directory fsync:
-    /// Kafka's checkpoint files); durable once the replacement's fsyncs have completed.
-    mutating func checkpoint(_ node: NodeID, _ stream: Int, _ cluster: inout VirtualCluster, _ write: (StreamLogStore) throws -> Void) {
-        let (latency, fileSystem) = onStreamStore(node, stream, &cluster) { try write($0) }
-        for ticket in fileSystem.tickets {
-            world.nodes[node]!.checkpointTickets.append(ticket)
-            cluster.schedule(.checkpointSynced(node: Int32(node), incarnation: cluster.processes[node].incarnation, ticket: ticket.id),
-                           at: cluster.now + latency)
+    /// The node's batch is done: its fsyncs complete, then its completions reach the protocol
+    /// in the order asked for (and whatever they ask of the disk forms the next batch).
+    mutating func storageBatchDone(_ node: NodeID, _ cluster: inout VirtualCluster) {
+        for ticket in world.nodes[node]!.batchTickets { cluster.processes[node].disk.completeFsync(ticket) }
+        world.nodes[node]!.batchTickets.removeAll(keepingCapacity: true)
+        let completions = world.nodes[node]!.storage.finish()
+        for completion in completions {
+            guard world.up[node] else { return }
+            switch completion {
+            case .appended(let stream, let upTo): replicaInput(node, stream, .appendCompleted(upTo: upTo), &cluster)
+            case .fsynced(let stream, let upTo): replicaInput(node, stream, .fsyncCompleted(upTo: upTo), &cluster)
+            case .raftPersisted: raftPersisted(node, &cluster)
+            }
         }
+        if world.up[node] { runStorage(node, &cluster) }
     }
 }

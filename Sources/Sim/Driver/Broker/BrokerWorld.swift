@@ -1,6 +1,7 @@
 import Broker
 import Checkers
 import Clients
+import LogStore
 import Raft
 import Replication
 import Scenario
@@ -65,19 +66,21 @@ struct BrokerMail: Sendable {
 struct SimulatedBroker: Sendable {
     /// The node's protocol state (Raft, metadata, replicas); the rest is the driver's.
     var core: BrokerCore
-    /// A Raft `Ready` is being persisted; the next one waits for `advance()` (etcd's contract).
-    var raftTickets: [FsyncTicket] = []
-    /// Disk completions are reported in issue order: the next completion may not come before
-    /// the previous one, per stream and kind.
-    var appendChainEnd: [VirtualTime]
-    var fsyncChainEnd: [VirtualTime]
-    /// Per stream: the fsyncs begun by each `fsync` effect still in flight, and how many each
-    /// effect began (a store sync may begin none, one, or several when segments rolled).
-    var logFsyncTickets: [[FsyncTicket]]
-    var logFsyncGroups: [[Int]]
-    var checkpointTickets: [FsyncTicket] = []
+    /// The node's storage queue (LogStore's group commit, as on a live node): one batch at a
+    /// time on the node's disk, everything asked for meanwhile forming the next batch.
+    var storage = GroupCommit<StorageCompletion>()
+    /// The fsyncs the running batch began; they complete when it is done (a crash first loses
+    /// what they had not made durable).
+    var batchTickets: [FsyncTicket] = []
     /// Last high-water mark seen per stream (checkers observe advances).
     var lastHighWatermark: [UInt64]
+
+    /// What a finished batch hands back to the protocol.
+    enum StorageCompletion: Sendable {
+        case appended(stream: Int, upTo: UInt64)
+        case fsynced(stream: Int, upTo: UInt64)
+        case raftPersisted
+    }
 }
 
 /// One simulated producer connection: the Clients producer core (window, leader belief,
@@ -123,6 +126,8 @@ struct BrokerWorld: Sendable {
     var nodes: [SimulatedBroker?]           // by node id; nil for non-broker processes (the client) or crashed
     /// `nodes[n] != nil`, kept as flags: testing an optional struct against nil copies it.
     var up: [Bool] = []
+    /// How often each node ticks its replicas (`ReplicaConfig.tickIntervalNanos`, as live).
+    var replicaTick: VirtualTime = 0
     /// Whether node n holds a replica of stream s (`hosts[n][s]`), fixed for the run.
     var hosts: [[Bool]] = []
     /// Newest stream state epoch already written to the trace, per stream.
@@ -206,16 +211,9 @@ struct BrokerModel {
                 line.add("to", cluster.processes[mail.to].name)
                 line.add("message", mail.body.kindName)
             }
-        case .raftTick(let n, let i), .raftPersisted(let n, let i), .replicaTick(let n, let i):
+        case .raftTick(let n, let i), .replicaTick(let n, let i), .storageBatchDone(let n, let i):
             line.add("node", cluster.processes[Int(n)].name)
             line.add("incarnation", Int(i))
-        case .logAppended(let n, _, let s, let upTo), .logSynced(let n, _, let s, let upTo):
-            line.add("node", cluster.processes[Int(n)].name)
-            line.add("stream", world.streamNames[Int(s)])
-            line.add("up_to", upTo)
-        case .checkpointSynced(let n, _, let ticket):
-            line.add("node", cluster.processes[Int(n)].name)
-            line.add("ticket", ticket)
         case .publish(let w):
             line.add("workload", Int(w))
         case .publishTimeout(let r, let a):

@@ -19,7 +19,7 @@ final class TokeninfoTests: XCTestCase {
             .init("access_token", .string("tok-j1")),
             .init("uid", .string("svc-a")),
             .init("scope", .strings(["read"])),
-            .init("realm", .string("services")),
+            .init("realm", .string("/services")),
             .init("token_type", .string("Bearer")),
             .init("expires_in", .int(0)),
             .init("client_id", .string("client-a")),

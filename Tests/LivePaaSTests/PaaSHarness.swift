@@ -63,7 +63,9 @@ final class PaaSHarness: @unchecked Sendable {
                                     clientsFile: folder + "/clients.json")
         issuer = LiveTokenIssuer(provider: config.provider())
         client = ClientRegistration(clientID: "client-1", clientSecret: "s3cret", realms: ["services", "customers"], scopes: ["uid"])
-        let provider = TokenProviderService(config: config, clients: ClientsFile(clients: [client]), logger: logger, issuer: issuer)
+        // A second client, registered with Zalando's realm spelling, for the cross-client refusals.
+        let other = ClientRegistration(clientID: "client-2", clientSecret: "other", realms: ["/services"], scopes: ["uid"])
+        let provider = TokenProviderService(config: config, clients: ClientsFile(clients: [client, other]), logger: logger, issuer: issuer)
         tokeninfo = try TokeninfoService(
             config: TokeninfoConfig(port: tokeninfoPort, issuer: issuerURL, jwksURL: issuerURL + TokenProviderService.jwksPath,
                                     revocationsURL: issuerURL + TokenProviderService.revocationsPath, realms: [Self.realm],

@@ -94,6 +94,63 @@ final class ProviderTests: XCTestCase {
     }
 }
 
+/// `POST /oauth2/revoke` (RFC 7009): the client authenticates, may revoke only its own tokens, and
+/// a token that is not genuine revokes nothing.
+final class RevocationTests: XCTestCase {
+    func testOnlyTheAuthenticatedClientThatHoldsATokenCanRevokeIt() async throws {
+        let h = try await PaaSHarness(strategy: "none")
+        do {
+            let pool = h.pool(h.providerPort)
+            func post(_ path: String, _ body: String, auth: String?) async throws -> HTTPReply {
+                var headers = [("Content-Type", "application/x-www-form-urlencoded")]
+                if let auth { headers.append(("Authorization", "Basic " + Data(auth.utf8).base64EncodedString())) }
+                return try await pool.send(.post(path, headers: headers, body: Array(body.utf8)), timeout: .seconds(5))
+            }
+            func token(_ auth: String) async throws -> String {
+                let reply = try await post("/oauth2/access_token?realm=/services", "grant_type=client_credentials", auth: auth)
+                XCTAssertEqual(reply.status, 200, reply.bodyText)
+                let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])
+                return try XCTUnwrap(object["access_token"] as? String)
+            }
+            func revoked() async throws -> [String] {
+                let list = try await h.get(h.providerPort, TokenProviderService.revocationsPath)
+                let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.body)) as? [String: Any])
+                return (object["revoked"] as? [[String: Any]] ?? []).compactMap { $0["jti"] as? String }
+            }
+            let mine = try await token("client-1:s3cret")
+            let theirs = try await token("client-2:other")  // registered as "/services": accepted as "services"
+            let mineID = try JWT.decode(mine).get().claims.jti
+
+            // No credentials, wrong secret: 401, nothing revoked.
+            var reply = try await post("/oauth2/revoke", "token=\(mine)", auth: nil)
+            XCTAssertEqual(reply.status, 401, reply.bodyText)
+            reply = try await post("/oauth2/revoke", "token=\(mine)", auth: "client-1:wrong")
+            XCTAssertEqual(reply.status, 401, reply.bodyText)
+            // Another client's genuine token: refused.
+            reply = try await post("/oauth2/revoke", "token=\(mine)", auth: "client-2:other")
+            XCTAssertEqual(reply.status, 400, reply.bodyText)
+            XCTAssertTrue(reply.bodyText.contains("unauthorized_client"), reply.bodyText)
+            // A forged token around the victim's jti (signature broken): 200 by RFC 7009 §2.2, revokes nothing.
+            reply = try await post("/oauth2/revoke", "token=\(OAuthLoadRun.forge(mine))", auth: "client-1:s3cret")
+            XCTAssertEqual(reply.status, 200, reply.bodyText)
+            let afterRefusals = try await revoked()
+            XCTAssertEqual(afterRefusals, [])
+            // Its own token: revoked; tokeninfo then refuses it and still accepts the other client's.
+            reply = try await post("/oauth2/revoke", "token=\(mine)", auth: "client-1:s3cret")
+            XCTAssertEqual(reply.status, 200, reply.bodyText)
+            let afterRevoke = try await revoked()
+            XCTAssertEqual(afterRevoke, [mineID])
+            let info = try await h.get(h.tokeninfoPort, "/oauth2/tokeninfo", headers: [("Authorization", "Bearer " + theirs)])
+            XCTAssertEqual(info.status, 200, info.bodyText)
+            XCTAssertTrue(info.bodyText.contains("\"realm\":\"/services\""), info.bodyText)
+        } catch {
+            await h.stop()
+            throw error
+        }
+        await h.stop()
+    }
+}
+
 /// The load run's forged tokens must never be the genuine ones (an earlier version rewrote the
 /// last two base64url characters, which left a token ending in "BA" unchanged).
 final class ForgedTokenTests: XCTestCase {

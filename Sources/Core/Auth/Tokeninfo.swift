@@ -48,7 +48,7 @@ public struct TokeninfoResponse: Sendable, Equatable {
 }
 
 public enum Tokeninfo {
-    /// 200 with access_token, uid (= sub), scope, realm, token_type "Bearer", expires_in (whole
+    /// 200 with access_token, uid (= sub), scope, realm ("/services"), token_type "Bearer", expires_in (whole
     /// seconds left, ≥ 0) and client_id (= azp; omitted when nil). A missing token is a 400
     /// invalid_request; a malformed or invalid token a 401 invalid_token (RFC 6750 §3.1), each
     /// with an error_description.
@@ -84,7 +84,8 @@ public enum Tokeninfo {
                     .init("access_token", .string(token.raw)),
                     .init("uid", .string(claims.sub)),
                     .init("scope", .strings(claims.scope)),
-                    .init("realm", .string(claims.realm)),
+                    // Zalando's tokeninfo names realms with a leading slash ("/services").
+                    .init("realm", .string(claims.realm.hasPrefix("/") ? claims.realm : "/" + claims.realm)),
                     .init("token_type", .string("Bearer")),
                     .init("expires_in", .int(left)),
                 ]

@@ -9,7 +9,8 @@ import Live
 public struct ClientRegistration: Codable, Sendable, Equatable {
     public var clientID: String
     public var clientSecret: String
-    /// Realms the client may ask tokens for.
+    /// Realms the client may ask tokens for, as the request names them: `services` or `/services`
+    /// (Zalando writes realms with the slash; the leading slash is dropped when registered).
     public var realms: [String]
     /// Scopes it may ask for; a request for others is refused (`invalid_scope`).
     public var scopes: [String]
@@ -19,10 +20,20 @@ public struct ClientRegistration: Codable, Sendable, Equatable {
     public init(clientID: String, clientSecret: String, realms: [String], scopes: [String], subject: String? = nil) {
         self.clientID = clientID
         self.clientSecret = clientSecret
-        self.realms = realms
+        self.realms = realms.map(Self.bareRealm)
         self.scopes = scopes
         self.subject = subject
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(clientID: try c.decode(String.self, forKey: .clientID), clientSecret: try c.decode(String.self, forKey: .clientSecret),
+                  realms: try c.decode([String].self, forKey: .realms), scopes: try c.decode([String].self, forKey: .scopes),
+                  subject: try c.decodeIfPresent(String.self, forKey: .subject))
+    }
+
+    /// `/services` → `services`.
+    public static func bareRealm(_ realm: String) -> String { realm.hasPrefix("/") ? String(realm.dropFirst()) : realm }
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id", clientSecret = "client_secret", realms, scopes, subject

@@ -14,7 +14,8 @@ import Synchronization
 ///   secret by HTTP Basic or in the form body, `realm` (query or form, `/services` or
 ///   `services`) and `scope` (space-separated);
 /// - `GET /.well-known/openid-configuration` and the JWKS at its `jwks_uri` (`/oauth2/connect/keys`, Plan B's path);
-/// - `GET /oauth2/revocations` (what local validators poll) and `POST /oauth2/revoke` (`token=`);
+/// - `GET /oauth2/revocations` (what local validators poll) and `POST /oauth2/revoke` (RFC 7009:
+///   the client authenticates as for a token, and may revoke only tokens issued to it);
 /// - `/health`, `/metrics`.
 public final class TokenProviderService: Sendable {
     public let config: ProviderConfig
@@ -91,38 +92,66 @@ public final class TokenProviderService: Sendable {
         }
         router.post("/oauth2/revoke") { request, _ -> Response in
             let form = FormBody.parse(try await request.body.collect(upTo: 16 * 1024))
-            guard let raw = form["token"], case .success(let token) = JWT.decode(raw, maxLength: BearerToken.maxLength) else {
-                return Response.oauthError(400, "invalid_request", "token= (a JWT issued here) required")
-            }
-            let now = wallClockNanos()
-            self.revocations.withLock { $0.revoke(jti: token.claims.jti, at: now) }
-            return Response.json(200, "{}")
+            return self.revoke(request, form: form)
         }
         router.get("/health") { _, _ -> Response in Response.json(200, "{\"status\":\"ok\"}") }
         metrics.addRoute(to: router)
         return router
     }
 
-    func accessToken(_ request: Request, form: [String: String]) -> Response {
-        func refuse(_ status: Int, _ error: String, _ why: String) -> Response {
-            refused.increment()
-            return Response.oauthError(status, error, why)
-        }
+    private func refuse(_ status: Int, _ error: String, _ why: String) -> Response {
+        refused.increment()
+        return Response.oauthError(status, error, why)
+    }
+
+    /// The registered client whose credentials came with the request (HTTP Basic, else the form
+    /// body: RFC 6749 §2.3.1), or the 401 to answer.
+    private func authenticate(_ request: Request, form: [String: String]) -> Result<ClientRegistration, RefusedRequest> {
         var id = form["client_id"]
         var secret = form["client_secret"]
         if let basic = request.headers[.authorization], let credentials = FormBody.basicCredentials(basic) {
             id = credentials.id
             secret = credentials.secret
         }
-        guard let id, let secret else { return refuse(401, "invalid_client", "client credentials required") }
+        guard let id, let secret else { return .failure(RefusedRequest(refuse(401, "invalid_client", "client credentials required"))) }
         guard let client = clients[id], constantTimeEqual(client.clientSecret, secret) else {
-            return refuse(401, "invalid_client", "unknown client or wrong secret")
+            return .failure(RefusedRequest(refuse(401, "invalid_client", "unknown client or wrong secret")))
+        }
+        return .success(client)
+    }
+
+    /// RFC 7009. The client authenticates; a token that does not verify against this provider's
+    /// published keys is no error (§2.2: the client could not act on one) and revokes nothing —
+    /// so nobody can revoke a `jti` by forging a token around it; a genuine token issued to
+    /// another client is refused (§2.1).
+    func revoke(_ request: Request, form: [String: String]) -> Response {
+        let client: ClientRegistration
+        switch authenticate(request, form: form) {
+        case .success(let c): client = c
+        case .failure(let refusal): return refusal.response
+        }
+        guard let raw = form["token"], !raw.isEmpty else { return refuse(400, "invalid_request", "token= required") }
+        let now = wallClockNanos()
+        guard case .success(let token) = JWT.decode(raw, maxLength: BearerToken.maxLength),
+              let key = jwks(at: now).key(kid: token.header.kid), issuer.scheme.verify(token, with: key)
+        else { return Response.json(200, "{}") }
+        guard token.claims.azp == client.clientID else {
+            return refuse(400, "unauthorized_client", "the token was not issued to this client")
+        }
+        revocations.withLock { $0.revoke(jti: token.claims.jti, at: now) }
+        return Response.json(200, "{}")
+    }
+
+    func accessToken(_ request: Request, form: [String: String]) -> Response {
+        let client: ClientRegistration
+        switch authenticate(request, form: form) {
+        case .success(let c): client = c
+        case .failure(let refusal): return refusal.response
         }
         guard form["grant_type"] == "client_credentials" else {
             return refuse(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
         }
-        var realm = (request.uri.queryParameters["realm"].map(String.init) ?? form["realm"]) ?? client.realms.first ?? ""
-        if realm.hasPrefix("/") { realm.removeFirst() }
+        let realm = ClientRegistration.bareRealm((request.uri.queryParameters["realm"].map(String.init) ?? form["realm"]) ?? client.realms.first ?? "")
         guard client.realms.contains(realm) else { return refuse(400, "invalid_request", "client may not ask for realm '\(realm)'") }
         let scopes = (form["scope"] ?? "").split(separator: " ").map(String.init)
         if let denied = scopes.first(where: { !client.scopes.contains($0) }) {
@@ -144,6 +173,12 @@ public final class TokenProviderService: Sendable {
             .init("realm", .string("/" + realm)),
         ])
     }
+}
+
+/// A refusal's HTTP answer, as a `Result` failure.
+struct RefusedRequest: Error {
+    let response: Response
+    init(_ response: Response) { self.response = response }
 }
 
 /// `application/x-www-form-urlencoded` bodies and HTTP Basic credentials (RFC 6749 §2.3.1).

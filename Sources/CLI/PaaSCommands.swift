@@ -267,13 +267,13 @@ struct CalibrateCommand: ParsableCommand {
             throw InternalFailure("calibrate: the steady-state live run acknowledged no publish")
         }
         result.liveSteadyP50 = live.percentile(50) / 1e3
-        let disk = ["cluster.disk.write=\(BrokerCalibrationResult.lognormal(result.write.p50, result.write.p99))",
-                    "cluster.disk.fsync=\(BrokerCalibrationResult.lognormal(result.fsync.p50, result.fsync.p99))"]
+        let disk = ["cluster.disk.write=\(CalibrationProfile.lognormal(result.write.p50, result.write.p99))",
+                    "cluster.disk.fsync=\(CalibrationProfile.lognormal(result.fsync.p50, result.fsync.p99))"]
         let tailRatio = max(1.1, result.oneWay.p99 / max(1, result.oneWay.p50))
         // Publish p50 of the simulated steady state with a one-way latency of `us` µs.
         func simulatedP50(_ us: Double) throws -> Double {
             var scenario = try ScenarioLoader.load(path: self.scenario, overrides: disk + overrides + [
-                "cluster.network.latency=\(BrokerCalibrationResult.lognormal(us, us * tailRatio))"])
+                "cluster.network.latency=\(CalibrationProfile.lognormal(us, us * tailRatio))"])
             scenario.faults = []
             scenario.warmup = steady.warmup
             scenario.duration = steady.duration

@@ -78,13 +78,6 @@ public struct CalibrationResult: Sendable {
         return (p50, p99)
     }
 
-    /// A lognormal given its median and p99 (the scenario format's own form); p99 is kept above
-    /// the median, as the format requires.
-    static func lognormal(_ p50: Double, _ p99: Double) -> String {
-        let median = max(1, p50.rounded())
-        let tail = max(median + 1, p99.rounded())
-        return "{lognormal: {median: \(Int(median))us, p99: \(Int(tail))us}}"
-    }
 
     /// The scenario profile (YAML): what was measured, and the overrides to apply.
     public func profile(host: String, date: String) -> String {
@@ -112,11 +105,11 @@ public struct CalibrationResult: Sendable {
               measured_at: \(date)
             \(lines.joined(separator: "\n"))
             set:
-              - "auth.verify_cost=\(Self.lognormal(verify.p50, verify.p99))"
-              - "auth.tokeninfo.service=\(Self.lognormal(service.p50, service.p99))"
-              - "services.latency.same_host=\(Self.lognormal(hop.p50, hop.p99))"
-              - "services.latency.same_zone=\(Self.lognormal(hop.p50, hop.p99))"
-              - "services.latency.client=\(Self.lognormal(client.p50, client.p99))"
+              - "auth.verify_cost=\(CalibrationProfile.lognormal(verify.p50, verify.p99))"
+              - "auth.tokeninfo.service=\(CalibrationProfile.lognormal(service.p50, service.p99))"
+              - "services.latency.same_host=\(CalibrationProfile.lognormal(hop.p50, hop.p99))"
+              - "services.latency.same_zone=\(CalibrationProfile.lognormal(hop.p50, hop.p99))"
+              - "services.latency.client=\(CalibrationProfile.lognormal(client.p50, client.p99))"
 
             """
     }

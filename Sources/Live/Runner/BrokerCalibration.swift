@@ -67,13 +67,17 @@ public struct BrokerCalibrationResult: Sendable {
               steady_state_publish_p50_us: {live: \(formatNumber(liveSteadyP50)), simulated: \(formatNumber(simSteadyP50))}
             \(pair("network_one_way_fitted", fittedOneWay))
             set:
-              - "cluster.disk.write=\(Self.lognormal(write.p50, write.p99))"
-              - "cluster.disk.fsync=\(Self.lognormal(fsync.p50, fsync.p99))"
-              - "cluster.network.latency=\(Self.lognormal(fittedOneWay.p50, fittedOneWay.p99))"
+              - "cluster.disk.write=\(CalibrationProfile.lognormal(write.p50, write.p99))"
+              - "cluster.disk.fsync=\(CalibrationProfile.lognormal(fsync.p50, fsync.p99))"
+              - "cluster.network.latency=\(CalibrationProfile.lognormal(fittedOneWay.p50, fittedOneWay.p99))"
 
             """
     }
 
+}
+
+/// What calibration profiles (broker and OAuth) write.
+public enum CalibrationProfile {
     /// A lognormal given its median and p99 in µs (the scenario format's own form), p99 above the median.
     public static func lognormal(_ p50: Double, _ p99: Double) -> String {
         let median = max(1, p50.rounded())

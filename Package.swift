@@ -33,7 +33,11 @@ let package = Package(
         // nanosecond time unit: what every layer shares, the live side included.
         .target(name: "Sampling", path: "Sources/Shared/Sampling"),
         // The simulation kernel: virtual time, event queue, simulated network, disk, clock, process.
-        .target(name: "SimCore", dependencies: ["Sampling"], path: "Sources/Sim/Kernel"),
+        // The network model: link latency, loss, duplication, bandwidth, partitions and link
+        // faults, deciding each message's fate (sans-IO). The simulator's network, and the live
+        // fault proxy's decisions on real peer links.
+        .target(name: "Links", dependencies: ["Sampling"], path: "Sources/Core/Links"),
+        .target(name: "SimCore", dependencies: ["Sampling", "Links"], path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
             "CGSL",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -63,7 +67,7 @@ let package = Package(
         .target(name: "BrokerSetup", dependencies: ["Broker", "Raft", "Replication", "Scenario"], path: "Sources/Core/BrokerSetup"),
         // A scenario's fault timeline, selector resolution, `for:` undo and the cluster-control
         // operations both drivers carry out (sans-IO; random picks from the run's seed).
-        .target(name: "FaultPlan", dependencies: ["Sampling", "Scenario"], path: "Sources/Core/FaultPlan"),
+        .target(name: "FaultPlan", dependencies: ["Sampling", "Scenario", "Links"], path: "Sources/Core/FaultPlan"),
         // The fan-out mesh: the call graph and the call rules of one hop (retries on the next
         // replica, soft dependencies, status pass-through, health-checked balancing).
         .target(name: "Mesh", dependencies: ["Auth", "Sampling", "Scenario"], path: "Sources/Core/Mesh"),
@@ -112,7 +116,7 @@ let package = Package(
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
             "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Clients", "Scenario", "Results", "Stats", "Checkers", "Sampling",
-            "Replication", "BrokerSetup", "FaultPlan", "LogStore",
+            "Replication", "BrokerSetup", "FaultPlan", "LogStore", "Links", "PeerWire", "Wire",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -197,7 +201,9 @@ let package = Package(
         ]),
         .testTarget(name: "LiveTests", dependencies: [
             "Live", "LiveBroker", "LiveClient", "Wire", "WireTesting", "Replication", "LiveNATS", "NATSProtocol", "Scenario", "Sampling",
+            "FaultPlan", "Links",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -10,6 +10,9 @@ enum ExitStatus: Int32 {
     case badInput = 2
     /// Internal error: a bug or an environment failure (disk full, unwritable output…).
     case internalError = 3
+    /// Stopped by SIGINT or SIGTERM (128 + SIGINT, the shell's convention); everything the run
+    /// started was stopped first.
+    case interrupted = 130
 
     var code: ExitCode { ExitCode(rawValue) }
 }

@@ -59,6 +59,12 @@ struct ServeBrokerCommand: ParsableCommand {
         } catch {
             throw BadInput("\(server.config): not a broker node config: \(error)")
         }
+        // Block SIGTERM and SIGINT before any thread exists, so every thread inherits the block
+        // and the main thread's `sigwait` receives them. (A dispatch signal source installed
+        // after the event loop's thread started never fired: the kernel handed the signal to
+        // that thread, whose disposition was SIG_IGN — every node ignored SIGTERM and was
+        // SIGKILLed by `cluster down` after its 3 s grace.)
+        let stopSignals = StopSignals.block()
         let name = nodeConfig.me.name
         let logger = try bootstrapLogging(server.logLevel, label: "faultline.broker.\(name)")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -67,19 +73,43 @@ struct ServeBrokerCommand: ParsableCommand {
         let node = try runLive { try await BrokerServer.start(nodeConfig, loop: loop, logger: log) }
         loop.execute { node.onFatalError = { Foundation.exit(ExitStatus.internalError.rawValue) } }
         // Stop on SIGTERM / SIGINT: a clean stop; SIGKILL is the crash the chaos tests use.
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let stop = DispatchSemaphore(value: 0)
-        let sources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
+        let received = stopSignals.wait()
+        logger.info("stopping", metadata: ["signal": "\(received)"])
+        // Prompt even when peers are unreachable: stop the node (timers, connections, storage
+        // thread), then give the event loop a bounded time to wind down.
+        let stopped = DispatchSemaphore(value: 0)
+        loop.execute {
+            node.stop()
+            stopped.signal()
         }
-        stop.wait()
-        logger.info("stopping")
-        _ = sources
-        try? group.syncShutdownGracefully()
+        _ = stopped.wait(timeout: .now() + 2)
+        let shutDown = DispatchSemaphore(value: 0)
+        group.shutdownGracefully { _ in shutDown.signal() }
+        if shutDown.wait(timeout: .now() + 1) == .timedOut { logger.warning("event loop did not stop within 1 s; exiting") }
+        Foundation.exit(ExitStatus.ok.rawValue)
+    }
+}
+
+/// SIGTERM and SIGINT for a server process that waits for them on its main thread.
+struct StopSignals {
+    private var set = sigset_t()
+
+    /// Blocks both in the calling thread (and so in every thread it starts afterwards).
+    static func block() -> StopSignals {
+        var signals = StopSignals()
+        sigemptyset(&signals.set)
+        sigaddset(&signals.set, SIGTERM)
+        sigaddset(&signals.set, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals.set, nil)
+        return signals
+    }
+
+    /// Waits for one of them; returns its number.
+    func wait() -> Int32 {
+        var set = self.set
+        var received: Int32 = 0
+        while sigwait(&set, &received) != 0 {}
+        return received
     }
 }
 
@@ -113,6 +143,7 @@ struct ClusterUpCommand: ParsableCommand {
 
     func run() throws {
         let (model, folder) = try options.load()
+        stopEverythingOnInterrupt()
         if let existing = try? ClusterState.load(folder: folder), existing.nodes.contains(where: { $0.pid != nil }) {
             throw BadInput("\(folder) already runs a cluster; `faultline cluster down \(options.scenario)` first")
         }
@@ -121,7 +152,7 @@ struct ClusterUpCommand: ParsableCommand {
         let executable = currentExecutable()
         let nats = model.live?.nats ?? false
         try runLive {
-            let env = try await ClusterUp.start(scenario: model, folder: folder, executable: executable, loop: group.next(), nats: nats) { print($0) }
+            let env = try await ClusterUp.start(scenario: model, folder: folder, executable: executable, loop: group.next(), nats: nats) { progress($0) }
             print(try await ClusterUp.status(env))
         }
         print("cluster: \(folder) (stop it with: faultline cluster down \(shellQuote(options.scenario))\(options.out.map { " --out \(shellQuote($0))" } ?? ""))")
@@ -203,6 +234,7 @@ struct LoadCommand: ParsableCommand {
     }
 
     func run() throws {
+        stopEverythingOnInterrupt()
         let probe = try ScenarioLoader.load(path: scenario, overrides: overrides)
         if probe.mesh != nil {
             if !target.isEmpty && target != ["faultline"] {
@@ -247,7 +279,7 @@ struct LoadCommand: ParsableCommand {
                                   seed: seed + UInt64(r),
                                   folder: "\(output.path)/run-\(index + 1)-\(g.target.rawValue)" + (runs > 1 ? "-\(r + 1)" : ""),
                                   executable: executable)
-                let record = try runLive { try await run.execute(group: group) { print("  " + $0) } }
+                let record = try runLive { try await run.execute(group: group) { progress("  " + $0) } }
                 do { try store.append(record) } catch { throw InternalFailure("cannot write \(output.database): \(error)") }
             }
         }

@@ -185,6 +185,7 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
+        stopEverythingOnInterrupt()
         let model = try ScenarioLoader.load(path: scenario, overrides: overrides)
         if model.mesh == nil, model.broker != nil {
             try calibrateBroker(model)
@@ -202,13 +203,13 @@ struct CalibrateCommand: ParsableCommand {
             var result = CalibrationResult(samples: samples)
             Calibration.measureVerify(samples: samples, into: &result)
             print("verify: p50 \(formatNumber(result.verify.percentile(50) / 1e3)) µs, p99 \(formatNumber(result.verify.percentile(99) / 1e3)) µs")
-            let launcher = try await PaaSLauncher.up(scenario: model, folder: folder, executable: executable, group: group, seed: 1) { print($0) }
+            let launcher = try await PaaSLauncher.up(scenario: model, folder: folder, executable: executable, group: group, seed: 1) { progress($0) }
             do {
                 let token = try await Calibration.token(launcher: launcher, group: group)
                 try await Calibration.measureTokeninfo(launcher: launcher, token: token, group: group, samples: samples, into: &result)
                 for strategy in ["none", "local", "central"] {
                     try await launcher.startMesh(scenarioPath: scenarioPath, overrides: overrides + ["auth.strategy=\(strategy)"],
-                                                 strategy: strategy) { print($0) }
+                                                 strategy: strategy) { progress($0) }
                     try await Calibration.measureBareHop(launcher: launcher, strategy: strategy, token: token, group: group,
                                                          samples: samples, into: &result)
                     print("hop (\(strategy)): p50 \(formatNumber(result.bareHop[strategy]!.percentile(50) / 1e3)) µs round trip")
@@ -248,6 +249,7 @@ struct CalibrateCommand: ParsableCommand {
         // caches cold; measured here: a 6 s run gave twice the p50 of a 14 s one).
         var steady = model
         steady.faults = []
+        let proxied = LoadRun.needsFaultProxy(model)
         let measured = result, executable = currentExecutable(), steadyScenario = steady
         try? FileManager.default.removeItem(atPath: base + "/steady")
         let (loopback, steadyRecord) = try runLive { () async throws -> (BrokerCalibrationResult, RunRecord) in
@@ -256,8 +258,10 @@ struct CalibrateCommand: ParsableCommand {
             try await BrokerCalibration.measureLoopback(samples: samples, group: group, into: &result)
             print("loopback: round trip p50 \(formatNumber(result.loopbackRoundTrip.percentile(50) / 1e3)) µs")
             print("steady state: the scenario's load live for \(formatNumber(Double(steadyScenario.duration) / 1e9)) s without faults")
-            let run = LoadRun(scenario: steadyScenario, target: .faultline, parameters: [:], seed: 1, folder: base + "/steady", executable: executable)
-            let record = try await run.execute(group: group) { print("  " + $0) }
+            var run = LoadRun(scenario: steadyScenario, target: .faultline, parameters: [:], seed: 1, folder: base + "/steady", executable: executable)
+            // A scenario with network faults runs live through the fault proxy: fit the hop with it.
+            run.faultProxy = proxied
+            let record = try await run.execute(group: group) { progress("  " + $0) }
             try? await group.shutdownGracefully()
             return (result, record)
         }
@@ -340,16 +344,16 @@ struct OAuthLoad {
         let liveRecords = try runLive {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
             let launcher = try await PaaSLauncher.up(scenario: base, folder: folder + "/paas", executable: executable, group: group,
-                                                     seed: 1) { print("  " + $0) }
+                                                     seed: 1) { progress("  " + $0) }
             var records: [RunRecord] = []
             do {
                 for (index, g) in liveGroups.enumerated() {
                     let strategy = ValidationStrategy(rawValue: (g.scenario.auth ?? AuthSpec()).strategy.rawValue) ?? .local
                     print("[\(index + 1)/\(liveGroups.count)] live \(ReportRendererLabel.text(g.parameters))")
-                    try await launcher.startMesh(scenarioPath: scenarioPath, overrides: g.overrides, strategy: strategy.rawValue) { print("  " + $0) }
+                    try await launcher.startMesh(scenarioPath: scenarioPath, overrides: g.overrides, strategy: strategy.rawValue) { progress("  " + $0) }
                     let run = OAuthLoadRun(scenario: g.scenario, strategy: strategy, parameters: g.parameters.merging(["driver": "live"]) { a, _ in a },
                                            seed: seed)
-                    records.append(try await run.execute(launcher: launcher, group: group) { print("  " + $0) })
+                    records.append(try await run.execute(launcher: launcher, group: group) { progress("  " + $0) })
                 }
             } catch {
                 launcher.down()

@@ -42,7 +42,8 @@ final class LiveLoadTests: XCTestCase {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out")
-        let result = try CLI.run(["load", try scenario(in: dir).path, "--out", out.path])
+        // The live run alone: the summary's means are then the live run's (simulated seeds would mix in).
+        let result = try CLI.run(["load", try scenario(in: dir).path, "--out", out.path, "--sim-seeds", "0"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertTrue(result.stdout.contains("crash leader(orders) →"), result.stdout)
 
@@ -150,11 +151,106 @@ final class LiveLoadTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = try scenario(in: dir)
         var text = try String(contentsOf: url, encoding: .utf8)
-        text = text.replacingOccurrences(of: "  - { at: 4500ms, restart: crashed }", with: "  - { at: 4500ms, partition: [[n1], [n2, n3]], for: 1s }")
+        // Clock faults have no live injector yet (network faults do: the fault proxy).
+        text = text.replacingOccurrences(of: "  - { at: 4500ms, restart: crashed }", with: "  - { at: 4500ms, clock: { node: n1, offset: 50ms }, for: 1s }")
         try text.write(to: url, atomically: true, encoding: .utf8)
         let result = try CLI.run(["load", url.path, "--out", dir.appendingPathComponent("out").path])
         XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
         XCTAssertTrue(result.stderr.contains("live.yaml:"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("partition"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("faults.clock"), result.stderr)
+    }
+}
+
+/// An interrupted chaos run (SIGINT to the driver alone, mid-partition) stops every process it
+/// started and exits 130.
+final class InterruptedRunTests: XCTestCase {
+    func testSIGINTMidFaultLeavesNoProcessBehind() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scenario = try CLI.write("""
+            name: interrupted-chaos
+            duration: 30s
+            warmup: 500ms
+            cluster:
+              nodes: 3
+            broker:
+              streams:
+                - { name: orders, replication_factor: 3, min_isr: 2 }
+              ack_policy: all
+              fetch_interval: 2ms
+              leader_timeout: 300ms
+            workload:
+              - publish: { stream: orders, rate: { constant: 200/s }, size: 256B, timeout: 2s, retries: 50 }
+            faults:
+              - { at: 1s, partition: leader(orders), for: 20s }
+            live:
+              connections: 1
+            """, to: "chaos.yaml", in: dir)
+        let out = dir.appendingPathComponent("out")
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["load", scenario, "--out", out.path, "--sim-seeds", "0"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = OutputCollector(pipe)
+        try process.run()
+        // Wait until the partition is in force, then interrupt the driver (not its process group).
+        let deadline = Date().addingTimeInterval(60)
+        while !output.text.contains("partition leader(orders) →") {
+            guard Date() < deadline, process.isRunning else {
+                process.terminate()
+                return XCTFail("the partition never started: \(output.text)")
+            }
+            usleep(50_000)
+        }
+        let children = childPids(of: process.processIdentifier)
+        XCTAssertEqual(children.count, 3, "three broker nodes run")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, output.text)
+        XCTAssertTrue(output.text.contains("interrupted"), output.text)
+        for pid in children {
+            XCTAssertFalse(isAlive(pid), "node pid \(pid) outlived the interrupted run")
+        }
+        // Nothing else of this run is left either: no process has its folder on its command line.
+        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return cmdline.contains(out.path) && isAlive(pid)
+        }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    private func childPids(of parent: Int32) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) } == parent
+        }
+    }
+
+    /// Running and not a zombie (a reaped or exited child).
+    private func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+}
+
+/// Collects a child's output as it arrives.
+final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    init(_ pipe: Pipe) {
+        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
+            let chunk = handle.availableData
+            lock.lock(); data.append(chunk); lock.unlock()
+        }
+    }
+
+    var text: String {
+        lock.lock(); defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
     }
 }

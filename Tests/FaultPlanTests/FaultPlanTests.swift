@@ -90,10 +90,35 @@ final class FaultPlanTests: XCTestCase {
                 timeline.fired(index: index, at: at, leftUndo: true)
             case .undo(let index):
                 order.append("\(at) undo \(index)")
+            case .nemesisStrike, .nemesisHeal:
+                XCTFail("no nemesis in this timeline")
             }
         }
         // At 4000 the scheduled fault comes first: it was scheduled before the undo was.
         XCTAssertEqual(order, ["1000 fault 0", "2000 fault 1", "3000 undo 1", "4000 fault 2", "4000 undo 0"])
+    }
+
+    func testNemesisStrikesEveryIntervalUntilItsStopAndEachHealsAfterItsDuration() {
+        let spec = NemesisSpec(interval: 3_000, duration: 1_500, start: 1_000, stop: 8_000, actions: [.crash])
+        var rng = SeededGenerator(seed: 1).stream("nemesis.swarm")
+        let plan = NemesisPlan(spec, &rng)
+        let strikes = plan.strikeTimes(spec, runDuration: 20_000)
+        XCTAssertEqual(strikes, [1_000, 4_000, 7_000])
+        XCTAssertEqual(plan.strikeTimes(spec, runDuration: 5_000), [1_000, 4_000], "the run's end stops the nemesis too")
+        var timeline = FaultTimeline([FaultEvent(at: 4_000, action: .pause(.node("n1")))], nemesisStrikes: strikes)
+        var order: [String] = []
+        while let (at, step) = timeline.next() {
+            switch step {
+            case .fault(let index): order.append("\(at) fault \(index)")
+            case .undo: XCTFail("no fault with for:")
+            case .nemesisStrike(let tick):
+                order.append("\(at) strike \(tick)")
+                // The second strike hit nothing: nothing to heal.
+                timeline.struck(tick: tick, at: at, healAfter: tick == 1 ? nil : plan.duration)
+            case .nemesisHeal(let tick): order.append("\(at) heal \(tick)")
+            }
+        }
+        XCTAssertEqual(order, ["1000 strike 0", "2500 heal 0", "4000 fault 0", "4000 strike 1", "7000 strike 2", "8500 heal 2"])
     }
 
     func testNoUndoIsScheduledWhenAFaultLeftNothingToUndo() {

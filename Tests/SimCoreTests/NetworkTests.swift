@@ -6,8 +6,8 @@ final class NetworkTests: XCTestCase {
 
     func makeNetwork(
         nodes: Int = 3, _ link: LinkConfig = LinkConfig(), seed: UInt64 = 42
-    ) -> SimNetwork {
-        SimNetwork(nodeCount: nodes, defaultLink: link, rng: SeededGenerator(seed: seed).stream("network"))
+    ) -> NetworkModel {
+        NetworkModel(nodeCount: nodes, defaultLink: link, rng: SeededGenerator(seed: seed).stream("network"))
     }
 
     func testLocalMessagesAreInstantAndNeverDropped() {

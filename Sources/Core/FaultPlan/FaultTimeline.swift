@@ -1,22 +1,33 @@
 import Scenario
 
 /// A scenario's fault schedule in the order it happens: each fault at its `at:`, and, once a
-/// fault with `for:` has fired and left something to undo, its undo `for:` later. Ties go in
-/// file order, undos after faults due at the same moment were scheduled (first come, first
-/// served — as the simulator's event queue orders same-time events).
+/// fault with `for:` has fired and left something to undo, its undo `for:` later; with a
+/// nemesis, its strikes (`NemesisPlan.strikeTimes`) and each strike's heal. Ties go in file
+/// order, the nemesis's strikes after the faults, undos and heals after steps due at the same
+/// moment were scheduled (first come, first served — as the simulator's event queue orders
+/// same-time events).
 public struct FaultTimeline: Sendable {
     public enum Step: Sendable, Equatable {
         case fault(index: Int)
         case undo(index: Int)
+        case nemesisStrike(tick: Int)
+        case nemesisHeal(tick: Int)
     }
 
     private var pending: [(at: Int64, order: Int, step: Step)] = []
     private var nextOrder = 0
     private let durations: [Int64?]
 
-    public init(_ faults: [FaultEvent]) {
+    public init(_ faults: [FaultEvent], nemesisStrikes: [Int64] = []) {
         durations = faults.map(\.duration)
         for (index, fault) in faults.enumerated() { add(at: fault.at, .fault(index: index)) }
+        for (tick, at) in nemesisStrikes.enumerated() { add(at: at, .nemesisStrike(tick: tick)) }
+    }
+
+    /// Nemesis strike `tick` fired at `at` and left something to heal `after` it.
+    public mutating func struck(tick: Int, at: Int64, healAfter: Int64?) {
+        guard let healAfter else { return }
+        add(at: at + healAfter, .nemesisHeal(tick: tick))
     }
 
     private mutating func add(at: Int64, _ step: Step) {

@@ -35,6 +35,20 @@ public struct NemesisPlan: Sendable {
         slowFsync = .uniform(low: fsyncLow, high: fsyncLow * (1 + 4 * rng.nextUnit()))
     }
 
+    /// When the nemesis strikes (ns from the run's start): every `interval` from the spec's
+    /// `start` until its `stop` or the end of the run. One rule for the simulator and live runs.
+    public func strikeTimes(_ spec: NemesisSpec, runDuration: Int64) -> [Int64] {
+        guard !actions.isEmpty else { return [] }
+        var times: [Int64] = []
+        var at = spec.start
+        let stop = min(spec.stop ?? runDuration, runDuration)
+        while at < stop {
+            times.append(at)
+            at += interval
+        }
+        return times
+    }
+
     /// One strike: which of the plan's actions, on which targets (the nemesis's selector,
     /// resolved now), as the fault action it comes down to. Draws from the nemesis's stream.
     public func strike(_ targetSelector: Selector, in view: some ClusterView, _ rng: inout SeededGenerator)

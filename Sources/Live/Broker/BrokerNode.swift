@@ -24,6 +24,8 @@ public final class BrokerNode: @unchecked Sendable {
     let logger: Logger
     let metrics: BrokerMetrics
     let storage: NodeStore
+    /// Test-only storage failpoints (nil unless the config enables them).
+    public let failpoints: StorageFailpoints?
     private let storageThread: NIOThreadPool
     var core: BrokerCore
     private let started = NIODeadline.now()
@@ -68,7 +70,8 @@ public final class BrokerNode: @unchecked Sendable {
         metrics = BrokerMetrics(node: config.me.name)
         let root = URL(fileURLWithPath: config.dataDirectory)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        storage = try NodeStorage.open(root: root, segmentBytes: config.segmentBytes)
+        failpoints = config.failpoints.map { StorageFailpoints(config: $0, root: root.path) }
+        storage = try NodeStorage.open(root: root, segmentBytes: config.segmentBytes, failpoints: failpoints)
         storageThread = NIOThreadPool(numberOfThreads: 1)
         storageThread.start()
         incarnation = try NodeStorage.nextIncarnation(root: root)

@@ -44,6 +44,9 @@ public struct BrokerNodeConfig: Sendable, Codable {
     /// Message bytes each replica keeps in memory for its newest entries (what followers and
     /// consumers at the tail read); older entries' bytes are read back from the log file.
     public var payloadCacheBytes: Int
+    /// Test-only storage failpoints (slow or failing fsync, synced-length tracking for a
+    /// simulated power loss), armed through `PUT /failpoints/fsync`; nil (the default): none.
+    public var failpoints: FailpointConfig? = nil
 
     public init(id: Int, clusterID: String, members: [BrokerAddress], dataDirectory: String, replica: ReplicaConfig,
                 raftTickNanos: Int64 = 10_000_000, electionTicks: Int = 15, heartbeatTicks: Int = 3,

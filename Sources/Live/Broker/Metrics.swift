@@ -1,4 +1,5 @@
 import NIOCore
+import Foundation
 import NIOHTTP1
 import Prometheus
 
@@ -81,34 +82,64 @@ extension BrokerNode {
     }
 }
 
-/// `GET /metrics` in the Prometheus text format; anything else is 404.
+/// `GET /metrics` in the Prometheus text format; with failpoints enabled, the test-only admin
+/// endpoint `GET|PUT /failpoints/fsync` (JSON `{"fsyncDelay": <distribution>, "fsyncError": bool}`,
+/// a bad body is 400); anything else is 404.
 final class MetricsHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     private let node: BrokerNode
-    private var path = ""
+    private var head: HTTPRequestHead?
+    private var requestBody: [UInt8] = []
+    /// Admin bodies are tiny; a larger one is refused.
+    private let maxBody = 64 << 10
 
     init(node: BrokerNode) { self.node = node }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head):
-            path = head.uri
-        case .body:
-            break
-        case .end:
-            let found = path == "/metrics" || path.hasPrefix("/metrics?")
-            var body: [UInt8] = Array("not found\n".utf8)
-            if found {
-                node.refreshGauges()
-                body = node.metrics.registry.emitToBuffer()
+        case .head(let h):
+            head = h
+            requestBody = []
+        case .body(var buffer):
+            if requestBody.count + buffer.readableBytes <= maxBody, let bytes = buffer.readBytes(length: buffer.readableBytes) {
+                requestBody += bytes
+            } else {
+                requestBody = Array(repeating: 0, count: maxBody + 1)
             }
+        case .end:
+            let (status, body, type) = answer()
             var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4" : "text/plain")
+            headers.add(name: "Content-Type", value: type)
             headers.add(name: "Content-Length", value: "\(body.count)")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
+    }
+
+    private func answer() -> (HTTPResponseStatus, [UInt8], String) {
+        let path = head?.uri ?? ""
+        if path == "/metrics" || path.hasPrefix("/metrics?") {
+            node.refreshGauges()
+            return (.ok, node.metrics.registry.emitToBuffer(), "text/plain; version=0.0.4")
+        }
+        if path == "/failpoints/fsync", let failpoints = node.failpoints {
+            switch head?.method {
+            case .GET?:
+                return (.ok, Array((try? JSONEncoder().encode(failpoints.current)) ?? Data()), "application/json")
+            case .PUT?:
+                guard requestBody.count <= maxBody,
+                      let settings = try? JSONDecoder().decode(StorageFailpoints.Settings.self, from: Data(requestBody)) else {
+                    return (.badRequest, Array("expected {\"fsyncDelay\": <distribution or null>, \"fsyncError\": true|false}\n".utf8), "text/plain")
+                }
+                failpoints.arm(settings)
+                node.logger.notice("failpoints armed", metadata: ["settings": "\(settings)"])
+                return (.ok, Array((try? JSONEncoder().encode(settings)) ?? Data()), "application/json")
+            default:
+                return (.methodNotAllowed, Array("GET or PUT\n".utf8), "text/plain")
+            }
+        }
+        return (.notFound, Array("not found\n".utf8), "text/plain")
     }
 }

@@ -4,8 +4,10 @@ import LogStore
 /// The live node's files: LogStore's `NodeStore` (the same store and batch rule the simulator
 /// runs on its simulated disk) over real files, plus the node's incarnation counter.
 enum NodeStorage {
-    static func open(root: URL, segmentBytes: Int) throws -> NodeStore {
-        try NodeStore(root: root.path, files: PosixFileSystem(), segmentBytes: segmentBytes)
+    /// With `failpoints`, the files go through them (test runs only).
+    static func open(root: URL, segmentBytes: Int, failpoints: StorageFailpoints? = nil) throws -> NodeStore {
+        let files: any StoreFileSystem = failpoints.map { FailpointFileSystem(base: PosixFileSystem(), failpoints: $0) } ?? PosixFileSystem()
+        return try NodeStore(root: root.path, files: files, segmentBytes: segmentBytes)
     }
 
     /// Bumps and durably records the node's incarnation (the replicas' restart session).

@@ -18,9 +18,16 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// The processes this launcher started (an attached launcher knows only pids). Foundation
     /// reaps its children, so their liveness is asked of `Process`, never of `waitpid`.
     private var processes: [Int32: Process] = [:]
+    /// Nodes SIGKILLed since they last started: with synced-length tracking, their unsynced
+    /// bytes are dropped before they start again (a power loss).
+    private var crashed: Set<Int> = []
+    private let losesUnsynced: Bool
+    /// Bytes those power losses dropped, over the run.
+    public private(set) var unsyncedBytesLost: UInt64 = 0
 
     /// Starts nothing: use `up` or `attach`.
-    init(state: ClusterState, executable: String, eventLoop: EventLoop) {
+    init(state: ClusterState, executable: String, eventLoop: EventLoop, losesUnsynced: Bool = false) {
+        self.losesUnsynced = losesUnsynced
         self.state = state
         self.executable = executable
         self.eventLoop = eventLoop
@@ -28,7 +35,8 @@ public final class ClusterLauncher: @unchecked Sendable {
 
     /// Launches the scenario's cluster into `folder` (created if needed).
     public static func up(scenario: Scenario, folder: String, executable: String, eventLoop: EventLoop,
-                          natsURL: String? = nil, log: (String) -> Void = { _ in }) async throws -> ClusterLauncher {
+                          natsURL: String? = nil, proxy: FaultProxy? = nil, failpoints: FailpointConfig? = nil,
+                          log: (String) -> Void = { _ in }) async throws -> ClusterLauncher {
         guard let broker = scenario.broker else {
             throw LiveError.badInput("\(scenario.sourceFile): live mode runs the broker model; this scenario has no `broker:` section")
         }
@@ -39,19 +47,27 @@ public final class ClusterLauncher: @unchecked Sendable {
         let members = names.enumerated().map { i, name in
             BrokerAddress(id: i, name: name, clientPort: ports[3 * i], peerPort: ports[3 * i + 1])
         }
+        // With a fault proxy, node i dials node j at the proxy's listener for link i → j.
+        let routes = try await proxy?.open(upstreamPeerPorts: members.map(\.peerPort))
         var nodes: [ClusterState.Node] = []
         let timing = RaftTiming(scenario: broker)
         for (i, name) in names.enumerated() {
+            var dialled = members
+            if let routes {
+                for j in dialled.indices where j != i { dialled[j].peerPort = routes[i][j] }
+            }
             let nodeFolder = "\(folder)/nodes/\(name)"
             try fm.createDirectory(atPath: nodeFolder, withIntermediateDirectories: true)
             let config = BrokerNodeConfig(
-                id: i, clusterID: "faultline-\(scenario.name)", members: members, dataDirectory: nodeFolder + "/data",
+                id: i, clusterID: "faultline-\(scenario.name)", members: dialled, dataDirectory: nodeFolder + "/data",
                 replica: LiveReplicaConfig.from(broker), raftTickNanos: timing.tickNanos,
                 electionTicks: timing.electionTicks, heartbeatTicks: timing.heartbeatTicks,
                 natsURL: natsURL, metricsPort: ports[3 * i + 2])
+            var withFailpoints = config
+            withFailpoints.failpoints = failpoints
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(config).write(to: URL(fileURLWithPath: nodeFolder + "/config.json"))
+            try encoder.encode(withFailpoints).write(to: URL(fileURLWithPath: nodeFolder + "/config.json"))
             nodes.append(ClusterState.Node(name: name, config: nodeFolder + "/config.json", log: "\(folder)/logs/\(name).log",
                                            pid: nil, metricsPort: ports[3 * i + 2], address: members[i]))
         }
@@ -61,7 +77,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         }
         let launcher = ClusterLauncher(
             state: ClusterState(scenario: scenario.name, folder: folder, nodes: nodes, nats: nil, streams: streams),
-            executable: executable, eventLoop: eventLoop)
+            executable: executable, eventLoop: eventLoop, losesUnsynced: failpoints?.trackSynced ?? false)
         do {
             for i in nodes.indices { try launcher.start(node: i) }
             try launcher.state.save()
@@ -89,6 +105,14 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// Starts node `index` (again) over its data directory.
     public func start(node index: Int) throws {
         let node = state.nodes[index]
+        if crashed.remove(index) != nil, losesUnsynced {
+            let dataDirectory = URL(fileURLWithPath: node.config).deletingLastPathComponent().appendingPathComponent("data").path
+            do {
+                unsyncedBytesLost += try LoseUnsynced.apply(root: dataDirectory)
+            } catch {
+                throw LiveError.failed("cannot drop node \(node.name)'s unsynced bytes: \(error)")
+            }
+        }
         if !FileManager.default.fileExists(atPath: node.log) {
             _ = FileManager.default.createFile(atPath: node.log, contents: nil)
         }
@@ -125,6 +149,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         guard let pid = state.nodes[index].pid else { return }
         kill(pid, SIGCONT)
         kill(pid, SIGKILL)
+        crashed.insert(index)
         processes[pid]?.waitUntilExit()
         processes[pid] = nil
         state.nodes[index].pid = nil

@@ -1,6 +1,9 @@
-import Foundation
 import Clients
+import FaultPlan
+import Foundation
+import Links
 import LoadCore
+import LiveBroker
 import LiveNATS
 import NATSProtocol
 import NIOCore
@@ -160,6 +163,16 @@ final class JetStreamEnvironment: LiveEnvironment, @unchecked Sendable {
             if let pid = node.pid, let bytes = processResidentBytes(pid: pid) { result[names[i]] = bytes }
         }
         return result
+    }
+
+    func network(_ operation: ClusterOperation) async throws {
+        throw LiveError.badInput("network faults run against the Faultline broker only (its peer links go through the fault proxy); nats-server routes do not")
+    }
+
+    func networkStats() async -> NetworkStats? { nil }
+
+    func disk(_ nodes: [String], _ settings: StorageFailpoints.Settings) async throws {
+        throw LiveError.badInput("disk faults need the Faultline broker's storage failpoints; nats-server has none")
     }
 
     func stop() async {

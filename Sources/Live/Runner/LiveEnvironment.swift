@@ -1,9 +1,13 @@
-import Foundation
-import LiveClient
 import Clients
+import FaultPlan
+import Foundation
+import Links
+import LiveBroker
+import LiveClient
 import LoadCore
 import LiveNATS
 import NIOCore
+import NIOPosix
 import Scenario
 import Wire
 
@@ -23,6 +27,12 @@ protocol LiveEnvironment: Sendable {
     func restart(node: String) async throws
     func pause(node: String)
     func resume(node: String)
+    /// Carries out a network operation of the fault plan on the peer links.
+    func network(_ operation: ClusterOperation) async throws
+    /// What the network faults did to the peer traffic (nil: no fault proxy in this run).
+    func networkStats() async -> NetworkStats?
+    /// Arms (or, with default settings, disarms) the storage failpoints of these nodes.
+    func disk(_ nodes: [String], _ settings: StorageFailpoints.Settings) async throws
     /// Resident memory of each running node.
     func residentBytes() -> [String: Int]
     func stop() async
@@ -37,8 +47,15 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     /// Producers publish through `nats` instead of the broker's client protocol.
     let publishThroughNATS: Bool
     let scenario: Scenario
+    /// The peer links' fault layer, when the run injects network faults; it runs on its own
+    /// thread so that the load driver's loops do not delay the frames it forwards.
+    let proxy: FaultProxy?
+    private let proxyGroup: MultiThreadedEventLoopGroup?
 
-    init(launcher: ClusterLauncher, ack: Wire.AckLevel, nats: NATSServerCluster?, publishThroughNATS: Bool, scenario: Scenario) {
+    init(launcher: ClusterLauncher, ack: Wire.AckLevel, nats: NATSServerCluster?, publishThroughNATS: Bool, scenario: Scenario,
+         proxy: FaultProxy?, proxyGroup: MultiThreadedEventLoopGroup?) {
+        self.proxy = proxy
+        self.proxyGroup = proxyGroup
         self.launcher = launcher
         self.ack = ack
         self.nats = nats
@@ -47,8 +64,16 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     }
 
     static func start(scenario: Scenario, folder: String, executable: String, loop: EventLoop, nats: Bool,
-                      publishThroughNATS: Bool = false, log: @escaping @Sendable (String) -> Void) async throws -> BrokerEnvironment {
+                      publishThroughNATS: Bool = false, networkFaults: Bool = false, failpoints: FailpointConfig? = nil, seed: UInt64 = 0,
+                      log: @escaping @Sendable (String) -> Void) async throws -> BrokerEnvironment {
         var natsCluster: NATSServerCluster?
+        var proxyGroup: MultiThreadedEventLoopGroup?
+        var proxy: FaultProxy?
+        if networkFaults {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            proxyGroup = group
+            proxy = FaultProxy(nodeCount: scenario.cluster.nodes.count, seed: seed, loop: group.next())
+        }
         if nats {
             do {
                 natsCluster = try await NATSServerCluster.start(directory: URL(fileURLWithPath: folder + "/nats"), group: loop)
@@ -58,7 +83,9 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
         }
         do {
             let launcher = try await ClusterLauncher.up(scenario: scenario, folder: folder, executable: executable, eventLoop: loop,
-                                                        natsURL: natsCluster.map { "127.0.0.1:\($0.clientPorts[0])" }, log: log)
+                                                        natsURL: natsCluster.map { "127.0.0.1:\($0.clientPorts[0])" }, proxy: proxy,
+                                                        failpoints: failpoints, log: log)
+            if proxy != nil { log("peer links run through the fault proxy (\(scenario.cluster.nodes.count * (scenario.cluster.nodes.count - 1)) directed links)") }
             if let natsCluster {
                 launcher.setNATS(ClusterState.NATSState(pids: natsCluster.pids, clientPorts: natsCluster.clientPorts,
                                                         logs: natsCluster.nodes.map(\.logFile.path)))
@@ -69,9 +96,11 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
             case .all: .all
             }
             return BrokerEnvironment(launcher: launcher, ack: ack, nats: natsCluster, publishThroughNATS: publishThroughNATS,
-                                     scenario: scenario)
+                                     scenario: scenario, proxy: proxy, proxyGroup: proxyGroup)
         } catch {
             natsCluster?.stop()
+            await proxy?.close()
+            try? await proxyGroup?.shutdownGracefully()
             throw error
         }
     }
@@ -123,6 +152,48 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     func pause(node: String) { launcher.index(of: node).map { launcher.pause(node: $0) } }
     func resume(node: String) { launcher.index(of: node).map { launcher.resume(node: $0) } }
 
+    /// Waits until every running replica of every stream is in its ISR (per the metadata);
+    /// returns how long that took and, at the timeout, which replicas are still out.
+    func waitForCompleteISR(timeout: Double) async -> (waited: Int64, missing: [String]) {
+        let start = NIODeadline.now()
+        let deadline = start + .nanoseconds(Int64(timeout * 1e9))
+        var missing: [String] = []
+        repeat {
+            missing = []
+            if let meta = try? await launcher.metadata() {
+                for stream in launcher.state.streams.map(\.name) {
+                    guard let s = meta.stream(stream) else { missing.append("\(stream): not in the metadata"); continue }
+                    let out = s.replicas.filter { isRunning(node: $0) && !s.inSyncReplicas.contains($0) }
+                    if !out.isEmpty { missing.append("\(stream): \(out.joined(separator: ", ")) not in the ISR [\(s.inSyncReplicas.joined(separator: ", "))]") }
+                }
+            } else {
+                missing = ["no node answered the metadata request"]
+            }
+            if missing.isEmpty { break }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        } while NIODeadline.now() < deadline
+        return (Int64(NIODeadline.now().uptimeNanoseconds) - Int64(start.uptimeNanoseconds), missing)
+    }
+
+    func network(_ operation: ClusterOperation) async throws {
+        guard let proxy else { throw LiveError.failed("this run has no fault proxy for \(operation)") }
+        _ = await proxy.apply(operation)
+    }
+
+    func networkStats() async -> NetworkStats? { await proxy?.stats() }
+
+    func disk(_ nodes: [String], _ settings: StorageFailpoints.Settings) async throws {
+        let body = Array(try JSONEncoder().encode(settings))
+        for name in nodes {
+            guard let i = launcher.index(of: name), launcher.isRunning(node: i) else { continue }
+            let port = launcher.state.nodes[i].metricsPort
+            let answer = try await AdminRequest.send(method: "PUT", port: port, path: "/failpoints/fsync", body: body, on: launcher.eventLoop)
+            guard answer.status == 200 else {
+                throw LiveError.failed("node \(name) refused its failpoints (HTTP \(answer.status)): \(answer.body)")
+            }
+        }
+    }
+
     func residentBytes() -> [String: Int] {
         var result: [String: Int] = [:]
         for (i, node) in launcher.state.nodes.enumerated() {
@@ -134,5 +205,7 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     func stop() async {
         launcher.down()
         nats?.stop()
+        await proxy?.close()
+        try? await proxyGroup?.shutdownGracefully()
     }
 }

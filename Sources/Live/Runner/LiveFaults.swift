@@ -1,5 +1,6 @@
 import FaultPlan
 import Foundation
+import LiveBroker
 import NIOCore
 import Sampling
 import Scenario
@@ -7,9 +8,11 @@ import Scenario
 /// Runs a scenario's fault schedule against live processes through the shared fault plan
 /// (`FaultPlan`): the same timeline, selector resolution, `for:` undo and seeded random picks
 /// as the simulator, carried out with signals — `crash` (SIGKILL), `restart`, `pause`
-/// (SIGSTOP), `resume` (SIGCONT). Role selectors (`leader(stream)`, `follower(stream)`,
+/// (SIGSTOP), `resume` (SIGCONT) — and, for `partition`, `heal`, `delay`, `loss` and
+/// `duplicate`, on the peer links through the fault proxy (`FaultProxy`, the simulator's
+/// network model deciding each frame). Role selectors (`leader(stream)`, `follower(stream)`,
 /// `metadata-leader`) resolve against a snapshot of the cluster taken when the fault fires.
-/// Network, clock and disk faults need the chaos runner of a later issue and are refused up front.
+/// Clock and disk faults are refused up front (file:line:col, exit 2).
 struct LiveFaults: Sendable {
     let scenario: Scenario
     let environment: LiveEnvironment
@@ -28,59 +31,121 @@ struct LiveFaults: Sendable {
         var leaderCrash: Bool
     }
 
-    static let supportedActions = ["crash", "restart", "pause", "resume"]
+    static let processActions = ["crash", "restart", "pause", "resume", "disk"]
+    static let networkActions = ["partition", "heal", "delay", "loss", "duplicate"]
 
-    static func validate(_ scenario: Scenario) throws {
+    /// Refuses, up front, faults this live run cannot carry out. `network`: the target's peer
+    /// links run through the fault proxy (the Faultline broker; not nats-server's routes).
+    static func validate(_ scenario: Scenario, network: Bool = true) throws {
+        let supported = processActions + (network ? networkActions : [])
         for fault in scenario.faults {
             let where_ = "\(fault.location.file):\(fault.location.line):\(fault.location.column)"
-            guard supportedActions.contains(fault.action.keyword) else {
-                throw LiveError.badInput("\(where_): faults.\(fault.action.keyword): live mode runs \(supportedActions.joined(separator: ", ")); found '\(fault.action.keyword)' (network, clock and disk faults are simulator-only for now)")
+            guard supported.contains(fault.action.keyword) else {
+                let why = networkActions.contains(fault.action.keyword)
+                    ? "network faults run against the Faultline broker's peer links (the fault proxy), not this target"
+                    : "clock faults are simulator-only for now"
+                throw LiveError.badInput("\(where_): faults.\(fault.action.keyword): live mode runs \(supported.joined(separator: ", ")); found '\(fault.action.keyword)' (\(why))")
             }
-            let selector: Selector
-            switch fault.action {
-            case .crash(let s), .restart(let s), .pause(let s), .resume(let s): selector = s
-            default: continue
+            if case .disk(_, let diskFault) = fault.action {
+                guard case .slowFsync = diskFault else {
+                    throw LiveError.badInput("\(where_): faults.disk: live mode injects slow_fsync (a storage failpoint); corrupt and torn_writes are simulator-only (a crash's power loss is `live.crash_loses_unsynced`)")
+                }
+                guard network else { throw LiveError.badInput("\(where_): faults.disk: disk faults need the Faultline broker's storage failpoints, not this target") }
             }
-            switch selector {
-            case .node, .zone, .leader, .follower, .metadataLeader, .crashed, .paused, .all, .randomNode, .minority, .majority: break
-            default:
-                throw LiveError.badInput("\(where_): selector \(selector) is not supported live; use a node name, a zone, leader(…), follower(…), metadata-leader, crashed, paused, random-node, minority, majority or all")
+            for selector in fault.action.selectors {
+                switch selector {
+                case .node, .zone, .leader, .follower, .metadataLeader, .crashed, .paused, .all, .randomNode, .minority, .majority: break
+                default:
+                    throw LiveError.badInput("\(where_): selector \(selector) is not supported live; use a node name, a zone, leader(…), follower(…), metadata-leader, crashed, paused, random-node, minority, majority or all")
+                }
+            }
+        }
+        if let nemesis = scenario.nemesis {
+            let supported = nemesisProcessActions + (network ? nemesisNetworkActions : [])
+            if let refused = nemesis.actions.first(where: { !supported.contains($0) }) {
+                throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: live mode runs \(supported.map(\.rawValue).joined(separator: ", ")); found '\(refused.rawValue)' (clock faults are simulator-only for now)")
             }
         }
     }
 
+    /// The nemesis's actions live mode carries out (clock and disk need their injectors).
+    static let nemesisProcessActions: [NemesisAction] = [.crash, .pause, .disk]
+    static let nemesisNetworkActions: [NemesisAction] = [.partition, .delay, .loss]
+
+    /// Storage failpoints for the nodes when the schedule or nemesis has disk faults or the run
+    /// loses unsynced bytes on crash; nil otherwise (production nodes).
+    static func failpoints(_ scenario: Scenario, seed: UInt64) -> FailpointConfig? {
+        let disk = scenario.faults.contains { $0.action.keyword == "disk" } || (scenario.nemesis?.actions.contains(.disk) ?? false)
+        let losesUnsynced = scenario.live?.crashLosesUnsynced ?? false
+        guard disk || losesUnsynced else { return nil }
+        return FailpointConfig(seed: seed, trackSynced: losesUnsynced)
+    }
+
+    /// Whether the schedule has network faults, so the run puts the fault proxy on the peer links.
+    static func needsNetwork(_ scenario: Scenario) -> Bool {
+        scenario.faults.contains { networkActions.contains($0.action.keyword) }
+            || (scenario.nemesis?.actions.contains { nemesisNetworkActions.contains($0) } ?? false)
+    }
+
     func run() async throws -> [Fired] {
         var fired: [Fired] = []
-        var rng = SeededGenerator(seed: seed).stream("faults")
-        var timeline = FaultTimeline(scenario.faults)
-        var undos: [Int: FaultUndo] = [:]
+        let root = SeededGenerator(seed: seed)
+        var rng = root.stream("faults")
+        // The nemesis as the simulator draws it: its plan (swarm mode varies it per seed) and
+        // its strikes from their own streams, so a seed strikes alike in both.
+        var nemesisRng = root.stream("nemesis")
+        var swarmRng = root.stream("nemesis.swarm")
+        let nemesisPlan = scenario.nemesis.map { NemesisPlan($0, &swarmRng) }
+        let strikes = scenario.nemesis.flatMap { spec in nemesisPlan?.strikeTimes(spec, runDuration: scenario.duration) } ?? []
+        var timeline = FaultTimeline(scenario.faults, nemesisStrikes: strikes)
+        // Each undo with the operations it undoes (a `restoreSaved` is worked out from them).
+        var undos: [Int: (FaultUndo, [ClusterOperation])] = [:]
+        var heals: [Int: (FaultUndo, [ClusterOperation])] = [:]
         // A crashed or paused node stays so until a fault says otherwise (the processes are
         // ours): the snapshot takes conditions from here, not from polling.
         var conditions = Array(repeating: NodeCondition.running, count: environment.nodeNames.count)
         while let (at, step) = timeline.next() {
             let wait = Int64((runStart + .nanoseconds(at)).uptimeNanoseconds) - Int64(NIODeadline.now().uptimeNanoseconds)
             if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
-            let operations: [ClusterOperation]
+            var operations: [ClusterOperation] = []
             let keyword: String
-            var leaderCrash = false
             var targets: [Int] = []
+            var leaders: Set<Int> = []
             switch step {
             case .fault(let index):
                 let fault = scenario.faults[index]
                 let view = await snapshot(conditions)
+                leaders = Set(view.streamLeaders.values)
                 let planned = FaultPlanner.plan(fault.action, in: view, &rng)
                 operations = planned.operations
                 keyword = Self.describe(fault.action)
                 targets = planned.targets
-                if case .crash(.leader) = fault.action { leaderCrash = !planned.targets.isEmpty }
-                if let undo = planned.undo { undos[index] = undo }
+                if let undo = planned.undo { undos[index] = (undo, planned.operations) }
                 timeline.fired(index: index, at: at, leftUndo: planned.undo != nil)
             case .undo(let index):
-                operations = undos.removeValue(forKey: index)?.operation.map { [$0] } ?? []
+                operations = undos.removeValue(forKey: index).map(restore) ?? []
                 keyword = "undo " + Self.describe(scenario.faults[index].action)
-                if case .restart(let nodes)? = operations.first { targets = nodes }
-                if case .resume(let nodes)? = operations.first { targets = nodes }
+            case .nemesisStrike(let tick):
+                guard let spec = scenario.nemesis, let plan = nemesisPlan else { continue }
+                let view = await snapshot(conditions)
+                leaders = Set(view.streamLeaders.values)
+                let strike = plan.strike(spec.targets, in: view, &nemesisRng)
+                let planned = FaultPlanner.plan(strike.action, in: view, &nemesisRng, targets: strike.targets)
+                operations = planned.operations
+                keyword = "nemesis \(strike.choice.rawValue)"
+                targets = strike.targets
+                if let undo = planned.undo {
+                    heals[tick] = (undo, planned.operations)
+                    timeline.struck(tick: tick, at: at, healAfter: plan.duration)
+                }
+            case .nemesisHeal(let tick):
+                operations = heals.removeValue(forKey: tick).map(restore) ?? []
+                keyword = "nemesis heal"
             }
+            if case .restart(let nodes)? = operations.first, targets.isEmpty { targets = nodes }
+            if case .resume(let nodes)? = operations.first, targets.isEmpty { targets = nodes }
+            // A crash that took down a stream's leader: the load driver measures the failover.
+            let leaderCrash = operations.contains { if case .crash(let nodes) = $0 { !leaders.isDisjoint(with: nodes) } else { false } }
             for operation in operations { try await carryOut(operation, &conditions) }
             let names = targets.map { environment.nodeNames[$0] }
             let t = Int64(NIODeadline.now().uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds)
@@ -88,6 +153,16 @@ struct LiveFaults: Sendable {
             fired.append(Fired(at: t, action: keyword, nodes: names, leaderCrash: leaderCrash))
         }
         return fired
+    }
+
+    /// What undoes a fault live: the plan's own undo, or for `restoreSaved` the live state the
+    /// fault replaced — the storage failpoints go back to off (live runs arm nothing else).
+    private func restore(_ undo: (FaultUndo, [ClusterOperation])) -> [ClusterOperation] {
+        if let operation = undo.0.operation { return [operation] }
+        return undo.1.compactMap { operation in
+            if case .disk(let nodes, _) = operation { return .disk(nodes, .slowFsync(.constant(0))) }
+            return nil
+        }
     }
 
     /// "crash leader(orders)": the action and what it was aimed at, for the run's log.
@@ -135,6 +210,10 @@ struct LiveFaults: Sendable {
                 environment.resume(node: names[node])
                 conditions[node] = .running
             }
+        case _ where operation.isNetwork:
+            try await environment.network(operation)
+        case .disk(let nodes, .slowFsync(let delay)):
+            try await environment.disk(nodes.map { names[$0] }, StorageFailpoints.Settings(fsyncDelay: delay))
         default:
             throw LiveError.badInput("live mode cannot carry out \(operation) yet")
         }

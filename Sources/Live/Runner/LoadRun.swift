@@ -1,6 +1,7 @@
 import Checkers
 import Clients
 import Foundation
+import Links
 import LiveClient
 import LoadCore
 import NIOCore
@@ -33,6 +34,10 @@ public struct LoadRun: Sendable {
     /// This run's folder (cluster data, logs).
     public var folder: String
     public var executable: String
+    /// Whether the peer links run through the fault proxy; nil: when the fault schedule has
+    /// network faults. Calibration forces it on for such scenarios, so that the hop it fits
+    /// includes the proxy the faulted run goes through.
+    public var faultProxy: Bool?
 
     public init(scenario: Scenario, target: LoadTarget, parameters: [String: String], seed: UInt64, folder: String, executable: String) {
         self.scenario = scenario
@@ -42,6 +47,9 @@ public struct LoadRun: Sendable {
         self.folder = folder
         self.executable = executable
     }
+
+    /// Whether a live run of `scenario` puts the fault proxy on the peer links by default.
+    public static func needsFaultProxy(_ scenario: Scenario) -> Bool { LiveFaults.needsNetwork(scenario) }
 
     /// Splits a workload's arrival rate evenly over `n` producer connections.
     public static func perConnection(_ process: ArrivalProcess, _ n: Int) throws -> ArrivalProcess {
@@ -62,13 +70,18 @@ public struct LoadRun: Sendable {
         guard scenario.broker != nil, !scenario.publishes.isEmpty else {
             throw LiveError.badInput("\(scenario.sourceFile): `faultline load` needs a `broker:` section and at least one `- publish:` workload")
         }
-        try LiveFaults.validate(scenario)
+        try LiveFaults.validate(scenario, network: target != .natsJetStream)
+        if faultProxy == true && target == .natsJetStream {
+            throw LiveError.badInput("the fault proxy sits on the Faultline broker's peer links; nats-jetstream has none")
+        }
         let environment: LiveEnvironment
         switch target {
         case .faultline, .faultlineNATS:
             environment = try await BrokerEnvironment.start(scenario: scenario, folder: folder, executable: executable,
                                                             loop: group.next(), nats: live.nats || target == .faultlineNATS,
-                                                            publishThroughNATS: target == .faultlineNATS, log: log)
+                                                            publishThroughNATS: target == .faultlineNATS,
+                                                            networkFaults: faultProxy ?? LiveFaults.needsNetwork(scenario),
+                                                            failpoints: LiveFaults.failpoints(scenario, seed: seed), seed: seed, log: log)
         case .natsJetStream:
             environment = try await JetStreamEnvironment.start(scenario: scenario, folder: folder, replicas: live.jetstreamReplicas,
                                                                loop: group.next(), log: log)
@@ -140,6 +153,17 @@ public struct LoadRun: Sendable {
             consumed.errors += r.errors
         }
         let faultLog = try await faultTask.value
+        let network = await environment.networkStats()
+        // Every running replica back in its stream's ISR: a restarted node that never rejoins
+        // under load would be a liveness bug the read-back cannot see.
+        var isrReport: (waited: Int64, missing: [String])?
+        if let broker = environment as? BrokerEnvironment, scenario.faults.contains(where: { $0.action.keyword == "restart" || $0.duration != nil }) || scenario.nemesis != nil {
+            isrReport = await broker.waitForCompleteISR(timeout: 15)
+            if let report = isrReport {
+                log(report.missing.isEmpty ? String(format: "every running replica is in its stream's ISR (%.0f ms after the load)", Double(report.waited) / 1e6)
+                                           : "not back in the ISR after 15 s: \(report.missing.joined(separator: "; "))")
+            }
+        }
         for (name, bytes) in await rssTask.value { rss[name] = Double(bytes) / 1_048_576 }
         log("\(target.rawValue): load finished; reading every stream back")
 
@@ -201,6 +225,19 @@ public struct LoadRun: Sendable {
             metrics["rss_mb_max"] = maxRSS
             units["rss_mb_max"] = "MB"
         }
+        if let broker = environment as? BrokerEnvironment, live.crashLosesUnsynced {
+            metrics["unsynced_bytes_lost"] = Double(broker.launcher.unsyncedBytesLost)
+            units["unsynced_bytes_lost"] = "bytes"
+        }
+        if let network {
+            // What the fault proxy did to the peer frames (names as the simulator's network counters).
+            for (name, value) in [("network_frames_sent", network.sent), ("network_frames_lost", network.lost),
+                                  ("network_frames_partitioned", network.partitioned + network.droppedInFlight),
+                                  ("network_frames_duplicated", network.duplicated)] {
+                metrics[name] = Double(value)
+                units[name] = "count"
+            }
+        }
         var histograms = ["publish_latency": recorder.corrected, "publish_latency_uncorrected": recorder.uncorrected]
         if !consumerTasks.isEmpty {
             histograms["end_to_end_latency"] = consumed.endToEnd
@@ -211,6 +248,13 @@ public struct LoadRun: Sendable {
         if failover.count > 0 { histograms["failover_time"] = failover }
 
         var checks = verdict.checks
+        if let isrReport {
+            metrics["isr_rejoin_wait_ms"] = Double(isrReport.waited) / 1e6
+            units["isr_rejoin_wait_ms"] = "ms"
+            checks.append(CheckReport(name: "isr_complete", violations: isrReport.missing.map {
+                CheckViolation(check: "isr_complete", description: $0, time: VirtualTime(scenario.duration))
+            }))
+        }
         if !unreadable.isEmpty {
             checks.append(CheckReport(name: "read_back", violations: unreadable.map {
                 CheckViolation(check: "read_back", description: $0, time: VirtualTime(scenario.duration))

@@ -3,7 +3,9 @@ import Foundation
 /// A probability distribution over non-unit-bearing `Double`s. The scenario parser converts
 /// units before building one (durations become nanoseconds, sizes bytes), so a distribution
 /// never needs to know what it measures.
-public enum Distribution: Sendable, Equatable, Hashable {
+/// Codable (synthesised, tagged by case) so a live run can hand one to a node, e.g. a slow-fsync
+/// failpoint's delay.
+public enum Distribution: Sendable, Equatable, Hashable, Codable {
     case constant(Double)
     case uniform(low: Double, high: Double)
     case exponential(mean: Double)

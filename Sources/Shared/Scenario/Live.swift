@@ -14,6 +14,10 @@ public struct LiveSpec: Sendable, Equatable {
     public var jetstreamReplicas: Int
     /// How long `faultline load` waits after the last send for outstanding acks.
     public var drain: Int64
+    /// A crashed node loses what it had not fsynced before it restarts (its files are cut back
+    /// to their synced lengths: the power loss the simulator's crash always is). Off by default:
+    /// a SIGKILLed process keeps the page cache, so without it live crashes lose nothing unsynced.
+    public var crashLosesUnsynced: Bool = false
 
     public init(connections: Int = 4, maxInFlight: Int = 1024, nats: Bool = false, jetstreamReplicas: Int = 3,
                 drain: Int64 = 5_000_000_000) {
@@ -24,14 +28,14 @@ public struct LiveSpec: Sendable, Equatable {
         self.drain = drain
     }
 
-    public static let keys = ["connections", "max_in_flight", "nats", "jetstream_replicas", "drain"]
+    public static let keys = ["connections", "max_in_flight", "nats", "jetstream_replicas", "drain", "crash_loses_unsynced"]
 }
 
 extension ScenarioBuilder {
     func live(_ node: SourceNode, _ path: String) -> LiveSpec? {
         let r = reader
         guard let f = r.fields(node, path, allowed: LiveSpec.keys,
-                               what: "a mapping of live-mode settings (connections, max_in_flight, nats, jetstream_replicas, drain)")
+                               what: "a mapping of live-mode settings (connections, max_in_flight, nats, jetstream_replicas, drain, crash_loses_unsynced)")
         else { return nil }
         var spec = LiveSpec()
         if let n = f["connections"], let v = r.integer(n, KeyPath.child(path, "connections"), minimum: 1, expected: "a whole number ≥ 1") {
@@ -49,6 +53,7 @@ extension ScenarioBuilder {
             }
         }
         if let n = f["drain"], let v = r.duration(n, KeyPath.child(path, "drain")) { spec.drain = v }
+        if let n = f["crash_loses_unsynced"], let v = r.bool(n, KeyPath.child(path, "crash_loses_unsynced")) { spec.crashLosesUnsynced = v }
         return spec
     }
 }

@@ -139,32 +139,20 @@ extension Simulation {
             for node in nodes { cluster.processes[node].pause() }
         case .resume(let nodes):
             resume(nodes)
-        case .partition(let groups):
-            cluster.network.partition(groups: groups)
-            partitioned = true
-        case .block(let from, let to):
-            cluster.network.block(from: from, to: to)
-            partitioned = true
-        case .healPartitions:
-            cluster.network.healPartitions()
-            partitioned = false
-        case .healAll:
-            cluster.network.healPartitions()
-            cluster.network.clearAllLinkFaults()
-            partitioned = false
-            activeLinkFaults = 0
-        case .delay(let pairs, let extra):
-            for pair in pairs { cluster.network.addDelay(from: pair.from, to: pair.to, extra: extra) }
-            activeLinkFaults += pairs.isEmpty ? 0 : 1
-        case .loss(let pairs, let probability):
-            for pair in pairs { cluster.network.setFaultLoss(from: pair.from, to: pair.to, probability: probability) }
-            activeLinkFaults += pairs.isEmpty ? 0 : 1
-        case .duplicate(let pairs, let probability):
-            for pair in pairs { cluster.network.setFaultDuplicate(from: pair.from, to: pair.to, probability: probability) }
-            activeLinkFaults += pairs.isEmpty ? 0 : 1
-        case .clearLinks(let pairs):
-            for pair in pairs { cluster.network.clearLinkFaults(from: pair.from, to: pair.to) }
-            if !pairs.isEmpty { activeLinkFaults = max(0, activeLinkFaults - 1) }
+        case .partition, .block, .healPartitions, .healAll, .delay, .loss, .duplicate, .clearLinks:
+            _ = cluster.network.apply(operation)
+            switch operation {
+            case .partition, .block: partitioned = true
+            case .healPartitions: partitioned = false
+            case .healAll:
+                partitioned = false
+                activeLinkFaults = 0
+            case .delay(let pairs, _), .loss(let pairs, _), .duplicate(let pairs, _):
+                activeLinkFaults += pairs.isEmpty ? 0 : 1
+            case .clearLinks(let pairs):
+                if !pairs.isEmpty { activeLinkFaults = max(0, activeLinkFaults - 1) }
+            default: break
+            }
         case .clock(let nodes, let change):
             let before = nodes.map { ($0, cluster.processes[$0].clock) }
             for node in nodes {

@@ -101,7 +101,7 @@ public struct Simulation {
         }
         cluster = VirtualCluster(
             scenario: scenario, processes: processes,
-            network: SimNetwork(nodeCount: allNodes.count, defaultLink: defaultLink, rng: root.stream("network")),
+            network: NetworkModel(nodeCount: allNodes.count, defaultLink: defaultLink, rng: root.stream("network")),
             clusterNodeCount: spec.nodes.count + meshNodes.count, root: root)
         stations = try StationModel(scenario, nodeIndex: cluster.nodeIndex, root: root)
 
@@ -171,15 +171,9 @@ public struct Simulation {
             cluster.schedule(.fault(index: Int32(index)), at: fault.at)
         }
         if let nemesis = scenario.nemesis, let plan = nemesisPlan {
-            var tick: Int32 = 0
-            var at = nemesis.start
-            let stop = min(nemesis.stop ?? scenario.duration, scenario.duration)
-            while at < stop {
-                cluster.schedule(.nemesisStrike(tick: tick), at: at)
-                tick += 1
-                at += plan.interval
-            }
-            nemesisUndo = Array(repeating: nil, count: Int(tick))
+            let strikes = plan.strikeTimes(nemesis, runDuration: scenario.duration)
+            for (tick, at) in strikes.enumerated() { cluster.schedule(.nemesisStrike(tick: Int32(tick)), at: at) }
+            nemesisUndo = Array(repeating: nil, count: strikes.count)
         }
         broker?.start(&cluster)
         mesh?.start(&cluster)

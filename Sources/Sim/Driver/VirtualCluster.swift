@@ -12,7 +12,7 @@ struct VirtualCluster {
     var now: VirtualTime = 0
     var queue = EventQueue<SimEvent>(capacity: 4096)
     var processes: [SimProcess]
-    var network: SimNetwork
+    var network: NetworkModel
     /// The load driver's process (last), and the cluster's (everything before it).
     let clientNode: NodeID
     let clusterNodes: [NodeID]
@@ -28,7 +28,7 @@ struct VirtualCluster {
     /// A model asks the run to stop early (the broker's liveness phase saw the cluster converge).
     var stopRequested = false
 
-    init(scenario: Scenario, processes: [SimProcess], network: SimNetwork, clusterNodeCount: Int, root: SeededGenerator) {
+    init(scenario: Scenario, processes: [SimProcess], network: NetworkModel, clusterNodeCount: Int, root: SeededGenerator) {
         self.scenario = scenario
         self.processes = processes
         self.network = network

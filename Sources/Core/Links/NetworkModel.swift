@@ -1,9 +1,13 @@
-/// The simulated network: per-link latency, loss, duplication and bandwidth, plus the
+import Sampling
+
+/// The network model: per-link latency, loss, duplication and bandwidth, plus the
 /// network faults a fault schedule drives (partitions, one-way blocks, extra delay, extra
 /// loss and duplication).
 ///
 /// `transmit` only *decides* a message's fate and arrival times; the driver schedules the
-/// arrivals on its event queue. Reordering is never modelled explicitly: it emerges from
+/// arrivals: the simulator on its event queue, the live fault proxy (whose default link is
+/// perfect: the real network supplies the base latency) as timers on its event loop, per peer
+/// frame. Reordering is never modelled explicitly: it emerges from
 /// independent latency draws, as it does on a real network with multiple paths.
 ///
 /// Storage grows with the nodes and the faults, not with the square of the nodes: one default
@@ -93,7 +97,7 @@ struct LinkFault: Sendable, Equatable {
     static let none = LinkFault()
 }
 
-public struct SimNetwork: Sendable {
+public struct NetworkModel: Sendable {
     public let nodeCount: Int
     let defaultLink: LinkConfig
     /// Links configured differently from `defaultLink`, by `slot(from, to)`.

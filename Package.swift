@@ -118,6 +118,7 @@ let package = Package(
             "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Clients", "Scenario", "Results", "Stats", "Checkers", "Sampling",
             "Replication", "BrokerSetup", "FaultPlan", "LogStore", "Links", "PeerWire", "Wire",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Live/Runner"),

@@ -129,6 +129,8 @@ public enum ReportRenderer {
                     + ["\(r.seed)", r.passed ? "yes" : "NO", "\(r.events)", num(r.wall_seconds), "`\(r.trace_hash)`"]
             }))
 
+        out.append(contentsOf: timeline(SummaryBuilder.orderedRuns(set.runs)))
+
         let violations = SummaryBuilder.orderedRuns(set.runs).flatMap { run in run.violations.map { (run, $0) } }
         if !violations.isEmpty {
             out.append("")
@@ -139,6 +141,23 @@ public enum ReportRenderer {
             }))
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Each live run's timeline: faults, heals and leader changes with their wall time since the
+    /// run's start (at most `limit` rows per run; the database keeps them all).
+    static func timeline(_ runs: [RunRecord], limit: Int = 200) -> [String] {
+        var out: [String] = []
+        for run in runs where !run.timeline.isEmpty {
+            let parameters = run.parameters.keys.sorted().map { "\($0)=\(run.parameters[$0]!)" }.joined(separator: ", ")
+            out.append("")
+            out.append("## Timeline: seed \(run.seed)\(parameters.isEmpty ? "" : " (\(parameters))")")
+            out.append("")
+            out.append(contentsOf: table(["t (s)", "event", "what", "nodes"], run.timeline.prefix(limit).map { e in
+                [String(format: "%.3f", Double(e.atNanos) / 1e9), e.kind, e.description, e.nodes.isEmpty ? "—" : e.nodes.joined(separator: ", ")]
+            }))
+            if run.timeline.count > limit { out += ["", "(\(run.timeline.count - limit) more in results.sqlite, table `timeline`)"] }
+        }
+        return out
     }
 
     /// The architect's table of the multi-account model: one row per group (e.g. per account

@@ -28,7 +28,8 @@ public enum ResultsError: Error, Equatable, CustomStringConvertible {
 /// Every `append` is one transaction: a run is either entirely stored or not at all, so a
 /// crash during run N leaves runs 1…N-1 intact.
 public final class ResultsStore: Sendable {
-    public static let schemaVersion = 1
+    /// 2: the `timeline` table (live runs' faults, heals and leader changes).
+    public static let schemaVersion = 2
     let dbQueue: DatabaseQueue
 
     /// Creates the database or opens an existing one, migrating its schema. `createdAt` is
@@ -46,6 +47,9 @@ public final class ResultsStore: Sendable {
                 try db.execute(
                     sql: "INSERT INTO meta (id, schema_version, scenario, mode, description, created) VALUES (1, ?, '', '', '', ?)",
                     arguments: [Self.schemaVersion, createdAt])
+            } else if found < Self.schemaVersion {
+                // The migrator has just added what the newer schema has.
+                try db.execute(sql: "UPDATE meta SET schema_version = ? WHERE id = 1", arguments: [Self.schemaVersion])
             }
         }
     }
@@ -109,6 +113,15 @@ public final class ResultsStore: Sendable {
                 t.column("limit", .double).notNull()
             }
         }
+        migrator.registerMigration("v2-timeline") { db in
+            try db.create(table: "timeline") { t in
+                t.column("run_id", .integer).notNull().indexed().references("runs", onDelete: .cascade)
+                t.column("at_ns", .integer).notNull()
+                t.column("kind", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("nodes", .text).notNull()
+            }
+        }
         return migrator
     }
 
@@ -151,6 +164,10 @@ public final class ResultsStore: Sendable {
             try db.execute(
                 sql: "INSERT INTO violations (run_id, check_name, description, virtual_time_ns) VALUES (?, ?, ?, ?)",
                 arguments: [id, v.check, v.description, v.virtualTimeNanos])
+        }
+        for event in run.timeline {
+            try db.execute(sql: "INSERT INTO timeline (run_id, at_ns, kind, description, nodes) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, event.atNanos, event.kind, event.description, event.nodes.joined(separator: ",")])
         }
         return id
     }
@@ -217,6 +234,11 @@ public final class ResultsStore: Sendable {
                 let id: Int64 = row["run_id"]
                 runs[id]?.violations.append(
                     Violation(check: row["check_name"], description: row["description"], virtualTimeNanos: row["virtual_time_ns"]))
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM timeline ORDER BY rowid") {
+                let id: Int64 = row["run_id"], nodes: String = row["nodes"]
+                runs[id]?.timeline.append(TimelineEvent(atNanos: row["at_ns"], kind: row["kind"], description: row["description"],
+                                                        nodes: nodes.isEmpty ? [] : nodes.split(separator: ",").map(String.init)))
             }
             let records = order.compactMap { runs[$0] }
             var scenario: String = meta?["scenario"] ?? ""

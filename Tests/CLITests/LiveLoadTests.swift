@@ -77,6 +77,19 @@ final class LiveLoadTests: XCTestCase {
         }
         let log = try String(contentsOf: out.appendingPathComponent("run-1-faultline/logs/n1.log"), encoding: .utf8)
         XCTAssertTrue(log.contains("broker listening"), log)
+
+        // The report's timeline: the crash, the restart, and the leader moving away from the
+        // crashed node (seen in the metadata), in time order.
+        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        let timeline = try XCTUnwrap(report.components(separatedBy: "## Timeline").dropFirst().first, report)
+        let rows = timeline.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| t (s)") }
+        let kinds = rows.map { $0.split(separator: "|")[1].trimmingCharacters(in: .whitespaces) }
+        let crash = try XCTUnwrap(rows.firstIndex { $0.contains("| fault | crash leader(orders)") }, timeline)
+        XCTAssertNotNil(rows.firstIndex { $0.contains("| fault | restart crashed") }, timeline)
+        XCTAssertNotNil(rows[crash...].firstIndex { $0.contains("| leader | orders: ") }, "no leader change after the crash: \(timeline)")
+        XCTAssertTrue(kinds.contains("metadata_leader"), timeline)
+        let times = rows.compactMap { Double($0.split(separator: "|")[0].trimmingCharacters(in: .whitespaces)) }
+        XCTAssertEqual(times, times.sorted(), "timeline out of order")
     }
 
     /// Liftbridge-style ingestion from the CLI: producers publish NATS requests on the stream's

@@ -22,6 +22,9 @@ final class ResultsStoreTests: XCTestCase {
         runs[2].metricUnits["unreported_metric"] = "ms"
         runs[2].histograms["empty_latency"] = LatencyHistogram()
         runs[2].metricUnits["empty_latency"] = "ms"  // histograms without a unit are stored as "ms"
+        runs[0].timeline = [TimelineEvent(atNanos: 5_000_123_456, kind: "fault", description: "partition leader(orders)", nodes: ["n1"]),
+                            TimelineEvent(atNanos: 5_300_000_000, kind: "leader", description: "orders: n1 → n2", nodes: ["n2"]),
+                            TimelineEvent(atNanos: 9_000_000_000, kind: "undo", description: "undo partition leader(orders)")]
         do {
             let store = try ResultsStore(path: path)
             try store.setHeader(scenario: "leader-failover", mode: "sim", description: "Kill the leader.", slos: slos)
@@ -38,6 +41,12 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(loaded.runs[2].events, UInt64.max)
         XCTAssertEqual(loaded.runs[0].histograms["request_latency"]?.percentile(99),
                        runs[0].histograms["request_latency"]?.percentile(99))
+        XCTAssertEqual(loaded.runs[0].timeline.count, 3)
+        // The report draws each live run's timeline in time order.
+        let report = ReportRenderer.render(loaded, format: .md)
+        XCTAssertTrue(report.contains("## Timeline: seed 1"), report)
+        XCTAssertTrue(report.contains("| 5.000 | fault | partition leader(orders) | n1 |"), report)
+        XCTAssertTrue(report.contains("| 9.000 | undo | undo partition leader(orders) | — |"), report)
     }
 
     func testParametersAreStoredAsCanonicalJSON() throws {
@@ -107,7 +116,7 @@ final class ResultsStoreTests: XCTestCase {
         let store = try ResultsStore(path: path)
         try store.dbQueue.write { try $0.execute(sql: "UPDATE meta SET schema_version = 99") }
         XCTAssertThrowsError(try ResultsStore(path: path)) {
-            XCTAssertEqual($0 as? ResultsError, .newerSchema(found: 99, supported: 1))
+            XCTAssertEqual($0 as? ResultsError, .newerSchema(found: 99, supported: ResultsStore.schemaVersion))
         }
     }
 }

@@ -7,7 +7,8 @@ import Wire
 
 /// A producer's connection to the Faultline broker: publishes go to the stream's leader, found
 /// from the metadata; a `notLeader` answer or a lost connection sends the session back through
-/// `reconnect`, which connects to the leader the answer named, or asks a running node.
+/// `reconnect`, which connects to the leader the answer named, or asks every running node
+/// (`ClusterLauncher.freshestMetadata`: the highest leader epoch wins).
 final class BrokerTransport: PublishTransport, @unchecked Sendable {
     let eventLoop: EventLoop
     let launcher: ClusterLauncher
@@ -56,7 +57,9 @@ final class BrokerTransport: PublishTransport, @unchecked Sendable {
         connectedNode = nil
         old?.close()
         promise.completeWithTask { [launcher, stream, eventLoop] in
-            let meta = try await launcher.metadata()
+            // Every running node's answer, decided by the clients' rule (`LeaderLookup`): one
+            // node's metadata can be stale (an isolated old leader still names itself).
+            guard let meta = await launcher.freshestMetadata() else { throw LiveError.failed("no node answered a metadata request") }
             // A not-leader answer named the leader: go there (it said so) without asking it again.
             let named: String?
             if let hint { named = hint } else { named = meta.stream(stream)?.leader }

@@ -1,9 +1,11 @@
 import BrokerSetup
+import Clients
 import Foundation
 import LiveBroker
 import LiveClient
 import NIOCore
 import Scenario
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -210,6 +212,44 @@ public final class ClusterLauncher: @unchecked Sendable {
         return try await client.metadata()
     }
 
+    /// Node `index`'s metadata, or nil when it is down or does not answer within `timeout`
+    /// seconds (a paused process still accepts connections but never answers).
+    public func metadata(node index: Int, timeout: Double = 0.5) async -> BrokerClient.Metadata? {
+        guard isRunning(node: index) else { return nil }
+        let node = state.nodes[index]
+        guard let client = try? await BrokerClient.connect(host: node.address.host, port: node.address.clientPort, on: eventLoop)
+        else { return nil }
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout * 1e9))) { client.close() }
+        defer {
+            timer.cancel()
+            client.close()
+        }
+        return try? await client.metadata()
+    }
+
+    /// The cluster's metadata as the majority sees it, asking every running node: for each
+    /// stream the answer with the highest leader epoch (the clients' rule, `LeaderLookup`), and
+    /// the metadata leader most nodes name.
+    /// One node's answer can be stale — an isolated old leader still names itself — and fault
+    /// selectors such as `leader(orders)` must aim at the leader the cluster has now.
+    public func freshestMetadata() async -> BrokerClient.Metadata? {
+        var answers: [BrokerClient.Metadata] = []
+        for i in state.nodes.indices {
+            if let answer = await metadata(node: i) { answers.append(answer) }
+        }
+        guard var merged = answers.first else { return nil }
+        var votes: [String: Int] = [:]
+        for answer in answers { if let leader = answer.metadataLeader { votes[leader, default: 0] += 1 } }
+        merged.metadataLeader = votes.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+        var streams: [String: StreamMetadata] = [:]
+        for name in Set(answers.flatMap { $0.streams.map(\.name) }) {
+            streams[name] = LeaderLookup.freshest(answers.compactMap { $0.stream(name) }, epoch: \.leaderEpoch,
+                                                  namesLeader: { $0.leader != nil })
+        }
+        merged.streams = streams.keys.sorted().map { streams[$0]! }
+        return merged
+    }
+
     func waitForMetadataLeader(timeout: Double) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         var last = "no answer"
@@ -247,7 +287,7 @@ public final class ClusterLauncher: @unchecked Sendable {
     public func waitForLeader(stream: String, timeout: Double, excluding: String? = nil) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let meta = try? await metadata(), let leader = meta.stream(stream)?.leader, leader != excluding,
+            if let meta = await freshestMetadata(), let leader = meta.stream(stream)?.leader, leader != excluding,
                let index = state.nodes.firstIndex(where: { $0.name == leader }), isRunning(node: index),
                await confirmsLeadership(node: leader, stream: stream) {
                 return leader

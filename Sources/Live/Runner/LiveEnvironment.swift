@@ -22,6 +22,8 @@ protocol LiveEnvironment: Sendable {
     /// Every node holding a replica of `stream`.
     func replicas(of stream: String) async -> [String]
     func metadataLeader() async -> String?
+    /// Each stream's leader and the metadata leader from one look at the cluster.
+    func leaders(of streams: [String]) async -> (streams: [String: String], metadata: String?)
     func isRunning(node: String) -> Bool
     func crash(node: String) async throws
     func restart(node: String) async throws
@@ -36,6 +38,14 @@ protocol LiveEnvironment: Sendable {
     /// Resident memory of each running node.
     func residentBytes() -> [String: Int]
     func stop() async
+}
+
+extension LiveEnvironment {
+    func leaders(of streams: [String]) async -> (streams: [String: String], metadata: String?) {
+        var leaders: [String: String] = [:]
+        for stream in streams { leaders[stream] = await leader(of: stream) }
+        return (leaders, await metadataLeader())
+    }
 }
 
 /// The Faultline broker cluster started by `ClusterLauncher`.
@@ -124,16 +134,24 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
         try await BrokerReadBack.read(stream: stream, launcher: launcher, eventLoop: launcher.eventLoop)
     }
 
+    // The majority's view (`freshestMetadata`): an isolated or paused node's answer may be stale.
     func leader(of stream: String) async -> String? {
-        try? await launcher.metadata().stream(stream)?.leader
+        await launcher.freshestMetadata()?.stream(stream)?.leader
     }
 
     func replicas(of stream: String) async -> [String] {
-        (try? await launcher.metadata().stream(stream)?.replicas) ?? []
+        await launcher.freshestMetadata()?.stream(stream)?.replicas ?? []
     }
 
     func metadataLeader() async -> String? {
-        try? await launcher.metadata().metadataLeader
+        await launcher.freshestMetadata()?.metadataLeader
+    }
+
+    func leaders(of streams: [String]) async -> (streams: [String: String], metadata: String?) {
+        guard let meta = await launcher.freshestMetadata() else { return ([:], nil) }
+        var leaders: [String: String] = [:]
+        for stream in streams { leaders[stream] = meta.stream(stream)?.leader }
+        return (leaders, meta.metadataLeader)
     }
 
     func isRunning(node: String) -> Bool {
@@ -160,7 +178,7 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
         var missing: [String] = []
         repeat {
             missing = []
-            if let meta = try? await launcher.metadata() {
+            if let meta = await launcher.freshestMetadata() {
                 for stream in launcher.state.streams.map(\.name) {
                     guard let s = meta.stream(stream) else { missing.append("\(stream): not in the metadata"); continue }
                     let out = s.replicas.filter { isRunning(node: $0) && !s.inSyncReplicas.contains($0) }

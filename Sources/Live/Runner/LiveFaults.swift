@@ -25,6 +25,8 @@ struct LiveFaults: Sendable {
     struct Fired: Sendable {
         /// ns since the run's start.
         var at: Int64
+        /// "fault", "undo", "nemesis" (a strike) or "heal" (a strike undone).
+        var kind: String
         var action: String
         var nodes: [String]
         /// A stream leader was crashed: the load driver measures the failover.
@@ -109,6 +111,7 @@ struct LiveFaults: Sendable {
             if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
             var operations: [ClusterOperation] = []
             let keyword: String
+            let kind: String
             var targets: [Int] = []
             var leaders: Set<Int> = []
             switch step {
@@ -119,12 +122,14 @@ struct LiveFaults: Sendable {
                 let planned = FaultPlanner.plan(fault.action, in: view, &rng)
                 operations = planned.operations
                 keyword = Self.describe(fault.action)
+                kind = "fault"
                 targets = planned.targets
                 if let undo = planned.undo { undos[index] = (undo, planned.operations) }
                 timeline.fired(index: index, at: at, leftUndo: planned.undo != nil)
             case .undo(let index):
                 operations = undos.removeValue(forKey: index).map(restore) ?? []
                 keyword = "undo " + Self.describe(scenario.faults[index].action)
+                kind = "undo"
             case .nemesisStrike(let tick):
                 guard let spec = scenario.nemesis, let plan = nemesisPlan else { continue }
                 let view = await snapshot(conditions)
@@ -133,6 +138,7 @@ struct LiveFaults: Sendable {
                 let planned = FaultPlanner.plan(strike.action, in: view, &nemesisRng, targets: strike.targets)
                 operations = planned.operations
                 keyword = "nemesis \(strike.choice.rawValue)"
+                kind = "nemesis"
                 targets = strike.targets
                 if let undo = planned.undo {
                     heals[tick] = (undo, planned.operations)
@@ -141,6 +147,7 @@ struct LiveFaults: Sendable {
             case .nemesisHeal(let tick):
                 operations = heals.removeValue(forKey: tick).map(restore) ?? []
                 keyword = "nemesis heal"
+                kind = "heal"
             }
             if case .restart(let nodes)? = operations.first, targets.isEmpty { targets = nodes }
             if case .resume(let nodes)? = operations.first, targets.isEmpty { targets = nodes }
@@ -150,7 +157,7 @@ struct LiveFaults: Sendable {
             let names = targets.map { environment.nodeNames[$0] }
             let t = Int64(NIODeadline.now().uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds)
             log(String(format: "t=%.3fs %@ → %@", Double(t) / 1e9, keyword, names.isEmpty ? "no node" : names.joined(separator: ", ")))
-            fired.append(Fired(at: t, action: keyword, nodes: names, leaderCrash: leaderCrash))
+            fired.append(Fired(at: t, kind: kind, action: keyword, nodes: names, leaderCrash: leaderCrash))
         }
         return fired
     }

@@ -120,6 +120,8 @@ public struct LoadRun: Sendable {
 
         let faults = LiveFaults(scenario: scenario, environment: environment, runStart: runStart, seed: seed, log: log)
         let faultTask = Task { try await faults.run() }
+        let leaderWatch = LeaderWatch(environment: environment, streams: Set(scenario.publishes.map(\.stream)).sorted(), runStart: runStart)
+        let leaderTask = Task { await leaderWatch.run() }
         let drainDeadline = scenario.duration + live.drain
         let futures = sessions.map { $0.run(drainDeadline: drainDeadline) }
         // `- consume:` workloads read through the broker's client protocol (Faultline targets).
@@ -153,6 +155,8 @@ public struct LoadRun: Sendable {
             consumed.errors += r.errors
         }
         let faultLog = try await faultTask.value
+        leaderWatch.stop()
+        let leaderChanges = await leaderTask.value
         let network = await environment.networkStats()
         // Every running replica back in its stream's ISR: a restarted node that never rejoins
         // under load would be a liveness bug the read-back cannot see.
@@ -267,7 +271,9 @@ public struct LoadRun: Sendable {
             scenario: scenario.name, mode: "live", parameters: parameters, seed: seed,
             startedAt: ISO8601DateFormatter().string(from: started), wallSeconds: Date().timeIntervalSince(started),
             events: UInt64(recorder.completed), traceHash: Self.digest(readBack), passed: checkResults.allSatisfy(\.passed),
-            metrics: metrics, metricUnits: units, histograms: histograms, checks: checkResults, violations: violations)
+            metrics: metrics, metricUnits: units, histograms: histograms, checks: checkResults, violations: violations,
+            timeline: (faultLog.map { TimelineEvent(atNanos: $0.at, kind: $0.kind, description: $0.action, nodes: $0.nodes) } + leaderChanges)
+                .sorted { $0.atNanos < $1.atNanos })
     }
 
     /// A digest of what was read back (stream, offset, producer, sequence), as the run's hash:

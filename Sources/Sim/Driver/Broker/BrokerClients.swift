@@ -152,21 +152,22 @@ extension BrokerModel {
         return target
     }
 
-    /// A metadata request to one broker (rotating through them, as a client library does),
-    /// answered instantly from its committed metadata: the one message exchange not simulated.
+    /// Metadata requests to every broker the client reaches (starting one further in rotation
+    /// each time, as a client library spreads them), answered instantly from their committed
+    /// metadata — the one message exchange not simulated — and decided by the clients' shared
+    /// rule (`LeaderLookup`: the highest leader epoch).
     mutating func lookupLeader(_ stream: Int, _ cluster: VirtualCluster) -> NodeID? {
         let count = cluster.clusterNodes.count
         let cursor = lookupCursor
+        lookupCursor = (cursor + 1) % max(1, count)
+        var answers: [PartitionState] = []
         for step in 0..<count {
             let node = cluster.clusterNodes[(cursor + step) % count]
             guard cluster.processes[node].state == .running, cluster.network.isReachable(from: cluster.clientNode, to: node),
-                  let state = world.nodes[node]?.core.metadata.stream(named: world.streamNames[stream]),
-                  let leader = state.leader else { continue }
-            lookupCursor = (cursor + step + 1) % count
-            return Int(leader.rawValue)
+                  let state = world.nodes[node]?.core.metadata.stream(named: world.streamNames[stream]) else { continue }
+            answers.append(state)
         }
-        lookupCursor = (cursor + 1) % max(1, count)
-        return nil
+        return LeaderLookup.freshest(answers, epoch: \.leaderEpoch, namesLeader: { $0.leader != nil })?.leader.map { Int($0.rawValue) }
     }
 
     /// The simulator's adapter: what a broker's answer to a publish means to the producer core

@@ -8,11 +8,12 @@ import Scenario
 /// Runs a scenario's fault schedule against live processes through the shared fault plan
 /// (`FaultPlan`): the same timeline, selector resolution, `for:` undo and seeded random picks
 /// as the simulator, carried out with signals — `crash` (SIGKILL), `restart`, `pause`
-/// (SIGSTOP), `resume` (SIGCONT) — and, for `partition`, `heal`, `delay`, `loss` and
-/// `duplicate`, on the peer links through the fault proxy (`FaultProxy`, the simulator's
-/// network model deciding each frame). Role selectors (`leader(stream)`, `follower(stream)`,
-/// `metadata-leader`) resolve against a snapshot of the cluster taken when the fault fires.
-/// Clock and disk faults are refused up front (file:line:col, exit 2).
+/// (SIGSTOP), `resume` (SIGCONT) — for `partition`, `heal`, `delay`, `loss` and `duplicate`
+/// on the peer links through the fault proxy (`FaultProxy`, the simulator's network model
+/// deciding each frame), and for `disk: {slow_fsync}` through the nodes' storage failpoints;
+/// the nemesis likewise. Role selectors (`leader(stream)`, `follower(stream)`,
+/// `metadata-leader`) resolve against the majority's view of the cluster when the fault fires.
+/// Clock faults and the other disk faults are refused up front (file:line:col, exit 2).
 struct LiveFaults: Sendable {
     let scenario: Scenario
     let environment: LiveEnvironment

@@ -92,6 +92,9 @@ let package = Package(
         // The I/O-free parts of the open-loop load driver: arrival schedules and coordinated-omission
         // correct recording.
         .target(name: "LoadCore", dependencies: ["Scenario", "Sampling", "Stats"], path: "Sources/Core/LoadCore"),
+        // A chaos experiment's steady-state hypothesis (probes, phases, abort and recovery) as a
+        // sans-IO state machine, and the Prometheus text its scraped probes read.
+        .target(name: "Experiment", dependencies: ["Scenario", "Stats", "LoadCore"], path: "Sources/Core/Experiment"),
         // NATS over SwiftNIO (core protocol, JetStream API, nats-server processes).
         .target(name: "LiveNATS", dependencies: [
             "NATSProtocol",
@@ -116,7 +119,7 @@ let package = Package(
         // Cluster launcher and live load driver: processes, open-loop load, results.
         .target(name: "Live", dependencies: [
             "LiveBroker", "LiveClient", "LiveNATS", "LoadCore", "Clients", "Scenario", "Results", "Stats", "Checkers", "Sampling",
-            "Replication", "BrokerSetup", "FaultPlan", "LogStore", "Links", "PeerWire", "Wire",
+            "Replication", "BrokerSetup", "FaultPlan", "LogStore", "Links", "PeerWire", "Wire", "Experiment",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,7 +144,7 @@ let package = Package(
         // Token provider, tokeninfo and the fan-out mesh as Hummingbird servers over the Auth
         // core; their launcher, the OAuth load run and calibration.
         .target(name: "LivePaaS", dependencies: [
-            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Mesh", "Results", "Stats", "Sampling", "Live",
+            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Mesh", "Results", "Stats", "Sampling", "Live", "Experiment",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -192,6 +195,7 @@ let package = Package(
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore", "SimStorage"]),
         .testTarget(name: "LoadCoreTests", dependencies: ["LoadCore", "Scenario", "SimCore", "Stats", "Checkers"]),
         .testTarget(name: "ClientsTests", dependencies: ["Clients", "Checkers"]),
+        .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "LoadCore", "Scenario", "Stats"]),
         // One scripted sequence of transport events through the simulator's and the live
         // driver's adapters must give the same producer effects.
         .testTarget(name: "ClientsParityTests", dependencies: ["Clients", "Sim", "Live", "Replication"]),

@@ -11,13 +11,20 @@ import Glibc
 /// Without it, `kill -INT` of the driver alone left the nodes running (they are not in the
 /// terminal's foreground process group when started from a script).
 func stopEverythingOnInterrupt() {
+    onInterrupt { sig in
+        let stopped = Descendants.terminateAll(grace: 2)
+        printError("interrupted (signal \(sig)): stopped \(stopped) process(es) this run started")
+    }
+}
+
+/// On SIGINT or SIGTERM: `cleanUp(signal)`, then exit 130.
+func onInterrupt(_ cleanUp: @escaping @Sendable (Int32) -> Void) {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
     for sig in [SIGINT, SIGTERM] {
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
         source.setEventHandler {
-            let stopped = Descendants.terminateAll(grace: 2)
-            printError("interrupted (signal \(sig)): stopped \(stopped) process(es) this run started")
+            cleanUp(sig)
             exit(ExitStatus.interrupted.rawValue)
         }
         source.resume()

@@ -235,6 +235,11 @@ final class ReadmeExampleTests: XCTestCase {
                 XCTAssertNoThrow(try ScenarioLoader.parse(yaml: block, file: "README.md"), block)
             } else if block.hasPrefix("broker:") {
                 XCTAssertNoThrow(try ScenarioLoader.parse(yaml: "duration: 1s\ncluster: {nodes: 5}\n" + block, file: "README.md"), block)
+            } else if block.hasPrefix("hypothesis:") {
+                // Checked around a method: a fault schedule with room before and after it.
+                let method = "duration: 30s\ncluster: {nodes: 3}\nbroker: {streams: [{name: orders, replication_factor: 3}]}\n"
+                    + "faults: [{at: 5s, crash: n1, for: 3s}]\n"
+                XCTAssertNoThrow(try ScenarioLoader.parse(yaml: method + block, file: "README.md"), block)
             } else if block.hasPrefix("cluster:") {
                 XCTAssertNoThrow(try ScenarioLoader.parse(yaml: "duration: 1s\n" + block, file: "README.md"), block)
             } else if block.hasPrefix("stations:") {

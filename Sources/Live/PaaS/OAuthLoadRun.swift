@@ -1,4 +1,5 @@
 import Auth
+import Experiment
 import Foundation
 import Live
 import LiveAuth
@@ -225,15 +226,3 @@ public struct OAuthLoadRun: Sendable {
     }
 }
 
-/// The Prometheus text format, read back: sums of every sample of each metric family.
-enum PrometheusText {
-    static func sums(_ text: String, prefix: String) -> [String: Double] {
-        var sums: [String: Double] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
-            let name = line.prefix { $0 != "{" && $0 != " " }
-            guard let valueText = line.split(separator: " ").last, let value = Double(valueText) else { continue }
-            sums[String(name.dropFirst(prefix.count)), default: 0] += value
-        }
-        return sums
-    }
-}

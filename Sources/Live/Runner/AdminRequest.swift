@@ -3,9 +3,13 @@ import NIOCore
 import NIOPosix
 
 /// One HTTP/1.1 request to a node's admin endpoint on 127.0.0.1 (`Connection: close`), for the
-/// failpoints: the status code and the body. Small on purpose: the launcher needs nothing more.
+/// failpoints and the hypothesis's scrapes: the status code and the body. Small on purpose: the
+/// launcher needs nothing more.
 enum AdminRequest {
-    static func send(method: String, port: Int, path: String, body: [UInt8], on loop: EventLoop) async throws -> (status: Int, body: String) {
+    /// `timeout` bounds the whole exchange: a paused (SIGSTOPped) node's kernel still accepts
+    /// the connection, but nobody answers.
+    static func send(method: String, port: Int, path: String, body: [UInt8], on loop: EventLoop,
+                     timeout: TimeAmount = .seconds(5)) async throws -> (status: Int, body: String) {
         let collector = ResponseCollector()
         let channel = try await ClientBootstrap(group: loop)
             .connectTimeout(.seconds(2))
@@ -15,6 +19,8 @@ enum AdminRequest {
         request.writeString("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\n")
         request.writeString("Content-Length: \(body.count)\r\nConnection: close\r\n\r\n")
         request.writeBytes(body)
+        let giveUp = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { giveUp.cancel() }
         try await channel.writeAndFlush(request)
         // The server closes after its answer.
         _ = try? await channel.closeFuture.get()

@@ -152,7 +152,16 @@ public final class ClusterLauncher: @unchecked Sendable {
         kill(pid, SIGCONT)
         kill(pid, SIGKILL)
         crashed.insert(index)
-        processes[pid]?.waitUntilExit()
+        if let process = processes[pid] {
+            process.waitUntilExit()
+        } else {
+            // Not our child (an attached cluster): init reaps it; wait until it is gone (≤ 2 s).
+            var waited = 0
+            while alive(pid) && waited < 200 {
+                usleep(10_000)
+                waited += 1
+            }
+        }
         processes[pid] = nil
         state.nodes[index].pid = nil
         try? state.save()

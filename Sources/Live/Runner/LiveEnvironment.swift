@@ -24,6 +24,11 @@ protocol LiveEnvironment: Sendable {
     func metadataLeader() async -> String?
     /// Each stream's leader and the metadata leader from one look at the cluster.
     func leaders(of streams: [String]) async -> (streams: [String: String], metadata: String?)
+    /// Each stream's leader, replicas and in-sync replicas, and the metadata leader, from one
+    /// look at the cluster; nil when no node answered.
+    func view(of streams: [String]) async -> ClusterMetadataView?
+    /// The running nodes' `/metrics` (Prometheus text), concatenated; empty when the target has none.
+    func scrapeMetrics() async -> String
     func isRunning(node: String) -> Bool
     func crash(node: String) async throws
     func restart(node: String) async throws
@@ -40,12 +45,37 @@ protocol LiveEnvironment: Sendable {
     func stop() async
 }
 
+/// The cluster's metadata as one look at it saw it.
+struct ClusterMetadataView: Sendable {
+    struct Stream: Sendable {
+        var leader: String?
+        var replicas: [String]
+        /// nil: the target does not tell.
+        var inSyncReplicas: [String]?
+    }
+    var streams: [String: Stream]
+    var metadataLeader: String?
+    /// The target has a metadata group whose leader a probe can ask for (nats-server's meta
+    /// leader is not reported).
+    var hasMetadataGroup: Bool
+}
+
 extension LiveEnvironment {
     func leaders(of streams: [String]) async -> (streams: [String: String], metadata: String?) {
         var leaders: [String: String] = [:]
         for stream in streams { leaders[stream] = await leader(of: stream) }
         return (leaders, await metadataLeader())
     }
+
+    func view(of streams: [String]) async -> ClusterMetadataView? {
+        var result: [String: ClusterMetadataView.Stream] = [:]
+        for stream in streams {
+            result[stream] = .init(leader: await leader(of: stream), replicas: await replicas(of: stream), inSyncReplicas: nil)
+        }
+        return ClusterMetadataView(streams: result, metadataLeader: await metadataLeader(), hasMetadataGroup: false)
+    }
+
+    func scrapeMetrics() async -> String { "" }
 }
 
 /// The Faultline broker cluster started by `ClusterLauncher`.
@@ -61,9 +91,13 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     /// thread so that the load driver's loops do not delay the frames it forwards.
     let proxy: FaultProxy?
     private let proxyGroup: MultiThreadedEventLoopGroup?
+    /// The cluster was started earlier (`faultline cluster up`) and outlives this run: `stop`
+    /// leaves its processes running.
+    let attached: Bool
 
     init(launcher: ClusterLauncher, ack: Wire.AckLevel, nats: NATSServerCluster?, publishThroughNATS: Bool, scenario: Scenario,
-         proxy: FaultProxy?, proxyGroup: MultiThreadedEventLoopGroup?) {
+         proxy: FaultProxy?, proxyGroup: MultiThreadedEventLoopGroup?, attached: Bool = false) {
+        self.attached = attached
         self.proxy = proxy
         self.proxyGroup = proxyGroup
         self.launcher = launcher
@@ -115,6 +149,27 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
         }
     }
 
+    /// A cluster `faultline cluster up` started earlier (its folder or its cluster.json): the run
+    /// drives load and faults against it and leaves it running. Refuses, up front, a scenario
+    /// whose nodes or streams the cluster lacks and faults it cannot carry out there.
+    static func attach(cluster path: String, scenario: Scenario, executable: String, loop: EventLoop) throws -> BrokerEnvironment {
+        let folder = path.hasSuffix(".json") ? URL(fileURLWithPath: path).deletingLastPathComponent().path : path
+        let launcher: ClusterLauncher
+        do {
+            launcher = try ClusterLauncher.attach(folder: folder, executable: executable, eventLoop: loop)
+        } catch {
+            throw LiveError.badInput("--cluster \(path): no cluster.json to attach to (\(error)); start one with `faultline cluster up`")
+        }
+        try LiveFaults.validateAttached(scenario, state: launcher.state, clusterPath: path)
+        let ack: Wire.AckLevel = switch scenario.broker!.ackPolicy {
+        case .none: .none
+        case .leader: .leader
+        case .all: .all
+        }
+        return BrokerEnvironment(launcher: launcher, ack: ack, nats: nil, publishThroughNATS: false, scenario: scenario,
+                                 proxy: nil, proxyGroup: nil, attached: true)
+    }
+
     var nodeNames: [String] { launcher.state.nodes.map(\.name) }
 
     func transport(stream: String, producer: UInt32, loop: EventLoop) async throws -> PublishTransport {
@@ -152,6 +207,34 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
         var leaders: [String: String] = [:]
         for stream in streams { leaders[stream] = meta.stream(stream)?.leader }
         return (leaders, meta.metadataLeader)
+    }
+
+    func view(of streams: [String]) async -> ClusterMetadataView? {
+        guard let meta = await launcher.freshestMetadata() else { return nil }
+        var result: [String: ClusterMetadataView.Stream] = [:]
+        for stream in streams {
+            let s = meta.stream(stream)
+            result[stream] = .init(leader: s?.leader, replicas: s?.replicas ?? [], inSyncReplicas: s?.inSyncReplicas ?? [])
+        }
+        return ClusterMetadataView(streams: result, metadataLeader: meta.metadataLeader, hasMetadataGroup: true)
+    }
+
+    func scrapeMetrics() async -> String {
+        // All nodes at once; a paused node does not answer: one second is plenty on loopback.
+        let ports = launcher.state.nodes.indices.filter { launcher.isRunning(node: $0) }.map { launcher.state.nodes[$0].metricsPort }
+        let loop = launcher.eventLoop
+        let bodies = await withTaskGroup(of: (Int, String).self) { group in
+            for (i, port) in ports.enumerated() {
+                group.addTask {
+                    let answer = try? await AdminRequest.send(method: "GET", port: port, path: "/metrics", body: [], on: loop, timeout: .seconds(1))
+                    return (i, answer?.status == 200 ? answer!.body : "")
+                }
+            }
+            var result = Array(repeating: "", count: ports.count)
+            for await (i, body) in group { result[i] = body }
+            return result
+        }
+        return bodies.joined(separator: "\n")
     }
 
     func isRunning(node: String) -> Bool {
@@ -221,6 +304,8 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     }
 
     func stop() async {
+        // An attached cluster is the user's: it keeps running (nodes this run restarted too).
+        if attached { return }
         launcher.down()
         nats?.stop()
         await proxy?.close()

@@ -1,6 +1,7 @@
 import FaultPlan
 import Foundation
 import LiveBroker
+import NIOConcurrencyHelpers
 import NIOCore
 import Sampling
 import Scenario
@@ -14,6 +15,9 @@ import Scenario
 /// the nemesis likewise. Role selectors (`leader(stream)`, `follower(stream)`,
 /// `metadata-leader`) resolve against the majority's view of the cluster when the fault fires.
 /// Clock faults and the other disk faults are refused up front (file:line:col, exit 2).
+/// A `MethodControl` gates the first step (a steady-state hypothesis must hold) and can abort
+/// the method (every pending undo runs, then everything still off is healed); `rollback` runs
+/// the scenario's `rollbacks:` afterwards.
 struct LiveFaults: Sendable {
     let scenario: Scenario
     let environment: LiveEnvironment
@@ -32,6 +36,13 @@ struct LiveFaults: Sendable {
         var nodes: [String]
         /// A stream leader was crashed: the load driver measures the failover.
         var leaderCrash: Bool
+    }
+
+    /// What a run of the method left behind: what fired, and which nodes are down or stopped
+    /// (rollbacks resolve `crashed` and `paused` from it).
+    struct Outcome: Sendable {
+        var fired: [Fired]
+        var conditions: [NodeCondition]
     }
 
     static let processActions = ["crash", "restart", "pause", "resume", "disk"]
@@ -63,12 +74,78 @@ struct LiveFaults: Sendable {
                 }
             }
         }
+        for step in scenario.rollbacks {
+            let where_ = "\(step.location.file):\(step.location.line):\(step.location.column)"
+            if step.action.keyword == "heal" && !network {
+                throw LiveError.badInput("\(where_): rollbacks.heal: network faults (and their heal) run against the Faultline broker's peer links, not this target")
+            }
+            if step.action.keyword == "disk" && !network {
+                throw LiveError.badInput("\(where_): rollbacks.disk: disk faults need the Faultline broker's storage failpoints, not this target")
+            }
+        }
+        if let hypothesis = scenario.hypothesis, !network {
+            for probe in hypothesis.steadyState + hypothesis.during {
+                switch probe.quantity {
+                case .isrSize, .scraped:
+                    let where_ = "\(probe.location.file):\(probe.location.line):\(probe.location.column)"
+                    throw LiveError.badInput("\(where_): hypothesis: \(probe.name) reads the Faultline broker's ISR and /metrics, not this target's")
+                default: break
+                }
+            }
+        }
         if let nemesis = scenario.nemesis {
             let supported = nemesisProcessActions + (network ? nemesisNetworkActions : [])
             if let refused = nemesis.actions.first(where: { !supported.contains($0) }) {
                 throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: live mode runs \(supported.map(\.rawValue).joined(separator: ", ")); found '\(refused.rawValue)' (clock faults are simulator-only for now)")
             }
         }
+    }
+
+    /// An existing cluster (`faultline chaos --cluster`): its nodes and streams must be the
+    /// scenario's; its peer links do not run through the fault proxy (network faults refused),
+    /// its nodes run without storage failpoints unless their configs enable them (disk faults),
+    /// a crash cannot cut files it did not track (`crash_loses_unsynced`), and process faults
+    /// need every node's pid.
+    static func validateAttached(_ scenario: Scenario, state: ClusterState, clusterPath: String) throws {
+        let names = scenario.cluster.nodes.map(\.name)
+        guard names == state.nodes.map(\.name) else {
+            throw LiveError.badInput("\(scenario.sourceFile): cluster.nodes: the cluster at \(clusterPath) has nodes \(state.nodes.map(\.name).joined(separator: ", ")); the scenario names \(names.joined(separator: ", "))")
+        }
+        for stream in Set(scenario.publishes.map(\.stream) + scenario.consumers.map(\.stream)).sorted()
+        where !state.streams.contains(where: { $0.name == stream }) {
+            throw LiveError.badInput("\(scenario.sourceFile): workload: stream '\(stream)' does not exist in the cluster at \(clusterPath) (it has \(state.streams.map(\.name).joined(separator: ", ")))")
+        }
+        let proxyless = "the cluster's peer links do not run through Faultline's fault proxy (only a cluster `faultline load` starts itself has them)"
+        for fault in scenario.faults {
+            let where_ = "\(fault.location.file):\(fault.location.line):\(fault.location.column)"
+            if networkActions.contains(fault.action.keyword) {
+                throw LiveError.badInput("\(where_): faults.\(fault.action.keyword): \(proxyless); run it with `faultline load`")
+            }
+            if fault.action.keyword == "disk" && !state.nodes.allSatisfy(hasFailpoints) {
+                throw LiveError.badInput("\(where_): faults.disk: the cluster's nodes run without storage failpoints (test-only; `faultline load` enables them)")
+            }
+        }
+        for step in scenario.rollbacks where step.action.keyword == "heal" {
+            throw LiveError.badInput("\(step.location.file):\(step.location.line):\(step.location.column): rollbacks.heal: \(proxyless)")
+        }
+        if let nemesis = scenario.nemesis, let refused = nemesis.actions.first(where: { nemesisNetworkActions.contains($0) || $0 == .disk }) {
+            throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: '\(refused.rawValue)' needs \(refused == .disk ? "storage failpoints" : "the fault proxy"), which the cluster at \(clusterPath) does not have")
+        }
+        if scenario.live?.crashLosesUnsynced == true {
+            throw LiveError.badInput("\(scenario.sourceFile): live.crash_loses_unsynced: the cluster's nodes do not track synced lengths (only nodes `faultline load` starts do)")
+        }
+        let processFaults = scenario.faults.contains { ["crash", "restart", "pause", "resume"].contains($0.action.keyword) }
+            || scenario.rollbacks.contains { ["restart", "resume"].contains($0.action.keyword) }
+            || (scenario.nemesis?.actions.contains { $0 == .crash || $0 == .pause } ?? false)
+        if processFaults, let missing = state.nodes.first(where: { $0.pid == nil }) {
+            throw LiveError.badInput("--cluster \(clusterPath): node \(missing.name) has no pid in cluster.json (not running, or an external node): process faults need every node's pid")
+        }
+    }
+
+    private static func hasFailpoints(_ node: ClusterState.Node) -> Bool {
+        guard let data = FileManager.default.contents(atPath: node.config),
+              let config = try? JSONDecoder().decode(BrokerNodeConfig.self, from: data) else { return false }
+        return config.failpoints != nil
     }
 
     /// The nemesis's actions live mode carries out (clock and disk need their injectors).
@@ -90,7 +167,10 @@ struct LiveFaults: Sendable {
             || (scenario.nemesis?.actions.contains { nemesisNetworkActions.contains($0) } ?? false)
     }
 
-    func run() async throws -> [Fired] {
+    /// Runs the method. With a `control` (a steady-state hypothesis), the first step waits for
+    /// its go (nothing is injected when the hypothesis did not hold before), and an abort stops
+    /// the method between steps and heals everything it left (`healEverything`).
+    func run(control: MethodControl) async throws -> Outcome {
         var fired: [Fired] = []
         let root = SeededGenerator(seed: seed)
         var rng = root.stream("faults")
@@ -107,9 +187,21 @@ struct LiveFaults: Sendable {
         // A crashed or paused node stays so until a fault says otherwise (the processes are
         // ours): the snapshot takes conditions from here, not from polling.
         var conditions = Array(repeating: NodeCondition.running, count: environment.nodeNames.count)
+        var started = false
         while let (at, step) = timeline.next() {
-            let wait = Int64((runStart + .nanoseconds(at)).uptimeNanoseconds) - Int64(NIODeadline.now().uptimeNanoseconds)
-            if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
+            if !started {
+                // A hypothesis is read when the first step is due; it says go or abort.
+                await sleep(until: at, control: control)
+                guard await control.waitForStart() else { return Outcome(fired: fired, conditions: conditions) }
+                started = true
+            }
+            await sleep(until: at, control: control)
+            if control.aborted {
+                // In order of the faults they undo: the heal must not depend on hashing.
+                let pending = undos.keys.sorted().map { undos[$0]! } + heals.keys.sorted().map { heals[$0]! }
+                fired += await healEverything(&conditions, undos: pending)
+                return Outcome(fired: fired, conditions: conditions)
+            }
             var operations: [ClusterOperation] = []
             let keyword: String
             let kind: String
@@ -160,6 +252,68 @@ struct LiveFaults: Sendable {
             log(String(format: "t=%.3fs %@ → %@", Double(t) / 1e9, keyword, names.isEmpty ? "no node" : names.joined(separator: ", ")))
             fired.append(Fired(at: t, kind: kind, action: keyword, nodes: names, leaderCrash: leaderCrash))
         }
+        return Outcome(fired: fired, conditions: conditions)
+    }
+
+    /// Sleeps until `at` (ns since the run's start), or until the method is aborted.
+    private func sleep(until at: Int64, control: MethodControl) async {
+        while true {
+            let wait = Int64((runStart + .nanoseconds(at)).uptimeNanoseconds) - Int64(NIODeadline.now().uptimeNanoseconds)
+            if wait <= 0 || control.aborted { return }
+            // Look at the control every 20 ms: an abort must not wait for a long `for:`.
+            try? await Task.sleep(nanoseconds: UInt64(min(wait, 20_000_000)))
+        }
+    }
+
+    private func now() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds) }
+
+    /// The method was aborted: every pending undo and nemesis heal runs now, then whatever is
+    /// still off is put back — crashed nodes restarted, paused ones resumed, every link healed,
+    /// storage failpoints disarmed. Errors are logged, not thrown: the heal goes on.
+    private func healEverything(_ conditions: inout [NodeCondition], undos: [(FaultUndo, [ClusterOperation])]) async -> [Fired] {
+        var operations = undos.flatMap(restore)
+        let names = environment.nodeNames
+        let crashed = conditions.indices.filter { conditions[$0] == .crashed }
+        let paused = conditions.indices.filter { conditions[$0] == .paused }
+        if !crashed.isEmpty { operations.append(.restart(crashed)) }
+        if !paused.isEmpty { operations.append(.resume(paused)) }
+        if await environment.networkStats() != nil { operations.append(.healAll) }
+        var failures: [String] = []
+        for operation in operations {
+            do { try await carryOut(operation, &conditions) } catch { failures.append("\(operation): \(error)") }
+        }
+        if scenario.faults.contains(where: { $0.action.keyword == "disk" }) || scenario.nemesis?.actions.contains(.disk) == true {
+            do { try await environment.disk(names, StorageFailpoints.Settings()) } catch { failures.append("disarming the failpoints: \(error)") }
+        }
+        let t = now()
+        log(String(format: "t=%.3fs method aborted: healed everything", Double(t) / 1e9) + (failures.isEmpty ? "" : " (failed: \(failures.joined(separator: "; ")))"))
+        return [Fired(at: t, kind: "abort", action: "method aborted: pending undos run, crashed nodes restarted, paused resumed, links healed, failpoints disarmed"
+                      + (failures.isEmpty ? "" : "; failed: " + failures.joined(separator: "; ")),
+                      nodes: (crashed + paused).map { names[$0] }, leaderCrash: false)]
+    }
+
+    /// Runs the scenario's `rollbacks:` in order, each resolved against the cluster now (a
+    /// rollback's `crashed` / `paused` against `conditions`). They always run: a failing one is
+    /// logged and recorded, and the next one still runs.
+    func rollback(_ conditions: inout [NodeCondition]) async -> [Fired] {
+        var fired: [Fired] = []
+        var rng = SeededGenerator(seed: seed).stream("rollbacks")
+        for step in scenario.rollbacks {
+            let view = await snapshot(conditions)
+            let planned = FaultPlanner.plan(step.action, in: view, &rng)
+            var failure: String?
+            for operation in planned.operations {
+                do { try await carryOut(operation, &conditions) } catch { failure = "\(error)" }
+            }
+            var targets = planned.targets
+            if targets.isEmpty, case .restart(let nodes)? = planned.operations.first { targets = nodes }
+            if targets.isEmpty, case .resume(let nodes)? = planned.operations.first { targets = nodes }
+            let names = targets.map { environment.nodeNames[$0] }
+            let description = "rollback " + Self.describe(step.action) + (failure.map { " failed: \($0)" } ?? "")
+            let t = now()
+            log(String(format: "t=%.3fs %@ → %@", Double(t) / 1e9, description, names.isEmpty ? "no node" : names.joined(separator: ", ")))
+            fired.append(Fired(at: t, kind: "rollback", action: description, nodes: names, leaderCrash: false))
+        }
         return fired
     }
 
@@ -184,11 +338,14 @@ struct LiveFaults: Sendable {
         let names = environment.nodeNames
         var leaders: [String: Int] = [:]
         var replicas: [String: [Int]] = [:]
-        for stream in scenario.broker?.streams.map(\.name) ?? [] {
-            if let leader = await environment.leader(of: stream), let node = names.firstIndex(of: leader) { leaders[stream] = node }
-            replicas[stream] = await environment.replicas(of: stream).compactMap { names.firstIndex(of: $0) }
+        // One look at the cluster for the whole snapshot.
+        let streams = scenario.broker?.streams.map(\.name) ?? []
+        let view = await environment.view(of: streams)
+        for stream in streams {
+            if let leader = view?.streams[stream]?.leader, let node = names.firstIndex(of: leader) { leaders[stream] = node }
+            replicas[stream] = (view?.streams[stream]?.replicas ?? []).compactMap { names.firstIndex(of: $0) }
         }
-        let metadataLeader = await environment.metadataLeader().flatMap { names.firstIndex(of: $0) }
+        let metadataLeader = view?.metadataLeader.flatMap { names.firstIndex(of: $0) }
         let zones = names.map { name in scenario.cluster.nodes.first { $0.name == name }?.zone ?? "" }
         return ClusterSnapshot(names: names, zones: zones, conditions: conditions, streamLeaders: leaders,
                                streamReplicas: replicas, metadataLeader: metadataLeader)
@@ -221,9 +378,38 @@ struct LiveFaults: Sendable {
         case _ where operation.isNetwork:
             try await environment.network(operation)
         case .disk(let nodes, .slowFsync(let delay)):
-            try await environment.disk(nodes.map { names[$0] }, StorageFailpoints.Settings(fsyncDelay: delay))
+            // A zero delay (a rollback's `slow_fsync: 0ms`, an undo) disarms the failpoint.
+            let off = delay == .constant(0)
+            try await environment.disk(nodes.map { names[$0] }, off ? StorageFailpoints.Settings() : StorageFailpoints.Settings(fsyncDelay: delay))
         default:
             throw LiveError.badInput("live mode cannot carry out \(operation) yet")
+        }
+    }
+}
+
+/// Between a steady-state hypothesis and the method (`LiveFaults.run(control:)`): whether the
+/// method may start, and whether it was aborted. Thread-safe; the fault runner polls it.
+final class MethodControl: Sendable {
+    private enum Start { case waiting, go, cancelled }
+    private let start = NIOLockedValueBox(Start.waiting)
+    private let abortFlag = NIOLockedValueBox(false)
+
+    /// The hypothesis held before the method: inject.
+    func allowStart() { start.withLockedValue { if $0 == .waiting { $0 = .go } } }
+    /// It did not (or the load ended first): inject nothing.
+    func cancelStart() { start.withLockedValue { if $0 == .waiting { $0 = .cancelled } } }
+    /// A deviation during the method: stop injecting and heal.
+    func abort() { abortFlag.withLockedValue { $0 = true } }
+    var aborted: Bool { abortFlag.withLockedValue { $0 } }
+
+    /// Waits for `allowStart` or `cancelStart`; true to go.
+    func waitForStart() async -> Bool {
+        while true {
+            switch start.withLockedValue({ $0 }) {
+            case .go: return true
+            case .cancelled: return false
+            case .waiting: try? await Task.sleep(nanoseconds: 5_000_000)
+            }
         }
     }
 }

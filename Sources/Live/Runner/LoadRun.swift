@@ -1,5 +1,7 @@
 import Checkers
 import Clients
+import Experiment
+import FaultPlan
 import Foundation
 import Links
 import LiveClient
@@ -38,6 +40,9 @@ public struct LoadRun: Sendable {
     /// network faults. Calibration forces it on for such scenarios, so that the hop it fits
     /// includes the proxy the faulted run goes through.
     public var faultProxy: Bool?
+    /// An existing cluster to run against (`faultline chaos --cluster`: its folder or
+    /// cluster.json) instead of starting one; it keeps running afterwards.
+    public var cluster: String?
 
     public init(scenario: Scenario, target: LoadTarget, parameters: [String: String], seed: UInt64, folder: String, executable: String) {
         self.scenario = scenario
@@ -76,6 +81,10 @@ public struct LoadRun: Sendable {
         }
         let environment: LiveEnvironment
         switch target {
+        case .faultline where cluster != nil:
+            environment = try BrokerEnvironment.attach(cluster: cluster!, scenario: scenario, executable: executable, loop: group.next())
+        case _ where cluster != nil:
+            throw LiveError.badInput("--cluster runs against a Faultline broker cluster (`faultline cluster up`); target \(target.rawValue) starts its own")
         case .faultline, .faultlineNATS:
             environment = try await BrokerEnvironment.start(scenario: scenario, folder: folder, executable: executable,
                                                             loop: group.next(), nats: live.nats || target == .faultlineNATS,
@@ -101,17 +110,21 @@ public struct LoadRun: Sendable {
         let root = SeededGenerator(seed: seed)
         let runStart = NIODeadline.now() + .milliseconds(300)
         var sessions: [ProducerSession] = []
+        // An existing cluster's streams hold earlier runs' messages: this run's producer ids are
+        // its own (from the wall clock, 10,000 per run) and the read-back keeps only theirs.
+        let producerBase: UInt32 = cluster == nil ? 0 : UInt32(UInt64(Date().timeIntervalSince1970) % 400_000) * 10_000
         for (w, workload) in scenario.publishes.enumerated() {
             let arrivals = try Self.perConnection(workload.arrivals, live.connections)
             for c in 0..<live.connections {
-                let producer = UInt32(w * 1000 + c + 1)
+                let producer = producerBase + UInt32(w * 1000 + c + 1)
                 let transport = try await environment.transport(stream: workload.stream, producer: producer, loop: group.next())
                 let schedule = ArrivalSchedule(arrivals, start: workload.start, stop: min(workload.stop ?? scenario.duration, scenario.duration),
                                                generator: root.stream("live.publish.\(w).\(c)"))
                 sessions.append(ProducerSession(
                     producer: producer, stream: workload.stream, transport: transport, schedule: schedule,
                     payloadSize: max(1, workload.sizeBytes), maxInFlight: live.maxInFlight, timeoutNanos: workload.timeout,
-                    retries: workload.retries, runStart: runStart, measureFrom: scenario.warmup))
+                    retries: workload.retries, runStart: runStart, measureFrom: scenario.warmup,
+                    recentWindow: scenario.hypothesis.map { $0.window + 1_000_000_000 }))
             }
         }
         // Connect everyone before time zero.
@@ -119,7 +132,25 @@ public struct LoadRun: Sendable {
         log("\(target.rawValue): \(sessions.count) producer connection(s) ready; running \(Double(scenario.duration) / 1e9) s")
 
         let faults = LiveFaults(scenario: scenario, environment: environment, runStart: runStart, seed: seed, log: log)
-        let faultTask = Task { try await faults.run() }
+        // A steady-state hypothesis gates the method (nothing is injected unless it holds
+        // before), may abort it (a `during:` deviation: stop and heal), and is read again after it.
+        // Without one the method starts as scheduled; the control still lets a failing load
+        // stop it and heal before the rollbacks.
+        let control = MethodControl()
+        let watch: HypothesisWatch? = scenario.hypothesis.flatMap { spec in
+            scenario.methodSpan.map { span in
+                HypothesisWatch(spec: spec, methodStart: span.start, environment: environment, sessions: sessions,
+                                streams: Set(scenario.publishes.map(\.stream)).sorted(), runStart: runStart,
+                                loadEnd: scenario.duration, control: control, log: log)
+            }
+        }
+        if watch == nil { control.allowStart() }
+        let hypothesisTask = watch.map { w in Task { await w.run() } }
+        let faultTask = Task {
+            let outcome = try await faults.run(control: control)
+            watch?.methodEnded()
+            return outcome
+        }
         let leaderWatch = LeaderWatch(environment: environment, streams: Set(scenario.publishes.map(\.stream)).sorted(), runStart: runStart)
         let leaderTask = Task { await leaderWatch.run() }
         let drainDeadline = scenario.duration + live.drain
@@ -145,7 +176,19 @@ public struct LoadRun: Sendable {
             if wait > now { try? await Task.sleep(nanoseconds: wait - now) }
             return environment.residentBytes()
         }
-        for future in futures { try await future.get() }
+        do {
+            for future in futures { try await future.get() }
+        } catch {
+            // The load failed: stop the method, heal, roll back — then report the failure.
+            control.cancelStart()
+            control.abort()
+            stopConsumers.request()
+            var conditions = (try? await faultTask.value.conditions)
+                ?? environment.nodeNames.map { environment.isRunning(node: $0) ? .running : .crashed }
+            _ = await faults.rollback(&conditions)
+            leaderWatch.stop()
+            throw error
+        }
         stopConsumers.request()
         var consumed = ConsumerSession.Result()
         for task in consumerTasks {
@@ -154,14 +197,25 @@ public struct LoadRun: Sendable {
             consumed.consumed += r.consumed
             consumed.errors += r.errors
         }
-        let faultLog = try await faultTask.value
+        // The hypothesis's after phase ends within the load; rollbacks run after it, whatever
+        // happened to the method (Chaos Toolkit's order), and before the read-back.
+        let methodResult = await faultTask.result
+        let hypothesis = await hypothesisTask?.value
+        var conditions: [NodeCondition]
+        switch methodResult {
+        case .success(let outcome): conditions = outcome.conditions
+        case .failure: conditions = environment.nodeNames.map { environment.isRunning(node: $0) ? .running : .crashed }
+        }
+        let rolledBack = await faults.rollback(&conditions)
+        let faultLog = try methodResult.get().fired + rolledBack
         leaderWatch.stop()
         let leaderChanges = await leaderTask.value
         let network = await environment.networkStats()
         // Every running replica back in its stream's ISR: a restarted node that never rejoins
         // under load would be a liveness bug the read-back cannot see.
         var isrReport: (waited: Int64, missing: [String])?
-        if let broker = environment as? BrokerEnvironment, scenario.faults.contains(where: { $0.action.keyword == "restart" || $0.duration != nil }) || scenario.nemesis != nil {
+        if let broker = environment as? BrokerEnvironment, scenario.faults.contains(where: { $0.action.keyword == "restart" || $0.duration != nil }) || scenario.nemesis != nil
+            || !scenario.rollbacks.isEmpty || hypothesis?.aborted == true {
             isrReport = await broker.waitForCompleteISR(timeout: 15)
             if let report = isrReport {
                 log(report.missing.isEmpty ? String(format: "every running replica is in its stream's ISR (%.0f ms after the load)", Double(report.waited) / 1e6)
@@ -174,10 +228,12 @@ public struct LoadRun: Sendable {
         // Read back and check with the simulator's checkers.
         var ledger = PublishLedger.merged(sessions.map(\.ledger))
         var readBack: [String: [ReadBackEntry]] = [:]
+        let ours = Set(sessions.map(\.producer))
         var unreadable: [String] = []
         for stream in Set(scenario.publishes.map(\.stream)).sorted() {
             do {
-                readBack[stream] = try await environment.readBack(stream: stream)
+                let entries = try await environment.readBack(stream: stream)
+                readBack[stream] = cluster == nil ? entries : entries.filter { ours.contains($0.producerID) }
             } catch {
                 unreadable.append("\(stream): \(error)")
             }
@@ -259,6 +315,21 @@ public struct LoadRun: Sendable {
                 CheckViolation(check: "isr_complete", description: $0, time: VirtualTime(scenario.duration))
             }))
         }
+        if let hypothesis {
+            for check in hypothesis.checks {
+                checks.append(CheckReport(name: check.name, violations: check.violations.map {
+                    CheckViolation(check: check.name, description: $0.description, time: VirtualTime($0.at))
+                }))
+            }
+            metrics["method_aborted"] = hypothesis.aborted ? 1 : 0
+            metrics["hypothesis_readings"] = Double(hypothesis.evaluations.count)
+            units["method_aborted"] = "count"
+            units["hypothesis_readings"] = "count"
+            if let after = hypothesis.recoveredAfter {
+                metrics["hypothesis_recovery_ms"] = Double(after) / 1e6
+                units["hypothesis_recovery_ms"] = "ms"
+            }
+        }
         if !unreadable.isEmpty {
             checks.append(CheckReport(name: "read_back", violations: unreadable.map {
                 CheckViolation(check: "read_back", description: $0, time: VirtualTime(scenario.duration))
@@ -272,7 +343,8 @@ public struct LoadRun: Sendable {
             startedAt: ISO8601DateFormatter().string(from: started), wallSeconds: Date().timeIntervalSince(started),
             events: UInt64(recorder.completed), traceHash: Self.digest(readBack), passed: checkResults.allSatisfy(\.passed),
             metrics: metrics, metricUnits: units, histograms: histograms, checks: checkResults, violations: violations,
-            timeline: (faultLog.map { TimelineEvent(atNanos: $0.at, kind: $0.kind, description: $0.action, nodes: $0.nodes) } + leaderChanges)
+            timeline: (faultLog.map { TimelineEvent(atNanos: $0.at, kind: $0.kind, description: $0.action, nodes: $0.nodes) } + leaderChanges
+                       + (hypothesis.map(HypothesisWatch.timeline) ?? []))
                 .sorted { $0.atNanos < $1.atNanos })
     }
 

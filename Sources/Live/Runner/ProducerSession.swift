@@ -68,6 +68,8 @@ public final class ProducerSession: @unchecked Sendable {
     public var ledger: PublishLedger { core.ledger }
     /// (sent, completed) of every ack, ns since the run's start: failover measurement.
     public private(set) var ackTimes: [(sent: Int64, completed: Int64)] = []
+    /// The last few seconds of acks and failures, for a hypothesis's probes (nil: none asked).
+    private var recent: RecentOutcomes?
 
     private var core: ProducerCore<String>
     private var effects: [ProducerEffect<String>] = []
@@ -81,8 +83,10 @@ public final class ProducerSession: @unchecked Sendable {
     private var done = false
 
     public init(producer: UInt32, stream: String, transport: PublishTransport, schedule: ArrivalSchedule, payloadSize: Int,
-                maxInFlight: Int, timeoutNanos: Int64, retries: Int, runStart: NIODeadline, measureFrom: Int64 = 0) {
+                maxInFlight: Int, timeoutNanos: Int64, retries: Int, runStart: NIODeadline, measureFrom: Int64 = 0,
+                recentWindow: Int64? = nil) {
         self.measureFrom = measureFrom
+        recent = recentWindow.map { RecentOutcomes(keep: $0) }
         self.producer = producer
         self.stream = stream
         self.transport = transport
@@ -92,6 +96,11 @@ public final class ProducerSession: @unchecked Sendable {
         core = ProducerCore(.init(producer: producer, stream: stream, maxInFlight: maxInFlight, timeout: timeoutNanos, retries: retries))
         payload = Array(repeating: 0x2a, count: payloadSize)
         finished = transport.eventLoop.makePromise()
+    }
+
+    /// What this connection saw in `[from, to)` (ns since the run's start); empty without a recent window.
+    func window(from: Int64, to: Int64) -> EventLoopFuture<LoadWindow> {
+        eventLoop.submit { [self] in recent?.window(from: from, to: to) ?? LoadWindow(seconds: Double(to - from) / 1e9) }
     }
 
     func now() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds) }
@@ -189,7 +198,9 @@ public final class ProducerSession: @unchecked Sendable {
             let completed = core.ledger.ackedAt[slot]
             if intended >= measureFrom { recorder.record(intended: intended, sent: sent, completed: completed) }
             ackTimes.append((sent, completed))
+            recent?.acked(at: completed, latency: completed - intended)
         case .failed(_, let failure):
+            recent?.failed(at: now())
             switch failure {
             case .refused(let kind): recorder.recordError(kind: kind)
             case .lost: recorder.recordError(kind: "connection lost")

@@ -42,6 +42,11 @@ public struct Scenario: Sendable {
     public var compare: [CompareAxis] = []
     /// `live:` — settings for `faultline load` / `faultline cluster` (ignored by the simulator).
     public var live: LiveSpec?
+    /// `hypothesis:` — the steady state a live chaos run checks before, during and after its
+    /// faults (ignored by the simulator).
+    public var hypothesis: HypothesisSpec?
+    /// `rollbacks:` — what a live run always does after its faults (ignored by the simulator).
+    public var rollbacks: [RollbackStep] = []
 
     public static let knownChecks: [String] =
         CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks + CheckCatalog.meshChecks

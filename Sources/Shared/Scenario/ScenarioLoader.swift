@@ -5,7 +5,7 @@ import Sampling
 public enum ScenarioLoader {
     public static let topLevelKeys = [
         "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "services", "auth", "organisation",
-        "accounts", "stations", "workload", "faults", "nemesis", "checks", "slos", "compare", "live",
+        "accounts", "stations", "workload", "faults", "nemesis", "checks", "slos", "compare", "live", "hypothesis", "rollbacks",
     ]
 
     /// Reads and validates a scenario file. `overrides` are `key.path=value` strings (`--set`).
@@ -240,6 +240,8 @@ struct ScenarioBuilder {
         }
 
         let live = f["live"].flatMap { self.live($0, "live") }
+        let hypothesis = f["hypothesis"].flatMap { self.hypothesis($0, "hypothesis") }
+        let rollbacks = f["rollbacks"].map { self.rollbacks($0, "rollbacks", names: names) } ?? []
 
         guard let duration else { return nil }
         var scenario = Scenario(name: name, description: description, duration: duration, warmup: warmup, seeds: seeds,
@@ -255,6 +257,30 @@ struct ScenarioBuilder {
         scenario.accounts = names.hasOrganisation ? accounts : nil
         scenario.compare = compare
         scenario.live = live
+        scenario.hypothesis = hypothesis
+        scenario.rollbacks = rollbacks
+        if let hypothesis { checkHypothesisFits(hypothesis, scenario) }
         return scenario
+    }
+
+    /// The hypothesis needs a method to be checked around, room for its window before the method
+    /// starts, and room to recover before the load ends.
+    private func checkHypothesisFits(_ hypothesis: HypothesisSpec, _ scenario: Scenario) {
+        let seconds = { (ns: Int64) in "\(Double(ns) / 1e9)s" }
+        guard let span = scenario.methodSpan else {
+            reader.fail(at: hypothesis.location, "hypothesis", expected: "a method to check the hypothesis around (faults: or nemesis:)",
+                        found: "no faults and no nemesis")
+            return
+        }
+        if span.start < hypothesis.window {
+            reader.fail(at: hypothesis.location, "hypothesis.window",
+                        expected: "a window that fits before the first fault (at \(seconds(span.start)))",
+                        found: seconds(hypothesis.window), hint: "start the faults later or shorten the window")
+        }
+        if span.end + hypothesis.recoverWithin > scenario.duration {
+            reader.fail(at: hypothesis.location, "hypothesis.recover_within",
+                        expected: "recovery that fits in the run: the method ends at \(seconds(span.end)), the run at \(seconds(scenario.duration))",
+                        found: seconds(hypothesis.recoverWithin), hint: "lengthen the run or shorten recover_within")
+        }
     }
 }

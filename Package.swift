@@ -144,7 +144,7 @@ let package = Package(
         // Token provider, tokeninfo and the fan-out mesh as Hummingbird servers over the Auth
         // core; their launcher, the OAuth load run and calibration.
         .target(name: "LivePaaS", dependencies: [
-            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Mesh", "Results", "Stats", "Sampling", "Live", "Experiment",
+            "Auth", "LiveAuth", "LiveHTTP", "LoadCore", "Scenario", "Mesh", "Results", "Stats", "Sampling", "Live", "Experiment", "FaultPlan",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

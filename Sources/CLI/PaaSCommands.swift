@@ -328,6 +328,8 @@ struct OAuthLoad {
         let profileOverrides = try loadProfileOverrides(profile, default: defaultProfilePath, calibrate: "faultline calibrate")
         let overrides = profileOverrides + userOverrides
         let base = try ScenarioLoader.load(path: scenarioPath, overrides: overrides)
+        // Faults live OAuth runs cannot inject are refused before anything starts.
+        try runLive { try OAuthLiveFaults.validate(base) }
         let combos = combinationsOf(base.compare.map { ($0.key, $0.values) })
         var groups: [(scenario: Scenario, overrides: [String], parameters: [String: String])] = []
         for combo in combos {

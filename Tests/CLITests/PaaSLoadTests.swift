@@ -136,5 +136,12 @@ final class PaaSLoadTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("nope.json"), missing.stderr)
         let target = try CLI.run(["load", try scenario(in: dir).path, "--target", "nats-jetstream"])
         XCTAssertEqual(target.status, 2, target.stderr)
+        // A fault live OAuth runs cannot inject is refused up front (it used to be skipped).
+        let url = try scenario(in: dir)
+        try (try String(contentsOf: url, encoding: .utf8)
+             + "\nfaults:\n  - { at: 1s, slowdown: { station: tokeninfo, factor: 3 }, for: 1s }\n").write(to: url, atomically: true, encoding: .utf8)
+        let fault = try CLI.run(["load", url.path, "--out", dir.appendingPathComponent("out").path])
+        XCTAssertEqual(fault.status, 2, fault.stdout + fault.stderr)
+        XCTAssertTrue(fault.stderr.contains(":") && fault.stderr.contains("faults.slowdown"), fault.stderr)
     }
 }

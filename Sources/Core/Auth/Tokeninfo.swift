@@ -48,6 +48,14 @@ public struct TokeninfoResponse: Sendable, Equatable {
 }
 
 public enum Tokeninfo {
+    /// 503 temporarily_unavailable: this tokeninfo cannot judge tokens yet (no signing keys
+    /// loaded, e.g. just after a restart). Never a 401: "invalid" is a verdict on the token,
+    /// and a caller must not refuse a valid token because its validator is not ready.
+    public static func unavailable(_ description: String) -> TokeninfoResponse {
+        TokeninfoResponse(status: 503, body: [TokeninfoResponse.Field("error", .string("temporarily_unavailable")),
+                                              TokeninfoResponse.Field("error_description", .string(description))])
+    }
+
     /// 200 with access_token, uid (= sub), scope, realm ("/services"), token_type "Bearer", expires_in (whole
     /// seconds left, ≥ 0) and client_id (= azp; omitted when nil). A missing token is a 400
     /// invalid_request; a malformed or invalid token a 401 invalid_token (RFC 6750 §3.1), each

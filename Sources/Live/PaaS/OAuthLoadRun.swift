@@ -43,7 +43,7 @@ public struct OAuthLoadRun: Sendable {
             throw LiveError.badInput("\(scenario.sourceFile): `faultline load` of a `services:` scenario needs a `- calls:` workload")
         }
         if scenario.meshWorkloads.count > 1 { log("only the first `- calls:` workload is driven live") }
-        if !scenario.faults.isEmpty { log("live OAuth runs do not inject the scenario's faults yet; \(scenario.faults.count) skipped") }
+        try OAuthLiveFaults.validate(scenario)
         let auth = scenario.auth ?? AuthSpec()
         let live = scenario.live ?? LiveSpec()
         let graph = try MeshPlan.graph(scenario, seed: launcher.layout.seed)
@@ -94,12 +94,18 @@ public struct OAuthLoadRun: Sendable {
                 })
             })
         }
+        let faults = OAuthLiveFaults(scenario: scenario, launcher: launcher, runStart: start, log: log)
+        let faultTask = Task { try await faults.run() }
         var results: [HTTPLoadResult] = []
         for run in runs { results.append(try await run.value) }
+        let timeline = try await faultTask.value
+        try await faults.restore()
         let result = HTTPLoadResult.merged(results)
         let scraped = await Self.scrape(port: launcher.layout.replicas[0].port, group: group)
         let rss = launcher.residentMB()
-        return record(result, scraped: scraped, rss: rss, hops: hops, started: started, log: log)
+        var record = record(result, scraped: scraped, rss: rss, hops: hops, started: started, log: log)
+        record.timeline = timeline
+        return record
     }
 
     /// Whether request `n` carries a forged token: a seeded, order-free draw per request.

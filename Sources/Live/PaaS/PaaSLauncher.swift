@@ -22,6 +22,10 @@ public final class PaaSLauncher: @unchecked Sendable {
     let group: any EventLoopGroup
     private var processes: [(name: String, process: Process)] = []
     private var meshProcess: Process?
+    /// How each process was started (its arguments), so a crashed one can start again.
+    private var startArguments: [String: [String]] = [:]
+    /// The tokeninfo nodes' process names, in order (`tokeninfo-r1`, …).
+    public var tokeninfoNames: [String] { tokeninfoURLs.indices.map { "tokeninfo-r\($0 + 1)" } }
 
     /// Client ids are `client-<k>`; every client may ask for the scenario's token realm.
     public static func clients(count: Int, realm: String) -> ClientsFile {
@@ -145,7 +149,37 @@ public final class PaaSLauncher: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch { throw LiveError.failed("cannot start \(executable) \(arguments.joined(separator: " ")): \(error)") }
         processes.append((name, process))
+        startArguments[name] = startArguments[name] ?? arguments
         return process
+    }
+
+    // MARK: - Faults (a scenario's `crash`/`pause` of `service(tokeninfo)`)
+
+    private func process(named name: String) -> Process? { processes.last { $0.name == name }?.process }
+
+    /// SIGKILL: the node gets no chance to answer anything in flight.
+    public func crash(process name: String) {
+        guard let p = process(named: name), p.isRunning else { return }
+        kill(p.processIdentifier, SIGCONT)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    public func isRunning(process name: String) -> Bool { process(named: name)?.isRunning ?? false }
+
+    /// Starts a crashed tokeninfo node again (same config and port) and waits for its `/health`.
+    public func restart(process name: String) async throws {
+        guard !isRunning(process: name), let args = startArguments[name], let k = tokeninfoNames.firstIndex(of: name) else { return }
+        let p = try spawn(name, args)
+        try await waitHealthy(tokeninfoURLs[k].replacingOccurrences(of: "/oauth2/tokeninfo", with: "/health"), name: name, process: p)
+    }
+
+    public func pause(process name: String) {
+        if let p = process(named: name), p.isRunning { kill(p.processIdentifier, SIGSTOP) }
+    }
+
+    public func resume(process name: String) {
+        if let p = process(named: name), p.isRunning { kill(p.processIdentifier, SIGCONT) }
     }
 
     /// Polls `GET url` until 200 (keys loaded, ports bound), up to 30 s; fails at once when

@@ -26,8 +26,10 @@ public final class TokeninfoService: Sendable {
     struct KeyState: Sendable {
         var jwks: JWKS?
         var revoked = RevocationList()
-        /// Monotonic time of the last JWKS fetch, to rate-limit refetches on unknown kids.
-        var lastFetch: Int64 = .min
+        /// Monotonic time of the last JWKS fetch, to rate-limit refetches on unknown kids; nil
+        /// before the first (a request can beat the refresh loop's first fetch after a start —
+        /// `now - Int64.min` here once trapped and took the server down).
+        var lastFetch: Int64?
     }
 
     /// A forged kid may ask for a refetch at most this often.
@@ -78,11 +80,17 @@ public final class TokeninfoService: Sendable {
         let request = BearerToken.tokeninfoRequest(presented)
         var response = answer(request)
         if case .unknownKey? = response.rejection,
-           state.withLock({ monotonicNanos() - $0.lastFetch >= Self.refetchMinInterval }) {
+           state.withLock({ s in s.lastFetch.map { monotonicNanos() - $0 >= Self.refetchMinInterval } ?? true }) {
             // A kid we have not seen: the provider may have rotated since our last refresh.
             refetches.increment()
             await refresh()
             response = answer(request)
+        }
+        if !ready, case .presented = request {
+            // Started without reaching the provider yet (a restart during an outage): no keys to
+            // judge by. Found by the live tokeninfo-outage chaos run, where the restarted node's
+            // 401s made the mesh refuse valid tokens.
+            response = Tokeninfo.unavailable("no signing keys loaded yet")
         }
         responses.count(response.status)
         return response

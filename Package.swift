@@ -206,7 +206,7 @@ let package = Package(
         ]),
         .testTarget(name: "LiveTests", dependencies: [
             "Live", "LiveBroker", "LiveClient", "Wire", "WireTesting", "Replication", "LiveNATS", "NATSProtocol", "Scenario", "Sampling",
-            "FaultPlan", "Links",
+            "FaultPlan", "Links", "Clients",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -26,6 +26,18 @@ struct LiveFaults: Sendable {
     /// the simulator, so one seed picks alike in both.
     let seed: UInt64
     let log: @Sendable (String) -> Void
+    /// Disk faults in force per node. A disk fault is the disk's, not the process's: a node
+    /// restarted while one is in force gets it re-armed (its failpoints start disarmed), as the
+    /// simulator's disk keeps its settings across a restart.
+    private let armed = NIOLockedValueBox<[Int: StorageFailpoints.Settings]>([:])
+
+    init(scenario: Scenario, environment: LiveEnvironment, runStart: NIODeadline, seed: UInt64, log: @escaping @Sendable (String) -> Void) {
+        self.scenario = scenario
+        self.environment = environment
+        self.runStart = runStart
+        self.seed = seed
+        self.log = log
+    }
 
     struct Fired: Sendable {
         /// ns since the run's start.
@@ -255,6 +267,21 @@ struct LiveFaults: Sendable {
         return Outcome(fired: fired, conditions: conditions)
     }
 
+    /// Arms a node that just started again: its admin endpoint comes up with the node, so the
+    /// first attempts may find nobody listening (up to 10 s).
+    private func rearm(_ name: String, _ settings: StorageFailpoints.Settings) async throws {
+        let deadline = NIODeadline.now() + .seconds(10)
+        while true {
+            do {
+                try await environment.disk([name], settings)
+                log("\(name) restarted: its disk fault is armed again")
+                return
+            } catch where NIODeadline.now() < deadline {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+    }
+
     /// Sleeps until `at` (ns since the run's start), or until the method is aborted.
     private func sleep(until at: Int64, control: MethodControl) async {
         while true {
@@ -283,6 +310,7 @@ struct LiveFaults: Sendable {
             do { try await carryOut(operation, &conditions) } catch { failures.append("\(operation): \(error)") }
         }
         if scenario.faults.contains(where: { $0.action.keyword == "disk" }) || scenario.nemesis?.actions.contains(.disk) == true {
+            armed.withLockedValue { $0 = [:] }
             do { try await environment.disk(names, StorageFailpoints.Settings()) } catch { failures.append("disarming the failpoints: \(error)") }
         }
         let t = now()
@@ -364,6 +392,7 @@ struct LiveFaults: Sendable {
             for node in nodes where conditions[node] == .crashed {
                 try await environment.restart(node: names[node])
                 conditions[node] = .running
+                if let settings = armed.withLockedValue({ $0[node] }) { try await rearm(names[node], settings) }
             }
         case .pause(let nodes):
             for node in nodes {
@@ -380,7 +409,9 @@ struct LiveFaults: Sendable {
         case .disk(let nodes, .slowFsync(let delay)):
             // A zero delay (a rollback's `slow_fsync: 0ms`, an undo) disarms the failpoint.
             let off = delay == .constant(0)
-            try await environment.disk(nodes.map { names[$0] }, off ? StorageFailpoints.Settings() : StorageFailpoints.Settings(fsyncDelay: delay))
+            let settings = off ? StorageFailpoints.Settings() : StorageFailpoints.Settings(fsyncDelay: delay)
+            armed.withLockedValue { for node in nodes { $0[node] = off ? nil : settings } }
+            try await environment.disk(nodes.map { names[$0] }, settings)
         default:
             throw LiveError.badInput("live mode cannot carry out \(operation) yet")
         }

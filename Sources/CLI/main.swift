@@ -16,8 +16,19 @@ struct Faultline: ParsableCommand {
 }
 
 // ArgumentParser's own exit code for usage errors is 64; Faultline's contract says 2.
+/// The arguments: argv, or — for a broker node started under libfaketime (live clock faults),
+/// where the preloaded library's constructor leaves Swift an empty argv — the launcher's copy in
+/// `FAULTLINE_ARGUMENTS` (separated by U+001F, the unit separator: an environment value cannot hold NUL).
+func commandArguments() -> [String] {
+    let argv = Array(CommandLine.arguments.dropFirst())
+    if argv.isEmpty, let saved = ProcessInfo.processInfo.environment["FAULTLINE_ARGUMENTS"] {
+        return saved.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+    }
+    return argv
+}
+
 do {
-    var command = try Faultline.parseAsRoot()
+    var command = try Faultline.parseAsRoot(commandArguments())
     try command.run()
 } catch let exit as ExitCode {
     Foundation.exit(exit.rawValue)

@@ -193,4 +193,33 @@ final class HypothesisLoadTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("hypothesis.yaml:16:"), result.stderr)
         XCTAssertTrue(result.stderr.contains("fault proxy"), result.stderr)
     }
+
+    /// A live clock fault: n1..n3 start under libfaketime and n1's wall clock runs an hour ahead
+    /// for 2 s. The hypothesis reads it from the nodes' own /metrics: during the fault the
+    /// largest wall clock must be ≥ now + 30 min (else the method is aborted: exit 1), and the
+    /// steady state after it puts the clocks back within a minute of true time.
+    func testClockOffsetReachesTheNodesWallClock() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = try scenario(in: dir, crashFor: "1s")
+        let now = Date().timeIntervalSince1970
+        var text = try String(contentsOf: url, encoding: .utf8)
+        text = text.replacingOccurrences(of: "crash: leader(orders), for: 1s", with: "clock: { node: n1, offset: 1h }, for: 2s")
+        text = text.replacingOccurrences(of: "recover_within: 4s", with: "recover_within: 2s")
+        text = text.replacingOccurrences(of: "    publish_latency_max: 30s", with: """
+                publish_latency_max: 30s
+                metrics:
+                  - { metric: faultline_broker_wall_clock_seconds, of: max, min: \(Int(now) + 1800) }
+            """)
+        text = text.replacingOccurrences(of: "      - { metric: faultline_broker_is_metadata_leader, of: sum, min: 1, max: 1 }", with: """
+                  - { metric: faultline_broker_is_metadata_leader, of: sum, min: 1, max: 1 }
+                  - { metric: faultline_broker_wall_clock_seconds, of: max, max: \(Int(now) + 600) }
+            """)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out")
+        let result = try CLI.run(["load", url.path, "--out", out.path, "--sim-seeds", "0"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("clock n1 → n1"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("hypothesis during: holds"), result.stdout)
+    }
 }

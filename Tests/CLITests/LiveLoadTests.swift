@@ -164,8 +164,8 @@ final class LiveLoadTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = try scenario(in: dir)
         var text = try String(contentsOf: url, encoding: .utf8)
-        // Clock faults have no live injector yet (network faults do: the fault proxy).
-        text = text.replacingOccurrences(of: "  - { at: 4500ms, restart: crashed }", with: "  - { at: 4500ms, clock: { node: n1, offset: 50ms }, for: 1s }")
+        // Clock drift has no live injector (offsets and jumps do: libfaketime).
+        text = text.replacingOccurrences(of: "  - { at: 4500ms, restart: crashed }", with: "  - { at: 4500ms, clock: { node: n1, drift: 200ppm }, for: 1s }")
         try text.write(to: url, atomically: true, encoding: .utf8)
         let result = try CLI.run(["load", url.path, "--out", dir.appendingPathComponent("out").path])
         XCTAssertEqual(result.status, 2, result.stdout + result.stderr)

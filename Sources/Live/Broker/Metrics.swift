@@ -70,6 +70,8 @@ extension BrokerNode {
             .set(to: core.raft.role == .leader ? 1.0 : 0.0)
         metrics.gauge("incarnation", help: "Starts of this node over its data directory").set(to: Double(incarnation))
         metrics.gauge("storage_fsyncs", help: "fsync calls made (group commit)").set(to: Double(storage.fsyncCount))
+        // What this node's wall clock says (a clock fault shows here; nothing in the protocol reads it).
+        metrics.gauge("wall_clock_seconds", help: "The node's wall clock, seconds since 1970").set(to: Date().timeIntervalSince1970)
         for (index, replica) in core.replicas.enumerated() {
             guard let replica else { continue }
             let labels = [("stream", core.streamNames[index])]

@@ -26,6 +26,9 @@ public final class ClusterLauncher: @unchecked Sendable {
     private let losesUnsynced: Bool
     /// Bytes those power losses dropped, over the run.
     public private(set) var unsyncedBytesLost: UInt64 = 0
+    /// libfaketime, when the run injects clock faults: every node starts with it preloaded and
+    /// its wall clock read from `clockFile(node:)` (`NodeClock`).
+    var faketime: String?
 
     /// Starts nothing: use `up` or `attach`.
     init(state: ClusterState, executable: String, eventLoop: EventLoop, losesUnsynced: Bool = false) {
@@ -38,7 +41,7 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// Launches the scenario's cluster into `folder` (created if needed).
     public static func up(scenario: Scenario, folder: String, executable: String, eventLoop: EventLoop,
                           natsURL: String? = nil, proxy: FaultProxy? = nil, failpoints: FailpointConfig? = nil,
-                          log: (String) -> Void = { _ in }) async throws -> ClusterLauncher {
+                          faketime: String? = nil, log: (String) -> Void = { _ in }) async throws -> ClusterLauncher {
         guard let broker = scenario.broker else {
             throw LiveError.badInput("\(scenario.sourceFile): live mode runs the broker model; this scenario has no `broker:` section")
         }
@@ -80,6 +83,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         let launcher = ClusterLauncher(
             state: ClusterState(scenario: scenario.name, folder: folder, nodes: nodes, nats: nil, streams: streams),
             executable: executable, eventLoop: eventLoop, losesUnsynced: failpoints?.trackSynced ?? false)
+        launcher.faketime = faketime
         do {
             for i in nodes.indices { try launcher.start(node: i) }
             try launcher.state.save()
@@ -126,6 +130,13 @@ public final class ClusterLauncher: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
+        if let faketime {
+            let file = clockFile(node: index)
+            if !FileManager.default.fileExists(atPath: file) { try NodeClock().write(to: file) }
+            process.environment = NodeClock.environment(clockFile: file, library: faketime)
+            // Swift sees an empty argv under libfaketime: the CLI falls back to this copy.
+            process.environment?["FAULTLINE_ARGUMENTS"] = (process.arguments ?? []).joined(separator: "\u{1F}")
+        }
         do {
             try process.run()
         } catch {
@@ -134,6 +145,11 @@ public final class ClusterLauncher: @unchecked Sendable {
         state.nodes[index].pid = process.processIdentifier
         processes[process.processIdentifier] = process
         try? state.save()
+    }
+
+    /// The file node `index`'s faked wall clock reads its offset from (next to its config).
+    func clockFile(node index: Int) -> String {
+        URL(fileURLWithPath: state.nodes[index].config).deletingLastPathComponent().appendingPathComponent("clock.faketime").path
     }
 
     public func isRunning(node index: Int) -> Bool {

@@ -57,6 +57,12 @@ final class HypothesisWatch: Sendable {
                 continue
             }
             let reading = await read(from: due.from, to: due.at, probes: due.probes)
+            if run.phase == .during, let end = methodEnd.withLockedValue({ $0 }) {
+                // The method's last step (an undo) ran while this reading was taken: it no longer
+                // shows the method in force. The after phase judges from here.
+                run.methodEnded(at: end)
+                continue
+            }
             let phase = run.phase
             let decision = run.judge(reading, at: due.at)
             if let evaluation = run.evaluations.last {

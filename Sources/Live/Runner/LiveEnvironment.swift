@@ -38,6 +38,8 @@ protocol LiveEnvironment: Sendable {
     func network(_ operation: ClusterOperation) async throws
     /// What the network faults did to the peer traffic (nil: no fault proxy in this run).
     func networkStats() async -> NetworkStats?
+    /// Sets these nodes' wall clocks (nodes started under clock control only).
+    func clock(_ nodes: [String], _ clock: NodeClock) async throws
     /// Arms (or, with default settings, disarms) the storage failpoints of these nodes.
     func disk(_ nodes: [String], _ settings: StorageFailpoints.Settings) async throws
     /// Resident memory of each running node.
@@ -76,6 +78,10 @@ extension LiveEnvironment {
     }
 
     func scrapeMetrics() async -> String { "" }
+
+    func clock(_ nodes: [String], _ clock: NodeClock) async throws {
+        throw LiveError.badInput("clock faults run against the Faultline broker's nodes only")
+    }
 }
 
 /// The Faultline broker cluster started by `ClusterLauncher`.
@@ -108,7 +114,8 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     }
 
     static func start(scenario: Scenario, folder: String, executable: String, loop: EventLoop, nats: Bool,
-                      publishThroughNATS: Bool = false, networkFaults: Bool = false, failpoints: FailpointConfig? = nil, seed: UInt64 = 0,
+                      publishThroughNATS: Bool = false, networkFaults: Bool = false, failpoints: FailpointConfig? = nil,
+                      faketime: String? = nil, seed: UInt64 = 0,
                       log: @escaping @Sendable (String) -> Void) async throws -> BrokerEnvironment {
         var natsCluster: NATSServerCluster?
         var proxyGroup: MultiThreadedEventLoopGroup?
@@ -128,7 +135,7 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
         do {
             let launcher = try await ClusterLauncher.up(scenario: scenario, folder: folder, executable: executable, eventLoop: loop,
                                                         natsURL: natsCluster.map { "127.0.0.1:\($0.clientPorts[0])" }, proxy: proxy,
-                                                        failpoints: failpoints, log: log)
+                                                        failpoints: failpoints, faketime: faketime, log: log)
             if proxy != nil { log("peer links run through the fault proxy (\(scenario.cluster.nodes.count * (scenario.cluster.nodes.count - 1)) directed links)") }
             if let natsCluster {
                 launcher.setNATS(ClusterState.NATSState(pids: natsCluster.pids, clientPorts: natsCluster.clientPorts,
@@ -282,6 +289,14 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
     }
 
     func networkStats() async -> NetworkStats? { await proxy?.stats() }
+
+    func clock(_ nodes: [String], _ clock: NodeClock) async throws {
+        guard launcher.faketime != nil else { throw LiveError.failed("the nodes were not started under clock control") }
+        for name in nodes {
+            guard let i = launcher.index(of: name) else { continue }
+            try clock.write(to: launcher.clockFile(node: i))
+        }
+    }
 
     func disk(_ nodes: [String], _ settings: StorageFailpoints.Settings) async throws {
         let body = Array(try JSONEncoder().encode(settings))

@@ -30,6 +30,8 @@ struct LiveFaults: Sendable {
     /// restarted while one is in force gets it re-armed (its failpoints start disarmed), as the
     /// simulator's disk keeps its settings across a restart.
     private let armed = NIOLockedValueBox<[Int: StorageFailpoints.Settings]>([:])
+    /// Each node's faked wall clock (an offset from true time; a jump adds to it).
+    private let clocks = NIOLockedValueBox<[Int: NodeClock]>([:])
 
     init(scenario: Scenario, environment: LiveEnvironment, runStart: NIODeadline, seed: UInt64, log: @escaping @Sendable (String) -> Void) {
         self.scenario = scenario
@@ -57,7 +59,7 @@ struct LiveFaults: Sendable {
         var conditions: [NodeCondition]
     }
 
-    static let processActions = ["crash", "restart", "pause", "resume", "disk"]
+    static let processActions = ["crash", "restart", "pause", "resume", "disk", "clock"]
     static let networkActions = ["partition", "heal", "delay", "loss", "duplicate"]
 
     /// Refuses, up front, faults this live run cannot carry out. `network`: the target's peer
@@ -69,8 +71,17 @@ struct LiveFaults: Sendable {
             guard supported.contains(fault.action.keyword) else {
                 let why = networkActions.contains(fault.action.keyword)
                     ? "network faults run against the Faultline broker's peer links (the fault proxy), not this target"
-                    : "clock faults are simulator-only for now"
+                    : "this fault is simulator-only"
                 throw LiveError.badInput("\(where_): faults.\(fault.action.keyword): live mode runs \(supported.joined(separator: ", ")); found '\(fault.action.keyword)' (\(why))")
+            }
+            if case .clock(_, let change) = fault.action {
+                guard network else { throw LiveError.badInput("\(where_): faults.clock: clock faults run against the Faultline broker's nodes, not this target") }
+                if case .drift = change {
+                    throw LiveError.badInput("\(where_): faults.clock: live mode sets clock offsets and jumps; drift is simulator-only (libfaketime's rate factor also scales the node's sleeps)")
+                }
+                guard NodeClock.library != nil else {
+                    throw LiveError.badInput("\(where_): faults.clock: live clock faults need libfaketime (apt-get install faketime; scripts/ensure-system-packages installs it)")
+                }
             }
             if case .disk(_, let diskFault) = fault.action {
                 guard case .slowFsync = diskFault else {
@@ -108,7 +119,7 @@ struct LiveFaults: Sendable {
         if let nemesis = scenario.nemesis {
             let supported = nemesisProcessActions + (network ? nemesisNetworkActions : [])
             if let refused = nemesis.actions.first(where: { !supported.contains($0) }) {
-                throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: live mode runs \(supported.map(\.rawValue).joined(separator: ", ")); found '\(refused.rawValue)' (clock faults are simulator-only for now)")
+                throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: live mode runs \(supported.map(\.rawValue).joined(separator: ", ")); found '\(refused.rawValue)' (the nemesis's clock strikes drift clocks, which live mode cannot)")
             }
         }
     }
@@ -171,6 +182,11 @@ struct LiveFaults: Sendable {
         let losesUnsynced = scenario.live?.crashLosesUnsynced ?? false
         guard disk || losesUnsynced else { return nil }
         return FailpointConfig(seed: seed, trackSynced: losesUnsynced)
+    }
+
+    /// Whether the schedule has clock faults, so the nodes start under clock control (libfaketime).
+    static func needsClock(_ scenario: Scenario) -> Bool {
+        scenario.faults.contains { $0.action.keyword == "clock" }
     }
 
     /// Whether the schedule has network faults, so the run puts the fault proxy on the peer links.
@@ -254,8 +270,7 @@ struct LiveFaults: Sendable {
                 keyword = "nemesis heal"
                 kind = "heal"
             }
-            if case .restart(let nodes)? = operations.first, targets.isEmpty { targets = nodes }
-            if case .resume(let nodes)? = operations.first, targets.isEmpty { targets = nodes }
+            if targets.isEmpty { targets = operations.first.map(Self.nodes) ?? [] }
             // A crash that took down a stream's leader: the load driver measures the failover.
             let leaderCrash = operations.contains { if case .crash(let nodes) = $0 { !leaders.isDisjoint(with: nodes) } else { false } }
             for operation in operations { try await carryOut(operation, &conditions) }
@@ -334,8 +349,7 @@ struct LiveFaults: Sendable {
                 do { try await carryOut(operation, &conditions) } catch { failure = "\(error)" }
             }
             var targets = planned.targets
-            if targets.isEmpty, case .restart(let nodes)? = planned.operations.first { targets = nodes }
-            if targets.isEmpty, case .resume(let nodes)? = planned.operations.first { targets = nodes }
+            if targets.isEmpty { targets = planned.operations.first.map(Self.nodes) ?? [] }
             let names = targets.map { environment.nodeNames[$0] }
             let description = "rollback " + Self.describe(step.action) + (failure.map { " failed: \($0)" } ?? "")
             let t = now()
@@ -350,8 +364,20 @@ struct LiveFaults: Sendable {
     private func restore(_ undo: (FaultUndo, [ClusterOperation])) -> [ClusterOperation] {
         if let operation = undo.0.operation { return [operation] }
         return undo.1.compactMap { operation in
-            if case .disk(let nodes, _) = operation { return .disk(nodes, .slowFsync(.constant(0))) }
-            return nil
+            switch operation {
+            case .disk(let nodes, _): return .disk(nodes, .slowFsync(.constant(0)))
+            // An offset's end puts the clock back on true time.
+            case .clock(let nodes, _): return .clock(nodes, .offset(0))
+            default: return nil
+            }
+        }
+    }
+
+    /// The nodes an operation acts on, for the log and timeline of undos (which have no targets).
+    static func nodes(_ operation: ClusterOperation) -> [Int] {
+        switch operation {
+        case .restart(let nodes), .resume(let nodes), .crash(let nodes), .pause(let nodes), .clock(let nodes, _), .disk(let nodes, _): nodes
+        default: []
         }
     }
 
@@ -412,6 +438,21 @@ struct LiveFaults: Sendable {
             let settings = off ? StorageFailpoints.Settings() : StorageFailpoints.Settings(fsyncDelay: delay)
             armed.withLockedValue { for node in nodes { $0[node] = off ? nil : settings } }
             try await environment.disk(nodes.map { names[$0] }, settings)
+        case .clock(let nodes, let change):
+            var changed: [(String, NodeClock)] = []
+            clocks.withLockedValue { clocks in
+                for node in nodes {
+                    var clock = clocks[node] ?? NodeClock()
+                    switch change {
+                    case .offset(let offset): clock.offset = offset
+                    case .jump(let delta): clock.offset += delta
+                    case .drift: break  // refused up front
+                    }
+                    clocks[node] = clock
+                    changed.append((names[node], clock))
+                }
+            }
+            for (name, clock) in changed { try await environment.clock([name], clock) }
         default:
             throw LiveError.badInput("live mode cannot carry out \(operation) yet")
         }

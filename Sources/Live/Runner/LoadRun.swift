@@ -90,7 +90,8 @@ public struct LoadRun: Sendable {
                                                             loop: group.next(), nats: live.nats || target == .faultlineNATS,
                                                             publishThroughNATS: target == .faultlineNATS,
                                                             networkFaults: faultProxy ?? LiveFaults.needsNetwork(scenario),
-                                                            failpoints: LiveFaults.failpoints(scenario, seed: seed), seed: seed, log: log)
+                                                            failpoints: LiveFaults.failpoints(scenario, seed: seed),
+                                                            faketime: LiveFaults.needsClock(scenario) ? NodeClock.library : nil, seed: seed, log: log)
         case .natsJetStream:
             environment = try await JetStreamEnvironment.start(scenario: scenario, folder: folder, replicas: live.jetstreamReplicas,
                                                                loop: group.next(), log: log)

@@ -46,12 +46,14 @@ struct ChaosCommand: ParsableCommand {
         let folder = cluster.hasSuffix(".json") ? URL(fileURLWithPath: cluster).deletingLastPathComponent().path : cluster
         resumePausedNodesOnInterrupt(folder: folder)
         let output = try OutputFolder(requested: out, scenarioName: model.name)
-        let store = try openResultsStore(output, scenario: model, mode: "live")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        defer { try? group.syncShutdownGracefully() }
         var run = LoadRun(scenario: model, target: .faultline, parameters: ["driver": "live", "cluster": folder], seed: seed,
                           folder: output.path, executable: currentExecutable())
         run.cluster = cluster
+        // Refused before the results folder is written.
+        try runLive { [run] in try run.preflight() }
+        let store = try openResultsStore(output, scenario: model, mode: "live")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { try? group.syncShutdownGracefully() }
         print("chaos against the cluster in \(folder)")
         let record = try runLive { [run] in try await run.execute(group: group) { progress("  " + $0) } }
         do { try store.append(record) } catch { throw InternalFailure("cannot write \(output.database): \(error)") }

@@ -185,13 +185,14 @@ final class HypothesisLoadTests: XCTestCase {
         let up = try CLI.run(["cluster", "up", url.path, "--out", folder])
         defer { _ = try? CLI.run(["cluster", "down", url.path, "--out", folder]) }
         XCTAssertEqual(up.status, 0, up.stdout + up.stderr)
-        var text = try String(contentsOf: url, encoding: .utf8)
-        text = text.replacingOccurrences(of: "crash: leader(orders), for: 1s", with: "partition: leader(orders), for: 1s")
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        let result = try CLI.run(["chaos", url.path, "--cluster", folder, "--out", dir.appendingPathComponent("out").path])
-        XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
-        XCTAssertTrue(result.stderr.contains("hypothesis.yaml:16:"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("fault proxy"), result.stderr)
+        let original = try String(contentsOf: url, encoding: .utf8)
+        for (fault, why) in [("partition: leader(orders), for: 1s", "fault proxy"), ("clock: { node: n1, offset: 1s }, for: 1s", "libfaketime")] {
+            try original.replacingOccurrences(of: "crash: leader(orders), for: 1s", with: fault).write(to: url, atomically: true, encoding: .utf8)
+            let result = try CLI.run(["chaos", url.path, "--cluster", folder, "--out", dir.appendingPathComponent("out").path])
+            XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
+            XCTAssertTrue(result.stderr.contains("hypothesis.yaml:16:"), result.stderr)
+            XCTAssertTrue(result.stderr.contains(why), result.stderr)
+        }
     }
 
     /// A live clock fault: n1..n3 start under libfaketime and n1's wall clock runs an hour ahead

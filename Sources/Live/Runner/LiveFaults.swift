@@ -14,7 +14,8 @@ import Scenario
 /// deciding each frame), and for `disk: {slow_fsync}` through the nodes' storage failpoints;
 /// the nemesis likewise. Role selectors (`leader(stream)`, `follower(stream)`,
 /// `metadata-leader`) resolve against the majority's view of the cluster when the fault fires.
-/// Clock faults and the other disk faults are refused up front (file:line:col, exit 2).
+/// `clock` offsets and jumps rewrite the nodes' libfaketime clock files (`NodeClock`). Clock
+/// drift and the other disk faults are refused up front (file:line:col, exit 2).
 /// A `MethodControl` gates the first step (a steady-state hypothesis must hold) and can abort
 /// the method (every pending undo runs, then everything still off is healed); `rollback` runs
 /// the scenario's `rollbacks:` afterwards.
@@ -147,9 +148,16 @@ struct LiveFaults: Sendable {
             if fault.action.keyword == "disk" && !state.nodes.allSatisfy(hasFailpoints) {
                 throw LiveError.badInput("\(where_): faults.disk: the cluster's nodes run without storage failpoints (test-only; `faultline load` enables them)")
             }
+            if fault.action.keyword == "clock" {
+                throw LiveError.badInput("\(where_): faults.clock: the cluster's nodes were not started under libfaketime (only nodes `faultline load` starts for a clock fault are)")
+            }
         }
-        for step in scenario.rollbacks where step.action.keyword == "heal" {
-            throw LiveError.badInput("\(step.location.file):\(step.location.line):\(step.location.column): rollbacks.heal: \(proxyless)")
+        for step in scenario.rollbacks {
+            let where_ = "\(step.location.file):\(step.location.line):\(step.location.column)"
+            if step.action.keyword == "heal" { throw LiveError.badInput("\(where_): rollbacks.heal: \(proxyless)") }
+            if step.action.keyword == "disk" && !state.nodes.allSatisfy(hasFailpoints) {
+                throw LiveError.badInput("\(where_): rollbacks.disk: the cluster's nodes run without storage failpoints")
+            }
         }
         if let nemesis = scenario.nemesis, let refused = nemesis.actions.first(where: { nemesisNetworkActions.contains($0) || $0 == .disk }) {
             throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: '\(refused.rawValue)' needs \(refused == .disk ? "storage failpoints" : "the fault proxy"), which the cluster at \(clusterPath) does not have")

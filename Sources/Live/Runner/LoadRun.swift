@@ -53,6 +53,19 @@ public struct LoadRun: Sendable {
         self.executable = executable
     }
 
+    /// Refuses, before anything is written or started, faults and probes this run cannot carry
+    /// out — against an existing cluster (`cluster`) also what that cluster lacks.
+    public func preflight() throws {
+        try LiveFaults.validate(scenario, network: target != .natsJetStream)
+        guard let cluster else { return }
+        let folder = cluster.hasSuffix(".json") ? URL(fileURLWithPath: cluster).deletingLastPathComponent().path : cluster
+        let state: ClusterState
+        do { state = try ClusterState.load(folder: folder) } catch {
+            throw LiveError.badInput("--cluster \(cluster): no cluster.json to attach to (\(error)); start one with `faultline cluster up`")
+        }
+        try LiveFaults.validateAttached(scenario, state: state, clusterPath: cluster)
+    }
+
     /// Whether a live run of `scenario` puts the fault proxy on the peer links by default.
     public static func needsFaultProxy(_ scenario: Scenario) -> Bool { LiveFaults.needsNetwork(scenario) }
 

@@ -33,7 +33,9 @@ final class LiveFaultsTests: XCTestCase {
         func network(_ operation: ClusterOperation) async throws { record("network \(operation)") }
         func networkStats() async -> NetworkStats? { nil }
         func disk(_ nodes: [String], _ settings: StorageFailpoints.Settings) async throws {
-            record("disk \(nodes.filter(isRunning).joined(separator: ",")) \(settings.fsyncDelay == nil ? "off" : "slow")")
+            record("disk \(nodes.filter(isRunning).joined(separator: ",")) \(settings.fsyncError ? "error" : settings.fsyncDelay == nil ? "off" : "slow")")
+            // A broker whose fsync fails stops itself at its next sync.
+            if settings.fsyncError { running.withLockedValue { for node in nodes { $0.remove(node) } } }
         }
         func residentBytes() -> [String: Int] { [:] }
         func stop() async {}
@@ -65,6 +67,29 @@ final class LiveFaultsTests: XCTestCase {
         XCTAssertEqual(environment.calls.withLockedValue { $0 }, [
             "disk n1 slow", "crash n1", "restart n1", "disk n1 slow", "disk n1 off",
         ])
+    }
+
+    func testANodeThatStopsOnAFailedFsyncCountsAsCrashedAndFailsAgainUntilTheFaultEnds() async throws {
+        let environment = RecordingEnvironment()
+        let s = try scenario("""
+              - { at: 20ms, disk: { node: leader(orders), fsync_error: true }, for: 200ms }
+              - { at: 100ms, restart: crashed }
+              - { at: 300ms, restart: crashed }
+            """)
+        let faults = LiveFaults(scenario: s, environment: environment, runStart: .now(), seed: 1, log: { _ in })
+        let control = MethodControl()
+        control.allowStart()
+        let outcome = try await faults.run(control: control)
+        // Restarted under the fault, n1's disk is armed again and it stops again; the undo
+        // finds it down (nothing to disarm); restarted after the fault, it stays up.
+        XCTAssertEqual(environment.calls.withLockedValue { $0 }, [
+            "disk n1 error", "restart n1", "disk n1 error", "restart n1",
+        ])
+        let exits = outcome.fired.filter { $0.kind == "exit" }
+        XCTAssertEqual(exits.map(\.nodes), [["n1"], ["n1"]])
+        XCTAssertTrue(exits[0].leaderCrash, "n1 led orders: its exit starts a failover")
+        XCTAssertEqual(outcome.fired.map(\.at), outcome.fired.map(\.at).sorted(), "the timeline is in time order")
+        XCTAssertEqual(outcome.conditions, [.running, .running, .running])
     }
 
     func testAnAbortedMethodHealsEverythingItLeft() async throws {

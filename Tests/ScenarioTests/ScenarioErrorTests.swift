@@ -40,6 +40,17 @@ final class ScenarioErrorTests: XCTestCase {
         XCTAssertTrue(errors[0].found.contains("duplicate key 'servers'"), errors[0].found)
     }
 
+    func testFsyncErrorIsADiskFaultThatTakesABool() throws {
+        let s = try ScenarioLoader.parse(yaml: base + "faults: [{at: 1s, disk: {node: n2, fsync_error: true}, for: 2s}]", file: "ok.yaml")
+        guard case .disk(.node("n2"), .fsyncError(true)) = s.faults[0].action else { return XCTFail("\(s.faults[0].action)") }
+        XCTAssertEqual(s.faults[0].duration, 2_000_000_000)
+
+        let errors = scenarioErrors(base + "faults: [{at: 1s, disk: {node: n2, fsync_error: sometimes}}]")
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertEqual(errors[0].location.line, 8)
+        XCTAssertTrue(errors[0].keyPath.contains("fsync_error"), errors[0].keyPath)
+    }
+
     func testTypoKeyWithDidYouMean() {
         let errors = scenarioErrors("""
         duration: 10s

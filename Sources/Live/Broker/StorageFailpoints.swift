@@ -118,7 +118,10 @@ struct FailpointFileSystem: StoreFileSystem {
         return FailpointFile(base: try base.open(path, create: create, truncate: truncate, readOnly: readOnly), failpoints: failpoints)
     }
     func makeDirectory(_ path: String) throws { try base.makeDirectory(path) }
-    func syncDirectory(_ path: String) throws { try base.syncDirectory(path) }
+    func syncDirectory(_ path: String) throws {
+        try failpoints.beforeSync(path)
+        try base.syncDirectory(path)
+    }
     func list(_ path: String) throws -> [String] { try base.list(path) }
     func exists(_ path: String) -> Bool { base.exists(path) }
     func remove(_ path: String) throws {

@@ -3,6 +3,7 @@ import Clients
 import Foundation
 import LiveBroker
 import LiveClient
+import NIOConcurrencyHelpers
 import NIOCore
 import Scenario
 import Wire
@@ -29,6 +30,9 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// libfaketime, when the run injects clock faults: every node starts with it preloaded and
     /// its wall clock read from `clockFile(node:)` (`NodeClock`).
     var faketime: String?
+    /// When each node's last process ended (our children only: Foundation tells us), so a node
+    /// that stopped by itself — a broker fail-stops on a failed fsync — is dated to the moment.
+    private let exits = NIOLockedValueBox<[Int: NIODeadline]>([:])
 
     /// Starts nothing: use `up` or `attach`.
     init(state: ClusterState, executable: String, eventLoop: EventLoop, losesUnsynced: Bool = false) {
@@ -137,6 +141,7 @@ public final class ClusterLauncher: @unchecked Sendable {
             // Swift sees an empty argv under libfaketime: the CLI falls back to this copy.
             process.environment?["FAULTLINE_ARGUMENTS"] = (process.arguments ?? []).joined(separator: "\u{1F}")
         }
+        process.terminationHandler = { [exits] _ in exits.withLockedValue { $0[index] = .now() } }
         do {
             try process.run()
         } catch {
@@ -160,6 +165,11 @@ public final class ClusterLauncher: @unchecked Sendable {
     func alive(_ pid: Int32) -> Bool {
         if let process = processes[pid] { return process.isRunning }
         return kill(pid, 0) == 0
+    }
+
+    /// When node `index`'s last process ended, if it has ended (nil for an attached cluster's).
+    public func exitTime(node index: Int) -> NIODeadline? {
+        isRunning(node: index) ? nil : exits.withLockedValue { $0[index] }
     }
 
     /// SIGKILL: the node gets no chance to flush anything (a crash).

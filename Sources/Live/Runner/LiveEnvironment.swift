@@ -30,6 +30,8 @@ protocol LiveEnvironment: Sendable {
     /// The running nodes' `/metrics` (Prometheus text), concatenated; empty when the target has none.
     func scrapeMetrics() async -> String
     func isRunning(node: String) -> Bool
+    /// When a node that is down now went down, where the target can tell.
+    func exitTime(node: String) -> NIODeadline?
     func crash(node: String) async throws
     func restart(node: String) async throws
     func pause(node: String)
@@ -78,6 +80,7 @@ extension LiveEnvironment {
     }
 
     func scrapeMetrics() async -> String { "" }
+    func exitTime(node: String) -> NIODeadline? { nil }
 
     func clock(_ nodes: [String], _ clock: NodeClock) async throws {
         throw LiveError.badInput("clock faults run against the Faultline broker's nodes only")
@@ -246,6 +249,10 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
 
     func isRunning(node: String) -> Bool {
         launcher.index(of: node).map { launcher.isRunning(node: $0) } ?? false
+    }
+
+    func exitTime(node: String) -> NIODeadline? {
+        launcher.index(of: node).flatMap { launcher.exitTime(node: $0) }
     }
 
     func crash(node: String) async throws {

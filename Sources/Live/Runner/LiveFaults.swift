@@ -11,7 +11,9 @@ import Scenario
 /// as the simulator, carried out with signals — `crash` (SIGKILL), `restart`, `pause`
 /// (SIGSTOP), `resume` (SIGCONT) — for `partition`, `heal`, `delay`, `loss` and `duplicate`
 /// on the peer links through the fault proxy (`FaultProxy`, the simulator's network model
-/// deciding each frame), and for `disk: {slow_fsync}` through the nodes' storage failpoints;
+/// deciding each frame), and for `disk: {slow_fsync}` and `disk: {fsync_error}` through the
+/// nodes' storage failpoints (a node whose fsync fails stops itself: it is down from then on,
+/// as after a crash, and in the timeline as `exit`);
 /// the nemesis likewise. Role selectors (`leader(stream)`, `follower(stream)`,
 /// `metadata-leader`) resolve against the majority's view of the cluster when the fault fires.
 /// `clock` offsets and jumps rewrite the nodes' libfaketime clock files (`NodeClock`). Clock
@@ -85,8 +87,10 @@ struct LiveFaults: Sendable {
                 }
             }
             if case .disk(_, let diskFault) = fault.action {
-                guard case .slowFsync = diskFault else {
-                    throw LiveError.badInput("\(where_): faults.disk: live mode injects slow_fsync (a storage failpoint); corrupt and torn_writes are simulator-only (a crash's power loss is `live.crash_loses_unsynced`)")
+                switch diskFault {
+                case .slowFsync, .fsyncError: break
+                case .corrupt, .tornWrites:
+                    throw LiveError.badInput("\(where_): faults.disk: live mode injects slow_fsync and fsync_error (storage failpoints); corrupt and torn_writes are simulator-only (a crash's power loss is `live.crash_loses_unsynced`)")
                 }
                 guard network else { throw LiveError.badInput("\(where_): faults.disk: disk faults need the Faultline broker's storage failpoints, not this target") }
             }
@@ -223,6 +227,8 @@ struct LiveFaults: Sendable {
         // A crashed or paused node stays so until a fault says otherwise (the processes are
         // ours): the snapshot takes conditions from here, not from polling.
         var conditions = Array(repeating: NodeCondition.running, count: environment.nodeNames.count)
+        // The stream leaders at the last look, to tell whether a node that stopped itself led one.
+        var lastLeaders: Set<Int> = []
         var started = false
         while let (at, step) = timeline.next() {
             if !started {
@@ -232,6 +238,7 @@ struct LiveFaults: Sendable {
                 started = true
             }
             await sleep(until: at, control: control)
+            fired += noticeExits(&conditions, leaders: lastLeaders)
             if control.aborted {
                 // In order of the faults they undo: the heal must not depend on hashing.
                 let pending = undos.keys.sorted().map { undos[$0]! } + heals.keys.sorted().map { heals[$0]! }
@@ -248,6 +255,7 @@ struct LiveFaults: Sendable {
                 let fault = scenario.faults[index]
                 let view = await snapshot(conditions)
                 leaders = Set(view.streamLeaders.values)
+                lastLeaders = leaders
                 let planned = FaultPlanner.plan(fault.action, in: view, &rng)
                 operations = planned.operations
                 keyword = Self.describe(fault.action)
@@ -263,6 +271,7 @@ struct LiveFaults: Sendable {
                 guard let spec = scenario.nemesis, let plan = nemesisPlan else { continue }
                 let view = await snapshot(conditions)
                 leaders = Set(view.streamLeaders.values)
+                lastLeaders = leaders
                 let strike = plan.strike(spec.targets, in: view, &nemesisRng)
                 let planned = FaultPlanner.plan(strike.action, in: view, &nemesisRng, targets: strike.targets)
                 operations = planned.operations
@@ -287,7 +296,23 @@ struct LiveFaults: Sendable {
             log(String(format: "t=%.3fs %@ → %@", Double(t) / 1e9, keyword, names.isEmpty ? "no node" : names.joined(separator: ", ")))
             fired.append(Fired(at: t, kind: kind, action: keyword, nodes: names, leaderCrash: leaderCrash))
         }
-        return Outcome(fired: fired, conditions: conditions)
+        fired += noticeExits(&conditions, leaders: lastLeaders)
+        return Outcome(fired: fired.sorted { $0.at < $1.at }, conditions: conditions)
+    }
+
+    /// Nodes that stopped by themselves since the last look (a broker fail-stops when an fsync
+    /// fails): down from then on as after a crash — `crashed` selects them, the heal restarts
+    /// them — and in the timeline at the moment they exited (a leader's exit starts a failover).
+    private func noticeExits(_ conditions: inout [NodeCondition], leaders: Set<Int>) -> [Fired] {
+        var fired: [Fired] = []
+        let names = environment.nodeNames
+        for node in conditions.indices where conditions[node] == .running && !environment.isRunning(node: names[node]) {
+            conditions[node] = .crashed
+            let t = environment.exitTime(node: names[node]).map { Int64($0.uptimeNanoseconds) - Int64(runStart.uptimeNanoseconds) } ?? now()
+            log(String(format: "t=%.3fs %@ stopped by itself (exited)", Double(t) / 1e9, names[node]))
+            fired.append(Fired(at: t, kind: "exit", action: "stopped by itself", nodes: [names[node]], leaderCrash: leaders.contains(node)))
+        }
+        return fired
     }
 
     /// Arms a node that just started again: its admin endpoint comes up with the node, so the
@@ -334,7 +359,8 @@ struct LiveFaults: Sendable {
         }
         if scenario.faults.contains(where: { $0.action.keyword == "disk" }) || scenario.nemesis?.actions.contains(.disk) == true {
             armed.withLockedValue { $0 = [:] }
-            do { try await environment.disk(names, StorageFailpoints.Settings()) } catch { failures.append("disarming the failpoints: \(error)") }
+            let up = names.filter { environment.isRunning(node: $0) }
+            do { try await environment.disk(up, StorageFailpoints.Settings()) } catch { failures.append("disarming the failpoints: \(error)") }
         }
         let t = now()
         log(String(format: "t=%.3fs method aborted: healed everything", Double(t) / 1e9) + (failures.isEmpty ? "" : " (failed: \(failures.joined(separator: "; ")))"))
@@ -440,12 +466,19 @@ struct LiveFaults: Sendable {
             }
         case _ where operation.isNetwork:
             try await environment.network(operation)
-        case .disk(let nodes, .slowFsync(let delay)):
-            // A zero delay (a rollback's `slow_fsync: 0ms`, an undo) disarms the failpoint.
-            let off = delay == .constant(0)
-            let settings = off ? StorageFailpoints.Settings() : StorageFailpoints.Settings(fsyncDelay: delay)
-            armed.withLockedValue { for node in nodes { $0[node] = off ? nil : settings } }
-            try await environment.disk(nodes.map { names[$0] }, settings)
+        case .disk(let nodes, let fault):
+            // A zero delay or `fsync_error: false` (a rollback, an undo) disarms the failpoints.
+            let settings: StorageFailpoints.Settings
+            switch fault {
+            case .slowFsync(let delay): settings = delay == .constant(0) ? .init() : .init(fsyncDelay: delay)
+            case .fsyncError(let on): settings = .init(fsyncError: on)
+            case .corrupt, .tornWrites: throw LiveError.badInput("live mode cannot carry out \(operation)")  // refused up front
+            }
+            armed.withLockedValue { for node in nodes { $0[node] = settings == .init() ? nil : settings } }
+            // A node that is down (crashed, or stopped itself on a failed fsync) gets its disk's
+            // settings when it starts again (`rearm`).
+            let up = nodes.filter { conditions[$0] == .running && environment.isRunning(node: names[$0]) }
+            if !up.isEmpty { try await environment.disk(up.map { names[$0] }, settings) }
         case .clock(let nodes, let change):
             var changed: [(String, NodeClock)] = []
             clocks.withLockedValue { clocks in

@@ -299,6 +299,11 @@ public struct LoadRun: Sendable {
             metrics["rss_mb_max"] = maxRSS
             units["rss_mb_max"] = "MB"
         }
+        if environment is BrokerEnvironment {
+            // Brokers that stopped themselves on a failed fsync (the simulator's name).
+            metrics["node_fail_stops"] = Double(faultLog.filter { $0.kind == "exit" }.count)
+            units["node_fail_stops"] = "count"
+        }
         if let broker = environment as? BrokerEnvironment, live.crashLosesUnsynced {
             metrics["unsynced_bytes_lost"] = Double(broker.launcher.unsyncedBytesLost)
             units["unsynced_bytes_lost"] = "bytes"

@@ -88,17 +88,18 @@ struct FaultReader {
             guard let target, let change else { return nil }
             return .clock(target, change)
         case "disk":
-            guard let f = r.fields(body, path, allowed: ["node", "slow_fsync", "corrupt", "torn_writes"],
-                                   what: "{node: n1, slow_fsync: 50ms}, {node: n1, corrupt: 1%} or {node: n1, torn_writes: true}")
+            guard let f = r.fields(body, path, allowed: ["node", "slow_fsync", "fsync_error", "corrupt", "torn_writes"],
+                                   what: "{node: n1, slow_fsync: 50ms}, {node: n1, fsync_error: true}, {node: n1, corrupt: 1%} or {node: n1, torn_writes: true}")
             else { return nil }
             let target = r.required(f, "node", expected: "a selector for the disks to change")
                 .flatMap { selectors.selector($0, f.path("node")) }
-            guard let which = r.exactlyOne(f, of: ["slow_fsync", "corrupt", "torn_writes"], what: "the disk fault"),
+            guard let which = r.exactlyOne(f, of: ["slow_fsync", "fsync_error", "corrupt", "torn_writes"], what: "the disk fault"),
                   let n = f[which] else { return nil }
             let fault: DiskFault?
             switch which {
             case "slow_fsync": fault = r.distribution(n, f.path(which)).map { .slowFsync($0) }
             case "corrupt": fault = r.probability(n, f.path(which)).map { .corrupt(probability: $0) }
+            case "fsync_error": fault = r.bool(n, f.path(which)).map { .fsyncError($0) }
             default: fault = r.bool(n, f.path(which)).map { .tornWrites($0) }
             }
             guard let target, let fault else { return nil }

@@ -356,6 +356,11 @@ public enum DiskFault: Sendable {
     /// Probability that a crash corrupts unsynced data.
     case corrupt(probability: Double)
     case tornWrites(Bool)
+    /// Every fsync fails with EIO while in force. The node fail-stops at its first failed fsync
+    /// (a failed fsync leaves the page cache's state unknown — PostgreSQL's "fsyncgate": retrying
+    /// could report as durable what the kernel already dropped), as a crash; a node restarted
+    /// while the fault is still in force fails again at its first fsync.
+    case fsyncError(Bool)
 }
 
 /// A randomised fault generator: every `interval`, pick an action and targets, hold it for `duration`.

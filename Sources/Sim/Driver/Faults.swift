@@ -170,6 +170,7 @@ extension Simulation {
                 case .slowFsync(let latency): cluster.processes[node].disk.config.fsyncLatency = latency
                 case .corrupt(let probability): cluster.processes[node].disk.config.corruptionProbability = probability
                 case .tornWrites(let on): cluster.processes[node].disk.config.tornWrites = on
+                case .fsyncError(let on): cluster.processes[node].disk.config.fsyncFails = on
                 }
             }
             return .disks(before)
@@ -233,6 +234,15 @@ extension Simulation {
         cluster.processes[node].crash()
         cluster.heldWhilePaused[node].removeAll()
         stations.crashed(node, at: cluster.now)
+    }
+
+    /// A failed fsync (`disk: {fsync_error: true}`): the node stops itself, as the live broker
+    /// does, and is down as after a crash (its unsynced writes are lost with it).
+    mutating func failStop(_ node: NodeID) {
+        traceFault("fail_stop", action: "fsync failed (EIO)", targets: [node])
+        broker?.world.failStops += 1
+        crash(node)
+        noteHealth()
     }
 
     mutating func restart(_ node: NodeID) {

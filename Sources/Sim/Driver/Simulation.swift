@@ -188,7 +188,12 @@ public struct Simulation {
         case .station(let event):
             stations.handle(event, &cluster)
         case .broker(let event):
-            broker?.handle(event, &cluster)
+            if case .storageBatchDone(let node, let incarnation) = event,
+               broker?.batchFsyncFailed(Int(node), incarnation, cluster) == true {
+                failStop(Int(node))
+            } else {
+                broker?.handle(event, &cluster)
+            }
         case .mesh(let event):
             mesh?.handle(event, &cluster)
         case .timeout(let request):

@@ -26,15 +26,20 @@ public struct DiskConfig: Sendable, Equatable {
     /// is chosen uniformly over all bytes of all non-empty files, so bigger files are hit
     /// more often, as a bad sector would be).
     public var corruptionProbability: Double
+    /// Every fsync fails (EIO): the driver fail-stops the process at the end of a storage batch
+    /// that synced anything, and that batch's fsyncs never complete (a disk fault, so it
+    /// survives the process's restart, as the disk does).
+    public var fsyncFails: Bool
 
     public init(
         writeLatency: Distribution = .constant(0), fsyncLatency: Distribution = .constant(0),
-        tornWrites: Bool = false, corruptionProbability: Double = 0
+        tornWrites: Bool = false, corruptionProbability: Double = 0, fsyncFails: Bool = false
     ) {
         self.writeLatency = writeLatency
         self.fsyncLatency = fsyncLatency
         self.tornWrites = tornWrites
         self.corruptionProbability = corruptionProbability
+        self.fsyncFails = fsyncFails
     }
 }
 

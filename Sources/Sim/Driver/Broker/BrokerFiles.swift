@@ -100,6 +100,16 @@ extension BrokerModel {
                          at: cluster.now + fileSystem.latency)
     }
 
+    /// Whether the node's batch due now synced anything on a disk whose fsyncs fail: then the
+    /// run fail-stops the node instead of completing the batch. (A paused node's batch waits
+    /// for the resume and is judged then.)
+    func batchFsyncFailed(_ node: NodeID, _ incarnation: UInt32, _ cluster: VirtualCluster) -> Bool {
+        guard node < world.up.count, world.up[node], cluster.processes[node].incarnation == incarnation,
+              cluster.processes[node].state == .running, cluster.processes[node].disk.config.fsyncFails,
+              let broker = world.nodes[node] else { return false }
+        return !broker.batchTickets.isEmpty
+    }
+
     /// The node's batch is done: its fsyncs complete, then its completions reach the protocol
     /// in the order asked for (and whatever they ask of the disk forms the next batch).
     mutating func storageBatchDone(_ node: NodeID, _ cluster: inout VirtualCluster) {

@@ -40,6 +40,7 @@ extension BrokerModel {
             ("disk_bytes_written", Double(world.diskBytesWritten), "bytes"),
             ("fsyncs", Double(world.fsyncs), "count"),
             ("log_cuts_on_recovery", Double(world.recoveryCuts), "count"),
+            ("node_fail_stops", Double(world.failStops), "count"),
             ("log_bytes_cut_on_recovery", Double(world.recoveryCutBytes), "bytes"),
             ("convergence_s", world.convergedAt.map { Double($0 - cluster.scenario.duration) / 1e9 } ?? -1, "s"),
         ]

@@ -176,6 +176,8 @@ struct BrokerWorld: Sendable {
     var fsyncs: UInt64 = 0
     /// Logs that recovery cut at a record failing its CRC or framing, and the bytes it dropped.
     var recoveryCuts: UInt64 = 0
+    /// Nodes that stopped themselves on a failed fsync (`disk: {fsync_error: true}`).
+    var failStops: UInt64 = 0
     var recoveryCutBytes: UInt64 = 0
 
     func streamIndex(_ name: String) -> Int? { streamNames.firstIndex(of: name) }

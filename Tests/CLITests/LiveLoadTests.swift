@@ -164,13 +164,14 @@ final class LiveLoadTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = try scenario(in: dir)
         var text = try String(contentsOf: url, encoding: .utf8)
-        // Clock drift has no live injector (offsets and jumps do: libfaketime).
-        text = text.replacingOccurrences(of: "  - { at: 4500ms, restart: crashed }", with: "  - { at: 4500ms, clock: { node: n1, drift: 200ppm }, for: 1s }")
+        // A flipped bit at a crash has no live injector (slow fsync and fsync errors do).
+        text = text.replacingOccurrences(of: "  - { at: 4500ms, restart: crashed }", with: "  - { at: 4500ms, disk: { node: n1, corrupt: 1% }, for: 1s }")
         try text.write(to: url, atomically: true, encoding: .utf8)
         let result = try CLI.run(["load", url.path, "--out", dir.appendingPathComponent("out").path])
         XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
         XCTAssertTrue(result.stderr.contains("live.yaml:"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("faults.clock"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("faults.disk"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("corrupt and torn_writes are simulator-only"), result.stderr)
     }
 }
 

@@ -39,6 +39,13 @@ final class LiveFaultsTests: XCTestCase {
         }
         func residentBytes() -> [String: Int] { [:] }
         func stop() async {}
+        /// Every clock file written: (node, offset ns, when: ns since the recorder was made).
+        let clockWrites = NIOLockedValueBox<[(String, Int64, Int64)]>([])
+        let made = NIODeadline.now()
+        func clock(_ nodes: [String], _ clock: NodeClock) async throws {
+            let t = Int64(NIODeadline.now().uptimeNanoseconds - made.uptimeNanoseconds)
+            clockWrites.withLockedValue { for node in nodes { $0.append((node, clock.offset, t)) } }
+        }
     }
 
     private func scenario(_ faults: String) throws -> Scenario {
@@ -90,6 +97,31 @@ final class LiveFaultsTests: XCTestCase {
         XCTAssertTrue(exits[0].leaderCrash, "n1 led orders: its exit starts a failover")
         XCTAssertEqual(outcome.fired.map(\.at), outcome.fired.map(\.at).sorted(), "the timeline is in time order")
         XCTAssertEqual(outcome.conditions, [.running, .running, .running])
+    }
+
+    func testADriftingClockMovesOnUntilItsFaultEnds() async throws {
+        let environment = RecordingEnvironment()
+        // 10% fast (100,000 ppm) from 50 ms for 400 ms: n2's clock gains about 40 ms, then the
+        // undo puts it back on true time.
+        let s = try scenario("  - { at: 50ms, clock: { node: n2, drift: 100000ppm }, for: 400ms }")
+        let start = NIODeadline.now()
+        let faults = LiveFaults(scenario: s, environment: environment, runStart: start, seed: 1, log: { _ in })
+        let control = MethodControl()
+        control.allowStart()
+        let drifting = Task { await faults.keepClocksDrifting(until: 700_000_000) }
+        _ = try await faults.run(control: control)
+        await drifting.value
+        let writes = environment.clockWrites.withLockedValue { $0 }
+        XCTAssertTrue(writes.allSatisfy { $0.0 == "n2" }, "\(writes)")
+        guard let undo = writes.lastIndex(where: { $0.1 == 0 }), undo > 2 else { return XCTFail("no undo after the drift: \(writes)") }
+        let during = writes[1..<undo].map(\.1)
+        XCTAssertGreaterThan(during.count, 3, "rewritten every 20 ms while drifting: \(writes)")
+        XCTAssertEqual(during, during.sorted(), "a fast clock only gains")
+        // Never more than 10% of the time since the fault began (plus a rounding nanosecond).
+        let began = writes[0].2
+        for (_, offset, at) in writes[1..<undo] { XCTAssertLessThanOrEqual(offset, (at - began) / 10 + 5_000_000) }
+        XCTAssertGreaterThan(during.last!, 20_000_000, "about 40 ms gained over 400 ms")
+        XCTAssertTrue(writes[(undo + 1)...].allSatisfy { $0.1 == 0 }, "the clock stays on true time after the undo: \(writes)")
     }
 
     func testAnAbortedMethodHealsEverythingItLeft() async throws {

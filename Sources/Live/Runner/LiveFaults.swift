@@ -16,8 +16,9 @@ import Scenario
 /// as after a crash, and in the timeline as `exit`);
 /// the nemesis likewise. Role selectors (`leader(stream)`, `follower(stream)`,
 /// `metadata-leader`) resolve against the majority's view of the cluster when the fault fires.
-/// `clock` offsets and jumps rewrite the nodes' libfaketime clock files (`NodeClock`). Clock
-/// drift and the other disk faults are refused up front (file:line:col, exit 2).
+/// `clock` offsets, jumps and drifts rewrite the nodes' libfaketime clock files (`NodeClock`;
+/// a drifting clock's file is rewritten every 20 ms). `corrupt` and `torn_writes` are refused
+/// up front (file:line:col, exit 2).
 /// A `MethodControl` gates the first step (a steady-state hypothesis must hold) and can abort
 /// the method (every pending undo runs, then everything still off is healed); `rollback` runs
 /// the scenario's `rollbacks:` afterwards.
@@ -79,9 +80,6 @@ struct LiveFaults: Sendable {
             }
             if case .clock(_, let change) = fault.action {
                 guard network else { throw LiveError.badInput("\(where_): faults.clock: clock faults run against the Faultline broker's nodes, not this target") }
-                if case .drift = change {
-                    throw LiveError.badInput("\(where_): faults.clock: live mode sets clock offsets and jumps; drift is simulator-only (libfaketime's rate factor also scales the node's sleeps)")
-                }
                 guard NodeClock.library != nil else {
                     throw LiveError.badInput("\(where_): faults.clock: live clock faults need libfaketime (apt-get install faketime; scripts/ensure-system-packages installs it)")
                 }
@@ -124,7 +122,7 @@ struct LiveFaults: Sendable {
         if let nemesis = scenario.nemesis {
             let supported = nemesisProcessActions + (network ? nemesisNetworkActions : [])
             if let refused = nemesis.actions.first(where: { !supported.contains($0) }) {
-                throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: live mode runs \(supported.map(\.rawValue).joined(separator: ", ")); found '\(refused.rawValue)' (the nemesis's clock strikes drift clocks, which live mode cannot)")
+                throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: live mode runs \(supported.map(\.rawValue).joined(separator: ", ")) against this target; found '\(refused.rawValue)'")
             }
         }
     }
@@ -163,8 +161,9 @@ struct LiveFaults: Sendable {
                 throw LiveError.badInput("\(where_): rollbacks.disk: the cluster's nodes run without storage failpoints")
             }
         }
-        if let nemesis = scenario.nemesis, let refused = nemesis.actions.first(where: { nemesisNetworkActions.contains($0) || $0 == .disk }) {
-            throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: '\(refused.rawValue)' needs \(refused == .disk ? "storage failpoints" : "the fault proxy"), which the cluster at \(clusterPath) does not have")
+        if let nemesis = scenario.nemesis, let refused = nemesis.actions.first(where: { nemesisNetworkActions.contains($0) || $0 == .disk || $0 == .clock }) {
+            let need = refused == .disk ? "storage failpoints" : refused == .clock ? "nodes started under libfaketime" : "the fault proxy"
+            throw LiveError.badInput("\(scenario.sourceFile): nemesis.actions: '\(refused.rawValue)' needs \(need), which the cluster at \(clusterPath) does not have")
         }
         if scenario.live?.crashLosesUnsynced == true {
             throw LiveError.badInput("\(scenario.sourceFile): live.crash_loses_unsynced: the cluster's nodes do not track synced lengths (only nodes `faultline load` starts do)")
@@ -183,8 +182,9 @@ struct LiveFaults: Sendable {
         return config.failpoints != nil
     }
 
-    /// The nemesis's actions live mode carries out (clock and disk need their injectors).
-    static let nemesisProcessActions: [NemesisAction] = [.crash, .pause, .disk]
+    /// The nemesis's actions live mode carries out on the Faultline broker (disk through its
+    /// failpoints, clock offsets through libfaketime).
+    static let nemesisProcessActions: [NemesisAction] = [.crash, .pause, .disk, .clock]
     static let nemesisNetworkActions: [NemesisAction] = [.partition, .delay, .loss]
 
     /// Storage failpoints for the nodes when the schedule or nemesis has disk faults or the run
@@ -198,7 +198,27 @@ struct LiveFaults: Sendable {
 
     /// Whether the schedule has clock faults, so the nodes start under clock control (libfaketime).
     static func needsClock(_ scenario: Scenario) -> Bool {
-        scenario.faults.contains { $0.action.keyword == "clock" }
+        scenario.faults.contains { $0.action.keyword == "clock" } || (scenario.nemesis?.actions.contains(.clock) ?? false)
+    }
+
+    /// Whether the schedule drifts a clock, so the run keeps the drifting clocks moving.
+    static func drifts(_ scenario: Scenario) -> Bool {
+        scenario.faults.contains { if case .clock(_, .drift) = $0.action { true } else { false } }
+    }
+
+    /// Keeps drifting clocks moving until run time `end` (or cancellation): every 20 ms each
+    /// drifting node's clock file gets its offset with the drift so far. Errors are ignored: a
+    /// node that is down reads its file when it starts again.
+    func keepClocksDrifting(until end: Int64) async {
+        let names = environment.nodeNames
+        while now() < end && !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+            let t = now()
+            let drifting = clocks.withLockedValue { clocks in
+                clocks.keys.sorted().compactMap { node in clocks[node]!.driftPPM == 0 ? nil : (names[node], clocks[node]!.reading(at: t)) }
+            }
+            for (name, reading) in drifting { try? await environment.clock([name], reading) }
+        }
     }
 
     /// Whether the schedule has network faults, so the run puts the fault proxy on the peer links.
@@ -397,12 +417,12 @@ struct LiveFaults: Sendable {
     /// fault replaced — the storage failpoints go back to off (live runs arm nothing else).
     private func restore(_ undo: (FaultUndo, [ClusterOperation])) -> [ClusterOperation] {
         if let operation = undo.0.operation { return [operation] }
-        return undo.1.compactMap { operation in
+        return undo.1.flatMap { operation -> [ClusterOperation] in
             switch operation {
-            case .disk(let nodes, _): return .disk(nodes, .slowFsync(.constant(0)))
-            // An offset's end puts the clock back on true time.
-            case .clock(let nodes, _): return .clock(nodes, .offset(0))
-            default: return nil
+            case .disk(let nodes, _): return [.disk(nodes, .slowFsync(.constant(0)))]
+            // A clock fault's end puts the clock back on true time: no drift, no offset.
+            case .clock(let nodes, _): return [.clock(nodes, .drift(ppm: 0)), .clock(nodes, .offset(0))]
+            default: return []
             }
         }
     }
@@ -481,16 +501,19 @@ struct LiveFaults: Sendable {
             if !up.isEmpty { try await environment.disk(up.map { names[$0] }, settings) }
         case .clock(let nodes, let change):
             var changed: [(String, NodeClock)] = []
+            let t = now()
             clocks.withLockedValue { clocks in
                 for node in nodes {
                     var clock = clocks[node] ?? NodeClock()
+                    // As the simulator's clocks: an offset replaces the offset (a drift goes on
+                    // on top of it), a jump adds to it, a drift changes the rate from now on.
                     switch change {
                     case .offset(let offset): clock.offset = offset
                     case .jump(let delta): clock.offset += delta
-                    case .drift: break  // refused up front
+                    case .drift(let ppm): clock.setDrift(ppm: ppm, at: t)
                     }
                     clocks[node] = clock
-                    changed.append((names[node], clock))
+                    changed.append((names[node], clock.reading(at: t)))
                 }
             }
             for (name, clock) in changed { try await environment.clock([name], clock) }

@@ -165,6 +165,9 @@ public struct LoadRun: Sendable {
             watch?.methodEnded()
             return outcome
         }
+        // Drifting clocks move on until the drain ends (libfaketime has no drift of its own).
+        let driftTask = LiveFaults.drifts(scenario) ? Task { await faults.keepClocksDrifting(until: scenario.duration + live.drain) } : nil
+        defer { driftTask?.cancel() }
         let leaderWatch = LeaderWatch(environment: environment, streams: Set(scenario.publishes.map(\.stream)).sorted(), runStart: runStart)
         let leaderTask = Task { await leaderWatch.run() }
         let drainDeadline = scenario.duration + live.drain

@@ -5,10 +5,33 @@ import Foundation
 /// rewrites (read on every wall-clock call). Only CLOCK_REALTIME is faked (`FAKETIME_DONT_FAKE_MONOTONIC`): the node's timers
 /// (Raft ticks, fetch intervals, timeouts) run on the monotonic clock, as they should, so a
 /// clock fault reaches exactly what reads the wall clock — as the simulator's node clocks do.
+///
+/// Drift is the run's, not libfaketime's: its rate factor would also scale the process's sleeps
+/// (the node's timers), which the simulator's drift does not touch. A drifting clock is an
+/// offset that grows with true time — `offset + ppm·(t − since)` — and the run rewrites the
+/// file every 20 ms (`LiveFaults.keepClocksDrifting`): at 200 ppm a step of 4 µs.
 struct NodeClock: Sendable, Equatable {
-    /// ns added to the real wall clock. (No drift: libfaketime's rate factor also scales the
-    /// process's sleeps, which the simulator's drift does not.)
+    /// ns added to the real wall clock.
     var offset: Int64 = 0
+    /// Runs fast (positive) or slow by this many parts per million, since `driftSince` (ns of
+    /// the run), on top of `offset` — the simulator's clock arithmetic.
+    var driftPPM: Double = 0
+    var driftSince: Int64 = 0
+
+    /// The drift accumulated by run time `t`.
+    func drift(at t: Int64) -> Int64 {
+        driftPPM == 0 ? 0 : Int64((Double(t - driftSince) * driftPPM / 1e6).rounded())
+    }
+
+    /// Changes the rate from `t` on, folding the drift so far into the offset (no step at `t`).
+    mutating func setDrift(ppm: Double, at t: Int64) {
+        offset += drift(at: t)
+        driftSince = t
+        driftPPM = ppm
+    }
+
+    /// What the node's clock file says at run time `t`: the offset with the drift so far.
+    func reading(at t: Int64) -> NodeClock { NodeClock(offset: offset + drift(at: t)) }
 
     /// Where Debian puts the library.
     static let libraryCandidates = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",

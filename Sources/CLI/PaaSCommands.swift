@@ -37,7 +37,7 @@ struct ServeTokenProviderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token-provider",
         abstract: "Run the OAuth2 token provider (client credentials, ES256 JWTs, JWKS, key rotation) until SIGTERM/SIGINT.",
-        discussion: "Config (JSON): port, issuer, lifetimes (realm → seconds), rotate_every, pre_publish, retain_after, clients_file. See Scenarios/README.md, Live PaaS services.")
+        discussion: "Config (JSON): port, issuer, lifetimes (realm → seconds), rotate_every, pre_publish, retain_after, clients_file, keys_file (signing keys kept across restarts, 0600). See Scenarios/README.md, Live PaaS services.")
 
     @OptionGroup var server: ServerOptions
 
@@ -45,7 +45,8 @@ struct ServeTokenProviderCommand: ParsableCommand {
         let logger = try bootstrapLogging(server.logLevel, label: "faultline.token-provider")
         try runLive {
             let config = try loadConfig(ProviderConfig.self, from: server.config)
-            let service = TokenProviderService(config: config, clients: try ClientsFile.load(config.clientsFile), logger: logger)
+            let service = TokenProviderService(config: config, clients: try ClientsFile.load(config.clientsFile), logger: logger,
+                                               issuer: try config.liveIssuer())
             let app = Application(router: service.router(),
                                   configuration: .init(address: .hostname("127.0.0.1", port: config.port), serverName: "token-provider"),
                                   logger: logger)
@@ -343,15 +344,26 @@ struct OAuthLoad {
         let executable = currentExecutable()
         let folder = output.path
         let seed = seed, scenarioPath = scenarioPath, liveGroups = groups
+        let configurations = try groups.map { try PaaSLauncher.configuration(of: $0.scenario) }
         let liveRecords = try runLive {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-            let launcher = try await PaaSLauncher.up(scenario: base, folder: folder + "/paas", executable: executable, group: group,
-                                                     seed: 1) { progress("  " + $0) }
+            // One PaaS for every run group it fits (its provider and tokeninfo started as the
+            // group's scenario says); a group that needs another one (key rotation, lifetimes…)
+            // gets a fresh one in `paas-<k>`.
+            var launcher = try await PaaSLauncher.up(scenario: liveGroups[0].scenario, folder: folder + "/paas", executable: executable,
+                                                     group: group, seed: 1) { progress("  " + $0) }
+            var launched = [configurations[0]]
             var records: [RunRecord] = []
             do {
                 for (index, g) in liveGroups.enumerated() {
                     let strategy = ValidationStrategy(rawValue: (g.scenario.auth ?? AuthSpec()).strategy.rawValue) ?? .local
                     print("[\(index + 1)/\(liveGroups.count)] live \(ReportRendererLabel.text(g.parameters))")
+                    if configurations[index] != launched.last {
+                        launcher.down()
+                        launched.append(configurations[index])
+                        launcher = try await PaaSLauncher.up(scenario: g.scenario, folder: folder + "/paas-\(launched.count)", executable: executable,
+                                                             group: group, seed: 1) { progress("  " + $0) }
+                    }
                     try await launcher.startMesh(scenarioPath: scenarioPath, overrides: g.overrides, strategy: strategy.rawValue) { progress("  " + $0) }
                     let run = OAuthLoadRun(scenario: g.scenario, strategy: strategy, parameters: g.parameters.merging(["driver": "live"]) { a, _ in a },
                                            seed: seed)

@@ -49,7 +49,7 @@ final class PaaSHarness: @unchecked Sendable {
     /// `yaml`/`services`: another mesh (one replica per service, named `<service>-r1`).
     init(strategy: String, rotateEvery: Double? = nil, tokeninfoRefresh: Double = 30,
          yaml: String = PaaSHarness.meshYAML, services: [String] = ["api", "orders"],
-         deadReplicas: [(service: String, port: Int)] = []) async throws {
+         deadReplicas: [(service: String, port: Int)] = [], providerOutages: Bool = false) async throws {
         folder = NSTemporaryDirectory() + "paas-harness-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let logger = Logger(label: "test")
@@ -60,7 +60,8 @@ final class PaaSHarness: @unchecked Sendable {
         let issuerURL = "http://127.0.0.1:\(providerPort)"
         let config = ProviderConfig(port: providerPort, issuer: issuerURL, lifetimes: ["services": 3600, "customers": 3600],
                                     rotateEvery: rotateEvery, prePublish: (rotateEvery ?? 0) / 2, retainAfter: 60,
-                                    clientsFile: folder + "/clients.json")
+                                    clientsFile: folder + "/clients.json",
+                                    faultsFile: providerOutages ? folder + "/outages.json" : nil)
         issuer = LiveTokenIssuer(provider: config.provider())
         client = ClientRegistration(clientID: "client-1", clientSecret: "s3cret", realms: ["services", "customers"], scopes: ["uid"])
         // A second client, registered with Zalando's realm spelling, for the cross-client refusals.

@@ -34,6 +34,8 @@ public struct OAuthLoadRun: Sendable {
         static let forgedRejected = "forged_rejected"
         static let forgedAccepted = "forged_accepted"
         static let validRejected = "valid_rejected"
+        /// A legitimate client's token had expired (it could not refresh in time): refused, rightly.
+        static let expiredRejected = "expired_rejected"
         static let unvalidatedHops = "unvalidated_hops"
     }
 
@@ -52,23 +54,35 @@ public struct OAuthLoadRun: Sendable {
         let entries = launcher.layout.replicas.filter { $0.service == entry }
         guard !entries.isEmpty else { throw LiveError.badInput("entry service '\(entry)' has no replica") }
 
-        // Every client's token, from the provider over HTTP (the client-credentials grant).
+        // Every client's token, from the provider over HTTP (the client-credentials grant), kept
+        // fresh during the run as the simulator's clients keep theirs (`ClientTokens`).
         let provider = try HTTPEndpoint(launcher.providerURL)
-        let providerPool = HTTPConnectionPool(host: provider.host, port: provider.port, group: group, maxConnections: 4)
-        var tokens: [String] = []
-        for client in launcher.clients.clients {
-            tokens.append(try await TokenClient.fetch(providerPool, client: client, realm: auth.clientRealm))
+        let providerPool = HTTPConnectionPool(host: provider.host, port: provider.port, group: group, maxConnections: max(4, auth.clients))
+        let tokens = ClientTokens(clients: launcher.clients.clients, realm: auth.clientRealm, refreshAt: auth.refreshAt, retryAfter: auth.refreshRetry)
+        do { try await tokens.fetchAll(providerPool) } catch {
+            await providerPool.shutdown()
+            throw error
         }
-        await providerPool.shutdown()
         let forgedFraction = auth.forgedFraction
-        let forgedTokens = tokens.map(Self.forge)
-        let clientTokens = tokens
+        let forgedTokens = (0..<tokens.count).map { Self.forge(tokens.current($0)!.raw) }
         let runSeed = seed
         let expectedHops = strategy == .none ? 0 : hops
         log("\(strategy.rawValue): \(tokens.count) client tokens; \(hops) hops per request; \(entries.count) entry replica(s)")
 
         let root = SeededGenerator(seed: seed)
-        let start = NIODeadline.now() + .milliseconds(500)
+        // The run starts at least 500 ms from now; with key rotation, on a rotation boundary:
+        // the provider's schedule runs on the wall clock (key k signs from k·interval), the
+        // simulator's from the run's start, so starting on a boundary puts every rotation at
+        // the same run time in both (waiting at most one interval, up to a minute).
+        var delay: Int64 = 500_000_000
+        if let interval = auth.rotationInterval, interval > 0, interval <= 60_000_000_000 {
+            let earliest = wallClockNanos() + delay
+            delay += (interval - earliest % interval) % interval
+        }
+        let start = NIODeadline.now() + .nanoseconds(delay)
+        let wallStart = wallClockNanos() + delay
+        let refreshing = Task { await tokens.keepFresh(providerPool, until: wallStart + scenario.duration, seed: runSeed) }
+        let ledger = AvailabilityLedger()
         let stop = min(workload.stop ?? scenario.duration, scenario.duration)
         let connections = max(1, live.connections / entries.count)
         let timeout: TimeAmount = .nanoseconds(workload.timeout ?? 10_000_000_000)
@@ -85,25 +99,52 @@ public struct OAuthLoadRun: Sendable {
             runs.append(Task {
                 try await load.run(intended: schedule, start: start, group: group, request: { i in
                     let n = i * stride + r
-                    let forged = Self.isForged(n, fraction: forgedFraction, seed: runSeed)
-                    let token = forged ? forgedTokens[n % forgedTokens.count] : clientTokens[n % clientTokens.count]
-                    return HTTPRequestSpec.get("/", headers: [("Authorization", "Bearer " + token)])
+                    if Self.isForged(n, fraction: forgedFraction, seed: runSeed) {
+                        return HTTPRequestSpec.get("/", headers: [("Authorization", "Bearer " + forgedTokens[n % forgedTokens.count])])
+                    }
+                    let token = tokens.current(n % tokens.count)!
+                    let now = wallClockNanos()
+                    ledger.sent(n, at: now - wallStart, expiredToken: token.expiresAt <= now)
+                    return HTTPRequestSpec.get("/", headers: [("Authorization", "Bearer " + token.raw)])
                 }, classifyRequest: { i, reply in
-                    Self.classify(reply, forged: Self.isForged(i * stride + r, fraction: forgedFraction, seed: runSeed),
-                                  expectedHops: expectedHops)
+                    let n = i * stride + r
+                    let outcome = Self.classify(reply, forged: Self.isForged(n, fraction: forgedFraction, seed: runSeed),
+                                                expectedHops: expectedHops, expiredToken: ledger.hadExpiredToken(n))
+                    if case .ok = outcome { ledger.answeredOK(n) }
+                    if reply.status == 401 && !Self.isForged(n, fraction: forgedFraction, seed: runSeed) { tokens.refused(n % tokens.count) }
+                    return outcome
                 })
             })
         }
         let faults = OAuthLiveFaults(scenario: scenario, launcher: launcher, runStart: start, log: log)
         let faultTask = Task { try await faults.run() }
         var results: [HTTPLoadResult] = []
-        for run in runs { results.append(try await run.value) }
+        do {
+            for run in runs { results.append(try await run.value) }
+        } catch {
+            refreshing.cancel()
+            await providerPool.shutdown()
+            throw error
+        }
+        refreshing.cancel()
+        await refreshing.value
+        await providerPool.shutdown()
         let timeline = try await faultTask.value
         try await faults.restore()
         let result = HTTPLoadResult.merged(results)
         let scraped = await Self.scrape(port: launcher.layout.replicas[0].port, group: group)
         let rss = launcher.residentMB()
         var record = record(result, scraped: scraped, rss: rss, hops: hops, started: started, log: log)
+        // Availability as the simulator counts it (every legitimate request, per fault window).
+        for (name, value) in ledger.metrics(faults: scenario.faults, warmup: scenario.warmup) {
+            record.metrics[name] = value
+            record.metricUnits[name] = name.hasPrefix("availability") ? "ratio" : "count"
+        }
+        let refreshed = tokens.refreshes.withLockedValue { $0 }
+        record.metrics["token_refreshes"] = Double(refreshed.done)
+        record.metrics["token_refresh_failures"] = Double(refreshed.failed)
+        record.metricUnits["token_refreshes"] = "count"
+        record.metricUnits["token_refresh_failures"] = "count"
         record.timeline = timeline
         return record
     }
@@ -125,7 +166,7 @@ public struct OAuthLoadRun: Sendable {
         return String(token[...dot]) + Base64URL.encode(signature)
     }
 
-    static func classify(_ reply: HTTPReply, forged: Bool, expectedHops: Int) -> HTTPOutcome {
+    static func classify(_ reply: HTTPReply, forged: Bool, expectedHops: Int, expiredToken: Bool = false) -> HTTPOutcome {
         if forged {
             switch reply.status {
             case 401: return .rejected(Kind.forgedRejected)
@@ -138,7 +179,8 @@ public struct OAuthLoadRun: Sendable {
             // A degraded answer (a soft dependency skipped) validated fewer hops by design.
             if MeshReplica.count("degraded", in: reply.body) > 0 { return .ok }
             return MeshReplica.count("validated", in: reply.body) == expectedHops ? .ok : .error(Kind.unvalidatedHops)
-        case 401: return .error(Kind.validRejected)
+        // An expired token's refusal is right; the request still failed for its user.
+        case 401: return .error(expiredToken ? Kind.expiredRejected : Kind.validRejected)
         default: return .error("http_\(reply.status)")
         }
     }
@@ -161,6 +203,7 @@ public struct OAuthLoadRun: Sendable {
         let forgedAccepted = result.count(outcome: Kind.forgedAccepted)
         let forgedRejected = result.count(outcome: Kind.forgedRejected)
         let validRejected = result.count(outcome: Kind.validRejected)
+        let expiredRejected = result.count(outcome: Kind.expiredRejected)
         let unvalidated = result.count(outcome: Kind.unvalidatedHops)
         let legitimate = result.completed + result.timeouts - forgedAccepted - forgedRejected
         var metrics: [String: Double] = [
@@ -172,7 +215,7 @@ public struct OAuthLoadRun: Sendable {
             "availability": legitimate > 0 ? Double(ok) / Double(legitimate) : 0,
             "accepted_forged": Double(forgedAccepted),
             "accepted_invalid": Double(forgedAccepted),
-            "rejected_invalid": Double(forgedRejected),
+            "rejected_invalid": Double(forgedRejected + expiredRejected),
             "rejected_valid": Double(validRejected),
             "unvalidated_hops": Double(unvalidated),
             "hops_per_request": Double(hops),

@@ -1,4 +1,5 @@
 import Auth
+import LiveAuth
 import Foundation
 import Live
 
@@ -66,9 +67,15 @@ public struct ProviderConfig: Codable, Sendable, Equatable {
     public var prePublish: Double
     public var retainAfter: Double
     public var clientsFile: String
+    /// Where the signing keys are kept across restarts (owner-only); nil: in memory, so a
+    /// restart invalidates every token issued before it.
+    public var keysFile: String?
+    /// Test-only (`ProviderOutages`): the file naming the provider's faces a chaos run has
+    /// taken down; nil in production.
+    public var faultsFile: String?
 
     public init(port: Int, issuer: String, lifetimes: [String: Double], rotateEvery: Double? = nil, prePublish: Double = 0,
-                retainAfter: Double = 0, clientsFile: String) {
+                retainAfter: Double = 0, clientsFile: String, keysFile: String? = nil, faultsFile: String? = nil) {
         self.port = port
         self.issuer = issuer
         self.lifetimes = lifetimes
@@ -76,11 +83,18 @@ public struct ProviderConfig: Codable, Sendable, Equatable {
         self.prePublish = prePublish
         self.retainAfter = retainAfter
         self.clientsFile = clientsFile
+        self.keysFile = keysFile
+        self.faultsFile = faultsFile
     }
 
     enum CodingKeys: String, CodingKey {
         case port, issuer, lifetimes, rotateEvery = "rotate_every", prePublish = "pre_publish", retainAfter = "retain_after"
-        case clientsFile = "clients_file"
+        case clientsFile = "clients_file", keysFile = "keys_file", faultsFile = "faults_file"
+    }
+
+    /// The issuer this config runs: the schedule with real keys, kept in `keysFile` if set.
+    public func liveIssuer() throws -> LiveTokenIssuer {
+        LiveTokenIssuer(provider: provider(scheme: ModelSignatureScheme()), keyRing: try keysFile.map { try ES256KeyRing(file: $0) } ?? ES256KeyRing())
     }
 
     /// The pure provider (schedule, lifetimes) this server runs.

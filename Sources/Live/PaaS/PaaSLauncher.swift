@@ -22,6 +22,8 @@ public final class PaaSLauncher: @unchecked Sendable {
     let group: any EventLoopGroup
     private var processes: [(name: String, process: Process)] = []
     private var meshProcess: Process?
+    /// The provider's outage switch, when the scenario takes one of its faces down.
+    var outages: ProviderOutages?
     /// How each process was started (its arguments), so a crashed one can start again.
     private var startArguments: [String: [String]] = [:]
     /// The tokeninfo nodes' process names, in order (`tokeninfo-r1`, …).
@@ -48,6 +50,18 @@ public final class PaaSLauncher: @unchecked Sendable {
         self.layout = layout
     }
 
+    /// What of a scenario the provider and tokeninfo processes are started with (`up`): runs of
+    /// a `compare:` whose groups differ here (key rotation, lifetimes, tokeninfo nodes, …) need
+    /// a PaaS of their own; groups that differ only in the mesh (`auth.strategy`, …) share one.
+    public static func configuration(of scenario: Scenario) throws -> String {
+        let auth = scenario.auth ?? AuthSpec()
+        let lifetimes = auth.lifetimes.keys.sorted().map { "\($0)=\(auth.lifetimes[$0]!)" }.joined(separator: ",")
+        let replicas = try MeshPlan.replicas(scenario, seed: 1).map(\.name).joined(separator: ",")
+        return [String(auth.clients), auth.clientRealm, lifetimes, auth.rotationInterval.map(String.init) ?? "-",
+                String(auth.rotationPrePublish), String(auth.tokeninfo.nodes), String(auth.leeway), replicas,
+                String(OAuthLiveFaults.touchesProvider(scenario))].joined(separator: "|")
+    }
+
     /// Starts provider and tokeninfo; the mesh starts with `startMesh`.
     public static func up(scenario: Scenario, folder: String, executable: String, group: any EventLoopGroup,
                           seed: UInt64, log: (String) -> Void) async throws -> PaaSLauncher {
@@ -65,7 +79,8 @@ public final class PaaSLauncher: @unchecked Sendable {
         let provider = ProviderConfig(
             port: ports[0], issuer: issuer, lifetimes: auth.lifetimes.mapValues { Double($0) / 1e9 },
             rotateEvery: auth.rotationInterval.map { Double($0) / 1e9 }, prePublish: Double(auth.rotationPrePublish) / 1e9,
-            retainAfter: Double(longest) / 1e9, clientsFile: folder + "/clients.json")
+            retainAfter: Double(longest) / 1e9, clientsFile: folder + "/clients.json", keysFile: folder + "/token-provider-keys.json",
+            faultsFile: OAuthLiveFaults.touchesProvider(scenario) ? folder + "/token-provider-outages.json" : nil)
         try write(provider, to: folder + "/token-provider.json")
         var tokeninfoURLs: [String] = []
         for k in 0..<tokeninfoNodes {
@@ -80,6 +95,7 @@ public final class PaaSLauncher: @unchecked Sendable {
             tokeninfoURLs: tokeninfoURLs, providerURL: providerURL, issuer: issuer, seed: seed)
         let launcher = PaaSLauncher(folder: folder, executable: executable, group: group, providerURL: providerURL,
                                     tokeninfoURLs: tokeninfoURLs, issuer: issuer, clients: clients, layout: layout)
+        launcher.outages = provider.faultsFile.map(ProviderOutages.init(file:))
         do {
             let provider = try launcher.spawn("token-provider", ["serve", "token-provider", "--config", folder + "/token-provider.json"])
             try await launcher.waitHealthy(providerURL + "/health", name: "token-provider", process: provider)
@@ -172,6 +188,12 @@ public final class PaaSLauncher: @unchecked Sendable {
         guard !isRunning(process: name), let args = startArguments[name], let k = tokeninfoNames.firstIndex(of: name) else { return }
         let p = try spawn(name, args)
         try await waitHealthy(tokeninfoURLs[k].replacingOccurrences(of: "/oauth2/tokeninfo", with: "/health"), name: name, process: p)
+    }
+
+    /// Takes a face of the provider (`jwks`, `token-provider`) down or brings it up.
+    public func setOutage(_ face: String, down: Bool) throws {
+        guard let outages else { throw LiveError.failed("the token provider was started without its outage switch") }
+        try outages.set(face, down: down)
     }
 
     public func pause(process name: String) {

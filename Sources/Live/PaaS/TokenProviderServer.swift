@@ -38,15 +38,21 @@ public final class TokenProviderService: Sendable {
         self.config = config
         let issuer = issuer ?? LiveTokenIssuer(provider: config.provider(scheme: ModelSignatureScheme()))
         self.issuer = issuer
-        firstValidFrom = issuer.provider.signingKey(at: wallClockNanos()).validFrom
+        // Keys a kept key ring brought from an earlier run of this provider signed tokens that
+        // may still be in use: those still scheduled are published again.
+        let now = wallClockNanos()
+        let kept = Set(issuer.keyRing.kids)
+        firstValidFrom = ([issuer.provider.signingKey(at: now).validFrom]
+            + issuer.provider.jwks(at: now).keys.filter { kept.contains($0.kid) }.map(\.validFrom)).min()!
         self.clients = Dictionary(clients.clients.map { ($0.clientID, $0) }, uniquingKeysWith: { first, _ in first })
         self.logger = logger
         issued = metrics.counter("tokens_issued_total", "Access tokens issued")
         refused = metrics.counter("token_requests_refused_total", "Token requests refused (bad client, realm, scope or grant)")
     }
 
-    /// When this process began signing: keys of the schedule before it never signed anything
-    /// here, so they are not published (and never generated).
+    /// When this process began signing (or, with a kept key ring, the oldest kept key still
+    /// scheduled): keys of the schedule before it never signed anything here, so they are not
+    /// published (and never generated).
     let firstValidFrom: Int64
 
     /// The JWKS published now, with the real public keys.
@@ -58,7 +64,10 @@ public final class TokenProviderService: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         let base = config.issuer.hasSuffix("/") ? String(config.issuer.dropLast()) : config.issuer
+        // A chaos run's outage of a face holds its requests unanswered (test-only).
+        let outages = config.faultsFile.map(ProviderOutages.init(file:))
         router.post("/oauth2/access_token") { request, _ -> Response in
+            await outages?.waitWhileDown(ProviderOutages.tokenEndpoint)
             let form = FormBody.parse(try await request.body.collect(upTo: 16 * 1024))
             return self.accessToken(request, form: form)
         }
@@ -66,6 +75,7 @@ public final class TokenProviderService: Sendable {
             Response.json(200, String(decoding: OpenIDConfiguration(issuer: self.config.issuer, baseURL: base).json, as: UTF8.self))
         }
         router.get(RouterPath(stringLiteral: TokenProviderService.jwksPath)) { _, _ -> Response in
+            await outages?.waitWhileDown(ProviderOutages.jwks)
             let now = wallClockNanos()
             // A key no longer published must never sign again: drop its private half.
             self.issuer.forgetRetiredKeys(at: now)
@@ -73,6 +83,7 @@ public final class TokenProviderService: Sendable {
                                  headers: [.cacheControl: "max-age=30"])
         }
         router.get(RouterPath(stringLiteral: TokenProviderService.revocationsPath)) { _, _ -> Response in
+            await outages?.waitWhileDown(ProviderOutages.jwks)
             let list = self.revocations.withLock { $0 }
             var json = JSONWriter()
             json.beginObject()

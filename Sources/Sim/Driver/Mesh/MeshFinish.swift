@@ -1,4 +1,5 @@
 import Checkers
+import Mesh
 import Scenario
 import SimCore
 import Stations
@@ -23,35 +24,12 @@ extension MeshModel {
 
         // Availability counts the legitimate clients' requests (not the forged ones a
         // scenario injects): what their users see, including a token they could not refresh.
-        let windows: [(name: String, from: VirtualTime, to: VirtualTime)] = cluster.scenario.faults.enumerated().compactMap { i, fault in
-            guard let duration = fault.duration else { return nil }
-            return ("availability_during_fault\(i + 1)_\(fault.action.keyword)", fault.at, fault.at + duration)
-        }
-        var ok = 0.0, finished = 0.0, outsideOk = 0.0, outsideFinished = 0.0
-        var windowOk = Array(repeating: 0.0, count: windows.count)
-        var windowFinished = Array(repeating: 0.0, count: windows.count)
+        var availability = Availability(faults: cluster.scenario.faults)
         for id in 0..<cluster.requests.start.count where cluster.requests.start[id] >= cluster.scenario.warmup && id < world.requestClient.count && world.requestClient[id] >= 0 {
             guard let outcome = cluster.requests.ledger.outcome(of: UInt64(id)), outcome != .pending else { continue }
-            let success = outcome == .succeeded ? 1.0 : 0.0
-            finished += 1
-            ok += success
-            let start = cluster.requests.start[id]
-            var inside = false
-            for (w, window) in windows.enumerated() where start >= window.from && start < window.to {
-                windowFinished[w] += 1
-                windowOk[w] += success
-                inside = true
-            }
-            if !inside {
-                outsideFinished += 1
-                outsideOk += success
-            }
+            availability.count(sentAt: cluster.requests.start[id], success: outcome == .succeeded)
         }
-        if finished > 0 { put("availability", ok / finished, "ratio") }
-        for (w, window) in windows.enumerated() where windowFinished[w] > 0 {
-            put(window.name, windowOk[w] / windowFinished[w], "ratio")
-        }
-        if !windows.isEmpty && outsideFinished > 0 { put("availability_outside_faults", outsideOk / outsideFinished, "ratio") }
+        for (name, value) in availability.metrics { put(name, value, "ratio") }
 
         let seconds = Double(end) / 1e9
         let arrivals = world.tokeninfoStations.reduce(0) { $0 + $1.counters.arrived }

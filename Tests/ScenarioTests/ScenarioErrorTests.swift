@@ -51,6 +51,22 @@ final class ScenarioErrorTests: XCTestCase {
         XCTAssertTrue(errors[0].keyPath.contains("fsync_error"), errors[0].keyPath)
     }
 
+    func testBandwidthIsALinkFaultWithARate() throws {
+        let s = try ScenarioLoader.parse(yaml: base + "faults: [{at: 1s, bandwidth: {from: n1, to: [n2, n3], rate: 10Mbit/s}, for: 2s}]", file: "ok.yaml")
+        guard case .bandwidth(let link, let rate) = s.faults[0].action else { return XCTFail("\(s.faults[0].action)") }
+        XCTAssertEqual(link.from, [.node("n1")])
+        XCTAssertEqual(link.to, [.node("n2"), .node("n3")])
+        XCTAssertEqual(rate, 1.25e6)
+        XCTAssertEqual(s.faults[0].action.keyword, "bandwidth")
+
+        let zero = scenarioErrors(base + "faults: [{at: 1s, bandwidth: {between: [n1, n2], rate: 0MB/s}}]")
+        XCTAssertEqual(zero.count, 1)
+        XCTAssertTrue(zero[0].keyPath.contains("rate"), zero[0].keyPath)
+        XCTAssertTrue(zero[0].expected.contains("positive bandwidth"), zero[0].expected)
+        let missing = scenarioErrors(base + "faults: [{at: 1s, bandwidth: {between: [n1, n2]}}]")
+        XCTAssertEqual(missing.count, 1)
+    }
+
     func testTypoKeyWithDidYouMean() {
         let errors = scenarioErrors("""
         duration: 10s
@@ -164,7 +180,7 @@ final class ScenarioErrorTests: XCTestCase {
         XCTAssertEqual(errors.map(\.keyPath), ["faults[0].for", "faults[1].for", "faults[2].for", "faults[3].for", "faults[4].for"])
         XCTAssertEqual(errors[0].description,
                        "bad.yaml:9:33: faults[0].for: expected no 'for:' on restart (it cannot be undone), found '5s' "
-                       + "(only crash, pause, partition, delay, loss, duplicate, clock, disk, slowdown, suspend, bad-change, "
+                       + "(only crash, pause, partition, delay, loss, duplicate, bandwidth, clock, disk, slowdown, suspend, bad-change, "
                        + "compromise, region-outage and api-storm can be undone)")
         XCTAssertEqual(errors[4].expected, "a positive duration such as 10ms")
     }
@@ -271,7 +287,7 @@ final class MisspeltActionTests: XCTestCase {
         let errors = scenarioErrors("duration: 1s\ncluster: {nodes: 2}\nfaults:\n  - {at: 1s, crsh: n1}\n")
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:4:14: faults[0].crsh: expected one of the keys at, for, crash, restart, pause, resume, partition, "
-                + "heal, delay, loss, duplicate, clock, disk, slowdown, suspend, bad-change, compromise, region-outage, api-storm, "
+                + "heal, delay, loss, duplicate, bandwidth, clock, disk, slowdown, suspend, bad-change, compromise, region-outage, api-storm, "
                 + "found unknown key 'crsh' (did you mean 'crash'?)",
         ])
     }

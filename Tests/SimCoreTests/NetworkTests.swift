@@ -206,6 +206,25 @@ final class NetworkTests: XCTestCase {
                        10 * Nanos.second + ms + ms)
     }
 
+    func testABandwidthFaultSerialisesUntilCleared() {
+        var net = makeNetwork(LinkConfig(latency: .constant(Double(ms))))
+        // Unlimited: a megabyte arrives after the latency alone.
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1_000_000, now: 0).first!, ms)
+        net.setFaultBandwidth(from: 0, to: 1, bytesPerSecond: 1_000_000)
+        let a = net.transmit(from: 0, to: 1, bytes: 500_000, now: 0).first!
+        let b = net.transmit(from: 0, to: 1, bytes: 500_000, now: 0).first!
+        XCTAssertEqual(a, Nanos.second / 2 + ms)
+        XCTAssertEqual(b, Nanos.second + ms, "queued behind the first")
+        XCTAssertEqual(net.transmit(from: 1, to: 0, bytes: 1_000_000, now: 0).first!, ms, "one direction only")
+        net.clearLinkFaults(from: 0, to: 1)
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 1_000_000, now: 2 * Nanos.second).first!, 2 * Nanos.second + ms)
+
+        // The tighter of the link's own limit and the fault's applies.
+        var slow = makeNetwork(LinkConfig(latency: .constant(0), bandwidthBytesPerSecond: 1_000))
+        slow.setFaultBandwidth(from: 0, to: 1, bytesPerSecond: 1_000_000)
+        XCTAssertEqual(slow.transmit(from: 0, to: 1, bytes: 1_000, now: 0).first!, Nanos.second)
+    }
+
     func testSameSeedSameArrivals() {
         func run(seed: UInt64) -> [VirtualTime?] {
             var net = makeNetwork(nodes: 4, LinkConfig(latency: .lognormal(median: 4e5, p99: 2e6), loss: 0.05, duplicate: 0.05), seed: seed)

@@ -29,6 +29,7 @@ public enum ClusterOperation: Sendable {
     case delay([LinkPair], extra: Distribution)
     case loss([LinkPair], probability: Double)
     case duplicate([LinkPair], probability: Double)
+    case bandwidth([LinkPair], bytesPerSecond: Double)
     case clearLinks([LinkPair])
     case clock([ClusterNode], ClockChange)
     case disk([ClusterNode], DiskFault)

@@ -49,6 +49,10 @@ public enum FaultPlanner {
             let pairs = linkPairs(link, in: view, &rng, targets: targets)
             return PlannedFault(operations: [.duplicate(pairs, probability: probability)], undo: .clearLinks(pairs),
                                 targets: endpoints(pairs))
+        case .bandwidth(let link, let rate):
+            let pairs = linkPairs(link, in: view, &rng, targets: targets)
+            return PlannedFault(operations: [.bandwidth(pairs, bytesPerSecond: rate)], undo: .clearLinks(pairs),
+                                targets: endpoints(pairs))
         case .clock(let selector, let change):
             let hit = nodes(selector)
             return PlannedFault(operations: [.clock(hit, change)], undo: .restoreSaved, targets: hit)

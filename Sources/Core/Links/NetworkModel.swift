@@ -93,6 +93,8 @@ struct LinkFault: Sendable, Equatable {
     var extraDelays: [Distribution] = []
     var loss: Double = 0
     var duplicate: Double = 0
+    /// A bandwidth limit in force (bytes per second); the tighter of it and the link's own applies.
+    var bandwidth: Double?
 
     static let none = LinkFault()
 }
@@ -206,6 +208,12 @@ public struct NetworkModel: Sendable {
         faults[slot(from, to), default: .none].duplicate = probability
     }
 
+    /// Messages on the link serialise at this many bytes per second while the fault holds (the
+    /// link's own limit still applies when it is tighter).
+    public mutating func setFaultBandwidth(from: NodeID, to: NodeID, bytesPerSecond: Double) {
+        faults[slot(from, to), default: .none].bandwidth = bytesPerSecond
+    }
+
     public mutating func clearLinkFaults(from: NodeID, to: NodeID) {
         faults[slot(from, to)] = nil
     }
@@ -266,7 +274,8 @@ public struct NetworkModel: Sendable {
         let secondLatency = drawLatency(override, fault)
 
         var departure = now
-        let linkBandwidth = override == nil ? defaultLink.bandwidthBytesPerSecond : override!.bandwidthBytesPerSecond
+        var linkBandwidth = override == nil ? defaultLink.bandwidthBytesPerSecond : override!.bandwidthBytesPerSecond
+        if let limit = fault?.bandwidth { linkBandwidth = min(linkBandwidth ?? limit, limit) }
         if let bandwidth = linkBandwidth, bandwidth > 0 {
             let serialisation = Double(max(0, bytes)) * Double(Nanos.second) / bandwidth
             departure = saturatingAdd(max(now, busyUntil[s] ?? 0), clampNanos(serialisation.rounded(.up)))

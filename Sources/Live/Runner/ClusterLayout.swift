@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import LiveBroker
 import Replication
 import Scenario
@@ -70,34 +71,60 @@ public enum LiveError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// Ports for the servers a run starts, free on 127.0.0.1 when chosen and released for the
+/// server to bind. They come from *outside* the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`): a port the kernel hands out for `bind(0)` is
+/// also what it hands any outgoing connection as its source port, so between choosing one and
+/// the server binding it, a client connection (the load driver's, the fault proxy's) could take
+/// it — it did: a node died on "Address already in use" in a chaos run. Ports below the range
+/// are never taken implicitly. Each port is handed out once per process.
 public enum Ports {
-    /// A port that was free on 127.0.0.1 a moment ago (the kernel picks it; we release it).
-    public static func free() throws -> Int {
+    private static let handedOut = NIOLockedValueBox<Set<Int>>([])
+
+    /// The ports to choose from: below the ephemeral range (from 10000), else above it.
+    static func candidates() -> ClosedRange<Int> {
+        var low = 32768, high = 60999
+        if let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) {
+            let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+            if parts.count == 2 { (low, high) = (parts[0], parts[1]) }
+        }
+        if low > 12000 { return 10000...(low - 1) }
+        if high < 63000 { return (high + 1)...65535 }
+        return 10000...65535  // no room outside the range: any port, checked free
+    }
+
+    /// Whether `port` can be bound on 127.0.0.1 now.
+    static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LiveError.failed("socket(): errno \(errno)") }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw LiveError.failed("bind(): errno \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw LiveError.failed("getsockname(): errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        } == 0
     }
 
-    /// `count` distinct free ports.
+    /// A port that was free on 127.0.0.1 a moment ago, outside the ephemeral range.
+    public static func free() throws -> Int {
+        try free(1)[0]
+    }
+
+    /// `count` distinct free ports, from a random place in the candidates on.
     public static func free(_ count: Int) throws -> [Int] {
+        let range = candidates()
+        var generator = SystemRandomNumberGenerator()
+        var port = Int.random(in: range, using: &generator)
         var ports: [Int] = []
+        var tried = 0
         while ports.count < count {
-            let port = try free()
-            if !ports.contains(port) { ports.append(port) }
+            guard tried < range.count else { throw LiveError.failed("no free port on 127.0.0.1 in \(range)") }
+            tried += 1
+            port = port == range.upperBound ? range.lowerBound : port + 1
+            let fresh = handedOut.withLockedValue { $0.insert(port).inserted }
+            if fresh && isFree(port) { ports.append(port) }
         }
         return ports
     }

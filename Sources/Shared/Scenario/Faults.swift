@@ -5,7 +5,7 @@ struct FaultReader {
     let reader: Reader
     let names: Names
 
-    static let actions = ["crash", "restart", "pause", "resume", "partition", "heal", "delay", "loss", "duplicate",
+    static let actions = ["crash", "restart", "pause", "resume", "partition", "heal", "delay", "loss", "duplicate", "bandwidth",
                           "clock", "disk", "slowdown"] + accountActions
     /// Actions on whole accounts (the multi-account model; they need `organisation:`).
     static let accountActions = ["suspend", "bad-change", "compromise", "region-outage", "api-storm"]
@@ -71,6 +71,17 @@ struct FaultReader {
             guard let n = r.required(f, "probability", expected: "a probability such as 10%"),
                   let p = r.probability(n, f.path("probability")) else { return nil }
             return keyword == "loss" ? .loss(link, probability: p) : .duplicate(link, probability: p)
+        case "bandwidth":
+            guard let f = r.fields(body, path, allowed: ["from", "to", "between", "rate"],
+                                   what: "{from: …, to: …, rate: 1MB/s} or {between: [a, b], rate: 10Mbit/s}"),
+                  let link = link(f) else { return nil }
+            guard let n = r.required(f, "rate", expected: "a bandwidth such as 1MB/s or 10Mbit/s"),
+                  let rate = r.unit(n, f.path("rate"), expected: "a bandwidth such as 1MB/s", Units.bandwidth) else { return nil }
+            guard rate > 0 else {
+                r.fail(n, f.path("rate"), expected: "a positive bandwidth such as 1MB/s (a link that carries nothing is a partition)")
+                return nil
+            }
+            return .bandwidth(link, bytesPerSecond: rate)
         case "clock":
             guard let f = r.fields(body, path, allowed: ["node", "offset", "drift", "jump"],
                                    what: "{node: n2, offset: 50ms}, {node: n2, drift: 200ppm} or {node: n2, jump: -1s}") else { return nil }

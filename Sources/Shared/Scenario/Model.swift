@@ -225,6 +225,9 @@ public enum FaultAction: Sendable {
     case delay(Link, extra: Distribution)
     case loss(Link, probability: Double)
     case duplicate(Link, probability: Double)
+    /// The link carries at most this many bytes per second (messages queue behind each other:
+    /// Toxiproxy's `bandwidth`), on top of the link's own limit.
+    case bandwidth(Link, bytesPerSecond: Double)
     case clock(Selector, ClockChange)
     case disk(Selector, DiskFault)
     /// The station's service times are multiplied by `factor`.
@@ -251,6 +254,7 @@ public enum FaultAction: Sendable {
         case .delay: return "delay"
         case .loss: return "loss"
         case .duplicate: return "duplicate"
+        case .bandwidth: return "bandwidth"
         case .clock: return "clock"
         case .disk: return "disk"
         case .slowdown: return "slowdown"
@@ -463,7 +467,7 @@ extension FaultAction {
         case .partition(.groups(let groups)): return groups.flatMap { $0 }
         case .partition(.isolate(let s)): return [s]
         case .partition(.oneWay(let from, let to)): return from + to
-        case .delay(let link, _), .loss(let link, _), .duplicate(let link, _): return link.from + link.to
+        case .delay(let link, _), .loss(let link, _), .duplicate(let link, _), .bandwidth(let link, _): return link.from + link.to
         case .heal, .slowdown, .regionOutage: return []
         case .suspend(let s), .badChange(let s), .compromise(let s), .apiStorm(let s, _): return [s]
         }

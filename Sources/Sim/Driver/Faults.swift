@@ -139,7 +139,7 @@ extension Simulation {
             for node in nodes { cluster.processes[node].pause() }
         case .resume(let nodes):
             resume(nodes)
-        case .partition, .block, .healPartitions, .healAll, .delay, .loss, .duplicate, .clearLinks:
+        case .partition, .block, .healPartitions, .healAll, .delay, .loss, .duplicate, .bandwidth, .clearLinks:
             _ = cluster.network.apply(operation)
             switch operation {
             case .partition, .block: partitioned = true
@@ -147,7 +147,7 @@ extension Simulation {
             case .healAll:
                 partitioned = false
                 activeLinkFaults = 0
-            case .delay(let pairs, _), .loss(let pairs, _), .duplicate(let pairs, _):
+            case .delay(let pairs, _), .loss(let pairs, _), .duplicate(let pairs, _), .bandwidth(let pairs, _):
                 activeLinkFaults += pairs.isEmpty ? 0 : 1
             case .clearLinks(let pairs):
                 if !pairs.isEmpty { activeLinkFaults = max(0, activeLinkFaults - 1) }

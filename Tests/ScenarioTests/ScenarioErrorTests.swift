@@ -287,7 +287,7 @@ final class MisspeltActionTests: XCTestCase {
         let errors = scenarioErrors("duration: 1s\ncluster: {nodes: 2}\nfaults:\n  - {at: 1s, crsh: n1}\n")
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:4:14: faults[0].crsh: expected one of the keys at, for, crash, restart, pause, resume, partition, "
-                + "heal, delay, loss, duplicate, bandwidth, clock, disk, slowdown, suspend, bad-change, compromise, region-outage, api-storm, "
+                + "heal, delay, loss, duplicate, bandwidth, reset, clock, disk, slowdown, suspend, bad-change, compromise, region-outage, api-storm, "
                 + "found unknown key 'crsh' (did you mean 'crash'?)",
         ])
     }

@@ -225,6 +225,34 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(slow.transmit(from: 0, to: 1, bytes: 1_000, now: 0).first!, Nanos.second)
     }
 
+    func testAResetLosesWhatIsInFlightAndWhatIsSentBeforeTheRedialIsThrough() {
+        var net = makeNetwork(LinkConfig(latency: .constant(Double(10 * ms))))
+        let before = net.transmit(from: 0, to: 1, bytes: 100, now: 0)
+        let otherLink = net.transmit(from: 1, to: 0, bytes: 100, now: 0)
+        net.reset(from: 0, to: 1, at: 5 * ms)
+        XCTAssertEqual(before.first, 10 * ms, "the send itself is not refused")
+        XCTAssertFalse(net.admitArrival(from: 0, to: 1, sentAt: 0), "in flight at the reset: lost")
+        XCTAssertTrue(net.admitArrival(from: 1, to: 0, sentAt: 0), "the reverse link was not reset")
+        XCTAssertEqual(otherLink.first, 10 * ms)
+        // The sender's next message finds the connection broken and starts the redial, which
+        // takes a round trip (20 ms here); what it sends meanwhile is lost too.
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 100, now: 6 * ms).dropReason, .reset)
+        XCTAssertEqual(net.transmit(from: 0, to: 1, bytes: 100, now: 25 * ms).dropReason, .reset)
+        XCTAssertEqual(net.transmit(from: 1, to: 0, bytes: 100, now: 25 * ms).first, 35 * ms, "other links unaffected")
+        let after = net.transmit(from: 0, to: 1, bytes: 100, now: 26 * ms)
+        XCTAssertEqual(after.first, 36 * ms, "reconnected")
+        XCTAssertTrue(net.admitArrival(from: 0, to: 1, sentAt: 26 * ms))
+        XCTAssertEqual(net.stats.droppedByReset, 3)
+        // Without a send time (models that do not track it) an arrival is not judged by resets.
+        XCTAssertTrue(net.admitArrival(from: 0, to: 1))
+
+        // The live proxy's model: the nodes redial themselves; only what was in flight is lost.
+        var proxy = makeNetwork(LinkConfig(latency: .constant(Double(10 * ms))))
+        proxy.reset(from: 0, to: 1, at: 5 * ms, redial: false)
+        XCTAssertEqual(proxy.transmit(from: 0, to: 1, bytes: 100, now: 6 * ms).first, 16 * ms)
+        XCTAssertFalse(proxy.admitArrival(from: 0, to: 1, sentAt: 4 * ms))
+    }
+
     func testSameSeedSameArrivals() {
         func run(seed: UInt64) -> [VirtualTime?] {
             var net = makeNetwork(nodes: 4, LinkConfig(latency: .lognormal(median: 4e5, p99: 2e6), loss: 0.05, duplicate: 0.05), seed: seed)

@@ -30,6 +30,8 @@ public enum ClusterOperation: Sendable {
     case loss([LinkPair], probability: Double)
     case duplicate([LinkPair], probability: Double)
     case bandwidth([LinkPair], bytesPerSecond: Double)
+    /// Reset the links' connections: what is in flight on them is lost.
+    case reset([LinkPair])
     case clearLinks([LinkPair])
     case clock([ClusterNode], ClockChange)
     case disk([ClusterNode], DiskFault)

@@ -49,6 +49,9 @@ public enum FaultPlanner {
             let pairs = linkPairs(link, in: view, &rng, targets: targets)
             return PlannedFault(operations: [.duplicate(pairs, probability: probability)], undo: .clearLinks(pairs),
                                 targets: endpoints(pairs))
+        case .reset(let link):
+            let pairs = linkPairs(link, in: view, &rng, targets: targets)
+            return PlannedFault(operations: [.reset(pairs)], undo: nil, targets: endpoints(pairs))
         case .bandwidth(let link, let rate):
             let pairs = linkPairs(link, in: view, &rng, targets: targets)
             return PlannedFault(operations: [.bandwidth(pairs, bytesPerSecond: rate)], undo: .clearLinks(pairs),

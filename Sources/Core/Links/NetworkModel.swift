@@ -43,6 +43,8 @@ public struct LinkConfig: Sendable, Equatable {
 
 public enum DropReason: String, Sendable {
     case partitioned, lost
+    /// Sent on a reset link before the sender's new connection was up.
+    case reset
 }
 
 /// The fate of one sent message: up to two arrival times without allocating (a duplicate
@@ -82,6 +84,8 @@ public struct NetworkStats: Sendable, Equatable {
     /// Dropped at arrival because a partition started while they were in flight
     /// (counted by `admitArrival`, if the driver uses it).
     public var droppedInFlight: UInt64 = 0
+    /// Dropped at arrival because their link was reset while they were in flight.
+    public var droppedByReset: UInt64 = 0
 
     public init() {}
 }
@@ -110,6 +114,11 @@ public struct NetworkModel: Sendable {
     var blocks: [Block] = []
     /// When each bandwidth-limited link has finished serialising the last message it accepted.
     var busyUntil: [Int: VirtualTime] = [:]
+    /// When each link was last reset: messages sent on it before then are lost on arrival.
+    var resetAt: [Int: VirtualTime] = [:]
+    /// Links reset and not yet reconnected: until when their sender's new connection is not up
+    /// (nil: the sender has not noticed yet — its next message finds the connection broken).
+    var reconnecting: [Int: VirtualTime?] = [:]
     var rng: SeededGenerator
     public private(set) var stats = NetworkStats()
 
@@ -231,11 +240,46 @@ public struct NetworkModel: Sendable {
         return true
     }
 
-    /// `isReachable` for an arriving message, counting the drop in `stats.droppedInFlight`.
-    public mutating func admitArrival(from: NodeID, to: NodeID) -> Bool {
+    /// `isReachable` for an arriving message, counting the drop in `stats.droppedInFlight`; with
+    /// `sentAt`, a message sent before its link was last reset is dropped too (`droppedByReset`).
+    public mutating func admitArrival(from: NodeID, to: NodeID, sentAt: VirtualTime? = nil) -> Bool {
+        if let sentAt, !resetAt.isEmpty, let reset = resetAt[slot(from, to)], sentAt < reset {
+            stats.droppedByReset += 1
+            return false
+        }
         if isReachable(from: from, to: to) { return true }
         stats.droppedInFlight += 1
         return false
+    }
+
+    /// The link's connections are reset at `now`: what is in flight on it is lost (a driver
+    /// passes each arriving message's send time to `admitArrival`), and the sender redials as a
+    /// live peer link does: its next message finds the connection broken and is dropped, and so
+    /// is every message until the new connection is up — one round trip of the link later.
+    /// `redial: false` when the sender's real connection does the redialling (the live proxy).
+    public mutating func reset(from: NodeID, to: NodeID, at now: VirtualTime, redial: Bool = true) {
+        let s = slot(from, to)
+        resetAt[s] = now
+        if redial { reconnecting[s] = .some(nil) }
+    }
+
+    /// Whether a message sent now is lost to a reset link's redial (and counted so).
+    @inline(__always)
+    mutating func lostToRedial(_ s: Int, now: VirtualTime, _ override: LinkConfig?, _ fault: LinkFault?) -> Bool {
+        guard let state = reconnecting[s] else { return false }
+        if let upAt = state {
+            if now >= upAt {
+                reconnecting[s] = nil
+                return false
+            }
+        } else {
+            // The first message after the reset: it finds the connection broken and triggers the
+            // redial, which takes a round trip (the SYN and its answer).
+            let roundTrip = saturatingAdd(drawLatency(override, fault), drawLatency(override, fault))
+            reconnecting[s] = .some(saturatingAdd(now, roundTrip))
+        }
+        stats.droppedByReset += 1
+        return true
     }
 
     // MARK: Sending
@@ -260,13 +304,14 @@ public struct NetworkModel: Sendable {
             stats.partitioned += 1
             return .dropped(.partitioned)
         }
-        if linkOverrides.isEmpty && faults.isEmpty && defaultLink.bandwidthBytesPerSecond == nil {
+        if linkOverrides.isEmpty && faults.isEmpty && defaultLink.bandwidthBytesPerSecond == nil && reconnecting.isEmpty {
             return transmitOnDefaultLink(now: now)
         }
         // The common case (no override, no fault) reads the default link in place; copying
         // the structs would retain and release their distributions per message.
         let override = linkOverrides.isEmpty ? nil : linkOverrides[s]
         let fault = faults.isEmpty ? nil : faults[s]
+        if !reconnecting.isEmpty && lostToRedial(s, now: now, override, fault) { return .dropped(.reset) }
 
         let lossDraw = rng.nextUnit()
         let duplicateDraw = rng.nextUnit()

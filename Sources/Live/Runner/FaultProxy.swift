@@ -30,6 +30,8 @@ public final class FaultProxy: @unchecked Sendable {
     private let epoch = NIODeadline.now()
     private var listeners: [Channel] = []
     private var links: [ObjectIdentifier: Channel] = [:]
+    /// Each directed link's proxied connections (both sides), by `from · (nodeCount + 1) + to`.
+    private var linkChannels: [Int: [Channel]] = [:]
     /// Frames forwarded without a fault decision (each connection's hello).
     private(set) var handshakes = 0
 
@@ -67,7 +69,29 @@ public final class FaultProxy: @unchecked Sendable {
 
     /// Carries out a network operation of the fault plan (false: not a network operation).
     public func apply(_ operation: ClusterOperation) async -> Bool {
-        (try? await loop.submit { self.network.apply(operation) }.get()) ?? false
+        (try? await loop.submit {
+            guard case .reset(let pairs) = operation else { return self.network.apply(operation, now: self.nanosSinceOpen) }
+            // The nodes redial for real: the model only loses what the proxy held in flight.
+            for pair in pairs { self.network.reset(from: pair.from, to: pair.to, at: self.nanosSinceOpen, redial: false) }
+            self.resetConnections(pairs)
+            return true
+        }.get()) ?? false
+    }
+
+    /// A reset: the links' proxied connections close with a TCP RST (SO_LINGER 0) on both
+    /// sides, so frames held for later go nowhere, as the model's in-flight messages are lost;
+    /// the dialling node redials and the link comes back.
+    private func resetConnections(_ pairs: [LinkPair]) {
+        for pair in pairs {
+            for channel in linkChannels[pair.from * (nodeCount + 1) + pair.to, default: []] {
+                let close = { channel.close(promise: nil) }
+                if let socket = channel as? SocketOptionProvider {
+                    socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in close() }
+                } else {
+                    close()
+                }
+            }
+        }
     }
 
     /// What the proxy did to the frames it saw so far.
@@ -89,14 +113,20 @@ public final class FaultProxy: @unchecked Sendable {
         network.transmit(from: from, to: to, bytes: bytes, now: nanosSinceOpen)
     }
 
-    /// A frame that was in flight when a partition began is dropped on arrival, as in the simulator.
-    func admit(from: Int, to: Int) -> Bool { network.admitArrival(from: from, to: to) }
+    /// A frame that was in flight when a partition began (or its link was reset) is dropped on
+    /// arrival, as in the simulator.
+    func admit(from: Int, to: Int, sentAt: VirtualTime) -> Bool { network.admitArrival(from: from, to: to, sentAt: sentAt) }
 
     func deadline(_ arrival: VirtualTime) -> NIODeadline { epoch + .nanoseconds(arrival) }
 
-    func track(_ channel: Channel) {
+    func track(_ channel: Channel, from: Int, to: Int) {
+        let key = from * (nodeCount + 1) + to
         links[ObjectIdentifier(channel)] = channel
-        channel.closeFuture.whenComplete { [self] _ in links[ObjectIdentifier(channel)] = nil }
+        linkChannels[key, default: []].append(channel)
+        channel.closeFuture.whenComplete { [self] _ in
+            links[ObjectIdentifier(channel)] = nil
+            linkChannels[key]?.removeAll { $0 === channel }
+        }
     }
 
     func countHandshake() { handshakes += 1 }
@@ -129,7 +159,7 @@ final class ProxyLinkHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         let downstream = context.channel
-        proxy.track(downstream)
+        proxy.track(downstream, from: from, to: to)
         ClientBootstrap(group: context.eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(500))
@@ -139,7 +169,7 @@ final class ProxyLinkHandler: ChannelInboundHandler, @unchecked Sendable {
                 switch result {
                 case .success(let channel):
                     guard !closed else { channel.close(promise: nil); return }
-                    proxy.track(channel)
+                    proxy.track(channel, from: from, to: to)
                     upstream = channel
                     // The peer went away (crashed, restarted): so does this link; the node redials.
                     channel.closeFuture.whenComplete { _ in downstream.close(promise: nil) }
@@ -176,13 +206,14 @@ final class ProxyLinkHandler: ChannelInboundHandler, @unchecked Sendable {
                 wroteNow = forward(frame) || wroteNow
                 continue
             }
+            let sentAt = proxy.nanosSinceOpen
             let fate = proxy.decide(from: from, to: to, bytes: body.count)
             for arrival in [fate.first, fate.second].compactMap({ $0 }) {
                 if arrival <= proxy.nanosSinceOpen {
                     wroteNow = forward(frame) || wroteNow
                 } else {
                     context.eventLoop.scheduleTask(deadline: proxy.deadline(arrival)) { [self] in
-                        guard proxy.admit(from: from, to: to), forward(frame) else { return }
+                        guard proxy.admit(from: from, to: to, sentAt: sentAt), forward(frame) else { return }
                         upstream?.flush()
                     }
                 }

@@ -64,7 +64,7 @@ struct LiveFaults: Sendable {
     }
 
     static let processActions = ["crash", "restart", "pause", "resume", "disk", "clock"]
-    static let networkActions = ["partition", "heal", "delay", "loss", "duplicate", "bandwidth"]
+    static let networkActions = ["partition", "heal", "delay", "loss", "duplicate", "bandwidth", "reset"]
 
     /// Refuses, up front, faults this live run cannot carry out. `network`: the target's peer
     /// links run through the fault proxy (the Faultline broker; not nats-server's routes).

@@ -315,7 +315,7 @@ public struct LoadRun: Sendable {
             // What the fault proxy did to the peer frames (names as the simulator's network counters).
             for (name, value) in [("network_frames_sent", network.sent), ("network_frames_lost", network.lost),
                                   ("network_frames_partitioned", network.partitioned + network.droppedInFlight),
-                                  ("network_frames_duplicated", network.duplicated)] {
+                                  ("network_frames_duplicated", network.duplicated), ("network_frames_reset", network.droppedByReset)] {
                 metrics[name] = Double(value)
                 units[name] = "count"
             }

@@ -5,12 +5,12 @@ struct FaultReader {
     let reader: Reader
     let names: Names
 
-    static let actions = ["crash", "restart", "pause", "resume", "partition", "heal", "delay", "loss", "duplicate", "bandwidth",
+    static let actions = ["crash", "restart", "pause", "resume", "partition", "heal", "delay", "loss", "duplicate", "bandwidth", "reset",
                           "clock", "disk", "slowdown"] + accountActions
     /// Actions on whole accounts (the multi-account model; they need `organisation:`).
     static let accountActions = ["suspend", "bad-change", "compromise", "region-outage", "api-storm"]
     /// Actions that are themselves an undo (or instantaneous), so `for:` makes no sense.
-    static let notUndoable = ["restart", "resume", "heal"]
+    static let notUndoable = ["restart", "resume", "heal", "reset"]
     static let undoable: String = {
         let list = actions.filter { !notUndoable.contains($0) }
         return list.dropLast().joined(separator: ", ") + " and " + list.last!
@@ -71,6 +71,11 @@ struct FaultReader {
             guard let n = r.required(f, "probability", expected: "a probability such as 10%"),
                   let p = r.probability(n, f.path("probability")) else { return nil }
             return keyword == "loss" ? .loss(link, probability: p) : .duplicate(link, probability: p)
+        case "reset":
+            guard let f = r.fields(body, path, allowed: ["from", "to", "between"],
+                                   what: "{from: …, to: …}, {between: [a, b]} or {} (every link)"),
+                  let link = link(f) else { return nil }
+            return .reset(link)
         case "bandwidth":
             guard let f = r.fields(body, path, allowed: ["from", "to", "between", "rate"],
                                    what: "{from: …, to: …, rate: 1MB/s} or {between: [a, b], rate: 10Mbit/s}"),

@@ -228,6 +228,9 @@ public enum FaultAction: Sendable {
     /// The link carries at most this many bytes per second (messages queue behind each other:
     /// Toxiproxy's `bandwidth`), on top of the link's own limit.
     case bandwidth(Link, bytesPerSecond: Double)
+    /// The link's connections are reset (TCP RST, Toxiproxy's `reset_peer`): messages in
+    /// flight on it are lost; the endpoints reconnect. Instantaneous (no `for:`).
+    case reset(Link)
     case clock(Selector, ClockChange)
     case disk(Selector, DiskFault)
     /// The station's service times are multiplied by `factor`.
@@ -255,6 +258,7 @@ public enum FaultAction: Sendable {
         case .loss: return "loss"
         case .duplicate: return "duplicate"
         case .bandwidth: return "bandwidth"
+        case .reset: return "reset"
         case .clock: return "clock"
         case .disk: return "disk"
         case .slowdown: return "slowdown"
@@ -468,6 +472,7 @@ extension FaultAction {
         case .partition(.isolate(let s)): return [s]
         case .partition(.oneWay(let from, let to)): return from + to
         case .delay(let link, _), .loss(let link, _), .duplicate(let link, _), .bandwidth(let link, _): return link.from + link.to
+        case .reset(let link): return link.from + link.to
         case .heal, .slowdown, .regionOutage: return []
         case .suspend(let s), .badChange(let s), .compromise(let s), .apiStorm(let s, _): return [s]
         }

@@ -139,8 +139,8 @@ extension Simulation {
             for node in nodes { cluster.processes[node].pause() }
         case .resume(let nodes):
             resume(nodes)
-        case .partition, .block, .healPartitions, .healAll, .delay, .loss, .duplicate, .bandwidth, .clearLinks:
-            _ = cluster.network.apply(operation)
+        case .partition, .block, .healPartitions, .healAll, .delay, .loss, .duplicate, .bandwidth, .reset, .clearLinks:
+            _ = cluster.network.apply(operation, now: cluster.now)
             switch operation {
             case .partition, .block: partitioned = true
             case .healPartitions: partitioned = false

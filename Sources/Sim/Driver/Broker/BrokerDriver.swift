@@ -154,7 +154,7 @@ extension BrokerModel {
 
     mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage, _ cluster: inout VirtualCluster) {
         let slot: Int32
-        let mail = BrokerMail(from: from, to: to, body: body)
+        let mail = BrokerMail(from: from, to: to, body: body, sentAt: cluster.now)
         if let free = world.freeMail.popLast() {
             slot = free
             world.mail[Int(slot)] = mail
@@ -191,7 +191,7 @@ extension BrokerModel {
             return
         }
         releaseMail(Int32(slot))
-        guard cluster.network.admitArrival(from: mail.from, to: to) else { return }
+        guard cluster.network.admitArrival(from: mail.from, to: to, sentAt: mail.sentAt) else { return }
         if to == cluster.clientNode {
             clientReceives(mail.body, &cluster)
             return

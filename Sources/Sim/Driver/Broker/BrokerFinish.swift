@@ -41,6 +41,8 @@ extension BrokerModel {
             ("fsyncs", Double(world.fsyncs), "count"),
             ("log_cuts_on_recovery", Double(world.recoveryCuts), "count"),
             ("node_fail_stops", Double(world.failStops), "count"),
+            // Peer messages in flight on a link when it was reset (`reset:`), as the live proxy counts them.
+            ("network_frames_reset", Double(cluster.network.stats.droppedByReset), "count"),
             ("log_bytes_cut_on_recovery", Double(world.recoveryCutBytes), "bytes"),
             ("convergence_s", world.convergedAt.map { Double($0 - cluster.scenario.duration) / 1e9 } ?? -1, "s"),
         ]

@@ -60,6 +60,8 @@ struct BrokerMail: Sendable {
     var from: NodeID
     var to: NodeID
     var body: BrokerMessage
+    /// When it was sent: a reset of its link while it is in flight loses it.
+    var sentAt: VirtualTime
 }
 
 /// Volatile state of one broker process; rebuilt from its disk at restart.

@@ -38,6 +38,9 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Seed of the arrival schedules and the faults' random picks.")
     var seed: UInt64 = 1
 
+    @Option(help: "Also write the checks and SLOs as JUnit XML (one testcase per group × check/SLO) for CI.")
+    var junit: String?
+
     func run() throws {
         let model = try ScenarioLoader.load(path: scenario, overrides: overrides)
         guard model.broker != nil, !model.publishes.isEmpty else {
@@ -51,7 +54,7 @@ struct ChaosCommand: ParsableCommand {
         run.cluster = cluster
         // Refused before the results folder is written.
         try runLive { [run] in try run.preflight() }
-        let store = try openResultsStore(output, scenario: model, mode: "live")
+        let store = try openResultsStore(output, scenario: model, mode: "live", overrides: overrides)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         defer { try? group.syncShutdownGracefully() }
         print("chaos against the cluster in \(folder)")
@@ -59,7 +62,7 @@ struct ChaosCommand: ParsableCommand {
         do { try store.append(record) } catch { throw InternalFailure("cannot write \(output.database): \(error)") }
         let set: RunSet
         do { set = try store.load() } catch { throw InternalFailure("cannot read back \(output.database): \(error)") }
-        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides, junit: junit)
     }
 }
 

@@ -228,6 +228,9 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Broker scenarios: live runs per group (seeds --seed, --seed+1, …), for a mean and CI over runs.")
     var runs: Int = 1
 
+    @Option(help: "Also write the checks and SLOs as JUnit XML (one testcase per group × check/SLO) for CI.")
+    var junit: String?
+
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, found \(runs)") }
         if let simSeeds, simSeeds < 0 { throw ValidationError("--sim-seeds must be 0 or more, found \(simSeeds)") }
@@ -241,7 +244,7 @@ struct LoadCommand: ParsableCommand {
                 throw BadInput("--target: an OAuth (`services:`) scenario runs against the Faultline PaaS services only")
             }
             try OAuthLoad(scenarioPath: scenario, userOverrides: overrides, profile: profile, out: out, seed: seed,
-                          simSeeds: simSeeds).run()
+                          simSeeds: simSeeds, junit: junit).run()
             return
         }
         let targets = try (target.isEmpty ? ["faultline"] : target).map { name -> LoadTarget in
@@ -266,7 +269,7 @@ struct LoadCommand: ParsableCommand {
             }
         }
         let output = try OutputFolder(requested: out, scenarioName: model.name)
-        let store = try openResultsStore(output, scenario: model, mode: "live")
+        let store = try openResultsStore(output, scenario: model, mode: "live", overrides: overrides)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         defer { try? group.syncShutdownGracefully() }
         let executable = currentExecutable()
@@ -286,7 +289,7 @@ struct LoadCommand: ParsableCommand {
         try simulateNextToLive(groups.filter { $0.target == .faultline }, store: store)
         let set: RunSet
         do { set = try store.load() } catch { throw InternalFailure("cannot read back \(output.database): \(error)") }
-        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides, junit: junit)
     }
 
     /// The Faultline groups simulated with the calibration profile (the machine's disk and

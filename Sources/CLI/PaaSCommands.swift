@@ -324,6 +324,7 @@ struct OAuthLoad {
     var out: String?
     var seed: UInt64
     var simSeeds: Int?
+    var junit: String?
 
     func run() throws {
         let profileOverrides = try loadProfileOverrides(profile, default: defaultProfilePath, calibrate: "faultline calibrate")
@@ -340,7 +341,7 @@ struct OAuthLoad {
             groups.append((try ScenarioLoader.load(path: scenarioPath, overrides: overrides + assignments), overrides + assignments, parameters))
         }
         let output = try OutputFolder(requested: out, scenarioName: base.name)
-        let store = try openResultsStore(output, scenario: base, mode: "live")
+        let store = try openResultsStore(output, scenario: base, mode: "live", overrides: userOverrides)
         let executable = currentExecutable()
         let folder = output.path
         let seed = seed, scenarioPath = scenarioPath, liveGroups = groups
@@ -382,17 +383,18 @@ struct OAuthLoad {
         }
         // The same groups, simulated.
         var jobs: [SeedJob] = []
-        for g in groups {
+        // --sim-seeds 0: live only (as `compare --interleave` runs it).
+        for g in groups where (simSeeds ?? g.scenario.seeds) > 0 {
             for s in 1...UInt64(max(1, simSeeds ?? g.scenario.seeds)) {
                 jobs.append(SeedJob(scenario: g.scenario, parameters: g.parameters.merging(["driver": "sim"]) { a, _ in a }, seed: s))
             }
         }
-        print("simulating \(groups.count) group(s) × \(jobs.count / max(1, groups.count)) seed(s)")
+        if !jobs.isEmpty { print("simulating \(groups.count) group(s) × \(jobs.count / max(1, groups.count)) seed(s)") }
         let runner = SeedRunner(store: store, progress: Progress(total: jobs.count, label: "seeds"))
         _ = try runner.run(jobs, threads: ProcessInfo.processInfo.activeProcessorCount)
         let set: RunSet
         do { set = try store.load() } catch { throw InternalFailure("cannot read back \(output.database): \(error)") }
-        try finishRun(set: set, output: output, scenarioPath: scenarioPath, overrides: overrides)
+        try finishRun(set: set, output: output, scenarioPath: scenarioPath, overrides: overrides, junit: junit)
     }
 }
 

@@ -23,6 +23,9 @@ struct SeedOptions: ParsableArguments {
     @Option(name: .long, help: "Parallel seeds (default: number of cores).")
     var jobs: Int?
 
+    @Option(name: .long, help: "Also write the checks and SLOs as JUnit XML (one testcase per group × check/SLO) for CI.")
+    var junit: String?
+
     /// The profile's overrides, then the command line's (which therefore win).
     func allOverrides() throws -> [String] {
         (try profile.map { path throws(ScenarioErrors) in try ScenarioProfile.overrides(fromFile: path) } ?? []) + overrides
@@ -62,14 +65,15 @@ struct RunCommand: ParsableCommand {
                                               axes: model.compare.map { ($0.key, $0.values) }, options: options)
         }
         let output = try OutputFolder(requested: options.out, scenarioName: model.name)
-        let set = try execute(jobs: jobs, scenario: model, output: output, threads: options.threads, label: "seeds")
-        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
+        let set = try execute(jobs: jobs, scenario: model, output: output, threads: options.threads, label: "seeds", overrides: overrides)
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides, junit: options.junit)
     }
 }
 
 /// Shared by run and sweep: runs the jobs into a fresh store and returns what it holds.
-func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads: Int, label: String) throws -> RunSet {
-    let store = try openResultsStore(output, scenario: scenario, mode: "sim")
+func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads: Int, label: String,
+             overrides: [String]) throws -> RunSet {
+    let store = try openResultsStore(output, scenario: scenario, mode: "sim", overrides: overrides)
     let runner = SeedRunner(store: store, progress: Progress(total: jobs.count, label: label))
     _ = try runner.run(jobs, threads: threads)
     do {
@@ -79,12 +83,15 @@ func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads:
     }
 }
 
-/// A fresh results database in `output` with the scenario's header (name, mode, SLOs).
-func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String) throws -> ResultsStore {
+/// A fresh results database in `output` with the scenario's header (name, mode, SLOs) and what
+/// produced it (`ResultsProperty`: the scenario file's hash, the overrides, the regression limits,
+/// Faultline's version, the host), which `compare` and `baseline` read.
+func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String, overrides: [String]) throws -> ResultsStore {
     do {
         let store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()))
         try store.setHeader(scenario: scenario.name, mode: mode, description: scenario.description,
                             slos: scenario.slos.map { StoredSLO(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
+        try store.setProperties(ProvenanceFacts.properties(scenario: scenario, overrides: overrides))
         return store
     } catch {
         throw InternalFailure("cannot create \(output.database): \(error)")
@@ -93,7 +100,7 @@ func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String) 
 
 /// Writes summary.json and report.md, prints the report and the folder, names the
 /// commands that replay failed seeds, and exits 1 when a check or SLO failed.
-func finishRun(set: RunSet, output: OutputFolder, scenarioPath: String, overrides: [String]) throws {
+func finishRun(set: RunSet, output: OutputFolder, scenarioPath: String, overrides: [String], junit: String? = nil) throws {
     let summary = SummaryBuilder.build(set)
     do {
         try ReportRenderer.render(set, format: .json).write(toFile: output.summary, atomically: true, encoding: .utf8)
@@ -101,6 +108,7 @@ func finishRun(set: RunSet, output: OutputFolder, scenarioPath: String, override
     } catch {
         throw InternalFailure("cannot write reports to \(output.path): \(error)")
     }
+    if let junit { try writeOutput(JUnitReport.runs(set), to: junit) }
     print(ReportRenderer.render(set, format: .md))
     print("results: \(output.path)")
     // Live runs cannot be replayed: their report and folder are the record.
@@ -152,5 +160,16 @@ struct OutputFolder {
             throw InternalFailure("cannot create output folder \(candidate): \(error.localizedDescription)")
         }
         path = candidate
+    }
+}
+
+/// Writes a report file a command was asked for (--junit, --out of compare); exit 3 when it cannot.
+func writeOutput(_ text: String, to path: String) throws {
+    do {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    } catch {
+        throw InternalFailure("cannot write \(path): \(error.localizedDescription)")
     }
 }

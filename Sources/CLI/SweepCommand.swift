@@ -25,8 +25,8 @@ struct SweepCommand: ParsableCommand {
         let (jobs, first) = try parameterJobs(scenarioPath: scenario, overrides: overrides,
                                               axes: compared + varied, options: options)
         let output = try OutputFolder(requested: options.out, scenarioName: first.name)
-        let set = try execute(jobs: jobs, scenario: first, output: output, threads: options.threads, label: "sweep")
-        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides)
+        let set = try execute(jobs: jobs, scenario: first, output: output, threads: options.threads, label: "sweep", overrides: overrides)
+        try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides, junit: options.junit)
     }
 
     static func parseAxis(_ text: String) throws -> (key: String, values: [String]) {

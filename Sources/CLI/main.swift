@@ -10,9 +10,10 @@ struct Faultline: ParsableCommand {
         discussion: """
             Exit codes: 0 all checks and SLOs held; 1 a check or SLO failed; 2 bad input; 3 internal error.
             """,
+        version: FaultlineVersion.current,
         subcommands: [RunCommand.self, ValidateCommand.self, ReplayCommand.self, SweepCommand.self,
                       ReportCommand.self, BenchCommand.self, LoadCommand.self, ChaosCommand.self, ClusterCommand.self, ServeCommand.self,
-                      CalibrateCommand.self, BenchPaaSCommand.self])
+                      CalibrateCommand.self, BenchPaaSCommand.self, CompareCommand.self, BaselineCommand.self])
 }
 
 // ArgumentParser's own exit code for usage errors is 64; Faultline's contract says 2.

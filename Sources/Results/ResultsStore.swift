@@ -29,7 +29,8 @@ public enum ResultsError: Error, Equatable, CustomStringConvertible {
 /// crash during run N leaves runs 1…N-1 intact.
 public final class ResultsStore: Sendable {
     /// 2: the `timeline` table (live runs' faults, heals and leader changes).
-    public static let schemaVersion = 2
+    /// 3: the `properties` table (scenario hash, overrides, regression limits, version, host).
+    public static let schemaVersion = 3
     let dbQueue: DatabaseQueue
 
     /// Creates the database or opens an existing one, migrating its schema. `createdAt` is
@@ -122,7 +123,22 @@ public final class ResultsStore: Sendable {
                 t.column("nodes", .text).notNull()
             }
         }
+        migrator.registerMigration("v3-properties") { db in
+            try db.create(table: "properties") { t in
+                t.column("key", .text).primaryKey()
+                t.column("value", .text).notNull()
+            }
+        }
         return migrator
+    }
+
+    /// Facts about the whole results set (what produced it), kept beside the runs.
+    public func setProperties(_ properties: [String: String]) throws {
+        try dbQueue.write { db in
+            for key in properties.keys.sorted() {
+                try db.execute(sql: "INSERT OR REPLACE INTO properties (key, value) VALUES (?, ?)", arguments: [key, properties[key]!])
+            }
+        }
     }
 
     public func append(_ run: RunRecord) throws {
@@ -240,12 +256,17 @@ public final class ResultsStore: Sendable {
                 runs[id]?.timeline.append(TimelineEvent(atNanos: row["at_ns"], kind: row["kind"], description: row["description"],
                                                         nodes: nodes.isEmpty ? [] : nodes.split(separator: ",").map(String.init)))
             }
+            var properties: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM properties") {
+                properties[row["key"]] = row["value"] as String
+            }
             let records = order.compactMap { runs[$0] }
             var scenario: String = meta?["scenario"] ?? ""
             var mode: String = meta?["mode"] ?? ""
             if scenario.isEmpty { scenario = records.first?.scenario ?? "" }
             if mode.isEmpty { mode = records.first?.mode ?? "" }
-            return RunSet(scenario: scenario, mode: mode, description: meta?["description"] ?? "", slos: slos, runs: records)
+            return RunSet(scenario: scenario, mode: mode, description: meta?["description"] ?? "", slos: slos, runs: records,
+                          properties: properties)
         }
     }
 }

@@ -125,8 +125,13 @@ public struct RunSet: Sendable {
     public var description: String
     public var slos: [StoredSLO]
     public var runs: [RunRecord]
+    /// What produced the results (`ResultsProperty` keys): scenario hash, overrides, regression
+    /// limits, Faultline version, host. Empty for results written before schema 3.
+    public var properties: [String: String]
 
-    public init(scenario: String, mode: String, description: String = "", slos: [StoredSLO] = [], runs: [RunRecord] = []) {
+    public init(scenario: String, mode: String, description: String = "", slos: [StoredSLO] = [], runs: [RunRecord] = [],
+                properties: [String: String] = [:]) {
+        self.properties = properties
         self.scenario = scenario
         self.mode = mode
         self.description = description
@@ -143,4 +148,19 @@ public func canonicalParametersJSON(_ parameters: [String: String]) -> String {
         return "{}"
     }
     return text
+}
+
+/// Keys of `RunSet.properties` (Results/README.md).
+public enum ResultsProperty {
+    /// FNV-1a 64 of the scenario file's bytes (hex): a different file is a different experiment.
+    public static let scenarioHash = "scenario_hash"
+    /// The `--set` overrides, as JSON array, in order.
+    public static let overrides = "overrides"
+    /// The scenario's `regression:` section as JSON (`Thresholds`).
+    public static let regression = "regression"
+    public static let faultlineVersion = "faultline_version"
+    /// Host facts as JSON: name, OS, cores, memory.
+    public static let host = "host"
+    /// Set by `compare --interleave`: runs of base and current with the same seed ran back to back (paired).
+    public static let interleaved = "interleaved"
 }

@@ -286,18 +286,33 @@ public enum SummaryBuilder {
 
     static func summarise(_ runs: [RunRecord], slos: [StoredSLO]) -> Pooled {
         var out = Pooled()
-        var merged: [String: LatencyHistogram] = [:]
         for name in histogramNames(runs) {
             let parts = runs.compactMap { $0.histograms[name] }
-            let all = LatencyHistogram.merged(parts)
-            merged[name] = all
-            out.metrics[name] = histogramSummary(parts: parts, merged: all, unit: unit(of: name, in: runs, default: "ms"))
+            out.metrics[name] = histogramSummary(parts: parts, merged: LatencyHistogram.merged(parts),
+                                                 unit: unit(of: name, in: runs, default: "ms"))
+        }
+        for name in scalarNames(runs) {
+            out.metrics[name] = scalarSummary(runs.compactMap { $0.metrics[name] }, unit: unit(of: name, in: runs, default: ""))
+        }
+        let verdicts = checksAndSLOs(runs, slos: slos)
+        out.checks = verdicts.checks
+        out.slos = verdicts.slos
+        out.passed = !runs.isEmpty && runs.allSatisfy(\.passed)
+            && out.checks.values.allSatisfy(\.passed) && out.slos.values.allSatisfy(\.passed)
+        return out
+    }
+
+    /// Checks and SLOs of some runs alone (no metric summaries, no bootstrap: cheap).
+    static func checksAndSLOs(_ runs: [RunRecord], slos: [StoredSLO])
+        -> (checks: [String: SummaryDocument.CheckSummary], slos: [String: SummaryDocument.SLOSummary]) {
+        var out = Pooled()
+        var merged: [String: LatencyHistogram] = [:]
+        for name in histogramNames(runs) where slos.contains(where: { $0.metric == name }) {
+            merged[name] = LatencyHistogram.merged(runs.compactMap { $0.histograms[name] })
         }
         var perRun: [String: [Double]] = [:]
-        for name in scalarNames(runs) {
-            let values = runs.compactMap { $0.metrics[name] }
-            perRun[name] = values
-            out.metrics[name] = scalarSummary(values, unit: unit(of: name, in: runs, default: ""))
+        for name in scalarNames(runs) where slos.contains(where: { $0.metric == name }) {
+            perRun[name] = runs.compactMap { $0.metrics[name] }
         }
         for run in runs {
             for check in run.checks {
@@ -311,9 +326,7 @@ public enum SummaryBuilder {
         for slo in slos {
             out.slos[slo.name] = evaluate(slo, merged: merged, perRun: perRun, runs: runs)
         }
-        out.passed = !runs.isEmpty && runs.allSatisfy(\.passed)
-            && out.checks.values.allSatisfy(\.passed) && out.slos.values.allSatisfy(\.passed)
-        return out
+        return (out.checks, out.slos)
     }
 
     static func histogramSummary(parts: [LatencyHistogram], merged: LatencyHistogram, unit: String) -> SummaryDocument.MetricSummary {

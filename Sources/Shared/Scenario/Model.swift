@@ -47,6 +47,8 @@ public struct Scenario: Sendable {
     public var hypothesis: HypothesisSpec?
     /// `rollbacks:` — what a live run always does after its faults (ignored by the simulator).
     public var rollbacks: [RollbackStep] = []
+    /// `regression:` — what `faultline compare` counts as a regression (ignored by the runs).
+    public var regression: RegressionSpec?
 
     public static let knownChecks: [String] =
         CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks + CheckCatalog.meshChecks

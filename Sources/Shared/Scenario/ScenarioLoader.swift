@@ -6,6 +6,7 @@ public enum ScenarioLoader {
     public static let topLevelKeys = [
         "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "services", "auth", "organisation",
         "accounts", "stations", "workload", "faults", "nemesis", "checks", "slos", "compare", "live", "hypothesis", "rollbacks",
+        "regression",
     ]
 
     /// Reads and validates a scenario file. `overrides` are `key.path=value` strings (`--set`).
@@ -242,6 +243,7 @@ struct ScenarioBuilder {
         let live = f["live"].flatMap { self.live($0, "live") }
         let hypothesis = f["hypothesis"].flatMap { self.hypothesis($0, "hypothesis") }
         let rollbacks = f["rollbacks"].map { self.rollbacks($0, "rollbacks", names: names) } ?? []
+        let regression = f["regression"].flatMap { self.regression($0, "regression") }
 
         guard let duration else { return nil }
         var scenario = Scenario(name: name, description: description, duration: duration, warmup: warmup, seeds: seeds,
@@ -258,6 +260,7 @@ struct ScenarioBuilder {
         scenario.compare = compare
         scenario.live = live
         scenario.hypothesis = hypothesis
+        scenario.regression = regression
         scenario.rollbacks = rollbacks
         if let hypothesis { checkHypothesisFits(hypothesis, scenario) }
         return scenario
@@ -282,5 +285,25 @@ struct ScenarioBuilder {
                         expected: "recovery that fits in the run: the method ends at \(seconds(span.end)), the run at \(seconds(scenario.duration))",
                         found: seconds(hypothesis.recoverWithin), hint: "lengthen the run or shorten recover_within")
         }
+    }
+}
+
+extension ScenarioLoader {
+    /// A thresholds file (`faultline compare --thresholds FILE`): the same entries as a
+    /// scenario's `regression:` section, at the top level or under `regression:`.
+    public static func regression(path: String) throws(ScenarioErrors) -> RegressionSpec {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioErrors([ScenarioError(location: SourceLocation(file: path, line: 1, column: 1), keyPath: "",
+                                                expected: "a readable thresholds file (YAML)", found: "no such file")])
+        }
+        let parsed: SourceNode
+        switch SourceNode.parse(yaml: text, file: path) {
+        case .success(let node): parsed = node
+        case .failure(let error): throw ScenarioErrors([error])
+        }
+        let reader = Reader()
+        let spec = ScenarioBuilder(reader: reader, file: path).thresholdsDocument(parsed)
+        if !reader.errors.isEmpty { throw ScenarioErrors(reader.errors) }
+        return spec ?? RegressionSpec()
     }
 }

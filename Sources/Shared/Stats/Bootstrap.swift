@@ -54,13 +54,17 @@ private func interval(of estimates: [Double], confidence: Double) -> (low: Doubl
 /// The non-empty buckets of several histograms, pooled and sorted once, so that the percentile
 /// of "part i merged m_i times" costs one pass over recorded buckets instead of building a
 /// histogram per resample. Gives exactly `LatencyHistogram.percentile` of the merge.
-struct PooledBuckets {
+/// Public for comparisons that resample seeds of two results with the same multiplicities (paired).
+public struct PooledBuckets: Sendable {
     let parts: [LatencyHistogram]
     /// Ascending by value: (highest value equivalent to the bucket, part index, count).
     let entries: [(value: UInt64, part: Int, count: UInt64)]
     let sameLayout: Bool
+    /// Per part: total count and sum of values (the histogram's mean × count).
+    let totals: [(count: Double, sum: Double)]
 
-    init(_ parts: [LatencyHistogram]) {
+    public init(_ parts: [LatencyHistogram]) {
+        totals = parts.map { (Double($0.count), $0.mean * Double($0.count)) }
         self.parts = parts
         let digits = parts.first?.histogram.numberOfSignificantValueDigits
         sameLayout = parts.allSatisfy { $0.histogram.numberOfSignificantValueDigits == digits }
@@ -74,14 +78,10 @@ struct PooledBuckets {
         entries = all
     }
 
-    func percentile(_ p: Double, multiplicity: [UInt64]) -> Double {
-        guard sameLayout else {
-            var merged = LatencyHistogram()
-            for (h, m) in zip(parts, multiplicity) where m > 0 {
-                for _ in 0..<m { merged.merge(h) }
-            }
-            return merged.percentile(p)
-        }
+    public var count: Int { parts.count }
+
+    /// Samples, smallest and largest value of the weighted merge.
+    private func extent(_ multiplicity: [UInt64]) -> (total: UInt64, low: UInt64, high: UInt64) {
         var total: UInt64 = 0
         var low = UInt64.max, high: UInt64 = 0
         for (h, m) in zip(parts, multiplicity) where m > 0 && !h.isEmpty {
@@ -89,6 +89,66 @@ struct PooledBuckets {
             low = Swift.min(low, h.histogram.min)
             high = Swift.max(high, h.histogram.maxRecorded)
         }
+        return (total, low, high)
+    }
+    /// Non-empty buckets over all parts: the cost of one percentile walk.
+    public var bucketCount: Int { sameLayout ? entries.count : parts.reduce(0) { $0 + $1.sparseCounts.count } }
+
+    /// Mean (ns) of the merge with part i taken `multiplicity[i]` times; 0 when empty.
+    public func mean(multiplicity: [UInt64]) -> Double {
+        var count = 0.0, sum = 0.0
+        for (t, m) in zip(totals, multiplicity) where m > 0 {
+            count += t.count * Double(m)
+            sum += t.sum * Double(m)
+        }
+        return count > 0 ? sum / count : 0
+    }
+
+    /// Several percentiles (0...100, ns) of the same weighted merge in one pass over the pooled
+    /// buckets (a comparison resamples thousands of seeds several hundred times: one walk per
+    /// resample instead of one per percentile). Each equals `percentile(_:multiplicity:)`.
+    public func percentiles(_ ps: [Double], multiplicity: [UInt64]) -> [Double] {
+        guard sameLayout, ps.count > 1 else { return ps.map { percentile($0, multiplicity: multiplicity) } }
+        let (total, low, high) = extent(multiplicity)
+        var result = [Double](repeating: 0, count: ps.count)
+        guard total > 0 else { return result }
+        // (target count, index) for the levels strictly inside (0, 100); the rest are the extremes.
+        var targets: [(target: UInt64, index: Int)] = []
+        for (i, p) in ps.enumerated() {
+            guard !p.isNaN else { continue }
+            let level = Swift.min(Swift.max(p, 0), 100)
+            if level == 0 { result[i] = Double(low); continue }
+            if level >= 100 { result[i] = Double(high); continue }
+            let requested = Swift.min(Swift.max(level.nextDown, 0), 100)
+            targets.append((Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up))), i))
+        }
+        targets.sort { $0.target < $1.target }
+        var next = 0
+        var running: UInt64 = 0
+        for e in entries where next < targets.count {
+            running &+= e.count &* multiplicity[e.part]
+            while next < targets.count && running >= targets[next].target {
+                result[targets[next].index] = Double(Swift.max(Swift.min(e.value, high), low))
+                next += 1
+            }
+        }
+        while next < targets.count {
+            result[targets[next].index] = Double(high)
+            next += 1
+        }
+        return result
+    }
+
+    /// Percentile (0...100, ns) of the merge with part i taken `multiplicity[i]` times.
+    public func percentile(_ p: Double, multiplicity: [UInt64]) -> Double {
+        guard sameLayout else {
+            var merged = LatencyHistogram()
+            for (h, m) in zip(parts, multiplicity) where m > 0 {
+                for _ in 0..<m { merged.merge(h) }
+            }
+            return merged.percentile(p)
+        }
+        let (total, low, high) = extent(multiplicity)
         guard total > 0, !p.isNaN else { return 0 }
         // Mirrors Histogram.valueAtPercentile.
         let level = Swift.min(Swift.max(p, 0), 100)

@@ -93,7 +93,17 @@ extension LatencyHistogram {
             guard minNonZero == 0, maxValue == 0 else { throw HistogramDecodingError.invalid("min/max without values") }
         }
         self.init(significantDigits: digits)
+        // Sized for the largest value up front: growing while replaying goes through the
+        // library's generic (unspecialised) resize, element by element — 85% of reading back
+        // 2000 histograms. Auto-resizing stays on, so merges behave as before.
+        histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: Swift.max(maxValue, 2),
+                                      numberOfSignificantValueDigits: digits)
+        histogram.autoResize = true
         Self.replay(entries, minNonZero: minNonZero, max: maxValue, into: &histogram)
+        // The mean as the library computes it (bucket midpoints), once.
+        var weighted = 0.0
+        for e in entries { weighted += Double(probe.medianEquivalentForValue(e.value)) * Double(e.count) }
+        decoded = Decoded(entries: entries, mean: total > 0 ? weighted / Double(total) : 0)
     }
 }
 

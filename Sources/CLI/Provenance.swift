@@ -1,0 +1,52 @@
+import Foundation
+import Results
+import Scenario
+
+/// Faultline's version, recorded with every result and baseline (`faultline --version`).
+enum FaultlineVersion {
+    static let current = "0.15.0"
+}
+
+/// What produced a results set: recorded in its `properties` so that `compare` and `baseline`
+/// can tell a changed scenario from a changed system.
+enum ProvenanceFacts {
+    static func properties(scenario: Scenario, overrides: [String]) -> [String: String] {
+        var facts: [String: String] = [
+            ResultsProperty.faultlineVersion: FaultlineVersion.current,
+            ResultsProperty.overrides: json(overrides),
+            ResultsProperty.host: json(hostFacts()),
+        ]
+        if let hash = fileHash(scenario.sourceFile) { facts[ResultsProperty.scenarioHash] = hash }
+        if let regression = scenario.regression { facts[ResultsProperty.regression] = json(regression) }
+        return facts
+    }
+
+    /// FNV-1a 64 of the file's bytes, as 16 hex digits: enough to tell an edited file.
+    static func fileHash(_ path: String) -> String? {
+        guard !path.isEmpty, let data = FileManager.default.contents(atPath: path) else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func hostFacts() -> [String: String] {
+        let info = ProcessInfo.processInfo
+        return [
+            "hostname": info.hostName,
+            "os": info.operatingSystemVersionString,
+            "cores": String(info.activeProcessorCount),
+            "memory_bytes": String(info.physicalMemory),
+        ]
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else { return "null" }
+        return text
+    }
+}

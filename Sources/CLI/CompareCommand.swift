@@ -221,7 +221,12 @@ struct InterleavedAB {
 
     /// The rounds of one side as one results database: its live runs, and the first round's header.
     private func merge(_ roundFolders: [String], into path: String, interleaved: String) throws -> RunSet {
-        let sets = try roundFolders.map(loadResults)
+        // With their time series: the merged folder is a results folder like any other.
+        let sets = try roundFolders.map { folder in
+            do { return try ResultsStore(path: folder + "/results.sqlite").load(timeSeries: true) } catch {
+                throw InternalFailure("cannot read \(folder)/results.sqlite: \(error)")
+            }
+        }
         let first = sets[0]
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -112,7 +112,9 @@ extension RunRecord {
             metricUnits: outcome.metricUnits,
             histograms: outcome.histograms,
             checks: outcome.checks.map { CheckResult(name: $0.name, passed: $0.passed, violations: $0.violations.count) },
-            violations: violations)
+            violations: violations,
+            timeline: outcome.timeline,
+            timeSeries: outcome.timeSeries)
     }
 }
 

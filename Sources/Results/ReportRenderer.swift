@@ -143,11 +143,13 @@ public enum ReportRenderer {
         return out.joined(separator: "\n") + "\n"
     }
 
-    /// Each live run's timeline: faults, heals and leader changes with their wall time since the
-    /// run's start (at most `limit` rows per run; the database keeps them all).
+    /// Each live run's timeline, and the first simulated run's of each parameter group: faults,
+    /// heals, crashes and leader changes with their time since the run's start (at most `limit`
+    /// rows per run; table `events` keeps them all, for every seed).
     static func timeline(_ runs: [RunRecord], limit: Int = 200) -> [String] {
         var out: [String] = []
-        for run in runs where !run.timeline.isEmpty {
+        var shownGroups: Set<[String: String]> = []
+        for run in runs where !run.timeline.isEmpty && (run.mode != "sim" || shownGroups.insert(run.parameters).inserted) {
             let parameters = run.parameters.keys.sorted().map { "\($0)=\(run.parameters[$0]!)" }.joined(separator: ", ")
             out.append("")
             out.append("## Timeline: seed \(run.seed)\(parameters.isEmpty ? "" : " (\(parameters))")")
@@ -155,7 +157,7 @@ public enum ReportRenderer {
             out.append(contentsOf: table(["t (s)", "event", "what", "nodes"], run.timeline.prefix(limit).map { e in
                 [String(format: "%.3f", Double(e.atNanos) / 1e9), e.kind, e.description, e.nodes.isEmpty ? "—" : e.nodes.joined(separator: ", ")]
             }))
-            if run.timeline.count > limit { out += ["", "(\(run.timeline.count - limit) more in results.sqlite, table `timeline`)"] }
+            if run.timeline.count > limit { out += ["", "(\(run.timeline.count - limit) more in results.sqlite, table `events`)"] }
         }
         return out
     }

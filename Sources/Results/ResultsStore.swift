@@ -8,6 +8,7 @@ public enum ResultsError: Error, Equatable, CustomStringConvertible {
     case unsupportedHistogramEncoding(run: Int64, name: String, encoding: String)
     case corruptHistogram(run: Int64, name: String, reason: String)
     case corruptParameters(run: Int64)
+    case corruptTimeSeries(run: Int64, name: String)
 
     public var description: String {
         switch self {
@@ -19,6 +20,8 @@ public enum ResultsError: Error, Equatable, CustomStringConvertible {
             return "run \(run): histogram \(name) is corrupt: \(reason)"
         case let .corruptParameters(run):
             return "run \(run): parameters are not a JSON object of strings"
+        case let .corruptTimeSeries(run, name):
+            return "run \(run): time series \(name) is not a JSON array of numbers and nulls"
         }
     }
 }
@@ -30,7 +33,7 @@ public enum ResultsError: Error, Equatable, CustomStringConvertible {
 public final class ResultsStore: Sendable {
     /// 2: the `timeline` table (live runs' faults, heals and leader changes).
     /// 3: the `properties` table (scenario hash, overrides, regression limits, version, host).
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
     let dbQueue: DatabaseQueue
 
     /// Creates the database or opens an existing one, migrating its schema. `createdAt` is
@@ -129,7 +132,59 @@ public final class ResultsStore: Sendable {
                 t.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v4-timeseries") { db in
+            // One row per (run, series), the windows packed as a JSON array: a 1000-seed swarm
+            // with a dozen series of ~25 windows stays a few MB (rows per window were ~10×).
+            try db.create(table: "timeseries") { t in
+                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("unit", .text).notNull()
+                t.column("start_ns", .integer).notNull()
+                t.column("window_ns", .integer).notNull()
+                t.column("points", .text).notNull()
+                t.primaryKey(["run_id", "name"])
+            }
+            try db.execute(sql: """
+                CREATE VIEW timeseries_points AS
+                  SELECT ts.run_id, ts.name, ts.unit, CAST(j.key AS INTEGER) AS window,
+                         (ts.start_ns + j.key * ts.window_ns) / 1e9 AS t_s, j.value AS value
+                  FROM timeseries ts, json_each(ts.points) j
+                """)
+            // `timeline` (live runs only) becomes `events` (every run), with the end of a fault when known.
+            try db.create(table: "events") { t in
+                t.column("run_id", .integer).notNull().indexed().references("runs", onDelete: .cascade)
+                t.column("at_ns", .integer).notNull()
+                t.column("end_ns", .integer)
+                t.column("kind", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("nodes", .text).notNull()
+            }
+            try db.execute(sql: """
+                INSERT INTO events (run_id, at_ns, end_ns, kind, description, nodes)
+                  SELECT run_id, at_ns, NULL, kind, description, nodes FROM timeline ORDER BY rowid
+                """)
+            try db.drop(table: "timeline")
+        }
         return migrator
+    }
+
+    /// A series' windows as stored: a JSON array, six significant digits, null for no value.
+    static func pointsJSON(_ points: [Double?]) -> String {
+        var out = "["
+        for (i, point) in points.enumerated() {
+            if i > 0 { out += "," }
+            if let value = point, value.isFinite {
+                out += value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.6g", value)
+            } else {
+                out += "null"
+            }
+        }
+        return out + "]"
+    }
+
+    static func points(fromJSON text: String) -> [Double?]? {
+        guard let data = text.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any] else { return nil }
+        return array.map { ($0 as? NSNumber)?.doubleValue }
     }
 
     /// Facts about the whole results set (what produced it), kept beside the runs.
@@ -181,9 +236,15 @@ public final class ResultsStore: Sendable {
                 sql: "INSERT INTO violations (run_id, check_name, description, virtual_time_ns) VALUES (?, ?, ?, ?)",
                 arguments: [id, v.check, v.description, v.virtualTimeNanos])
         }
-        for event in run.timeline {
-            try db.execute(sql: "INSERT INTO timeline (run_id, at_ns, kind, description, nodes) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, event.atNanos, event.kind, event.description, event.nodes.joined(separator: ",")])
+        for event in run.timeline.prefix(Self.maxEventsPerRun) {
+            try db.execute(sql: "INSERT INTO events (run_id, at_ns, end_ns, kind, description, nodes) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, event.atNanos, event.endNanos, event.kind, event.description,
+                                       event.nodes.joined(separator: ",")])
+        }
+        for series in run.timeSeries {
+            try db.execute(
+                sql: "INSERT INTO timeseries (run_id, name, unit, start_ns, window_ns, points) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, series.name, series.unit, series.startNanos, series.windowNanos, Self.pointsJSON(series.points)])
         }
         return id
     }
@@ -201,8 +262,12 @@ public final class ResultsStore: Sendable {
         }
     }
 
+    /// A run's timeline is cut here (a runaway nemesis must not fill the disk).
+    public static let maxEventsPerRun = 10_000
+
     /// Reads everything back. When no header was set, scenario and mode come from the first run.
-    public func load() throws -> RunSet {
+    /// Time series are read only when asked for: summaries, reports and comparisons do not use them.
+    public func load(timeSeries: Bool = false) throws -> RunSet {
         try dbQueue.read { db in
             let meta = try Row.fetchOne(db, sql: "SELECT scenario, mode, description FROM meta WHERE id = 1")
             let slos = try Row.fetchAll(db, sql: #"SELECT name, metric, statistic, "limit" FROM slos ORDER BY position"#).map {
@@ -251,10 +316,19 @@ public final class ResultsStore: Sendable {
                 runs[id]?.violations.append(
                     Violation(check: row["check_name"], description: row["description"], virtualTimeNanos: row["virtual_time_ns"]))
             }
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM timeline ORDER BY rowid") {
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY rowid") {
                 let id: Int64 = row["run_id"], nodes: String = row["nodes"]
-                runs[id]?.timeline.append(TimelineEvent(atNanos: row["at_ns"], kind: row["kind"], description: row["description"],
-                                                        nodes: nodes.isEmpty ? [] : nodes.split(separator: ",").map(String.init)))
+                runs[id]?.timeline.append(TimelineEvent(
+                    atNanos: row["at_ns"], endNanos: row["end_ns"], kind: row["kind"], description: row["description"],
+                    nodes: nodes.isEmpty ? [] : nodes.split(separator: ",").map(String.init)))
+            }
+            if timeSeries {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM timeseries ORDER BY run_id, name") {
+                    let id: Int64 = row["run_id"], name: String = row["name"], text: String = row["points"]
+                    guard let points = Self.points(fromJSON: text) else { throw ResultsError.corruptTimeSeries(run: id, name: name) }
+                    runs[id]?.timeSeries.append(TimeSeries(name: name, unit: row["unit"], startNanos: row["start_ns"],
+                                                           windowNanos: row["window_ns"], points: points))
+                }
             }
             var properties: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT key, value FROM properties") {

@@ -48,26 +48,6 @@ public struct StoredSLO: Codable, Sendable, Equatable {
     }
 }
 
-/// One moment of a live run's timeline: a fault injected or undone, a nemesis strike or heal, a
-/// leader change seen in the cluster's metadata.
-public struct TimelineEvent: Codable, Sendable, Equatable {
-    /// Nanoseconds since the run's time zero (wall clock, monotonic).
-    public var atNanos: Int64
-    /// "fault", "undo", "nemesis", "heal", "leader" (a stream's), "metadata_leader".
-    public var kind: String
-    /// What happened, e.g. "partition leader(orders)" or "orders: n1 → n2".
-    public var description: String
-    /// The nodes it hit or named.
-    public var nodes: [String]
-
-    public init(atNanos: Int64, kind: String, description: String, nodes: [String] = []) {
-        self.atNanos = atNanos
-        self.kind = kind
-        self.description = description
-        self.nodes = nodes
-    }
-}
-
 /// Everything one run (one seed, one parameter set) produced; the same for sim and live.
 public struct RunRecord: Codable, Sendable, Equatable {
     public var scenario: String
@@ -91,16 +71,25 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var histograms: [String: LatencyHistogram]
     public var checks: [CheckResult]
     public var violations: [Violation]
-    /// Live runs: faults, heals and leader changes in time order (empty for simulated runs,
-    /// whose traces hold every event).
+    /// Faults, heals, crashes and leader changes in time order (table `events`).
     public var timeline: [TimelineEvent] = []
+    /// Throughput, error rate, latency percentiles and the model's own series, window by
+    /// window (table `timeseries`). Not part of baselines (see `CodingKeys`).
+    public var timeSeries: [TimeSeries] = []
+
+    /// Baselines (JSON) keep what `compare` reads; time series stay in the results database.
+    enum CodingKeys: String, CodingKey {
+        case scenario, mode, parameters, seed, startedAt, wallSeconds, events, traceHash, passed, metrics, metricUnits,
+             histograms, checks, violations, timeline
+    }
 
     public init(scenario: String, mode: String, parameters: [String: String] = [:], seed: UInt64,
                 startedAt: String, wallSeconds: Double, events: UInt64, traceHash: String, passed: Bool,
                 metrics: [String: Double] = [:], metricUnits: [String: String] = [:],
                 histograms: [String: LatencyHistogram] = [:], checks: [CheckResult] = [],
-                violations: [Violation] = [], timeline: [TimelineEvent] = []) {
+                violations: [Violation] = [], timeline: [TimelineEvent] = [], timeSeries: [TimeSeries] = []) {
         self.timeline = timeline
+        self.timeSeries = timeSeries
         self.scenario = scenario
         self.mode = mode
         self.parameters = parameters

@@ -352,11 +352,12 @@ public enum SummaryBuilder {
         let nonEmpty = parts.filter { !$0.isEmpty }
         if nonEmpty.count >= 2 {
             var rng = SplitMix64(seed: bootstrapSeed)
-            let ci = bootstrapPercentileCI(histograms: nonEmpty, percentile: 99, resamples: bootstrapResamples, using: &rng)
+            let pooled = PooledBuckets(nonEmpty)
+            let ci = bootstrapPercentileCI(pooled: pooled, percentile: 99, resamples: bootstrapResamples, using: &rng)
             m.p99_ci95 = pair(ci.low * ms, ci.high * ms)
-            let ci50 = bootstrapPercentileCI(histograms: nonEmpty, percentile: 50, resamples: bootstrapResamples, using: &rng)
+            let ci50 = bootstrapPercentileCI(pooled: pooled, percentile: 50, resamples: bootstrapResamples, using: &rng)
             m.p50_ci95 = pair(ci50.low * ms, ci50.high * ms)
-            let ci999 = bootstrapPercentileCI(histograms: nonEmpty, percentile: 99.9, resamples: bootstrapResamples, using: &rng)
+            let ci999 = bootstrapPercentileCI(pooled: pooled, percentile: 99.9, resamples: bootstrapResamples, using: &rng)
             m.p999_ci95 = pair(ci999.low * ms, ci999.high * ms)
         }
         return m

@@ -120,3 +120,62 @@ final class ResultsStoreTests: XCTestCase {
         }
     }
 }
+
+final class TimeSeriesStoreTests: XCTestCase {
+    func testTimeSeriesAndEventsRoundTripAndUnpackThroughTheView() throws {
+        let path = temporaryPath()
+        var run = RunRecord(scenario: "s", mode: "sim", seed: 3, startedAt: "2026-01-01T00:00:00Z", wallSeconds: 1, events: 10,
+                            traceHash: "0123456789abcdef", passed: true)
+        run.timeSeries = [
+            TimeSeries(name: "publish_throughput", unit: "/s", windowNanos: 100_000_000, points: [2000, 0, nil, 1234.56789]),
+            TimeSeries(name: "leader.orders", unit: "node", windowNanos: 100_000_000, points: [1, 1, nil, 2]),
+        ]
+        run.timeline = [TimelineEvent(atNanos: 6_000_000_000, endNanos: 8_000_000_000, kind: "fault", description: "partition leader(orders)", nodes: ["n1"])]
+        try ResultsStore(path: path).append(run)
+        let store = try ResultsStore(path: path)
+        let loaded = try store.load(timeSeries: true).runs[0]
+        XCTAssertEqual(loaded.timeline, run.timeline)
+        XCTAssertEqual(loaded.timeSeries.map(\.name), ["leader.orders", "publish_throughput"])
+        XCTAssertEqual(loaded.timeSeries[1].points, [2000, 0, nil, 1234.57], "six significant digits, nulls kept")
+        XCTAssertEqual(try store.load().runs[0].timeSeries, [], "series are read only when asked for")
+        let rows = try store.dbQueue.read { db in
+            try Row.fetchAll(db, sql: "SELECT window, t_s, value FROM timeseries_points WHERE name = 'publish_throughput' ORDER BY window")
+        }
+        XCTAssertEqual(rows.count, 4)
+        XCTAssertEqual(rows[3]["t_s"] as Double?, 0.3)
+        XCTAssertNil(rows[2]["value"] as Double?)
+        XCTAssertEqual(rows[0]["value"] as Double?, 2000)
+    }
+
+    func testSchema3DatabaseIsMigratedKeepingItsTimeline() throws {
+        let path = temporaryPath()
+        // A schema-3 database as the previous build wrote it, with one live run and its timeline.
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try ResultsStore.migrator.migrate(queue, upTo: "v3-properties")
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO meta (id, schema_version, scenario, mode, description, created) VALUES (1, 3, 'old', 'live', '', 'x')")
+                try db.execute(sql: "INSERT INTO runs (scenario, mode, parameters, seed, started_at, wall_seconds, events, trace_hash, passed) VALUES ('old', 'live', '{}', 1, 'x', 1, 1, 'live', 1)")
+                try db.execute(sql: "INSERT INTO timeline (run_id, at_ns, kind, description, nodes) VALUES (1, 5, 'fault', 'crash leader(orders)', 'n1')")
+            }
+        }
+        let store = try ResultsStore(path: path)
+        let version = try store.dbQueue.read { try Int.fetchOne($0, sql: "SELECT schema_version FROM meta") }
+        XCTAssertEqual(version, 4)
+        let run = try store.load(timeSeries: true).runs[0]
+        XCTAssertEqual(run.timeline, [TimelineEvent(atNanos: 5, kind: "fault", description: "crash leader(orders)", nodes: ["n1"])])
+        XCTAssertEqual(run.timeSeries, [])
+    }
+
+    func testCorruptSeriesIsAClearError() throws {
+        let path = temporaryPath()
+        var run = RunRecord(scenario: "s", mode: "sim", seed: 3, startedAt: "x", wallSeconds: 1, events: 1, traceHash: "0", passed: true)
+        run.timeSeries = [TimeSeries(name: "throughput", unit: "/s", windowNanos: 1, points: [1])]
+        let store = try ResultsStore(path: path)
+        try store.append(run)
+        try store.dbQueue.write { try $0.execute(sql: "UPDATE timeseries SET points = 'not json'") }
+        XCTAssertThrowsError(try store.load(timeSeries: true)) {
+            XCTAssertEqual($0 as? ResultsError, .corruptTimeSeries(run: 1, name: "throughput"))
+        }
+    }
+}

@@ -90,7 +90,7 @@ final class ScenarioErrorTests: XCTestCase {
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:1:1: duraton: expected one of the keys name, description, duration, warmup, seeds, cluster, "
                 + "broker, services, auth, organisation, accounts, stations, workload, faults, nemesis, checks, slos, compare, live, "
-                + "hypothesis, rollbacks, regression, found unknown key 'duraton' (did you mean 'duration'?)",
+                + "hypothesis, rollbacks, regression, timeseries, found unknown key 'duraton' (did you mean 'duration'?)",
             "bad.yaml:1:1: duration: expected a positive duration such as 60s, found no 'duration' key ('duration' is required)",
         ])
     }

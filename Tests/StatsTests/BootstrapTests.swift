@@ -80,4 +80,30 @@ final class PooledBucketsTests: XCTestCase {
             }
         }
     }
+
+    /// Many parts (a 1000-seed swarm): the percentile comes from the cumulative table's binary
+    /// search, and must still equal the percentile of the repeated merge, one at a time and in a batch.
+    func testManyPartsUseTheCumulativeTableAndAgreeWithTheMerge() {
+        var rng = SplitMix64(seed: 7)
+        let parts: [LatencyHistogram] = (0..<120).map { i in
+            var h = LatencyHistogram()
+            if i % 17 == 0 { return h }  // empty seeds
+            for _ in 0..<400 { h.record(Int64(Double.random(in: 1e5...(1e6 * Double(1 + i % 9)), using: &rng))) }
+            return h
+        }
+        let pooled = PooledBuckets(parts)
+        XCTAssertGreaterThan(pooled.bucketCount, PooledBuckets.tableThreshold, "the test must exercise the table")
+        XCTAssertFalse(pooled.rowEnds.isEmpty)
+        let ps = [0.0, 1, 50, 90, 99, 99.9, 100]
+        for _ in 0..<20 {
+            let multiplicity = (0..<parts.count).map { _ in UInt64.random(in: 0...2, using: &rng) }
+            var merged = LatencyHistogram()
+            for (h, m) in zip(parts, multiplicity) { for _ in 0..<m { merged.merge(h) } }
+            let batch = pooled.percentiles(ps, multiplicity: multiplicity)
+            for (i, p) in ps.enumerated() {
+                XCTAssertEqual(pooled.percentile(p, multiplicity: multiplicity), merged.percentile(p), "p\(p)")
+                XCTAssertEqual(batch[i], merged.percentile(p), "batch p\(p)")
+            }
+        }
+    }
 }

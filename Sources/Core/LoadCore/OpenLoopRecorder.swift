@@ -31,6 +31,8 @@ public struct OpenLoopRecorder: Sendable, Equatable {
     public private(set) var errors: [String: Int] = [:]
     /// Successful completions per second of the run: index `i` counts those in `[i s, (i+1) s)`.
     public private(set) var completionsPerSecond: [Int] = []
+    /// Successes, failures and latencies window by window, warm-up included (the run's time series).
+    public private(set) var windows = WindowedOutcomes()
     /// Intervals with no acknowledgement on this connection, sorted and disjoint: the one before
     /// the first ack (from `Int64.min`), every gap between acks of at least `gapFloor`, and the
     /// one after the last ack (to `Int64.max`). Empty until the first ack. Kept this way rather
@@ -44,10 +46,19 @@ public struct OpenLoopRecorder: Sendable, Equatable {
         var bounded: Bool { from != .min && to != .max }
     }
 
-    public init(lateThreshold: Int64 = 1_000_000, gapFloor: Int64 = 10_000_000) {
+    public init(lateThreshold: Int64 = 1_000_000, gapFloor: Int64 = 10_000_000,
+                windowNanos: Int64 = TimeSeriesRecorder.defaultWindowNanos) {
         self.lateThreshold = lateThreshold
         self.gapFloor = gapFloor
+        windows = WindowedOutcomes(windowNanos: windowNanos)
     }
+
+    /// A request answered successfully at `at`, for the time series only (the warm-up's too;
+    /// `record` keeps the measured ones).
+    public mutating func windowSucceeded(at: Int64, latency: Int64) { windows.succeeded(at: at, latency: latency) }
+
+    /// A request that failed (error, time-out, given up, never sent) at `at`, for the time series.
+    public mutating func windowFailed(at: Int64, count: Int = 1) { windows.failed(at: at, count: count) }
 
     // MARK: Recording
 
@@ -125,6 +136,7 @@ public struct OpenLoopRecorder: Sendable, Equatable {
         }
         for (second, count) in other.completionsPerSecond.enumerated() { completionsPerSecond[second] += count }
         idle = Self.intersect(idle, other.idle, floor: gapFloor)
+        windows.merge(other.windows)
     }
 
     public static func merged(_ recorders: [OpenLoopRecorder]) -> OpenLoopRecorder {

@@ -58,7 +58,7 @@ final class HTTPLoadDriver: @unchecked Sendable {
         self.maxQueued = maxQueued
         timeoutNanos = settings.timeout.nanoseconds
         batchNanos = max(0, settings.batchInterval.nanoseconds)
-        tally = HTTPLoadTally(lateThreshold: settings.lateThreshold)
+        tally = HTTPLoadTally(lateThreshold: settings.lateThreshold, timeSeriesWindow: settings.timeSeriesWindow)
         done = loop.makePromise()
         if case .closedLoop(_, let first, _) = mode {
             nextClosedLoopIndex = first
@@ -147,10 +147,13 @@ final class HTTPLoadDriver: @unchecked Sendable {
         finished = true
         // Never sent: the run ended first.
         for _ in queue { tally.recorder.recordDropped() }
+        let t = now()
+        tally.recorder.windowFailed(at: t, count: queue.count)
         queue.removeAll()
         // Still unanswered at the hard deadline: well past their timeout.
         for connection in connections {
             for _ in connection.inFlight { tally.recorder.recordTimeout() }
+            tally.recorder.windowFailed(at: t, count: connection.inFlight.count)
             connection.inFlight.removeAll()
         }
         inFlight = 0
@@ -208,6 +211,7 @@ final class HTTPLoadDriver: @unchecked Sendable {
             queue.append(due)
         } else {
             tally.recorder.recordDropped()
+            tally.recorder.windowFailed(at: now())
         }
     }
 
@@ -234,6 +238,7 @@ final class HTTPLoadDriver: @unchecked Sendable {
         guard connection.connection?.send(spec, flush: false) == true else {
             // Not reachable: callers check `hasRoom` first. Counted rather than lost.
             tally.recorder.recordDropped()
+            tally.recorder.windowFailed(at: sent)
             return
         }
         let intended = isClosedLoop ? sent : due.intended
@@ -285,14 +290,17 @@ final class HTTPLoadDriver: @unchecked Sendable {
         case .ok:
             tally.ok += 1
             if timed { tally.recorder.record(intended: request.intended, sent: request.sent, completed: t) }
+            tally.recorder.windowSucceeded(at: t, latency: t - request.intended)
         case .rejected(let kind):
             tally.outcomes[kind, default: 0] += 1
+            tally.recorder.windowFailed(at: t)
             if timed && settings.timeRejections {
                 tally.recorder.record(intended: request.intended, sent: request.sent, completed: t)
             }
         case .error(let kind):
             tally.outcomes[kind, default: 0] += 1
             tally.recorder.recordError(kind: kind)
+            tally.recorder.windowFailed(at: t)
         }
         refill(connection)
         finishIfDrained()
@@ -305,6 +313,7 @@ final class HTTPLoadDriver: @unchecked Sendable {
     fileprivate func closed(_ connection: LoadConnection, error: HTTPClientError) {
         connection.connection = nil
         for _ in connection.inFlight { tally.recorder.recordError(kind: error.kind) }
+        tally.recorder.windowFailed(at: now(), count: connection.inFlight.count)
         tally.transportErrors += connection.inFlight.count
         inFlight -= connection.inFlight.count
         connection.inFlight.removeAll()
@@ -322,6 +331,7 @@ final class HTTPLoadDriver: @unchecked Sendable {
             guard let oldest = connection.inFlight.first, t - oldest.sent >= timeoutNanos else { continue }
             tally.recorder.recordTimeout()
             for _ in connection.inFlight.dropFirst() { tally.recorder.recordError(kind: HTTPClientError.connectionClosed.kind) }
+            tally.recorder.windowFailed(at: t, count: connection.inFlight.count)
             tally.transportErrors += connection.inFlight.count - 1
             inFlight -= connection.inFlight.count
             connection.inFlight.removeAll()

@@ -103,8 +103,8 @@ struct HTTPLoadTally {
     var firstIntended: Int64?
     var lastCompletion: Int64?
 
-    init(lateThreshold: Int64) {
-        recorder = OpenLoopRecorder(lateThreshold: lateThreshold)
+    init(lateThreshold: Int64, timeSeriesWindow: Int64 = 1_000_000_000) {
+        recorder = OpenLoopRecorder(lateThreshold: lateThreshold, windowNanos: timeSeriesWindow)
     }
 
     mutating func count(status: Int) {

@@ -48,6 +48,8 @@ public struct OpenLoopHTTPLoad: Sendable {
     /// answer). Off when the latency must describe successful requests only, as the
     /// simulator's `request_latency` does.
     public var timeRejections = true
+    /// The width of the windows of the run's time series (throughput, error rate, latency).
+    public var timeSeriesWindow: Int64 = 1_000_000_000
 
     public init(host: String, port: Int, connections: Int, maxInFlightPerConnection: Int = 1,
                 timeout: TimeAmount = .seconds(5), maxQueued: Int = 100_000) {

@@ -1,3 +1,4 @@
+import Stats
 import FaultPlan
 import Foundation
 import Live

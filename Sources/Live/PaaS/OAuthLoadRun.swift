@@ -95,6 +95,7 @@ public struct OAuthLoadRun: Sendable {
                                         maxInFlightPerConnection: max(1, min(live.maxInFlight, 64)), timeout: timeout)
             load.measureFrom = measureFrom
             load.timeRejections = false  // request_latency times successful requests, as simulated
+            load.timeSeriesWindow = scenario.timeSeriesWindow
             let stride = entries.count
             runs.append(Task {
                 try await load.run(intended: schedule, start: start, group: group, request: { i in
@@ -271,7 +272,8 @@ public struct OAuthLoadRun: Sendable {
             scenario: scenario.name, mode: "live", parameters: parameters, seed: seed,
             startedAt: ISO8601DateFormatter().string(from: started), wallSeconds: Date().timeIntervalSince(started),
             events: UInt64(result.completed), traceHash: "live", passed: checks.allSatisfy(\.passed),
-            metrics: metrics, metricUnits: units, histograms: histograms, checks: checks, violations: violations)
+            metrics: metrics, metricUnits: units, histograms: histograms, checks: checks, violations: violations,
+            timeSeries: recorder.windows.series(latencyName: "request_latency"))
     }
 }
 

@@ -1,3 +1,4 @@
+import Stats
 import Experiment
 import Foundation
 import LoadCore

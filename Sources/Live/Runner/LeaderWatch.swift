@@ -1,3 +1,4 @@
+import Stats
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore

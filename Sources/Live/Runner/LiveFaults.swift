@@ -278,14 +278,14 @@ struct LiveFaults: Sendable {
                 lastLeaders = leaders
                 let planned = FaultPlanner.plan(fault.action, in: view, &rng)
                 operations = planned.operations
-                keyword = Self.describe(fault.action)
+                keyword = fault.action.described
                 kind = "fault"
                 targets = planned.targets
                 if let undo = planned.undo { undos[index] = (undo, planned.operations) }
                 timeline.fired(index: index, at: at, leftUndo: planned.undo != nil)
             case .undo(let index):
                 operations = undos.removeValue(forKey: index).map(restore) ?? []
-                keyword = "undo " + Self.describe(scenario.faults[index].action)
+                keyword = "undo " + scenario.faults[index].action.described
                 kind = "undo"
             case .nemesisStrike(let tick):
                 guard let spec = scenario.nemesis, let plan = nemesisPlan else { continue }
@@ -405,7 +405,7 @@ struct LiveFaults: Sendable {
             var targets = planned.targets
             if targets.isEmpty { targets = planned.operations.first.map(Self.nodes) ?? [] }
             let names = targets.map { environment.nodeNames[$0] }
-            let description = "rollback " + Self.describe(step.action) + (failure.map { " failed: \($0)" } ?? "")
+            let description = "rollback " + step.action.described + (failure.map { " failed: \($0)" } ?? "")
             let t = now()
             log(String(format: "t=%.3fs %@ → %@", Double(t) / 1e9, description, names.isEmpty ? "no node" : names.joined(separator: ", ")))
             fired.append(Fired(at: t, kind: "rollback", action: description, nodes: names, leaderCrash: false))
@@ -436,10 +436,6 @@ struct LiveFaults: Sendable {
     }
 
     /// "crash leader(orders)": the action and what it was aimed at, for the run's log.
-    static func describe(_ action: FaultAction) -> String {
-        ([action.keyword] + action.selectors.map { "\($0)" }).joined(separator: " ")
-    }
-
     /// The cluster as the plan needs it now: each stream's leader and replicas from the
     /// cluster's metadata, the metadata leader, and which processes are down or stopped.
     private func snapshot(_ conditions: [NodeCondition]) async -> ClusterSnapshot {

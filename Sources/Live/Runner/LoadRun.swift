@@ -138,7 +138,7 @@ public struct LoadRun: Sendable {
                     producer: producer, stream: workload.stream, transport: transport, schedule: schedule,
                     payloadSize: max(1, workload.sizeBytes), maxInFlight: live.maxInFlight, timeoutNanos: workload.timeout,
                     retries: workload.retries, runStart: runStart, measureFrom: scenario.warmup,
-                    recentWindow: scenario.hypothesis.map { $0.window + 1_000_000_000 }))
+                    recentWindow: scenario.hypothesis.map { $0.window + 1_000_000_000 }, timeSeriesWindow: scenario.timeSeriesWindow))
             }
         }
         // Connect everyone before time zero.
@@ -367,7 +367,27 @@ public struct LoadRun: Sendable {
             metrics: metrics, metricUnits: units, histograms: histograms, checks: checkResults, violations: violations,
             timeline: (faultLog.map { TimelineEvent(atNanos: $0.at, kind: $0.kind, description: $0.action, nodes: $0.nodes) } + leaderChanges
                        + (hypothesis.map(HypothesisWatch.timeline) ?? []))
-                .sorted { $0.atNanos < $1.atNanos })
+                .sorted { $0.atNanos < $1.atNanos },
+            timeSeries: (recorder.windows.series(latencyName: "publish_latency", throughputName: "publish_throughput",
+                                                 errorName: "publish_error_rate")
+                         + Self.leaderSeries(leaderChanges, streams: Set(scenario.publishes.map(\.stream)).sorted(),
+                                             nodes: environment.nodeNames, window: recorder.windows.windowNanos,
+                                             windows: recorder.windows.succeeded.count))
+                .sorted { $0.name < $1.name })
+    }
+
+    /// Each stream's leader window by window (1-based node number, as the simulator's
+    /// `leader.<stream>` series), from the leader changes the watch saw.
+    static func leaderSeries(_ changes: [TimelineEvent], streams: [String], nodes: [String], window: Int64, windows: Int) -> [TimeSeries] {
+        guard windows > 0 else { return [] }
+        var recorder = TimeSeriesRecorder(window: window, span: window * Int64(windows), maxWindows: windows)
+        let handles = streams.map { recorder.gauge("leader.\($0)", unit: "node") }
+        for change in changes where change.kind == "leader" {
+            guard let stream = streams.firstIndex(where: { change.description.hasPrefix($0 + ": ") }) else { continue }
+            let node = change.nodes.first.flatMap { nodes.firstIndex(of: $0) }
+            recorder.set(handles[stream], at: change.atNanos, node.map { Double($0 + 1) } ?? .nan)
+        }
+        return recorder.finished()
     }
 
     /// A digest of what was read back (stream, offset, producer, sequence), as the run's hash:

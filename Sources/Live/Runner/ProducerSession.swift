@@ -1,3 +1,4 @@
+import Stats
 import Clients
 import LoadCore
 import NIOCore
@@ -84,8 +85,9 @@ public final class ProducerSession: @unchecked Sendable {
 
     public init(producer: UInt32, stream: String, transport: PublishTransport, schedule: ArrivalSchedule, payloadSize: Int,
                 maxInFlight: Int, timeoutNanos: Int64, retries: Int, runStart: NIODeadline, measureFrom: Int64 = 0,
-                recentWindow: Int64? = nil) {
+                recentWindow: Int64? = nil, timeSeriesWindow: Int64 = TimeSeriesRecorder.defaultWindowNanos) {
         self.measureFrom = measureFrom
+        recorder = OpenLoopRecorder(windowNanos: timeSeriesWindow)
         recent = recentWindow.map { RecentOutcomes(keep: $0) }
         self.producer = producer
         self.stream = stream
@@ -197,10 +199,12 @@ public final class ProducerSession: @unchecked Sendable {
         case .acked(let slot, _, let intended, let sent, _):
             let completed = core.ledger.ackedAt[slot]
             if intended >= measureFrom { recorder.record(intended: intended, sent: sent, completed: completed) }
+            recorder.windowSucceeded(at: completed, latency: completed - intended)
             ackTimes.append((sent, completed))
             recent?.acked(at: completed, latency: completed - intended)
         case .failed(_, let failure):
             recent?.failed(at: now())
+            recorder.windowFailed(at: now())
             switch failure {
             case .refused(let kind): recorder.recordError(kind: kind)
             case .lost: recorder.recordError(kind: "connection lost")
@@ -210,6 +214,7 @@ public final class ProducerSession: @unchecked Sendable {
         case .dropped(let count):
             // Never sent: the schedule wanted them, the run ended first.
             for _ in 0..<count { recorder.recordDropped() }
+            recorder.windowFailed(at: now(), count: count)
         case .finished:
             finish()
         }

@@ -49,6 +49,8 @@ public struct Scenario: Sendable {
     public var rollbacks: [RollbackStep] = []
     /// `regression:` — what `faultline compare` counts as a regression (ignored by the runs).
     public var regression: RegressionSpec?
+    /// `timeseries.window` — the width (ns) of the windows of every run's time series (Results/README.md).
+    public var timeSeriesWindow: Int64 = 1_000_000_000
 
     public static let knownChecks: [String] =
         CheckCatalog.stationChecks + CheckCatalog.generalChecks + CheckCatalog.brokerChecks + CheckCatalog.meshChecks
@@ -466,6 +468,11 @@ public struct SLOSpec: Sendable, Equatable {
 
 extension FaultAction {
     /// Node selectors this action mentions (for validation before the run).
+    /// The action as logs and timelines name it: its keyword and selectors, e.g. "crash leader(orders)".
+    public var described: String {
+        ([keyword] + selectors.map { "\($0)" }).joined(separator: " ")
+    }
+
     public var selectors: [Selector] {
         switch self {
         case .crash(let s), .restart(let s), .pause(let s), .resume(let s): return [s]

@@ -6,7 +6,7 @@ public enum ScenarioLoader {
     public static let topLevelKeys = [
         "name", "description", "duration", "warmup", "seeds", "cluster", "broker", "services", "auth", "organisation",
         "accounts", "stations", "workload", "faults", "nemesis", "checks", "slos", "compare", "live", "hypothesis", "rollbacks",
-        "regression",
+        "regression", "timeseries",
     ]
 
     /// Reads and validates a scenario file. `overrides` are `key.path=value` strings (`--set`).
@@ -244,6 +244,7 @@ struct ScenarioBuilder {
         let hypothesis = f["hypothesis"].flatMap { self.hypothesis($0, "hypothesis") }
         let rollbacks = f["rollbacks"].map { self.rollbacks($0, "rollbacks", names: names) } ?? []
         let regression = f["regression"].flatMap { self.regression($0, "regression") }
+        let timeSeriesWindow = f["timeseries"].flatMap { self.timeSeriesWindow($0, "timeseries") }
 
         guard let duration else { return nil }
         var scenario = Scenario(name: name, description: description, duration: duration, warmup: warmup, seeds: seeds,
@@ -262,8 +263,21 @@ struct ScenarioBuilder {
         scenario.hypothesis = hypothesis
         scenario.regression = regression
         scenario.rollbacks = rollbacks
+        if let timeSeriesWindow { scenario.timeSeriesWindow = timeSeriesWindow }
         if let hypothesis { checkHypothesisFits(hypothesis, scenario) }
         return scenario
+    }
+
+    /// `timeseries: { window: 1s }` — the width of the windows of the run's time series.
+    private func timeSeriesWindow(_ node: SourceNode, _ path: String) -> Int64? {
+        guard let f = reader.fields(node, path, allowed: ["window"], what: "a mapping such as { window: 1s }") else { return nil }
+        guard let window = f["window"] else { return nil }
+        guard let nanos = reader.duration(window, path + ".window", positive: true) else { return nil }
+        if nanos < Nanos.millisecond {
+            reader.fail(window, path + ".window", expected: "a window of at least 1ms")
+            return nil
+        }
+        return nanos
     }
 
     /// The hypothesis needs a method to be checked around, room for its window before the method

@@ -96,10 +96,13 @@ extension Simulation {
         faultRng = rng
         let undo = carryOut(planned)
         traceFault("fault_action", action: fault.action.keyword, targets: planned.targets)
+        var end: VirtualTime?
         if let duration = fault.duration, let undo {
             faultUndo[index] = undo
             cluster.schedule(.undoFault(index: Int32(index)), at: cluster.now + duration)
+            end = cluster.now + duration
         }
+        cluster.note("fault", fault.action.described, nodes: planned.targets, until: end)
         noteHealth()
     }
 
@@ -115,6 +118,8 @@ extension Simulation {
             nemesisUndo[tick] = undo
             cluster.schedule(.nemesisHeal(tick: Int32(tick)), at: cluster.now + plan.duration)
         }
+        cluster.note("nemesis", "nemesis \(strike.choice.rawValue)", nodes: strike.targets,
+                     until: undo == nil ? nil : cluster.now + plan.duration)
         noteHealth()
     }
 
@@ -240,6 +245,7 @@ extension Simulation {
     /// does, and is down as after a crash (its unsynced writes are lost with it).
     mutating func failStop(_ node: NodeID) {
         traceFault("fail_stop", action: "fsync failed (EIO)", targets: [node])
+        cluster.note("exit", "fsync failed (EIO): the node stops itself", nodes: [node])
         broker?.world.failStops += 1
         crash(node)
         noteHealth()

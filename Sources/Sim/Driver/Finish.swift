@@ -98,6 +98,8 @@ extension Simulation {
             metricUnits: units,
             histograms: histograms,
             checks: checks,
-            endTime: end)
+            endTime: end,
+            timeline: cluster.timeline,
+            timeSeries: finishedSeries(end: end))
     }
 }

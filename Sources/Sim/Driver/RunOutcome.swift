@@ -13,6 +13,10 @@ public struct RunOutcome: Sendable {
     public var histograms: [String: LatencyHistogram]
     public var checks: [CheckReport]
     public var endTime: VirtualTime
+    /// Faults, heals, crashes and leader changes in virtual time.
+    public var timeline: [TimelineEvent] = []
+    /// Throughput, error rate, latency percentiles and the models' gauges, window by window.
+    public var timeSeries: [TimeSeries] = []
 
     /// Every requested check held (SLOs are judged over all seeds, by the summary).
     public var passed: Bool { checks.allSatisfy(\.passed) }

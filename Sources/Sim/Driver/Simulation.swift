@@ -30,6 +30,8 @@ public struct Simulation {
     var accounts: AccountsState?
 
     var trace = TraceHasher()
+    /// The models' gauges, sampled at window boundaries (`RunSeries.swift`).
+    var gauges = SimGauges()
 
     // The fault schedule and the nemesis (the run's, not a model's: they act on the cluster
     // and on every model).
@@ -126,6 +128,7 @@ public struct Simulation {
     public mutating func run(trace sink: TraceSink? = nil) -> RunOutcome {
         cluster.traceSink = sink
         if options.injectHashOrderDependence { foldHashOrderDependence() }
+        declareSeries()
         scheduleInitialEvents()
 
         // With a broker, the run continues past `duration` into the liveness phase until the
@@ -134,12 +137,14 @@ public struct Simulation {
         var processed: UInt64 = 0
         while let next = cluster.queue.nextTime, next <= end, processed < options.maxEvents, !cluster.stopRequested {
             guard let event = cluster.queue.popNext() else { break }
+            if event.time >= gauges.nextSample { sampleSeries(upTo: event.time) }
             cluster.now = event.time
             processed += 1
             record(event)
             handle(event.payload)
         }
         if broker == nil || !cluster.stopRequested { cluster.now = end }
+        sampleSeries(upTo: cluster.now)
         measureSingleAccountBaseline()
         return finish(events: processed)
     }
@@ -206,6 +211,7 @@ public struct Simulation {
             if let undo = faultUndo[Int(index)] {
                 faultUndo[Int(index)] = nil
                 apply(undo)
+                cluster.note("undo", "undo " + scenario.faults[Int(index)].action.described)
             }
             noteHealth()
         case .nemesisStrike(let tick):
@@ -214,6 +220,7 @@ public struct Simulation {
             if let undo = nemesisUndo[Int(tick)] {
                 nemesisUndo[Int(tick)] = nil
                 apply(undo)
+                cluster.note("heal", "nemesis heal")
             }
             noteHealth()
         case .endSafetyPhase:
@@ -224,6 +231,7 @@ public struct Simulation {
     /// The scheduled duration of a broker run is over: every fault is healed, then the broker's
     /// liveness phase begins.
     mutating func endSafetyPhase() {
+        cluster.note("heal", "end of the safety phase: every fault healed")
         for node in cluster.clusterNodes where cluster.processes[node].state == .crashed { restart(node) }
         resume(cluster.clusterNodes.filter { cluster.processes[$0].state == .paused })
         cluster.network.healPartitions()

@@ -24,6 +24,9 @@ struct VirtualCluster {
     /// Events that reached a paused process, delivered in order when it resumes.
     var heldWhilePaused: [[SimEvent]]
     var requests: RequestBook
+    /// The models' time series (the requests' own are in `requests`) and the run's timeline.
+    var series: TimeSeriesRecorder
+    var timeline: [TimelineEvent] = []
     var traceSink: TraceSink?
     /// A model asks the run to stop early (the broker's liveness phase saw the cluster converge).
     var stopRequested = false
@@ -43,7 +46,18 @@ struct VirtualCluster {
         crossZoneRng = root.stream("network.cross-zone")
         heldWhilePaused = Array(repeating: [], count: processes.count)
         let longestTimeout = (scenario.workload.compactMap(\.timeout) + scenario.meshWorkloads.compactMap(\.timeout)).max() ?? 0
-        requests = RequestBook(warmup: scenario.warmup, liveness: LivenessAfterHeal(grace: max(Nanos.second, longestTimeout)))
+        // A broker run goes on past `duration` into its liveness phase (at most this long).
+        let span = scenario.broker == nil ? scenario.duration : scenario.duration + 60 * Nanos.second
+        series = TimeSeriesRecorder(window: scenario.timeSeriesWindow, span: span)
+        requests = RequestBook(warmup: scenario.warmup, liveness: LivenessAfterHeal(grace: max(Nanos.second, longestTimeout)),
+                               series: TimeSeriesRecorder(window: scenario.timeSeriesWindow, span: span),
+                               hasRequests: !scenario.workload.isEmpty || !scenario.meshWorkloads.isEmpty)
+    }
+
+    /// A line of the run's timeline, now.
+    mutating func note(_ kind: String, _ description: String, nodes: [NodeID] = [], until end: VirtualTime? = nil) {
+        timeline.append(TimelineEvent(atNanos: now, endNanos: end, kind: kind, description: description,
+                                      nodes: nodes.map { processes[$0].name }))
     }
 
     // MARK: - The agenda (one overload per model's events, so model code names only its own)
@@ -108,10 +122,20 @@ struct RequestBook {
     var latency = LatencyHistogram()
     var latencySum: Double = 0
     var latencyCount: UInt64 = 0
+    /// Per window, warm-up included: successes per second, the error rate, latency percentiles.
+    var series: TimeSeriesRecorder
+    let throughputSeries: TimeSeriesRecorder.Handle?
+    let errorSeries: TimeSeriesRecorder.Handle?
+    let latencySeries: TimeSeriesRecorder.Handle?
 
-    init(warmup: VirtualTime, liveness: LivenessAfterHeal) {
+    init(warmup: VirtualTime, liveness: LivenessAfterHeal, series: TimeSeriesRecorder, hasRequests: Bool) {
         self.warmup = warmup
         self.liveness = liveness
+        var series = series
+        throughputSeries = hasRequests ? series.rate("throughput") : nil
+        errorSeries = hasRequests ? series.ratio("error_rate") : nil
+        latencySeries = hasRequests ? series.latency("request_latency") : nil
+        self.series = series
     }
 
     /// A new request of `workload` leaves the load driver now; returns its id.
@@ -138,7 +162,16 @@ struct RequestBook {
     }
 
     mutating func conclude(_ request: UInt64, _ outcome: RequestOutcome, at now: VirtualTime) {
+        let first = ledger.outcome(of: request) == .pending
         ledger.finished(request, outcome, at: now)
         liveness.finished(request, outcome, at: now)
+        // A late or duplicate answer counts once, as its first outcome.
+        if first, let errorSeries, let throughputSeries, let latencySeries {
+            series.trial(errorSeries, at: now, hit: outcome != .succeeded)
+            if outcome == .succeeded {
+                series.count(throughputSeries, at: now)
+                series.latency(latencySeries, at: now, now - start[Int(request)])
+            }
+        }
     }
 }

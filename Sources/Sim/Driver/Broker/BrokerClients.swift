@@ -117,6 +117,11 @@ extension BrokerModel {
             cluster.schedule(.publishTimeout(request: UInt64(p), attempt: kind), at: cluster.now + after)
         case .acked(let slot, _, let intended, let sent, let offset):
             if intended >= cluster.scenario.warmup { world.publishLatency.record(cluster.now - intended) }
+            if let series = world.publishSeries {
+                cluster.series.count(series.throughput, at: cluster.now)
+                cluster.series.trial(series.errors, at: cluster.now, hit: false)
+                cluster.series.latency(series.latency, at: cluster.now, cluster.now - intended)
+            }
             let stream = world.publishers[p].stream
             if world.spec.ackPolicy == .all {
                 let message = world.publishers[p].core.message(atSlot: slot)
@@ -128,8 +133,14 @@ extension BrokerModel {
                 world.failoverTime.record(cluster.now - lost)
                 world.leaderLostAt[stream] = nil
             }
-        case .failed, .dropped, .finished:
-            break  // counted in the core's ledger
+        case .failed, .dropped:
+            // Counted in the core's ledger; the series sees the give-up when it happens.
+            if let series = world.publishSeries {
+                let count = if case .dropped(let count) = effect { count } else { 1 }
+                for _ in 0..<count { cluster.series.trial(series.errors, at: cluster.now, hit: true) }
+            }
+        case .finished:
+            break
         }
     }
 

@@ -41,6 +41,8 @@ extension BrokerModel {
         world.up = Array(repeating: false, count: count + 1)
         world.replicaTick = ReplicaConfig(scenario: spec, brokerID: BrokerID(0)).tickIntervalNanos
         world.tracedEpoch = Array(repeating: 0, count: streams)
+        world.timelineEpoch = Array(repeating: 0, count: streams)
+        world.timelineLeader = Array(repeating: nil, count: streams)
         world.hosts = (0...count).map { node in replicaNodes.map { $0.contains(node) } }
         world.committedMeasured = Array(repeating: 0, count: streams)
         return world
@@ -286,6 +288,18 @@ extension BrokerModel {
             line.add("epoch", state.epoch)
             line.add("isr", state.isr.map { cluster.processes[Int($0.rawValue)].name }.joined(separator: ","))
             sink.write(line: line.json)
+        }
+        if state.epoch > world.timelineEpoch[stream] {
+            // The first node to apply a new stream state: a leader change goes on the timeline.
+            world.timelineEpoch[stream] = state.epoch
+            let leader = state.leader.map { Int($0.rawValue) }
+            if leader != world.timelineLeader[stream] {
+                let was = world.timelineLeader[stream].map { cluster.processes[$0].name } ?? "none"
+                let now = leader.map { cluster.processes[$0].name } ?? "none"
+                cluster.note("leader", "\(state.name): \(was) → \(now)",
+                             nodes: leader.map { [$0] } ?? [])
+                world.timelineLeader[stream] = leader
+            }
         }
         if let leader = state.leader {
             world.leaderEpochs.becameLeader(stream: stream, node: Int(leader.rawValue), epoch: state.leaderEpoch, at: cluster.now,

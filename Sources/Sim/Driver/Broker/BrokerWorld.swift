@@ -134,6 +134,11 @@ struct BrokerWorld: Sendable {
     var hosts: [[Bool]] = []
     /// Newest stream state epoch already written to the trace, per stream.
     var tracedEpoch: [UInt64] = []
+    /// Per stream: the newest stream state the timeline has seen, and its leader.
+    var timelineEpoch: [UInt64] = []
+    var timelineLeader: [NodeID?] = []
+    /// The clients' time series (nil without publishers).
+    var publishSeries: PublishSeries?
     var mail: [BrokerMail?] = []
     var freeMail: [Int32] = []
     var publishers: [SimPublisher] = []

@@ -5,13 +5,19 @@ import Results
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Re-render a results folder (or its results.sqlite) as Markdown, JSON or CSV.")
+        abstract: "Re-render a results folder (or its results.sqlite) as Markdown, JSON or CSV; draw its plots and HTML report.")
 
     @Argument(help: "A results folder or a results.sqlite file.")
     var source: String
 
     @Option(name: .long, help: "md, json or csv.")
     var format: String = "md"
+
+    @Flag(name: .long, help: "Also draw the results' charts into DIR/plots and link them from DIR/report.md (matplotlib, through python/faultline_plots).")
+    var plots = false
+
+    @Flag(name: .long, help: "Also write DIR/report.html: the report with its charts inline, one self-contained file (implies --plots).")
+    var html = false
 
     func run() throws {
         guard let format = ReportFormat(rawValue: format) else {
@@ -32,5 +38,17 @@ struct ReportCommand: ParsableCommand {
             throw BadInput("\(database): not a Faultline results database (\(error))")
         }
         print(ReportRenderer.render(set, format: format))
+        guard plots || html else { return }
+        let folder = isDirectory.boolValue ? source : (source as NSString).deletingLastPathComponent
+        let reportPath = (folder.isEmpty ? "." : folder) + "/report.md"
+        if !FileManager.default.fileExists(atPath: reportPath) {
+            // A bare results.sqlite: the plots link from a report next to it.
+            try ReportRenderer.render(set, format: .md).write(toFile: reportPath, atomically: true, encoding: .utf8)
+        }
+        let helper = try PlotHelper.locate()
+        try helper.ensureRequirements { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let status = try helper.draw(folder: folder.isEmpty ? "." : folder, html: html)
+        if status == 2 { throw BadInput("\(source): the plot helper refused these results (its message is above)") }
+        guard status == 0 else { throw InternalFailure("the plot helper failed (exit \(status))") }
     }
 }

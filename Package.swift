@@ -157,6 +157,9 @@ let package = Package(
             "Stats", "Sampling",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // Sweeps beyond one process: a job plan (scenario and binary by hash, parameters × seeds),
+        // its shards and the checked merge of their results, for any engine (Dask: python/faultline_dask).
+        .target(name: "JobPlans", dependencies: ["Results"], path: "Sources/Shared/JobPlans"),
         // LogStore's file-system seam over the simulated disk: the simulator runs the live
         // broker's storage and recovery code. Beside the kernel, not in it (SimCore stays free of
         // any core), and in its own module so LogStore's tests reach it without the whole driver.
@@ -169,7 +172,7 @@ let package = Package(
         // accounts), each a value type owning its events and state.
         .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver"),
         .executableTarget(name: "FaultlineCLI", dependencies: [
-            "Sim", "Scenario", "Results", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
+            "Sim", "Scenario", "Results", "JobPlans", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -213,6 +216,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Stats", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "JobPlansTests", dependencies: ["JobPlans", "Results"]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Scenario", "SimCore", "Stats"]),
         .testTarget(name: "CLITests", dependencies: ["FaultlineCLI"]),
         // Reads Sources/ and Package.swift: layering and naming rules as tests.

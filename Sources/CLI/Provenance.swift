@@ -23,14 +23,7 @@ enum ProvenanceFacts {
 
     /// FNV-1a 64 of the file's bytes, as 16 hex digits: enough to tell an edited file.
     static func fileHash(_ path: String) -> String? {
-        guard !path.isEmpty, let data = FileManager.default.contents(atPath: path) else { return nil }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        ContentHash.hex(ofFile: path)
     }
 
     static func hostFacts() -> [String: String] {

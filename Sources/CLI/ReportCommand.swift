@@ -45,9 +45,9 @@ struct ReportCommand: ParsableCommand {
             // A bare results.sqlite: the plots link from a report next to it.
             try ReportRenderer.render(set, format: .md).write(toFile: reportPath, atomically: true, encoding: .utf8)
         }
-        let helper = try PlotHelper.locate()
-        try helper.ensureRequirements { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        let status = try helper.draw(folder: folder.isEmpty ? "." : folder, html: html)
+        let helper = try PythonHelper.locate(package: "faultline_plots", neededFor: "--plots")
+        try helper.ensureRequirements(imports: "matplotlib, pandas, numpy, markdown") { printError($0) }
+        let status = try helper.runModule("faultline_plots", [folder.isEmpty ? "." : folder] + (html ? ["--html"] : []))
         if status == 2 { throw BadInput("\(source): the plot helper refused these results (its message is above)") }
         guard status == 0 else { throw InternalFailure("the plot helper failed (exit \(status))") }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JobPlans
 import Results
 import Scenario
 import Sim
@@ -55,6 +56,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: SeedOptions
 
+    @OptionGroup var distribution: DistributionOptions
+
     func run() throws {
         let overrides = try options.allOverrides()
         var model = try ScenarioLoader.load(path: scenario, overrides: overrides)
@@ -64,6 +67,9 @@ struct RunCommand: ParsableCommand {
             (jobs, model) = try parameterJobs(scenarioPath: scenario, overrides: overrides,
                                               axes: model.compare.map { ($0.key, $0.values) }, options: options)
         }
+        let axes = model.compare.map { JobPlan.Axis(key: $0.key, values: $0.values) }
+        if try distribution.handle(jobs: jobs, scenario: model, scenarioPath: scenario, overrides: overrides, axes: axes,
+                                   label: "seeds", options: options) { return }
         let output = try OutputFolder(requested: options.out, scenarioName: model.name)
         let set = try execute(jobs: jobs, scenario: model, output: output, threads: options.threads, label: "seeds", overrides: overrides)
         try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides, junit: options.junit)
@@ -72,8 +78,9 @@ struct RunCommand: ParsableCommand {
 
 /// Shared by run and sweep: runs the jobs into a fresh store and returns what it holds.
 func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads: Int, label: String,
-             overrides: [String]) throws -> RunSet {
-    let store = try openResultsStore(output, scenario: scenario, mode: "sim", overrides: overrides)
+             overrides: [String], properties: [String: String]? = nil, durable: Bool = true) throws -> RunSet {
+    let store = try openResultsStore(output, scenario: scenario, mode: "sim", overrides: overrides, properties: properties,
+                                     durable: durable)
     let runner = SeedRunner(store: store, progress: Progress(total: jobs.count, label: label))
     _ = try runner.run(jobs, threads: threads)
     do {
@@ -85,13 +92,15 @@ func execute(jobs: [SeedJob], scenario: Scenario, output: OutputFolder, threads:
 
 /// A fresh results database in `output` with the scenario's header (name, mode, SLOs) and what
 /// produced it (`ResultsProperty`: the scenario file's hash, the overrides, the regression limits,
-/// Faultline's version, the host), which `compare` and `baseline` read.
-func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String, overrides: [String]) throws -> ResultsStore {
+/// Faultline's version, the host), which `compare` and `baseline` read. A shard records its
+/// plan's `properties` instead (what the planning machine recorded, so that a merge says the same).
+func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String, overrides: [String],
+                      properties: [String: String]? = nil, durable: Bool = true) throws -> ResultsStore {
     do {
-        let store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()))
+        let store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()), durable: durable)
         try store.setHeader(scenario: scenario.name, mode: mode, description: scenario.description,
                             slos: scenario.slos.map { StoredSLO(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
-        try store.setProperties(ProvenanceFacts.properties(scenario: scenario, overrides: overrides))
+        try store.setProperties(properties ?? ProvenanceFacts.properties(scenario: scenario, overrides: overrides))
         return store
     } catch {
         throw InternalFailure("cannot create \(output.database): \(error)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JobPlans
 import Scenario
 
 struct SweepCommand: ParsableCommand {
@@ -15,6 +16,8 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var options: SeedOptions
 
+    @OptionGroup var distribution: DistributionOptions
+
     func run() throws {
         guard !vary.isEmpty else { throw BadInput("sweep needs at least one --vary key.path=v1,v2,...") }
         let varied = try vary.map(Self.parseAxis)
@@ -24,6 +27,9 @@ struct SweepCommand: ParsableCommand {
         let compared = base.compare.filter { axis in !varied.contains { $0.key == axis.key } }.map { ($0.key, $0.values) }
         let (jobs, first) = try parameterJobs(scenarioPath: scenario, overrides: overrides,
                                               axes: compared + varied, options: options)
+        let axes = (compared + varied).map { JobPlan.Axis(key: $0.0, values: $0.1) }
+        if try distribution.handle(jobs: jobs, scenario: first, scenarioPath: scenario, overrides: overrides, axes: axes,
+                                   label: "sweep", options: options) { return }
         let output = try OutputFolder(requested: options.out, scenarioName: first.name)
         let set = try execute(jobs: jobs, scenario: first, output: output, threads: options.threads, label: "sweep", overrides: overrides)
         try finishRun(set: set, output: output, scenarioPath: scenario, overrides: overrides, junit: options.junit)

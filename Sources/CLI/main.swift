@@ -13,7 +13,8 @@ struct Faultline: ParsableCommand {
         version: FaultlineVersion.current,
         subcommands: [RunCommand.self, ValidateCommand.self, ReplayCommand.self, SweepCommand.self,
                       ReportCommand.self, BenchCommand.self, LoadCommand.self, ChaosCommand.self, ClusterCommand.self, ServeCommand.self,
-                      CalibrateCommand.self, BenchPaaSCommand.self, CompareCommand.self, BaselineCommand.self])
+                      CalibrateCommand.self, BenchPaaSCommand.self, CompareCommand.self, BaselineCommand.self,
+                      RunJobsCommand.self, MergeCommand.self])
 }
 
 // ArgumentParser's own exit code for usage errors is 64; Faultline's contract says 2.

@@ -122,11 +122,13 @@ public enum ReportRenderer {
         out.append("## Runs")
         out.append("")
         let sweep = doc.groups != nil
+        // Wall time is a fact about the host, shown for live runs only (simulated runs' is in results.sqlite).
+        let wall = doc.runs.contains { $0.wall_seconds != nil }
         out.append(contentsOf: table(
-            (sweep ? ["parameters"] : []) + ["seed", "passed", "events", "wall s", "trace hash"],
+            (sweep ? ["parameters"] : []) + ["seed", "passed", "events"] + (wall ? ["wall s"] : []) + ["trace hash"],
             doc.runs.map { r in
                 (sweep ? [parameterText(r.parameters ?? [:])] : [])
-                    + ["\(r.seed)", r.passed ? "yes" : "NO", "\(r.events)", num(r.wall_seconds), "`\(r.trace_hash)`"]
+                    + ["\(r.seed)", r.passed ? "yes" : "NO", "\(r.events)"] + (wall ? [num(r.wall_seconds)] : []) + ["`\(r.trace_hash)`"]
             }))
 
         out.append(contentsOf: timeline(SummaryBuilder.orderedRuns(set.runs)))

@@ -39,8 +39,15 @@ public final class ResultsStore: Sendable {
     /// Creates the database or opens an existing one, migrating its schema. `createdAt` is
     /// recorded in `meta.created` for a new database; the caller supplies it (the results
     /// layer reads no clock, so re-rendering and tests stay reproducible).
-    public init(path: String, createdAt: String = "") throws {
-        dbQueue = try DatabaseQueue(path: path)
+    ///
+    /// `durable: false` skips SQLite's fsync per transaction: for a shard of a job plan, which is
+    /// run again whole if its process dies (its 50 appends spent 0.3 s in fsync, 3% of the shard).
+    public init(path: String, createdAt: String = "", durable: Bool = true) throws {
+        var configuration = Configuration()
+        if !durable {
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+        }
+        dbQueue = try DatabaseQueue(path: path, configuration: configuration)
         try Self.migrator.migrate(dbQueue)
         try dbQueue.write { db in
             let found = try Int.fetchOne(db, sql: "SELECT schema_version FROM meta WHERE id = 1") ?? 0
@@ -200,6 +207,26 @@ public final class ResultsStore: Sendable {
         try dbQueue.write { db in _ = try Self.insert(run, into: db) }
     }
 
+    /// Appends runs in one transaction (a merge appends a whole shard at once).
+    public func append(contentsOf runs: [RunRecord]) throws {
+        try dbQueue.write { db in
+            for run in runs { _ = try Self.insert(run, into: db) }
+        }
+    }
+
+    /// The `properties` table alone, without reading the runs.
+    public func properties() throws -> [String: String] {
+        try dbQueue.read { db in try Self.readProperties(db) }
+    }
+
+    static func readProperties(_ db: Database) throws -> [String: String] {
+        var properties: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM properties") {
+            properties[row["key"]] = row["value"] as String
+        }
+        return properties
+    }
+
     /// Inserts a run and all its rows; the caller owns the transaction.
     static func insert(_ run: RunRecord, into db: Database) throws -> Int64 {
         try db.execute(
@@ -330,10 +357,7 @@ public final class ResultsStore: Sendable {
                                                            windowNanos: row["window_ns"], points: points))
                 }
             }
-            var properties: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM properties") {
-                properties[row["key"]] = row["value"] as String
-            }
+            let properties = try Self.readProperties(db)
             let records = order.compactMap { runs[$0] }
             var scenario: String = meta?["scenario"] ?? ""
             var mode: String = meta?["mode"] ?? ""

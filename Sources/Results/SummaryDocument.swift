@@ -109,9 +109,11 @@ public struct SummaryDocument: Codable, Sendable, Equatable {
         public var seed: UInt64
         public var trace_hash: String
         public var events: UInt64
+        /// Live runs only: a simulated run's summary is a function of its seed and scenario (so a
+        /// sweep merged from shards equals a local one byte for byte); its wall time stays in results.sqlite.
         public var wall_seconds: Double?
         public var passed: Bool
-        public var started_at: String
+        public var started_at: String?
         public var parameters: [String: String]?
     }
 
@@ -160,8 +162,10 @@ public enum SummaryBuilder {
             scenario: set.scenario, mode: set.mode, description: set.description, seeds: distinctSeeds(runs),
             passed: pooled.passed, metrics: pooled.metrics, checks: pooled.checks, slos: pooled.slos,
             runs: runs.map {
-                .init(seed: $0.seed, trace_hash: $0.traceHash, events: $0.events, wall_seconds: finite($0.wallSeconds),
-                      passed: $0.passed, started_at: $0.startedAt, parameters: $0.parameters.isEmpty ? nil : $0.parameters)
+                let live = $0.mode != "sim"
+                return .init(seed: $0.seed, trace_hash: $0.traceHash, events: $0.events,
+                             wall_seconds: live ? finite($0.wallSeconds) : nil, passed: $0.passed,
+                             started_at: live ? $0.startedAt : nil, parameters: $0.parameters.isEmpty ? nil : $0.parameters)
             },
             groups: groups)
         document.sim_vs_live = simVsLive(groups ?? [])

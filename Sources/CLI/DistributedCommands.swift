@@ -41,7 +41,7 @@ struct DistributionOptions: ParsableArguments {
         if plan == nil && executor == .local { return false }
         let jobPlan = try JobPlan(
             label: label,
-            scenario: .init(path: scenarioPath, hash: ProvenanceFacts.fileHash(scenarioPath) ?? "", name: scenario.name),
+            scenario: .init(path: scenarioPath, hash: ContentHash.hex(ofFile: scenarioPath) ?? "", name: scenario.name),
             faultline: .init(version: FaultlineVersion.current, hash: try SelfBinary.hash()),
             overrides: overrides, axes: axes,
             jobs: jobs.map { JobPlan.Job(parameters: $0.parameters, seed: $0.seed) },
@@ -136,7 +136,7 @@ struct RunJobsCommand: ParsableCommand {
             throw BadInput("refused: this faultline (\(FaultlineVersion.current), hash \(binaryHash)) is not the build the plan was written with (\(jobPlan.faultline.version), hash \(jobPlan.faultline.hash)); put the same binary on every worker")
         }
         let scenarioPath = scenario ?? jobPlan.scenario.path
-        guard let scenarioHash = ProvenanceFacts.fileHash(scenarioPath) else {
+        guard let scenarioHash = ContentHash.hex(ofFile: scenarioPath) else {
             throw BadInput("\(scenarioPath): cannot read the plan's scenario (give its path with --scenario)")
         }
         guard scenarioHash == jobPlan.scenario.hash else {

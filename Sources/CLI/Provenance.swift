@@ -16,14 +16,9 @@ enum ProvenanceFacts {
             ResultsProperty.overrides: json(overrides),
             ResultsProperty.host: json(hostFacts()),
         ]
-        if let hash = fileHash(scenario.sourceFile) { facts[ResultsProperty.scenarioHash] = hash }
+        if let hash = ContentHash.hex(ofFile: scenario.sourceFile) { facts[ResultsProperty.scenarioHash] = hash }
         if let regression = scenario.regression { facts[ResultsProperty.regression] = json(regression) }
         return facts
-    }
-
-    /// FNV-1a 64 of the file's bytes, as 16 hex digits: enough to tell an edited file.
-    static func fileHash(_ path: String) -> String? {
-        ContentHash.hex(ofFile: path)
     }
 
     static func hostFacts() -> [String: String] {

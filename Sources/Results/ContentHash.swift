@@ -1,23 +1,22 @@
 import Foundation
+import Sampling
 
-/// FNV-1a 64 as 16 hex digits: enough to tell an edited file or another build, and cheap on a
-/// 60 MB binary (a cryptographic hash would guard against forgery, which is not the threat here).
+/// Content hashes as 16 hex digits: enough to tell an edited file or another build (a
+/// cryptographic hash would guard against forgery, which is not the threat here).
 public enum ContentHash {
+    /// FNV-1a 64 of the bytes (`stableHash`): the `scenario_hash` results record.
     public static func hex(of data: Data) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            for byte in bytes {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01B3
-            }
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        hex16(stableHash(bytes: data))
     }
 
     public static func hex(ofFile path: String) -> String? {
         guard !path.isEmpty, let data = FileManager.default.contents(atPath: path) else { return nil }
         return hex(of: data)
+    }
+
+    static func hex16(_ value: UInt64) -> String {
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 
@@ -30,7 +29,7 @@ extension ContentHash {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
         let prime: UInt64 = 0x0000_0100_0000_01B3
         var a: UInt64 = 0xcbf2_9ce4_8422_2325, b = a ^ 1, c = a ^ 2, d = a ^ 3
-        var tail: UInt64 = 0xcbf2_9ce4_8422_2325
+        var tail: UInt64 = 0
         data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             let blocks = bytes.count / 32
             var offset = 0
@@ -41,16 +40,13 @@ extension ContentHash {
                 d = (d ^ bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)) &* prime
                 offset += 32
             }
-            for byte in bytes[offset...] {
-                tail = (tail ^ UInt64(byte)) &* prime
-            }
+            tail = stableHash(bytes: bytes[offset...])
         }
         var combined: UInt64 = 0xcbf2_9ce4_8422_2325
         for lane in [a, b, c, d, tail, UInt64(data.count)] {
-            // Rotations keep a lane's high bits (where the multiplications push entropy) in play.
+            // Folding the high bits in (where the multiplications push entropy) keeps them in play.
             combined = (combined ^ lane ^ (lane >> 29)) &* prime
         }
-        let hex = String(combined, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return hex16(combined)
     }
 }

@@ -90,8 +90,14 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 /// FNV-1a 64 over UTF-8: stable across processes and platforms, unlike `Hasher`,
 /// which Swift seeds randomly per process.
 public func stableHash(_ string: String) -> UInt64 {
+    stableHash(bytes: string.utf8)
+}
+
+/// FNV-1a 64 over bytes (a file's content: the scenario hash results record).
+@inlinable
+public func stableHash<Bytes: Sequence>(bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in string.utf8 {
+    for byte in bytes {
         hash ^= UInt64(byte)
         hash &*= 0x0000_0100_0000_01B3
     }

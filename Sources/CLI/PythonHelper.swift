@@ -45,7 +45,19 @@ struct PythonHelper {
         try run(["-m", module] + arguments, quiet: false, stdoutToStdout: stdoutToStdout)
     }
 
-    private func run(_ arguments: [String], quiet: Bool, stdoutToStdout: Bool = false) throws -> Int32 {
+    /// Runs `python -m module arguments…` and returns its exit status and stdout (stderr passes through).
+    func runModuleCapturing(_ module: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = makeProcess(["-m", module] + arguments)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch { throw InternalFailure("cannot start \(interpreter): \(error)") }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    private func makeProcess(_ arguments: [String]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [interpreter] + arguments
@@ -53,6 +65,11 @@ struct PythonHelper {
         environment["PYTHONPATH"] = pythonFolder + (environment["PYTHONPATH"].map { ":" + $0 } ?? "")
         environment["MPLBACKEND"] = "Agg"
         process.environment = environment
+        return process
+    }
+
+    private func run(_ arguments: [String], quiet: Bool, stdoutToStdout: Bool = false) throws -> Int32 {
+        let process = makeProcess(arguments)
         process.standardOutput = quiet ? FileHandle.nullDevice : (stdoutToStdout ? FileHandle.standardOutput : FileHandle.standardError)
         process.standardError = quiet ? FileHandle.nullDevice : FileHandle.standardError
         do { try process.run() } catch { throw InternalFailure("cannot start \(interpreter): \(error)") }

@@ -37,13 +37,14 @@ struct ReportCommand: ParsableCommand {
         } catch {
             throw BadInput("\(database): not a Faultline results database (\(error))")
         }
-        print(ReportRenderer.render(set, format: format))
+        let summary = format == .csv && !(plots || html) ? nil : SummaryBuilder.build(set)
+        print(ReportRenderer.render(set, summary: summary, format: format))
         guard plots || html else { return }
         let folder = isDirectory.boolValue ? source : (source as NSString).deletingLastPathComponent
         let reportPath = (folder.isEmpty ? "." : folder) + "/report.md"
         if !FileManager.default.fileExists(atPath: reportPath) {
             // A bare results.sqlite: the plots link from a report next to it.
-            try ReportRenderer.render(set, format: .md).write(toFile: reportPath, atomically: true, encoding: .utf8)
+            try ReportRenderer.render(set, summary: summary, format: .md).write(toFile: reportPath, atomically: true, encoding: .utf8)
         }
         let helper = try PythonHelper.locate(package: "faultline_plots", neededFor: "--plots")
         try helper.ensureRequirements(imports: "matplotlib, pandas, numpy, markdown") { printError($0) }

@@ -110,15 +110,17 @@ func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String, 
 /// Writes summary.json and report.md, prints the report and the folder, names the
 /// commands that replay failed seeds, and exits 1 when a check or SLO failed.
 func finishRun(set: RunSet, output: OutputFolder, scenarioPath: String, overrides: [String], junit: String? = nil) throws {
+    // One summary for summary.json, report.md and the printed report (each used to build its own).
     let summary = SummaryBuilder.build(set)
+    let report = ReportRenderer.render(set, summary: summary, format: .md)
     do {
-        try ReportRenderer.render(set, format: .json).write(toFile: output.summary, atomically: true, encoding: .utf8)
-        try ReportRenderer.render(set, format: .md).write(toFile: output.report, atomically: true, encoding: .utf8)
+        try ReportRenderer.render(set, summary: summary, format: .json).write(toFile: output.summary, atomically: true, encoding: .utf8)
+        try report.write(toFile: output.report, atomically: true, encoding: .utf8)
     } catch {
         throw InternalFailure("cannot write reports to \(output.path): \(error)")
     }
     if let junit { try writeOutput(JUnitReport.runs(set), to: junit) }
-    print(ReportRenderer.render(set, format: .md))
+    print(report)
     print("results: \(output.path)")
     // Live runs cannot be replayed: their report and folder are the record.
     let failed = set.runs.filter { !$0.passed && $0.mode == "sim" }

@@ -8,9 +8,16 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 /// Renders a run set as report.md, summary.json or CSV. Output is deterministic.
 public enum ReportRenderer {
     public static func render(_ set: RunSet, format: ReportFormat) -> String {
+        render(set, summary: format == .csv ? nil : SummaryBuilder.build(set), format: format)
+    }
+
+    /// With the set's summary already built (`SummaryBuilder.build`, which pools, merges and
+    /// bootstraps every metric: the costly part of a report), so that summary.json, report.md and
+    /// the printed report come from one build instead of one each.
+    public static func render(_ set: RunSet, summary: SummaryDocument?, format: ReportFormat) -> String {
         switch format {
-        case .json: return SummaryBuilder.build(set).jsonString()
-        case .md: return markdown(set, SummaryBuilder.build(set))
+        case .json: return (summary ?? SummaryBuilder.build(set)).jsonString()
+        case .md: return markdown(set, summary ?? SummaryBuilder.build(set))
         case .csv: return csv(set)
         }
     }

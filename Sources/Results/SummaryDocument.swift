@@ -291,8 +291,10 @@ public enum SummaryBuilder {
     static func summarise(_ runs: [RunRecord], slos: [StoredSLO]) -> Pooled {
         var out = Pooled()
         for name in histogramNames(runs) {
-            let parts = runs.compactMap { $0.histograms[name] }
-            out.metrics[name] = histogramSummary(parts: parts, merged: LatencyHistogram.merged(parts),
+            // Summarised once each: the per-run means, the merged percentiles and the bootstrap
+            // below read the buckets again and again.
+            let parts = runs.compactMap { $0.histograms[name]?.summarised() }
+            out.metrics[name] = histogramSummary(parts: parts, merged: LatencyHistogram.merged(parts).summarised(),
                                                  unit: unit(of: name, in: runs, default: "ms"))
         }
         for name in scalarNames(runs) {
@@ -312,7 +314,7 @@ public enum SummaryBuilder {
         var out = Pooled()
         var merged: [String: LatencyHistogram] = [:]
         for name in histogramNames(runs) where slos.contains(where: { $0.metric == name }) {
-            merged[name] = LatencyHistogram.merged(runs.compactMap { $0.histograms[name] })
+            merged[name] = LatencyHistogram.merged(runs.compactMap { $0.histograms[name] }).summarised()
         }
         var perRun: [String: [Double]] = [:]
         for name in scalarNames(runs) where slos.contains(where: { $0.metric == name }) {

@@ -31,4 +31,37 @@ final class SignatureSchemeTests: XCTestCase {
         }
         XCTAssertFalse(scheme.verify(token, with: makeProvider(interval: 10 * s).key(number: 1).publicKey))
     }
+
+    func testATokenCopyIsIndependentAndEqualUntilChanged() {
+        let p = makeProvider()
+        let token = issued(provider: p)
+        let key = p.jwks(at: 0).key(kid: "key-0")!
+        var copy = token
+        XCTAssertEqual(copy, token)
+        XCTAssertEqual(copy.hashValue, token.hashValue)
+        copy.claims.scope.append("admin")
+        XCTAssertNotEqual(copy, token)
+        XCTAssertFalse(scheme.verify(copy, with: key))
+        // The original is untouched by the copy's change (tokens share storage until written).
+        XCTAssertTrue(scheme.verify(token, with: key))
+        XCTAssertFalse(token.claims.scope.contains("admin"))
+        // Equal contents built separately are equal and hash alike.
+        let rebuilt = Token(header: token.header, claims: token.claims, signature: token.signature, raw: token.raw)
+        XCTAssertEqual(rebuilt, token)
+        XCTAssertEqual(Set([rebuilt, token]).count, 1)
+    }
+
+    func testLongAndNonASCIIClaimsSignAndVerify() {
+        let p = makeProvider()
+        var claims = issued(provider: p).claims
+        claims.sub = String(repeating: "ü-subject-é", count: 40)
+        claims.scope = ["read", "写入", String(repeating: "x", count: 300)]
+        let header = issued(provider: p).header
+        let signature = scheme.sign(header: header, claims: claims, with: p.signingKey(at: 0))
+        let token = Token(header: header, claims: claims, signature: signature, raw: "tok-long")
+        XCTAssertTrue(scheme.verify(token, with: p.jwks(at: 0).key(kid: "key-0")!))
+        var forged = token
+        forged.claims.sub = String(repeating: "ü-subject-é", count: 39) + "ü-subject-e"
+        XCTAssertFalse(scheme.verify(forged, with: p.jwks(at: 0).key(kid: "key-0")!))
+    }
 }

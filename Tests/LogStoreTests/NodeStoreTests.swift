@@ -53,6 +53,21 @@ final class NodeStoreTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(reads.map { $0.map(\.offset) }, [[1, 2]])
     }
 
+    func testAStreamDeletedAndCreatedAgainStartsEmptyInTheSameBatch() throws {
+        // The store remembers the stream it used last: a deletion must not leave it pointing at
+        // the deleted stream's files.
+        let store = try NodeStore(root: directory.path, files: PosixFileSystem())
+        _ = try store.recoverRaft()
+        _ = try store.run([.openStream(name: "orders"), .append(stream: "orders", entries(0..<3)), .fsync(stream: "orders")])
+        let reads = try store.run([
+            .deleteStream(name: "orders"), .openStream(name: "orders"), .append(stream: "orders", entries(0..<1)),
+            .fsync(stream: "orders"), .read(stream: "orders", from: 0, count: 10),
+        ])
+        XCTAssertEqual(reads.map { $0.map(\.offset) }, [[0]])
+        store.close()
+        XCTAssertEqual(try NodeStore(root: directory.path, files: PosixFileSystem()).recoverStream("orders").entries.map(\.offset), [0])
+    }
+
     func testADeletedStreamLeavesNothingARestartWouldRecover() throws {
         let store = try NodeStore(root: directory.path, files: PosixFileSystem())
         _ = try store.run([.openStream(name: "orders"), .append(stream: "orders", entries(0..<3)), .fsync(stream: "orders")])

@@ -145,4 +145,14 @@ final class SimDiskFileSystemTests: XCTestCase {
         XCTAssertEqual(recovered.hardState, HardState(term: 2, votedFor: 1, commitIndex: 3))
         XCTAssertEqual(Array(recovered.entries.prefix(3)), synced)
     }
+
+    func testADirectorySyncMakesDurableOnlyItsOwnEntries() throws {
+        let files = makeFiles()
+        for path in ["/d/x", "/d/sub/y", "/dd/z", "/d/w"] { _ = try files.open(path, create: true, truncate: false, readOnly: false) }
+        try files.syncDirectory("/d")
+        files.completeFsyncs()
+        files.disk.crash()
+        // "/d/x" and "/d/w" are entries of /d; "/d/sub/y" is one of /d/sub and "/dd/z" of /dd.
+        XCTAssertEqual(files.disk.files, ["/d/w", "/d/x"])
+    }
 }

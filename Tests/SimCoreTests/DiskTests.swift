@@ -205,3 +205,46 @@ final class DiskTests: XCTestCase {
         XCTAssertEqual(disk.durableContents("log"), expected)
     }
 }
+
+/// `SimDisk` remembers where recently used names sit; every operation that adds or drops a
+/// name must leave later look-ups right.
+final class DiskLookupCacheTests: XCTestCase {
+    func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+    func testLookupsStayRightAcrossRemovesRenamesTruncatesAndCrashes() {
+        var disk = SimDisk(config: DiskConfig(), rng: SeededGenerator(seed: 3))
+        // More files than the cache holds, written round-robin at their ends (the cached path).
+        let names = (0..<6).map { "streams/s/\($0).log" }
+        for round in 0..<3 {
+            for name in names { _ = disk.write(name, at: round, bytes("\(round)")) }
+        }
+        for name in names { XCTAssertEqual(disk.read(name), bytes("012")) }
+        // A removed file is gone for the cached path too; re-creating it starts empty.
+        let ticket = disk.beginFsync(names[0])
+        disk.remove(names[1])
+        XCTAssertFalse(disk.exists(names[1]))
+        _ = disk.write(names[1], at: 0, bytes("x"))
+        XCTAssertEqual(disk.read(names[1]), bytes("x"))
+        disk.completeFsync(ticket)
+        XCTAssertEqual(disk.durableContents(names[0]), bytes("012"))
+        // Rename moves contents; the old name's cached slot must not be written through.
+        XCTAssertTrue(disk.rename(names[2], to: "streams/s/renamed.log"))
+        _ = disk.write("streams/s/renamed.log", at: 3, bytes("3"))
+        XCTAssertEqual(disk.read("streams/s/renamed.log"), bytes("0123"))
+        XCTAssertFalse(disk.exists(names[2]))
+        _ = disk.write(names[2], at: 0, bytes("new"))
+        XCTAssertEqual(disk.read(names[2]), bytes("new"))
+        // Truncate, then append at the new end through the cache.
+        disk.truncate(names[3], to: 1)
+        _ = disk.write(names[3], at: 1, bytes("9"))
+        XCTAssertEqual(disk.read(names[3]), bytes("09"))
+        // Only the fsynced file survives a crash; writes after it land in the right files.
+        let sync = disk.beginFsync(names[4])
+        disk.completeFsync(sync)
+        disk.crash()
+        XCTAssertEqual(disk.files, [names[0], names[4]])
+        _ = disk.write(names[4], at: 3, bytes("!"))
+        XCTAssertEqual(disk.read(names[4]), bytes("012!"))
+        XCTAssertEqual(disk.read(names[0]), bytes("012"))
+    }
+}

@@ -71,9 +71,11 @@ public struct HopValidator: Sendable {
     /// When the driver should next deliver `.tick` (JWKS refresh, revocation poll, breaker
     /// half-open); nil = no timer needed.
     public var nextTimer: Int64? {
-        [jwksFetchInFlight ? nil : nextJWKSFetch,
-         revocationFetchInFlight ? nil : nextRevocationPoll,
-         breaker.halfOpensAt].compactMap { $0 }.min()
+        // Without building an array: the simulator asks after every step of every hop.
+        var earliest = breaker.halfOpensAt
+        if !jwksFetchInFlight, let time = nextJWKSFetch, earliest.map({ time < $0 }) ?? true { earliest = time }
+        if !revocationFetchInFlight, let time = nextRevocationPoll, earliest.map({ time < $0 }) ?? true { earliest = time }
+        return earliest
     }
 
     public var breakerState: CircuitBreaker.State { breaker.state }

@@ -79,7 +79,21 @@ struct ModelHasher {
 
     mutating func add(_ string: String) {
         add(UInt64(string.utf8.count))
-        for byte in string.utf8 { add(byte) }
+        // Over the contiguous UTF-8 (native and small strings have it): the same bytes in the
+        // same order, at a third of the cost of the UTF8View iterator (the simulated mesh
+        // verifies every token at every hop: 11% of a fan-out run).
+        let done: Bool? = string.utf8.withContiguousStorageIfAvailable { bytes in
+            var state = self.state
+            for byte in bytes {
+                state ^= UInt64(byte)
+                state &*= 0x0000_0100_0000_01b3
+            }
+            self.state = state
+            return true
+        }
+        if done == nil {
+            for byte in string.utf8 { add(byte) }
+        }
     }
 }
 

@@ -17,6 +17,8 @@ public final class NodeStore: @unchecked Sendable {
     public let segmentBytes: Int
     private let raftStore: RaftLogStore
     private var streams: [String: StreamLogStore] = [:]
+    /// The store `store(_:)` returned last (cleared when a stream is deleted).
+    private var lastStore: (name: String, store: StreamLogStore)?
     /// What opening a stream's store found on disk, until the node asks for it.
     private var recovered: [String: RecoveredLog] = [:]
     /// Logs recovery cut short (a torn write, a flipped bit), with the bytes cut: "raft" or a stream name.
@@ -80,6 +82,7 @@ public final class NodeStore: @unchecked Sendable {
             case let .persistEpochCache(stream, cache):
                 try store(stream).writeEpochCache(cache)
             case .deleteStream(let name):
+                lastStore = nil
                 streams.removeValue(forKey: name)?.close()
                 syncStreams.removeAll { $0 == name }
                 try files.removeDirectory(directory(of: name))
@@ -94,7 +97,7 @@ public final class NodeStore: @unchecked Sendable {
             }
         }
         for stream in syncStreams {
-            try streams[stream]?.sync()
+            try (lastStore?.name == stream ? lastStore?.store : streams[stream])?.sync()
             fsyncCount += 1
         }
         if syncRaft {
@@ -111,7 +114,12 @@ public final class NodeStore: @unchecked Sendable {
     }
 
     private func store(_ name: String) throws -> StreamLogStore {
-        if let store = streams[name] { return store }
+        // A batch usually touches one stream many times: skip hashing its name each time.
+        if let last = lastStore, last.name == name { return last.store }
+        if let store = streams[name] {
+            lastStore = (name, store)
+            return store
+        }
         let store = try StreamLogStore(directory: URL(fileURLWithPath: directory(of: name), isDirectory: true),
                                        segmentBytes: segmentBytes, files: files)
         // Recovery validates the files (cutting a torn tail) before anything is appended.

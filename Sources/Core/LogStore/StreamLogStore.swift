@@ -322,7 +322,8 @@ public final class StreamLogStore: @unchecked Sendable {
     public func sync() throws {
         try state.checkOpen()
         try failing {
-            for base in rolledUnsynced.keys.sorted() {
+            // Usually none: skip sorting the (empty) keys on every sync.
+            for base in rolledUnsynced.isEmpty ? [] : rolledUnsynced.keys.sorted() {
                 try rolledUnsynced[base]!.sync()
                 rolledUnsynced.removeValue(forKey: base)!.close()
             }

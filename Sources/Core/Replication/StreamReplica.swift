@@ -144,6 +144,13 @@ public struct StreamReplica: Sendable {
 
     public mutating func handle(_ input: ReplicaInput, now: Int64) -> [ReplicaEffect] {
         var out: [ReplicaEffect] = []
+        handle(input, now: now, into: &out)
+        return out
+    }
+
+    /// `handle`, appending the effects to `out`: a driver that keeps one buffer saves the
+    /// allocations of a fresh array per input (the simulator feeds hundreds of thousands).
+    public mutating func handle(_ input: ReplicaInput, now: Int64, into out: inout [ReplicaEffect]) {
         switch input {
         case .metadataChanged(let state):
             applyMetadata(state, now: now, &out)
@@ -184,7 +191,6 @@ public struct StreamReplica: Sendable {
             session = recovered.session
         }
         housekeeping(now: now, &out)
-        return out
     }
 
     // MARK: - Metadata

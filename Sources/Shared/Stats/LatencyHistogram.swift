@@ -38,7 +38,23 @@ public struct LatencyHistogram: Sendable, Equatable {
     public mutating func record(_ nanos: Int64, count: UInt64) {
         guard count > 0 else { return }
         decoded = nil
-        histogram.record(UInt64(Swift.max(nanos, 0)), count: count)
+        let value = UInt64(Swift.max(nanos, 0))
+        if value > histogram.highestTrackableValue { grow(toCover: value) }
+        histogram.record(value, count: count)
+    }
+
+    /// Makes room for `value` before recording it. The library's own auto-resize appends the
+    /// new buckets through a generic, unspecialised path (~250 instructions per bucket, 3.7 M
+    /// per growth; 12% of a 10-second replication run under callgrind); a histogram allocated
+    /// at the new size and merged into (`add`, specialised here) costs a fraction of that.
+    /// Doubling the range leaves room so a slowly rising latency does not regrow every time.
+    mutating func grow(toCover value: UInt64) {
+        let target = Swift.max(value, histogram.highestTrackableValue.multipliedReportingOverflow(by: 2).partialValue, 2)
+        var bigger = Histogram<UInt64>(lowestDiscernibleValue: histogram.lowestDiscernibleValue, highestTrackableValue: target,
+                                       numberOfSignificantValueDigits: histogram.numberOfSignificantValueDigits)
+        bigger.autoResize = true
+        bigger.add(histogram)
+        histogram = bigger
     }
 
     public var count: UInt64 { histogram.totalCount }
@@ -91,6 +107,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         if h.numberOfSignificantValueDigits == histogram.numberOfSignificantValueDigits,
            h.lowestDiscernibleValue == histogram.lowestDiscernibleValue,
            histogram.autoResize {
+            if h.maxRecorded > histogram.highestTrackableValue { grow(toCover: h.maxRecorded) }
             histogram.add(h)
         } else {
             Self.replay(other.sparseCounts, minNonZero: other.rawMinNonZero,
@@ -100,8 +117,25 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     public static func merged(_ hs: [LatencyHistogram]) -> LatencyHistogram {
         var result = LatencyHistogram()
+        // Sized for the widest part up front, so that no merge has to grow the result.
+        if let widest = hs.map(\.histogram.maxRecorded).max(), widest > result.histogram.highestTrackableValue {
+            result.grow(toCover: widest)
+        }
         for h in hs { result.merge(h) }
         return result
+    }
+
+    /// The same histogram with its non-empty buckets and mean worked out once, so that the
+    /// percentiles and mean read from it next do not each walk the library's (generic,
+    /// unspecialised) bucket iterator again: one walk instead of five per merged metric.
+    public func summarised() -> LatencyHistogram {
+        guard decoded == nil, !isEmpty else { return self }
+        var copy = self
+        let entries = sparseCounts
+        var weighted = 0.0
+        for e in entries { weighted += Double(histogram.medianEquivalentForValue(e.value)) * Double(e.count) }
+        copy.decoded = Decoded(entries: entries, mean: weighted / Double(histogram.totalCount))
+        return copy
     }
 
     public static func == (lhs: LatencyHistogram, rhs: LatencyHistogram) -> Bool {

@@ -146,8 +146,10 @@ public struct TimeSeriesRecorder: Sendable {
                     return last
                 })
             case .latency:
-                make(s.name + ".p50", "ms", s.histograms.map { $0.map { $0.percentile(50) / 1e6 } })
-                make(s.name + ".p99", "ms", s.histograms.map { $0.map { $0.percentile(99) / 1e6 } })
+                // Each window's buckets walked once for both percentiles (see `summarised`).
+                let windows = s.histograms.map { $0?.summarised() }
+                make(s.name + ".p50", "ms", windows.map { $0.map { $0.percentile(50) / 1e6 } })
+                make(s.name + ".p99", "ms", windows.map { $0.map { $0.percentile(99) / 1e6 } })
             }
         }
         return out.sorted { $0.name < $1.name }
@@ -237,7 +239,7 @@ public struct WindowedOutcomes: Sendable, Equatable {
             Array(values.prefix(n)) + Array(repeating: empty, count: Swift.max(0, n - values.count))
         }
         let seconds = Double(windowNanos) / 1e9
-        let ok = padded(succeeded, 0), bad = padded(failed, 0), latency = padded(latencies, nil)
+        let ok = padded(succeeded, 0), bad = padded(failed, 0), latency = padded(latencies, nil).map { $0?.summarised() }
         return [
             TimeSeries(name: throughputName, unit: "/s", windowNanos: windowNanos, points: ok.map { $0 / seconds }),
             TimeSeries(name: errorName, unit: "ratio", windowNanos: windowNanos,

@@ -194,7 +194,7 @@ public struct Simulation {
             stations.handle(event, &cluster)
         case .broker(let event):
             if case .storageBatchDone(let node, let incarnation) = event,
-               broker?.batchFsyncFailed(Int(node), incarnation, cluster) == true {
+               broker?.batchFsyncFailed(Int(node), incarnation, &cluster) == true {
                 failStop(Int(node))
             } else {
                 broker?.handle(event, &cluster)

@@ -142,8 +142,14 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
         if !unsyncedEntries.contains(path) { unsyncedEntries.append(path) }
     }
 
+    /// Byte-wise on UTF-8 (paths are compared as bytes, as a file system does): the
+    /// Foundation `hasPrefix`/`contains` this replaces cost 26,000 instructions per checkpoint.
     static func isDirectChild(_ name: String, of directory: String) -> Bool {
-        name.hasPrefix(directory + "/") && !name.dropFirst(directory.count + 1).contains("/")
+        let slash = UInt8(ascii: "/")
+        let name = name.utf8, directory = directory.utf8
+        guard name.count >= directory.count + 1, name.starts(with: directory) else { return false }
+        let rest = name.dropFirst(directory.count)
+        return rest.first == slash && !rest.dropFirst().contains(slash)
     }
 }
 

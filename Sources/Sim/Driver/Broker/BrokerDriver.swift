@@ -335,8 +335,13 @@ extension BrokerModel {
         guard world.up[node], world.hosts[node][stream] else { return }
         // The replica's timers run on its process's clock, so clock faults (offset, drift,
         // jumps) reach the protocol as they would on a real machine.
-        let effects = world.nodes[node]!.core.replicas[stream]!.handle(input, now: cluster.processes[node].clock.now(cluster.now))
+        // One buffer for every input (taken out while in use, so a nested input gets its own).
+        var effects = replicaEffects
+        replicaEffects = []
+        world.nodes[node]!.core.replicas[stream]!.handle(input, now: cluster.processes[node].clock.now(cluster.now), into: &effects)
         for effect in effects { carryOut(effect, node: node, stream: stream, &cluster) }
+        effects.removeAll(keepingCapacity: true)
+        replicaEffects = effects
         observeHighWatermark(node, stream, &cluster)
     }
 

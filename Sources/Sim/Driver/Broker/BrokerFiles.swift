@@ -103,7 +103,8 @@ extension BrokerModel {
     /// Whether the node's batch due now synced anything on a disk whose fsyncs fail: then the
     /// run fail-stops the node instead of completing the batch. (A paused node's batch waits
     /// for the resume and is judged then.)
-    func batchFsyncFailed(_ node: NodeID, _ incarnation: UInt32, _ cluster: VirtualCluster) -> Bool {
+    /// `inout` only so that the cluster is not copied per storage batch (see `placementLatency`).
+    func batchFsyncFailed(_ node: NodeID, _ incarnation: UInt32, _ cluster: inout VirtualCluster) -> Bool {
         guard node < world.up.count, world.up[node], cluster.processes[node].incarnation == incarnation,
               cluster.processes[node].state == .running, cluster.processes[node].disk.config.fsyncFails,
               let broker = world.nodes[node] else { return false }

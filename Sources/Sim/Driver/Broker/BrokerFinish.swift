@@ -20,7 +20,7 @@ extension BrokerModel {
             guard let log else { continue }
             duplicates += log.count - Set(log.map(\.message)).count
         }
-        let lost = world.acknowledged.verify(streamNames: world.streamNames, committed: committed, at: end).lost
+        let lost = acknowledgedVerdict(committed, at: end).lost
         histograms["publish_latency"] = world.publishLatency
         histograms["end_to_end_latency"] = world.endToEndLatency
         histograms["failover_time"] = world.failoverTime
@@ -64,6 +64,14 @@ extension BrokerModel {
         return logs
     }
 
+    /// The acknowledged-loss verdict over the committed logs, worked out once per run.
+    mutating func acknowledgedVerdict(_ committed: [[ObservedEntry]?], at end: Int64) -> (report: CheckReport, lost: Int) {
+        if let cached = acknowledgedAtEnd { return cached }
+        let verdict = world.acknowledged.verify(streamNames: world.streamNames, committed: committed, at: end)
+        acknowledgedAtEnd = (verdict.0, verdict.lost)
+        return (verdict.0, verdict.lost)
+    }
+
     func computeCommittedLogs(_ cluster: VirtualCluster) -> [[ObservedEntry]?] {
         world.streamNames.indices.map { stream in
             guard let leader = streamLeader(stream, cluster), let replica = world.nodes[leader]?.core.replicas[stream] else { return nil }
@@ -82,7 +90,7 @@ extension BrokerModel {
         switch name {
         case AcknowledgedLossChecker.name:
             let committed = committedLogs(cluster)
-            var report = world.acknowledged.verify(streamNames: world.streamNames, committed: committed, at: end).0
+            var report = acknowledgedVerdict(committed, at: end).report
             report.violations += world.consumerViolations
             // What consumers read was committed: it must still be there at the end.
             for (stream, read) in world.consumedLog.enumerated() {

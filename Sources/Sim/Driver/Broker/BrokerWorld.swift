@@ -198,6 +198,10 @@ struct BrokerModel {
     var world: BrokerWorld
     /// The committed logs at the end of the run, once computed (see `committedLogs`).
     var committedAtEnd: [[ObservedEntry]?]?
+    /// The acknowledged-loss verdict at the end of the run (a metric and a check read it).
+    var acknowledgedAtEnd: (report: CheckReport, lost: Int)?
+    /// Scratch buffer for replica effects (`replicaInput`), kept to avoid an allocation per input.
+    var replicaEffects: [ReplicaEffect] = []
     /// Scratch buffer for producer effects (kept to avoid an allocation per event).
     var producerEffects: [ProducerEffect<NodeID>] = []
     var drainingEffects = false

@@ -107,13 +107,14 @@ struct StationModel {
             break
         case .reject(let request):
             // Sized first: reading the cluster inside `send`'s arguments would copy it.
-            let bytes = responseBytes(of: request, cluster)
+            let bytes = responseBytes(of: request, &cluster)
             cluster.send(from: node, to: cluster.clientNode, bytes: bytes,
                          .responseArrives(from: Int32(node), request: request, answer: .rejected))
         }
     }
 
-    func responseBytes(of request: UInt64, _ cluster: VirtualCluster) -> Int {
+    /// `inout` only so that the cluster is not copied per request (a memcpy and retains).
+    func responseBytes(of request: UInt64, _ cluster: inout VirtualCluster) -> Int {
         workloadResponseBytes[Int(cluster.requests.workload[Int(request)])]
     }
 
@@ -131,7 +132,7 @@ struct StationModel {
         // Lost in a crash (an older incarnation's work), held while paused.
         guard cluster.processes[node].incarnation == incarnation, cluster.isRunning(node, else: .station(event)) else { return }
         let (done, next) = stations[station].finish(server: server, at: cluster.now)
-        let bytes = responseBytes(of: done, cluster)
+        let bytes = responseBytes(of: done, &cluster)
         cluster.send(from: node, to: cluster.clientNode, bytes: bytes,
                      .responseArrives(from: Int32(node), request: done, answer: .ok))
         if let next { startService(station: station, server: server, request: next, &cluster) }

@@ -1,0 +1,1 @@
+"""Reference models Faultline's benchmarks are compared against (`faultline bench --simpy`)."""

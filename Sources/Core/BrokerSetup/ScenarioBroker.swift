@@ -24,6 +24,7 @@ extension ReplicaConfig {
             replicaLagMaxNanos: spec.replicaLagMax,
             leaderTimeoutNanos: spec.leaderTimeout,
             fetchIntervalNanos: spec.fetchInterval,
+            fetchWaitNanos: spec.fetchWait ?? 0,
             // A request is answered (or given up) well before the client's failover detection.
             requestTimeoutNanos: max(spec.leaderTimeout / 2, 4 * spec.fetchInterval),
             hwCheckpointIntervalNanos: spec.hwCheckpointInterval)

@@ -44,8 +44,15 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
     /// A follower that has not had a successful exchange with its leader for this long
     /// reports the leader as failed (Liftbridge's `replica.max.leader.timeout`).
     public var leaderTimeoutNanos: Int64
-    /// Pause between fetches that returned nothing.
+    /// Pause between fetches that returned nothing (when the leader did not hold them).
     public var fetchIntervalNanos: Int64
+    /// Long-poll fetches (Kafka's `replica.fetch.wait.max.ms`, JetStream's pushed appends): a
+    /// leader with nothing new for a caught-up follower holds its fetch up to this long and
+    /// answers it as soon as it appends or its high-water mark moves; the follower then fetches
+    /// again at once. Takes replication latency off `fetchIntervalNanos`. 0 = answer at once
+    /// (the simulator's default, so its traces stay as they were). Keep it well below
+    /// `leaderTimeoutNanos`: a parked follower hears from its leader only this often.
+    public var fetchWaitNanos: Int64
     /// A request without an answer for this long is sent again.
     public var requestTimeoutNanos: Int64
     /// Kafka's `replica.high.watermark.checkpoint.interval.ms`; 0 checkpoints on every change.
@@ -64,6 +71,7 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
         replicaLagMaxNanos: Int64 = 10_000_000_000,
         leaderTimeoutNanos: Int64 = 15_000_000_000,
         fetchIntervalNanos: Int64 = 100_000_000,
+        fetchWaitNanos: Int64 = 0,
         requestTimeoutNanos: Int64 = 1_000_000_000,
         hwCheckpointIntervalNanos: Int64 = 5_000_000_000,
         maxFetchBatch: Int = 512,
@@ -76,6 +84,7 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
         self.replicaLagMaxNanos = replicaLagMaxNanos
         self.leaderTimeoutNanos = leaderTimeoutNanos
         self.fetchIntervalNanos = fetchIntervalNanos
+        self.fetchWaitNanos = max(0, fetchWaitNanos)
         self.requestTimeoutNanos = requestTimeoutNanos
         self.hwCheckpointIntervalNanos = hwCheckpointIntervalNanos
         self.maxFetchBatch = max(1, maxFetchBatch)
@@ -86,4 +95,8 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
     /// idle follower's next fetch leaves at most half an interval late, but not below 0.5 ms
     /// (a live event loop's timer cost).
     public var tickIntervalNanos: Int64 { max(500_000, fetchIntervalNanos / 2) }
+
+    /// How long a follower waits for a fetch's answer before sending it again: the request
+    /// timeout plus the time the leader may hold it.
+    public var fetchTimeoutNanos: Int64 { requestTimeoutNanos + fetchWaitNanos }
 }

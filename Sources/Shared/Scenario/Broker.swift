@@ -14,8 +14,13 @@ public struct BrokerSpec: Sendable {
     public var replicaLagMax: Int64
     /// A follower that hears nothing from its leader for this long reports it.
     public var leaderTimeout: Int64
-    /// How often a follower fetches when it is caught up.
+    /// How often a follower fetches when it is caught up (and its leader does not hold fetches).
     public var fetchInterval: Int64
+    /// `fetch_wait`: how long a leader holds a caught-up follower's fetch (long poll, Kafka's
+    /// replica fetch wait); 0 answers at once. nil when the scenario does not say: the driver's
+    /// default then applies (the simulator 0, so existing traces stay as they were; the live
+    /// broker `LiveReplicaConfig.defaultFetchWait`).
+    public var fetchWait: Int64?
     /// How often a replica checkpoints its high-water mark to disk.
     public var hwCheckpointInterval: Int64
     /// The metadata Raft group's timer tick, election timeout (randomised in [t, 2t)) and heartbeat.

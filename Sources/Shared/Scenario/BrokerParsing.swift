@@ -4,7 +4,7 @@ import Sampling
 extension ScenarioBuilder {
     static let brokerKeys = [
         "streams", "ack_policy", "truncation", "fsync", "unclean_election", "replica_lag_max", "leader_timeout",
-        "fetch_interval", "hw_checkpoint_interval", "raft", "client_connection_reset",
+        "fetch_interval", "fetch_wait", "hw_checkpoint_interval", "raft", "client_connection_reset",
     ]
 
     func broker(_ node: SourceNode, _ path: String, names: Names) -> BrokerSpec? {
@@ -42,6 +42,16 @@ extension ScenarioBuilder {
         positive("leader_timeout", \.leaderTimeout)
         positive("fetch_interval", \.fetchInterval)
         positive("hw_checkpoint_interval", \.hwCheckpointInterval)
+        if let n = f["fetch_wait"], let value = r.duration(n, f.path("fetch_wait")) {
+            // A held fetch is the only news a follower gets from an idle leader: it must come
+            // back before the follower reports the leader failed.
+            if value >= spec.leaderTimeout {
+                r.fail(n, f.path("fetch_wait"), expected: "a duration below leader_timeout (\(spec.leaderTimeout / Nanos.millisecond)ms), or 0ms for no long poll",
+                       found: "\(value / Nanos.millisecond)ms")
+            } else {
+                spec.fetchWait = value
+            }
+        }
         if let n = f["raft"], let raft = r.fields(n, f.path("raft"), allowed: ["tick", "election_timeout", "heartbeat"]) {
             if let v = raft["tick"].flatMap({ r.duration($0, raft.path("tick"), positive: true) }) { spec.raftTick = v }
             if let v = raft["election_timeout"].flatMap({ r.duration($0, raft.path("election_timeout"), positive: true) }) {

@@ -100,10 +100,7 @@ extension LatencyHistogram {
                                       numberOfSignificantValueDigits: digits)
         histogram.autoResize = true
         Self.replay(entries, minNonZero: minNonZero, max: maxValue, into: &histogram)
-        // The mean as the library computes it (bucket midpoints), once.
-        var weighted = 0.0
-        for e in entries { weighted += Double(probe.medianEquivalentForValue(e.value)) * Double(e.count) }
-        decoded = Decoded(entries: entries, mean: total > 0 ? weighted / Double(total) : 0)
+        decoded = Decoded(entries: entries, of: probe)
     }
 }
 

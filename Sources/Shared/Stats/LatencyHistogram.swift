@@ -16,6 +16,18 @@ public struct LatencyHistogram: Sendable, Equatable {
     struct Decoded: Sendable {
         var entries: [(value: UInt64, count: UInt64)]
         var mean: Double
+
+        /// The mean as the library computes it (bucket midpoints), worked out once.
+        init(entries: [(value: UInt64, count: UInt64)], of layout: Histogram<UInt64>) {
+            self.entries = entries
+            var weighted = 0.0
+            var total: UInt64 = 0
+            for e in entries {
+                weighted += Double(layout.medianEquivalentForValue(e.value)) * Double(e.count)
+                total &+= e.count
+            }
+            mean = total > 0 ? weighted / Double(total) : 0
+        }
     }
     /// Set only by decoding; every mutating method clears it.
     var decoded: Decoded?
@@ -131,10 +143,7 @@ public struct LatencyHistogram: Sendable, Equatable {
     public func summarised() -> LatencyHistogram {
         guard decoded == nil, !isEmpty else { return self }
         var copy = self
-        let entries = sparseCounts
-        var weighted = 0.0
-        for e in entries { weighted += Double(histogram.medianEquivalentForValue(e.value)) * Double(e.count) }
-        copy.decoded = Decoded(entries: entries, mean: weighted / Double(histogram.totalCount))
+        copy.decoded = Decoded(entries: sparseCounts, of: histogram)
         return copy
     }
 

@@ -219,14 +219,28 @@ public enum SummaryBuilder {
 
     /// Runs in group order, then by seed, then by start time: independent of the order in
     /// which parallel jobs happened to append them.
+    /// The parameter sets are few (one per group) and comparing two of them sorts their keys, so
+    /// they are ranked once and the runs sorted by rank (comparing per pair of runs was 10 % of
+    /// summarising 1000 runs). `compareParameters` is 0 only for equal sets, so the order is the same.
     static func orderedRuns(_ runs: [RunRecord]) -> [RunRecord] {
-        runs.enumerated().sorted { a, b in
-            let c = compareParameters(a.element.parameters, b.element.parameters)
-            if c != 0 { return c < 0 }
-            if a.element.seed != b.element.seed { return a.element.seed < b.element.seed }
-            if a.element.startedAt != b.element.startedAt { return a.element.startedAt < b.element.startedAt }
-            return a.offset < b.offset
-        }.map(\.element)
+        var groupOf: [[String: String]: Int] = [:]
+        var groups: [[String: String]] = []
+        let group = runs.map { run in
+            if let g = groupOf[run.parameters] { return g }
+            groups.append(run.parameters)
+            groupOf[run.parameters] = groups.count - 1
+            return groups.count - 1
+        }
+        let byOrder = groups.indices.sorted { compareParameters(groups[$0], groups[$1]) < 0 }
+        var rank = [Int](repeating: 0, count: groups.count)
+        for (r, g) in byOrder.enumerated() { rank[g] = r }
+        return runs.indices.sorted { a, b in
+            let ra = rank[group[a]], rb = rank[group[b]]
+            if ra != rb { return ra < rb }
+            if runs[a].seed != runs[b].seed { return runs[a].seed < runs[b].seed }
+            if runs[a].startedAt != runs[b].startedAt { return runs[a].startedAt < runs[b].startedAt }
+            return a < b
+        }.map { runs[$0] }
     }
 
     /// Runs grouped by parameters, groups in parameter order (runs must already be ordered).

@@ -71,3 +71,83 @@ final class HistogramSpeedPathTests: XCTestCase {
         XCTAssertTrue(LatencyHistogram().summarised().isEmpty)
     }
 }
+
+/// `BucketCounts` reads the library's counts in place; it must list exactly the buckets and
+/// counts the library's own iterator lists, for every precision and range.
+final class BucketCountsTests: XCTestCase {
+    func testReadBucketsEqualTheLibrarysIteratorForEveryPrecision() throws {
+        let precisions: [SignificantDigits] = [.zero, .one, .two, .three, .four, .five]
+        for (i, digits) in precisions.enumerated() {
+            var rng = SplitMix64(seed: UInt64(40 + i))
+            var h = LatencyHistogram(significantDigits: digits)
+            // Zeros, unit values, and values up to 2^50: every bucket region, several growths.
+            for v: Int64 in [0, 0, 1, 2, 3, 2047, 2048, 2049] { h.record(v) }
+            for _ in 0..<3000 { h.record(Int64(exp(Double.random(in: 0...log(1e15), using: &rng)))) }
+            let slots = try XCTUnwrap(BucketCounts.read(h.histogram), "counts not readable for \(digits)")
+            let fast = slots.sparse(of: h.histogram)
+            let library = h.iteratedSparseCounts
+            XCTAssertEqual(fast.map(\.value), library.map(\.value), "\(digits)")
+            XCTAssertEqual(fast.map(\.count), library.map(\.count), "\(digits)")
+            XCTAssertEqual(fast.reduce(0) { $0 + $1.count }, h.count)
+        }
+    }
+
+    func testMergedAndEmptyHistogramsReadLikeTheIterator() throws {
+        var a = LatencyHistogram(), b = LatencyHistogram()
+        for v: Int64 in [5, 50, 500, 5_000_000] { a.record(v, count: 3) }
+        for v: Int64 in [7, 70_000_000_000] { b.record(v) }
+        let merged = LatencyHistogram.merged([a, b, LatencyHistogram()])
+        XCTAssertEqual(merged.sparseCounts.map(\.value), merged.iteratedSparseCounts.map(\.value))
+        XCTAssertEqual(merged.sparseCounts.map(\.count), merged.iteratedSparseCounts.map(\.count))
+        XCTAssertEqual(merged.sparseCounts.count, 6)
+        XCTAssertTrue(LatencyHistogram().sparseCounts.isEmpty)
+    }
+}
+
+/// The bootstrap's own bounded draw must be the standard library's, draw for draw: intervals
+/// recorded before it was written out must not move.
+final class UniformIndexTests: XCTestCase {
+    func testDrawsEqualTheStandardLibrarysForAnyBound() {
+        for bound in [1, 2, 3, 7, 1000, 4097, 1 << 40, Int.max] {
+            var ours = SplitMix64(seed: UInt64(bound % 1000 + 1)), theirs = ours
+            for _ in 0..<2000 {
+                XCTAssertEqual(uniformIndex(below: bound, using: &ours), Int.random(in: 0..<bound, using: &theirs), "bound \(bound)")
+            }
+        }
+    }
+}
+
+/// `BucketLayout` maps slots to values and back as the library does, and pooling histograms
+/// orders their buckets as a stable sort by value would.
+final class BucketLayoutTests: XCTestCase {
+    func testSlotsAndValuesRoundTripForEveryPrecision() throws {
+        for digits in [SignificantDigits.zero, .one, .two, .three, .four, .five] {
+            var h = LatencyHistogram(significantDigits: digits)
+            h.record(1 << 50)
+            let slots = try XCTUnwrap(BucketCounts.read(h.histogram))
+            let layout = slots.layout
+            for index in stride(from: 0, to: slots.counts.count, by: 7) {
+                let low = layout.lowestValue(atIndex: index)
+                XCTAssertEqual(layout.index(ofValue: low), index, "\(digits) slot \(index)")
+                XCTAssertEqual(layout.index(ofValue: h.histogram.highestEquivalentForValue(low)), index, "\(digits) slot \(index)")
+            }
+        }
+    }
+
+    func testPooledBucketsAreInStableValueOrder() {
+        var rng = SplitMix64(seed: 9)
+        let parts: [LatencyHistogram] = (0..<40).map { i in
+            var h = LatencyHistogram()
+            for _ in 0..<(i % 5 == 0 ? 0 : 300) { h.record(Int64(exp(Double.random(in: 0...log(1e9), using: &rng)))) }
+            return h.summarised()
+        }
+        let pooled = PooledBuckets(parts)
+        var reference: [(value: UInt64, part: Int, count: UInt64)] = []
+        for (i, h) in parts.enumerated() { for e in h.sparseCounts { reference.append((e.value, i, e.count)) } }
+        reference.sort { $0.value < $1.value }  // stable
+        XCTAssertEqual(pooled.entries.count, reference.count)
+        XCTAssertEqual(pooled.entries.map(\.value), reference.map(\.value))
+        XCTAssertEqual(pooled.entries.map(\.part), reference.map(\.part))
+        XCTAssertEqual(pooled.entries.map(\.count), reference.map(\.count))
+    }
+}

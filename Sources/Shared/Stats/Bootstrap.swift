@@ -14,7 +14,7 @@ public func bootstrapPercentileCI(
     var resample = [Double](repeating: 0, count: samples.count)
     for _ in 0..<Swift.max(resamples, 1) {
         for i in resample.indices {
-            resample[i] = samples[Int.random(in: 0..<samples.count, using: &rng)]
+            resample[i] = samples[uniformIndex(below: samples.count, using: &rng)]
         }
         resample.sort()
         estimates.append(quantile(sortedSamples: resample, p: p))
@@ -48,10 +48,28 @@ public func bootstrapPercentileCI(
     var multiplicity = [UInt64](repeating: 0, count: k)
     for _ in 0..<Swift.max(resamples, 1) {
         for i in multiplicity.indices { multiplicity[i] = 0 }
-        for _ in 0..<k { multiplicity[Int.random(in: 0..<k, using: &rng)] += 1 }
+        for _ in 0..<k { multiplicity[uniformIndex(below: k, using: &rng)] += 1 }
         estimates.append(pooled.percentile(percentile, multiplicity: multiplicity))
     }
     return interval(of: estimates, confidence: confidence)
+}
+
+/// The same draw as `Int.random(in: 0..<bound, using: &rng)`: the standard library's
+/// "nearly divisionless" bounded draw (Lemire), so intervals stay what they were. Written out
+/// here because these functions are generic over the generator and called from another module:
+/// unspecialised, the standard library's version went through generic integer witnesses and
+/// range metadata per draw, 30 % of summarising 1000 runs under callgrind. This costs one
+/// `next()` and a multiply.
+@inline(__always)
+func uniformIndex(below bound: Int, using rng: inout some RandomNumberGenerator) -> Int {
+    precondition(bound > 0, "uniformIndex(below:) needs a positive bound")
+    let upper = UInt64(bound)
+    var m = rng.next().multipliedFullWidth(by: upper)
+    if m.low < upper {
+        let threshold = (0 &- upper) % upper
+        while m.low < threshold { m = rng.next().multipliedFullWidth(by: upper) }
+    }
+    return Int(m.high)
 }
 
 private func interval(of estimates: [Double], confidence: Double) -> (low: Double, high: Double) {
@@ -102,9 +120,31 @@ public struct PooledBuckets: Sendable {
             }
         }
         pooledCount = all.count
-        all.sort { $0.value < $1.value }
-        entries = all
-        (rowEnds, cumulative) = Self.cumulativeTable(all, parts: parts)
+        entries = Self.sortedByValue(all, parts: parts)
+        (rowEnds, cumulative) = Self.cumulativeTable(entries, parts: parts)
+    }
+
+    /// The entries ordered by value, equal values in their original order (as a stable sort).
+    /// The parts share one bucket layout, so a value's slot in it orders the values: a counting
+    /// sort by slot (thousands of slots against a million entries for 1000 seeds) replaces a
+    /// comparison sort of the entries, which was 12 % of summarising 1000 runs.
+    static func sortedByValue(_ all: [(value: UInt64, part: Int, count: UInt64)],
+                              parts: [LatencyHistogram]) -> [(value: UInt64, part: Int, count: UInt64)] {
+        guard all.count > 1, let first = parts.first else { return all }
+        let layout = BucketLayout(first.histogram)
+        guard parts.allSatisfy({ BucketLayout($0.histogram) == layout }) else {
+            return all.sorted { $0.value < $1.value }
+        }
+        let slots = all.map { layout.index(ofValue: $0.value) }
+        var starts = [Int](repeating: 0, count: (slots.max() ?? 0) + 2)
+        for slot in slots { starts[slot + 1] += 1 }
+        for slot in 1..<starts.count { starts[slot] += starts[slot - 1] }
+        var sorted = all
+        for (i, slot) in slots.enumerated() {
+            sorted[starts[slot]] = all[i]
+            starts[slot] += 1
+        }
+        return sorted
     }
 
     /// Rows of the cumulative table: about `tableCells / parts` bucket values spread evenly over

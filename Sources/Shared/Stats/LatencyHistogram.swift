@@ -159,7 +159,14 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     /// Non-empty buckets as (highest value equivalent to the bucket, count), ascending.
     var sparseCounts: [(value: UInt64, count: UInt64)] {
-        decoded?.entries ?? histogram.recordedValues().map { ($0.value, $0.count) }
+        if let decoded { return decoded.entries }
+        if let slots = BucketCounts.read(histogram) { return slots.sparse(of: histogram) }
+        return iteratedSparseCounts
+    }
+
+    /// The same through the library's iterator (slow; the reference `BucketCounts` is tested against).
+    var iteratedSparseCounts: [(value: UInt64, count: UInt64)] {
+        histogram.recordedValues().map { ($0.value, $0.count) }
     }
 
     /// The smallest non-zero value as recorded, or 0 if only zeros (or nothing) were recorded.

@@ -1,0 +1,79 @@
+import Foundation
+import Histogram
+
+/// A histogram's bucket counts read in place, with the bucket → value mapping of its layout.
+///
+/// hdrhistogram-swift keeps its counts array internal and offers a bucket iterator that, used
+/// from another module, runs partly unspecialised: about 400 instructions per bucket slot, empty
+/// or not (36 % of summarising 1000 runs under callgrind). Reflection finds the stored array once
+/// per histogram in O(1) (the array is shared, not copied); the index → value mapping below is the
+/// library's own (`valueFromIndex`, internal there), and `read(_:)` checks that the counts add up
+/// to the histogram's total, so a library whose layout changed is noticed and the iterator used.
+struct BucketCounts {
+    let counts: [UInt64]
+    let layout: BucketLayout
+
+    /// nil when the counts cannot be read (or do not add up): use the library's iterator then.
+    static func read(_ histogram: Histogram<UInt64>) -> BucketCounts? {
+        guard let counts = Mirror(reflecting: histogram).descendant("counts") as? [UInt64] else { return nil }
+        var total: UInt64 = 0
+        for c in counts { total &+= c }
+        return total == histogram.totalCount ? BucketCounts(counts: counts, layout: BucketLayout(histogram)) : nil
+    }
+
+    /// Non-empty slots as (highest value equivalent to the slot, count), ascending: what the
+    /// library's `recordedValues()` yields.
+    func sparse(of histogram: Histogram<UInt64>) -> [(value: UInt64, count: UInt64)] {
+        var entries: [(value: UInt64, count: UInt64)] = []
+        var remaining = histogram.totalCount
+        counts.withUnsafeBufferPointer { slots in
+            for index in slots.indices where slots[index] != 0 {
+                entries.append((histogram.highestEquivalentForValue(layout.lowestValue(atIndex: index)), slots[index]))
+                remaining -= slots[index]
+                if remaining == 0 { break }
+            }
+        }
+        return entries
+    }
+}
+
+/// Where a value sits in the counts array of a histogram with a given precision and lowest
+/// discernible value: the library's own arithmetic (`valueFromIndex`, `countsIndexForValue`,
+/// internal there), derived from the two public settings as its initialiser derives it. The slot
+/// of a value does not depend on how far the histogram has grown, so histograms of one precision
+/// share it.
+struct BucketLayout: Equatable {
+    private let subBucketHalfCountMagnitude: Int
+    private let unitMagnitude: Int
+    private let subBucketMask: UInt64
+    private let leadingZeroCountBase: Int
+
+    init(_ histogram: Histogram<UInt64>) {
+        // Unit resolution up to 2·10^digits, rounded up to a power of two.
+        let digits = Int(histogram.numberOfSignificantValueDigits.rawValue)
+        let subBucketCountMagnitude = Int(log2(2 * pow(10.0, Double(digits))).rounded(.up))
+        subBucketHalfCountMagnitude = Swift.max(subBucketCountMagnitude, 1) - 1
+        unitMagnitude = Int(log2(Double(histogram.lowestDiscernibleValue)))
+        subBucketMask = UInt64((1 << subBucketCountMagnitude) - 1) << unitMagnitude
+        leadingZeroCountBase = 64 - unitMagnitude - subBucketCountMagnitude
+    }
+
+    /// The lowest value counted in slot `index`.
+    func lowestValue(atIndex index: Int) -> UInt64 {
+        let half = 1 << subBucketHalfCountMagnitude
+        var bucket = (index >> subBucketHalfCountMagnitude) - 1
+        var subBucket = (index & (half - 1)) + half
+        if bucket < 0 {
+            subBucket -= half
+            bucket = 0
+        }
+        return UInt64(subBucket) << (bucket + unitMagnitude)
+    }
+
+    /// The slot that counts `value`.
+    func index(ofValue value: UInt64) -> Int {
+        let bucket = leadingZeroCountBase - (value | subBucketMask).leadingZeroBitCount
+        let subBucket = Int(value >> (bucket + unitMagnitude))
+        return ((bucket + 1) << subBucketHalfCountMagnitude) + subBucket - (1 << subBucketHalfCountMagnitude)
+    }
+}

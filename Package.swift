@@ -171,14 +171,17 @@ let package = Package(
         // the virtual cluster the models share, and one model per folder (stations, broker, mesh,
         // accounts), each a value type owning its events and state.
         .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver"),
+        // Shrinking a failing seed: the search only (candidates are run by the CLI).
+        .target(name: "Shrink", dependencies: ["Scenario"], path: "Sources/Shared/Shrink"),
         .executableTarget(name: "FaultlineCLI", dependencies: [
-            "Sim", "Scenario", "Results", "JobPlans", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
+            "Sim", "Scenario", "Shrink", "Results", "JobPlans", "Stats", "SimCore", "Live", "LiveBroker", "LivePaaS", "LiveHTTP", "Auth",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/CLI"),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
+        .testTarget(name: "ShrinkTests", dependencies: ["Shrink", "Scenario"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "SimCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),
         .testTarget(name: "StationsTests", dependencies: ["Stations"]),

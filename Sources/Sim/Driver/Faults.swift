@@ -118,6 +118,10 @@ extension Simulation {
             nemesisUndo[tick] = undo
             cluster.schedule(.nemesisHeal(tick: Int32(tick)), at: cluster.now + plan.duration)
         }
+        nemesisFaults.append(MaterialisedFault(at: cluster.now, action: strike.action,
+                                               targets: strike.targets.map { cluster.processes[$0].name },
+                                               others: cluster.clusterNodes.filter { !strike.targets.contains($0) }.map { cluster.processes[$0].name },
+                                               duration: undo == nil ? nil : plan.duration))
         cluster.note("nemesis", "nemesis \(strike.choice.rawValue)", nodes: strike.targets,
                      until: undo == nil ? nil : cluster.now + plan.duration)
         noteHealth()

@@ -100,6 +100,7 @@ extension Simulation {
             checks: checks,
             endTime: end,
             timeline: cluster.timeline,
-            timeSeries: finishedSeries(end: end))
+            timeSeries: finishedSeries(end: end),
+            nemesisFaults: nemesisFaults)
     }
 }

@@ -1,3 +1,4 @@
+import Scenario
 import Checkers
 import SimCore
 import Stats
@@ -17,6 +18,8 @@ public struct RunOutcome: Sendable {
     public var timeline: [TimelineEvent] = []
     /// Throughput, error rate, latency percentiles and the models' gauges, window by window.
     public var timeSeries: [TimeSeries] = []
+    /// What the nemesis did, as explicit faults (`faultline shrink` writes them into `faults:`).
+    public var nemesisFaults: [MaterialisedFault] = []
 
     /// Every requested check held (SLOs are judged over all seeds, by the summary).
     public var passed: Bool { checks.allSatisfy(\.passed) }

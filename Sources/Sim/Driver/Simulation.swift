@@ -39,6 +39,8 @@ public struct Simulation {
     var nemesisRng: SeededGenerator
     var faultUndo: [SimFaultUndo?]
     var nemesisUndo: [SimFaultUndo?] = []
+    /// The nemesis's strikes so far, as explicit faults.
+    var nemesisFaults: [MaterialisedFault] = []
     var nemesisPlan: NemesisPlan?
     var activeLinkFaults = 0
     var partitioned = false

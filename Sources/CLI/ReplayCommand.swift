@@ -24,10 +24,20 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .customLong("debug-hash-order"), help: .hidden)
     var injectHashOrderDependence = false
 
+    @Flag(name: .long, help: "Explain the failure: the timeline up to the first violation, with the protocol's events (Markdown).")
+    var explain = false
+
+    @Option(name: .long, help: "The check to explain (default: the first failing one).")
+    var check: String?
+
+    @Option(name: .customLong("explain-out"), help: "Write the explanation to this file (default: print it).")
+    var explainOut: String?
+
     func run() throws {
         let model = try ScenarioLoader.load(path: scenario, overrides: overrides)
-        var simulation = try Simulation(scenario: model, seed: seed,
-                                        options: SimulationOptions(injectHashOrderDependence: injectHashOrderDependence))
+        var options = SimulationOptions(injectHashOrderDependence: injectHashOrderDependence)
+        options.explain = explain
+        var simulation = try Simulation(scenario: model, seed: seed, options: options)
         let sink: FileTraceSink?
         if let trace {
             guard let opened = FileTraceSink(path: trace) else { throw BadInput("cannot write trace file \(trace)") }
@@ -53,7 +63,30 @@ struct ReplayCommand: ParsableCommand {
             }
         }
         if let trace { print("trace: \(trace)") }
+        if explain { try writeExplanation(outcome) }
         if !outcome.passed { throw ExitStatus.checkFailed.code }
+    }
+
+    private func writeExplanation(_ outcome: RunOutcome) throws {
+        let failing = outcome.checks.filter { !$0.passed }.map(\.name)
+        if let check, !outcome.checks.contains(where: { $0.name == check }) {
+            throw BadInput("--check: the scenario has no check '\(check)' (checks: \(outcome.checks.map(\.name).joined(separator: ", ")))")
+        }
+        guard let target = check ?? failing.first else {
+            print("nothing to explain: seed \(seed) passes every check")
+            return
+        }
+        let label = scenario + (overrides.isEmpty ? "" : " --set " + overrides.joined(separator: " --set "))
+        let text = Explanation(outcome: outcome, check: target, scenario: label).markdown()
+        if let explainOut {
+            do { try text.write(toFile: explainOut, atomically: true, encoding: .utf8) } catch {
+                throw InternalFailure("cannot write \(explainOut): \(error)")
+            }
+            print("explanation: \(explainOut)")
+        } else {
+            print("")
+            print(text)
+        }
     }
 }
 

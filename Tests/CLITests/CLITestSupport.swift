@@ -57,3 +57,27 @@ enum CLI {
         return url.path
     }
 }
+
+/// Scenarios several CLI tests share.
+enum CLIFixtures {
+    /// One stream on n1 and n2 with lazy fsync (every 1 s) under 300 msg/s, `ack: all`: losing
+    /// power on both replicas loses acknowledged messages. Callers add `faults:` and `checks:`.
+    static func lazyFsyncStream(name: String, duration: String) -> String {
+        """
+        name: \(name)
+        duration: \(duration)
+        warmup: 500ms
+        cluster:
+          nodes: 3
+          network: { latency: { constant: 0.3ms } }
+          disk: { fsync: { constant: 1ms } }
+        broker:
+          streams: [{ name: orders, replication_factor: 2, min_isr: 1, replicas: [n1, n2] }]
+          ack_policy: all
+          fsync: { interval: 1s }
+        workload:
+          - publish: { stream: orders, rate: 300/s, size: 64B, timeout: 500ms, retries: 5 }
+
+        """
+    }
+}

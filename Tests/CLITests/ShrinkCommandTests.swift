@@ -6,20 +6,7 @@ import XCTest
 final class ShrinkCommandTests: XCTestCase {
     /// Lazy fsync and both replicas of a stream losing power: acknowledged messages are lost.
     /// The pause and the partition of the third node have nothing to do with it.
-    private let scenario = """
-    name: lossy
-    duration: 6s
-    warmup: 500ms
-    cluster:
-      nodes: 3
-      network: { latency: { constant: 0.3ms } }
-      disk: { fsync: { constant: 1ms } }
-    broker:
-      streams: [{ name: orders, replication_factor: 2, min_isr: 1, replicas: [n1, n2] }]
-      ack_policy: all
-      fsync: { interval: 1s }
-    workload:
-      - publish: { stream: orders, rate: 300/s, size: 64B, timeout: 500ms, retries: 5 }
+    private let scenario = CLIFixtures.lazyFsyncStream(name: "lossy", duration: "6s") + """
     faults:
       - { at: 1s, pause: n3, for: 500ms }
       - { at: 2500ms, crash: n1, for: 1s }

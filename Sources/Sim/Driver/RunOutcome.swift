@@ -37,6 +37,10 @@ public struct SimulationOptions: Sendable {
     public var injectHashOrderDependence = false
     /// Stops after this many events (a guard for runaway scenarios and for benchmarks).
     public var maxEvents: UInt64 = .max
+    /// Puts the protocol's story on the timeline too (`replay --explain`): acknowledgements,
+    /// truncations, ISR and leader-epoch changes, what each replica held when its node crashed
+    /// and what it recovered. Observation only: the run itself is the same.
+    public var explain = false
 
     public init(injectHashOrderDependence: Bool = false, maxEvents: UInt64 = .max) {
         self.injectHashOrderDependence = injectHashOrderDependence

@@ -107,6 +107,7 @@ public struct Simulation {
             scenario: scenario, processes: processes,
             network: NetworkModel(nodeCount: allNodes.count, defaultLink: defaultLink, rng: root.stream("network")),
             clusterNodeCount: spec.nodes.count + meshNodes.count, root: root)
+        cluster.explaining = options.explain
         stations = try StationModel(scenario, nodeIndex: cluster.nodeIndex, root: root)
 
         faultRng = root.stream("faults")

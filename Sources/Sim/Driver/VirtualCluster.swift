@@ -27,6 +27,8 @@ struct VirtualCluster {
     /// The models' time series (the requests' own are in `requests`) and the run's timeline.
     var series: TimeSeriesRecorder
     var timeline: [TimelineEvent] = []
+    /// Whether `explain(_:_:nodes:)` notes anything (`SimulationOptions.explain`).
+    var explaining = false
     var traceSink: TraceSink?
     /// A model asks the run to stop early (the broker's liveness phase saw the cluster converge).
     var stopRequested = false
@@ -52,6 +54,13 @@ struct VirtualCluster {
         requests = RequestBook(warmup: scenario.warmup, liveness: LivenessAfterHeal(grace: max(Nanos.second, longestTimeout)),
                                series: TimeSeriesRecorder(window: scenario.timeSeriesWindow, span: span),
                                hasRequests: !scenario.workload.isEmpty || !scenario.meshWorkloads.isEmpty)
+    }
+
+    /// A line of the explained timeline, now (nothing unless explaining; callers test
+    /// `explaining` first so that a plain run builds no text).
+    mutating func explain(_ kind: String, _ description: String, nodes: [NodeID] = []) {
+        guard explaining else { return }
+        note(kind, description, nodes: nodes)
     }
 
     /// A line of the run's timeline, now.

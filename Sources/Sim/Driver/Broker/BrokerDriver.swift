@@ -293,6 +293,12 @@ extension BrokerModel {
             line.add("isr", state.isr.map { cluster.processes[Int($0.rawValue)].name }.joined(separator: ","))
             sink.write(line: line.json)
         }
+        if cluster.explaining, state.epoch > world.timelineEpoch[stream] {
+            let processes = cluster.processes
+            let isr = state.isr.map { processes[Int($0.rawValue)].name }.joined(separator: ", ")
+            let text = "\(state.name): leader \(state.leader.map { processes[Int($0.rawValue)].name } ?? "none") epoch \(state.leaderEpoch), ISR [\(isr)]"
+            cluster.explain("isr", text)
+        }
         if state.epoch > world.timelineEpoch[stream] {
             // The first node to apply a new stream state: a leader change goes on the timeline.
             world.timelineEpoch[stream] = state.epoch
@@ -358,6 +364,10 @@ extension BrokerModel {
             store(.append(stream: world.streamNames[stream], entries), completion: .appended(stream: stream, upTo: last.offset + 1),
                   on: node, &cluster)
         case .truncateLog(let from):
+            if cluster.explaining {
+                let text = "\(world.streamNames[stream]): \(cluster.processes[node].name) truncates its log at offset \(from)"
+                cluster.explain("truncate", text, nodes: [node])
+            }
             // Durable with the next fsync, as on a live node; no completion to wait for.
             store(.truncate(stream: world.streamNames[stream], from: from), on: node, &cluster)
         case .fsync(let upTo):
@@ -367,6 +377,10 @@ extension BrokerModel {
         case .persistEpochCache(let cache):
             store(.persistEpochCache(stream: world.streamNames[stream], cache), on: node, &cluster)
         case .ack(let requestID, let offset):
+            if cluster.explaining {
+                let text = "\(world.streamNames[stream]): offset \(offset) acknowledged by \(cluster.processes[node].name)"
+                cluster.explain("ack", text, nodes: [node])
+            }
             sendMail(from: node, to: cluster.clientNode, .publishAck(requestID: requestID, offset: offset), &cluster)
         case .deliver(let requestID, let entries, let highWatermark):
             sendMail(from: node, to: cluster.clientNode, .delivered(requestID: requestID, entries: entries, highWatermark: highWatermark), &cluster)
@@ -505,6 +519,7 @@ extension BrokerModel {
 
     mutating func crashed(_ node: NodeID, _ cluster: inout VirtualCluster) {
         guard node < cluster.clusterNodes.count else { return }
+        if cluster.explaining { explainReplicas(node, "crashed holding", &cluster) }
         for stream in world.streamNames.indices where streamLeader(stream, cluster) == node {
             world.leaderLostAt[stream] = world.leaderLostAt[stream] ?? cluster.now
         }
@@ -519,5 +534,18 @@ extension BrokerModel {
     mutating func restarted(_ node: NodeID, _ cluster: inout VirtualCluster) {
         guard node < cluster.clusterNodes.count else { return }
         bootBroker(node, &cluster)
+        if cluster.explaining { explainReplicas(node, "restarted, recovered", &cluster) }
+    }
+
+    /// What each replica of a node holds (log end, fsynced end, high-water mark): at a crash,
+    /// everything past the fsynced end is gone with the page cache.
+    func explainReplicas(_ node: NodeID, _ what: String, _ cluster: inout VirtualCluster) {
+        guard world.up[node] else { return }
+        for stream in world.streamNames.indices where world.hosts[node][stream] {
+            guard let replica = world.nodes[node]?.core.replicas[stream] else { continue }
+            let text = "\(world.streamNames[stream]): \(cluster.processes[node].name) \(what) log end \(replica.logEndOffset), "
+                + "fsynced to \(replica.durableEnd), HW \(replica.highWatermark)"
+            cluster.explain("replica", text, nodes: [node])
+        }
     }
 }

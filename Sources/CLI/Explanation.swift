@@ -1,0 +1,129 @@
+import Foundation
+import Sim
+
+/// A failing run told as a story: the timeline (with the protocol's events that
+/// `SimulationOptions.explain` adds) up to the check's first violation, the entries that involve
+/// the violating messages in bold. Acknowledgements are many: only those of violating offsets
+/// are kept, collapsed into ranges.
+struct Explanation {
+    let outcome: RunOutcome
+    let check: String
+    let scenario: String
+
+    /// Offsets a violation names, per stream (`stream orders: … at offset 15190 …`).
+    static func violatingOffsets(_ violations: [String]) -> [String: Set<UInt64>] {
+        var out: [String: Set<UInt64>] = [:]
+        for text in violations {
+            guard let streamRange = text.range(of: "stream "), let colon = text[streamRange.upperBound...].firstIndex(of: ":") else { continue }
+            let stream = String(text[streamRange.upperBound..<colon])
+            var rest = text[colon...]
+            while let r = rest.range(of: "offset ") {
+                let digits = rest[r.upperBound...].prefix { $0.isNumber }
+                if let offset = UInt64(digits) { out[stream, default: []].insert(offset) }
+                rest = rest[r.upperBound...]
+            }
+        }
+        return out
+    }
+
+    /// "orders: offset 15190 acknowledged by n1" → (orders, 15190, n1)
+    private static func ack(_ description: String) -> (stream: String, offset: UInt64, node: String)? {
+        let parts = description.components(separatedBy: ": offset ")
+        guard parts.count == 2 else { return nil }
+        let rest = parts[1].components(separatedBy: " acknowledged by ")
+        guard rest.count == 2, let offset = UInt64(rest[0]) else { return nil }
+        return (parts[0], offset, rest[1])
+    }
+
+    /// "orders: n1 truncates its log at offset 15010" → (orders, 15010)
+    private static func truncation(_ description: String) -> (stream: String, from: UInt64)? {
+        guard let colon = description.firstIndex(of: ":"), let r = description.range(of: "at offset ") else { return nil }
+        return UInt64(description[r.upperBound...]).map { (String(description[..<colon]), $0) }
+    }
+
+    /// "orders: n1 crashed holding log end 15200, fsynced to 15010, HW 15190" → (orders, log end, fsynced)
+    private static func held(_ description: String) -> (stream: String, logEnd: UInt64, fsynced: UInt64)? {
+        guard let colon = description.firstIndex(of: ":"), let a = description.range(of: "log end "),
+              let b = description.range(of: ", fsynced to "), let c = description.range(of: ", HW ") else { return nil }
+        guard let logEnd = UInt64(description[a.upperBound..<b.lowerBound]),
+              let fsynced = UInt64(description[b.upperBound..<c.lowerBound]) else { return nil }
+        return (String(description[..<colon]), logEnd, fsynced)
+    }
+
+    func markdown() -> String {
+        let report = outcome.checks.first { $0.name == check }
+        let violations = report?.violations ?? []
+        let lost = Self.violatingOffsets(violations.map(\.description))
+        let firstViolation = violations.compactMap(\.time).min() ?? outcome.endTime
+        // A checker may date a violation by the message (when it was acknowledged) and find it
+        // only at the end of the run: the story runs to the end (acknowledgements are filtered,
+        // so what remains is faults, leaders, ISR, replica states and truncations).
+        let storyEnd = max(violations.compactMap(\.time).max() ?? 0, outcome.endTime)
+        func touches(_ stream: String, _ range: ClosedRange<UInt64>) -> Bool {
+            lost[stream]?.contains { range.contains($0) } ?? false
+        }
+        var out = "# Why seed \(outcome.seed) fails `\(check)`\n\n"
+        out += "Scenario \(scenario); trace hash \(outcome.traceHash). "
+        if let first = violations.first {
+            out += "First violation (dated \(Self.seconds(first.time ?? firstViolation))): \(first.description)"
+            if violations.count > 1 { out += " (and \(violations.count - 1) more)" }
+            out += ".\n\n"
+        }
+        if !lost.isEmpty {
+            out += "Violating offsets: " + lost.keys.sorted().map { "\($0) " + Self.ranges(lost[$0]!.sorted()) }.joined(separator: "; ") + ".\n\n"
+        }
+        out += "**Bold**: entries that involve the violating offsets — their acknowledgements, a crash that lost them from a "
+            + "node's page cache (past its fsynced end), a truncation that cut them.\n\n"
+        out += "| time | what | detail | nodes |\n|---:|---|---|---|\n"
+        // Acknowledgements of violating offsets, collapsed per (stream, node) into runs of adjacent time.
+        var pendingAcks: [(at: Int64, stream: String, node: String, offsets: [UInt64])] = []
+        func flushAcks() {
+            for run in pendingAcks {
+                out += "| \(Self.seconds(run.at)) | **ack** | **\(run.stream): offsets \(Self.ranges(run.offsets.sorted())) acknowledged by \(run.node)** | \(run.node) |\n"
+            }
+            pendingAcks.removeAll()
+        }
+        for event in outcome.timeline where event.atNanos <= storyEnd {
+            if event.kind == "ack" {
+                guard let a = Self.ack(event.description), lost[a.stream]?.contains(a.offset) == true else { continue }
+                if let i = pendingAcks.firstIndex(where: { $0.stream == a.stream && $0.node == a.node }) {
+                    pendingAcks[i].offsets.append(a.offset)
+                } else {
+                    pendingAcks.append((event.atNanos, a.stream, a.node, [a.offset]))
+                }
+                continue
+            }
+            flushAcks()
+            var bold = false
+            if event.kind == "truncate", let t = Self.truncation(event.description) {
+                bold = touches(t.stream, t.from...UInt64.max)
+            } else if event.kind == "replica", event.description.contains("crashed"), let h = Self.held(event.description), h.logEnd > h.fsynced {
+                bold = touches(h.stream, h.fsynced...(h.logEnd - 1))
+            }
+            let detail = event.description.replacingOccurrences(of: "|", with: "\\|")
+            let kind = bold ? "**\(event.kind)**" : event.kind
+            out += "| \(Self.seconds(event.atNanos)) | \(kind) | \(bold ? "**\(detail)**" : detail) | \(event.nodes.joined(separator: ", ")) |\n"
+        }
+        flushAcks()
+        for violation in violations.prefix(10) {
+            out += "| \(Self.seconds(violation.time ?? firstViolation)) | **violation** | **\(violation.description.replacingOccurrences(of: "|", with: "\\|"))** | |\n"
+        }
+        if violations.count > 10 { out += "| | | … \(violations.count - 10) more violations | |\n" }
+        return out
+    }
+
+    static func seconds(_ nanos: Int64) -> String { String(format: "%.6f s", Double(nanos) / 1e9) }
+
+    /// 1, 2, 3, 7, 9, 10 → "1–3, 7, 9–10"
+    static func ranges(_ sorted: [UInt64]) -> String {
+        var parts: [String] = []
+        var i = 0
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count, sorted[j + 1] == sorted[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])–\(sorted[j])")
+            i = j + 1
+        }
+        return parts.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import XCTest
+
+/// `replay --explain`: the story of a failing seed, up to its violations, the entries about the
+/// lost messages in bold.
+final class ExplainTests: XCTestCase {
+    /// Both replicas of the stream lose power with lazy fsync: acknowledged messages that were
+    /// only in the page cache are gone.
+    private let scenario = CLIFixtures.lazyFsyncStream(name: "power-loss", duration: "4s") + """
+    faults:
+      - { at: 2500ms, crash: n1, for: 500ms }
+      - { at: 2500ms, crash: n2, for: 500ms }
+    checks: [no_acknowledged_loss]
+    """
+
+    func testExplainsALossByTheCrashThatDroppedTheUnsyncedTail() throws {
+        let dir = try CLI.temporaryDirectory()
+        let input = dir.appendingPathComponent("power-loss.yaml")
+        try scenario.write(to: input, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("why.md").path
+        let result = try CLI.run(["replay", input.path, "--seed", "1", "--explain", "--explain-out", out])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("# Why seed 1 fails `no_acknowledged_loss`"), text)
+        XCTAssertTrue(text.contains("Violating offsets: orders "), text)
+        // The acknowledgements of the lost offsets, and the crash that lost them (past its fsynced end), in bold.
+        XCTAssertTrue(text.contains("| **ack** | **orders: offsets "), text)
+        XCTAssertTrue(text.range(of: #"\| \*\*replica\*\* \| \*\*orders: n[12] crashed holding log end \d+, fsynced to \d+"#,
+                                 options: .regularExpression) != nil, text)
+        XCTAssertTrue(text.contains("restarted, recovered log end"), text)
+        XCTAssertTrue(text.contains("| fault | crash n1 |"), text)
+        XCTAssertTrue(text.contains("| **violation** |"), text)
+        // Observation only: the explained replay is the same run (same trace hash as a plain replay).
+        let plain = try CLI.run(["replay", input.path, "--seed", "1"])
+        let hash = plain.stdout.components(separatedBy: "trace hash ").dropFirst().first?.prefix(16)
+        XCTAssertNotNil(hash)
+        XCTAssertTrue(text.contains("trace hash \(hash ?? "")"), text)
+    }
+
+    func testNothingToExplainForAPassingSeed() throws {
+        let dir = try CLI.temporaryDirectory()
+        let input = dir.appendingPathComponent("safe.yaml")
+        try scenario.replacingOccurrences(of: "fsync: { interval: 1s }", with: "fsync: always")
+            .write(to: input, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["replay", input.path, "--seed", "1", "--explain"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("nothing to explain"), result.stdout)
+    }
+}

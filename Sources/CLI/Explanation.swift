@@ -112,6 +112,28 @@ struct Explanation {
         return out
     }
 
+    /// Explains `outcome`'s `check` (default: its first failing one) to `out` or stdout; says so
+    /// when every check held. `scenario` labels the story; `seedLabel` names the seed.
+    static func deliver(_ outcome: RunOutcome, check: String?, scenario: String, seedLabel: String, out: String?) throws {
+        if let check, !outcome.checks.contains(where: { $0.name == check }) {
+            throw BadInput("--check: the scenario has no check '\(check)' (checks: \(outcome.checks.map(\.name).joined(separator: ", ")))")
+        }
+        guard let target = check ?? outcome.checks.first(where: { !$0.passed })?.name else {
+            print("nothing to explain: \(seedLabel) passes every check")
+            return
+        }
+        let text = Explanation(outcome: outcome, check: target, scenario: scenario).markdown()
+        guard let out else {
+            print("")
+            print(text)
+            return
+        }
+        do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+            throw InternalFailure("cannot write \(out): \(error)")
+        }
+        print("explanation: \(out)")
+    }
+
     static func seconds(_ nanos: Int64) -> String { String(format: "%.6f s", Double(nanos) / 1e9) }
 
     /// 1, 2, 3, 7, 9, 10 → "1–3, 7, 9–10"

@@ -17,6 +17,9 @@ enum ProvenanceFacts {
             ResultsProperty.host: json(hostFacts()),
         ]
         if let hash = ContentHash.hex(ofFile: scenario.sourceFile) { facts[ResultsProperty.scenarioHash] = hash }
+        if let data = FileManager.default.contents(atPath: scenario.sourceFile), let text = String(data: data, encoding: .utf8) {
+            facts[ResultsProperty.scenarioYAML] = text
+        }
         if let regression = scenario.regression { facts[ResultsProperty.regression] = json(regression) }
         return facts
     }

@@ -68,25 +68,8 @@ struct ReplayCommand: ParsableCommand {
     }
 
     private func writeExplanation(_ outcome: RunOutcome) throws {
-        let failing = outcome.checks.filter { !$0.passed }.map(\.name)
-        if let check, !outcome.checks.contains(where: { $0.name == check }) {
-            throw BadInput("--check: the scenario has no check '\(check)' (checks: \(outcome.checks.map(\.name).joined(separator: ", ")))")
-        }
-        guard let target = check ?? failing.first else {
-            print("nothing to explain: seed \(seed) passes every check")
-            return
-        }
         let label = scenario + (overrides.isEmpty ? "" : " --set " + overrides.joined(separator: " --set "))
-        let text = Explanation(outcome: outcome, check: target, scenario: label).markdown()
-        if let explainOut {
-            do { try text.write(toFile: explainOut, atomically: true, encoding: .utf8) } catch {
-                throw InternalFailure("cannot write \(explainOut): \(error)")
-            }
-            print("explanation: \(explainOut)")
-        } else {
-            print("")
-            print(text)
-        }
+        try Explanation.deliver(outcome, check: check, scenario: label, seedLabel: "seed \(seed)", out: explainOut)
     }
 }
 

@@ -19,10 +19,8 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .long, help: "Also write DIR/report.html: the report with its charts inline, one self-contained file (implies --plots).")
     var html = false
 
-    func run() throws {
-        guard let format = ReportFormat(rawValue: format) else {
-            throw BadInput("--format: expected md, json or csv, found '\(format)'")
-        }
+    /// A results folder (or its results.sqlite) read whole; whether `source` is a folder.
+    static func loadResults(_ source: String) throws -> (RunSet, isDirectory: Bool) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
             throw BadInput("\(source): no such file or folder")
@@ -31,16 +29,22 @@ struct ReportCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: database) else {
             throw BadInput("\(source): no results.sqlite inside")
         }
-        let set: RunSet
         do {
-            set = try ResultsStore(path: database).load()
+            return (try ResultsStore(path: database).load(), isDirectory.boolValue)
         } catch {
             throw BadInput("\(database): not a Faultline results database (\(error))")
         }
+    }
+
+    func run() throws {
+        guard let format = ReportFormat(rawValue: format) else {
+            throw BadInput("--format: expected md, json or csv, found '\(format)'")
+        }
+        let (set, isDirectory) = try Self.loadResults(source)
         let summary = format == .csv && !(plots || html) ? nil : SummaryBuilder.build(set)
         print(ReportRenderer.render(set, summary: summary, format: format))
         guard plots || html else { return }
-        let folder = isDirectory.boolValue ? source : (source as NSString).deletingLastPathComponent
+        let folder = isDirectory ? source : (source as NSString).deletingLastPathComponent
         let reportPath = (folder.isEmpty ? "." : folder) + "/report.md"
         if !FileManager.default.fileExists(atPath: reportPath) {
             // A bare results.sqlite: the plots link from a report next to it.

@@ -11,7 +11,7 @@ struct Faultline: ParsableCommand {
             Exit codes: 0 all checks and SLOs held; 1 a check or SLO failed; 2 bad input; 3 internal error.
             """,
         version: FaultlineVersion.current,
-        subcommands: [RunCommand.self, ValidateCommand.self, ReplayCommand.self, ShrinkCommand.self, SweepCommand.self,
+        subcommands: [RunCommand.self, ValidateCommand.self, ReplayCommand.self, ShrinkCommand.self, ExplainCommand.self, SweepCommand.self,
                       ReportCommand.self, BenchCommand.self, LoadCommand.self, ChaosCommand.self, ClusterCommand.self, ServeCommand.self,
                       CalibrateCommand.self, BenchPaaSCommand.self, CompareCommand.self, BaselineCommand.self,
                       RunJobsCommand.self, MergeCommand.self])

@@ -143,6 +143,8 @@ public func canonicalParametersJSON(_ parameters: [String: String]) -> String {
 public enum ResultsProperty {
     /// FNV-1a 64 of the scenario file's bytes (hex): a different file is a different experiment.
     public static let scenarioHash = "scenario_hash"
+    /// The scenario file's text (simulated runs): `explain` re-runs a seed from the results alone.
+    public static let scenarioYAML = "scenario_yaml"
     /// The `--set` overrides, as JSON array, in order.
     public static let overrides = "overrides"
     /// The scenario's `regression:` section as JSON (`Thresholds`).

@@ -37,6 +37,24 @@ final class ExplainTests: XCTestCase {
         XCTAssertTrue(text.contains("trace hash \(hash ?? "")"), text)
     }
 
+    func testExplainsASeedFromAResultsFolderAlone() throws {
+        let dir = try CLI.temporaryDirectory()
+        let input = dir.appendingPathComponent("power-loss.yaml")
+        try scenario.write(to: input, atomically: true, encoding: .utf8)
+        let results = dir.appendingPathComponent("results").path
+        XCTAssertEqual(try CLI.run(["run", input.path, "--seeds", "2", "--out", results]).status, 1)
+        // The scenario file is gone: the results hold its text.
+        try FileManager.default.removeItem(at: input)
+        let explained = try CLI.run(["explain", results, "--seed", "2"])
+        XCTAssertEqual(explained.status, 0, explained.stdout + explained.stderr)
+        XCTAssertTrue(explained.stdout.contains("# Why seed 2 fails `no_acknowledged_loss`"), explained.stdout)
+        XCTAssertTrue(explained.stdout.contains("crashed holding log end"), explained.stdout)
+        XCTAssertFalse(explained.stdout.contains("warning:"), "the re-run is the recorded run:\n\(explained.stdout)")
+        let missing = try CLI.run(["explain", results, "--seed", "99"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("no simulated run of seed 99"), missing.stderr)
+    }
+
     func testNothingToExplainForAPassingSeed() throws {
         let dir = try CLI.temporaryDirectory()
         let input = dir.appendingPathComponent("safe.yaml")

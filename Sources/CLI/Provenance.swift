@@ -41,3 +41,10 @@ enum ProvenanceFacts {
         return text
     }
 }
+
+extension StoredSLO {
+    /// A scenario's SLO as the results store it.
+    init(_ spec: SLOSpec) {
+        self.init(name: spec.name, metric: spec.metric, statistic: spec.statistic, limit: spec.limit)
+    }
+}

@@ -99,7 +99,7 @@ func openResultsStore(_ output: OutputFolder, scenario: Scenario, mode: String, 
     do {
         let store = try ResultsStore(path: output.database, createdAt: ISO8601DateFormatter().string(from: Date()), durable: durable)
         try store.setHeader(scenario: scenario.name, mode: mode, description: scenario.description,
-                            slos: scenario.slos.map { StoredSLO(name: $0.name, metric: $0.metric, statistic: $0.statistic, limit: $0.limit) })
+                            slos: scenario.slos.map(StoredSLO.init))
         try store.setProperties(properties ?? ProvenanceFacts.properties(scenario: scenario, overrides: overrides))
         return store
     } catch {

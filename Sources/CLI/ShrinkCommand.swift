@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Results
 import Scenario
 import Shrink
 import Sim
@@ -40,16 +41,17 @@ struct ShrinkCommand: ParsableCommand {
         let source = try ScenarioSource.load(path: scenario, overrides: overrides)
         let original = try source.scenario()
         let outcome = try Self.simulate(original, seed: seed)
-        let failing = outcome.checks.filter { !$0.passed }.map(\.name)
+        let failing = outcome.checks.filter { !$0.passed }.map(\.name) + original.slos.map(\.name).filter { Self.misses($0, outcome, original) }
+        let names = outcome.checks.map(\.name) + original.slos.map(\.name)
         let target: String
         if let check {
-            guard outcome.checks.contains(where: { $0.name == check }) else {
-                throw BadInput("--check: \(scenario) has no check '\(check)' (checks: \(outcome.checks.map(\.name).joined(separator: ", ")))")
+            guard names.contains(check) else {
+                throw BadInput("--check: \(scenario) has no check or SLO '\(check)' (checks and SLOs: \(names.joined(separator: ", ")))")
             }
-            guard failing.contains(check) else { throw BadInput("seed \(seed) passes check '\(check)': nothing to shrink") }
+            guard failing.contains(check) else { throw BadInput("seed \(seed) passes '\(check)': nothing to shrink") }
             target = check
         } else {
-            guard let first = failing.first else { throw BadInput("seed \(seed) passes every check of \(scenario): nothing to shrink") }
+            guard let first = failing.first else { throw BadInput("seed \(seed) passes every check and SLO of \(scenario): nothing to shrink") }
             target = first
         }
         let threads = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -60,7 +62,8 @@ struct ShrinkCommand: ParsableCommand {
             let strikes = outcome.nemesisFaults
             if let explicit = source.materialisingNemesis(strikes) {
                 do {
-                    let failsToo = try Self.simulate(explicit.scenario(), seed: seed).checks.contains { $0.name == target && !$0.passed }
+                    let model = try explicit.scenario()
+                    let failsToo = Self.fails(target, try Self.simulate(model, seed: seed), model)
                     if failsToo {
                         start = explicit
                         notes.append("the nemesis's \(strikes.count) strikes of seed \(seed) were written into faults:")
@@ -95,7 +98,7 @@ struct ShrinkCommand: ParsableCommand {
         // The file as written must fail on its own (parsed again from disk, like a plain run).
         let reread = try ScenarioLoader.load(path: path)
         let verdict = try Self.simulate(reread, seed: seed)
-        let stillFails = verdict.checks.contains { $0.name == target && !$0.passed }
+        let stillFails = Self.fails(target, verdict, reread)
         print(Self.table(result, original: start, check: target, seconds: (ContinuousClock.now - started).seconds))
         print("minimal scenario: \(path) (seed \(seed) \(stillFails ? "fails" : "PASSES") \(target))")
         print("shrunk: faults \(start.faults.count) → \(reread.faults.count), duration_ns \(source.duration ?? 0) → \(reread.duration), "
@@ -109,6 +112,21 @@ struct ShrinkCommand: ParsableCommand {
         return simulation.run()
     }
 
+    /// Whether the run fails `name`: a check of the run, or an SLO of the scenario judged on
+    /// this one run (as the summary judges it over seeds).
+    static func fails(_ name: String, _ outcome: RunOutcome, _ scenario: Scenario) -> Bool {
+        if let check = outcome.checks.first(where: { $0.name == name }) { return !check.passed }
+        return misses(name, outcome, scenario)
+    }
+
+    static func misses(_ slo: String, _ outcome: RunOutcome, _ scenario: Scenario) -> Bool {
+        guard let spec = scenario.slos.first(where: { $0.name == slo }) else { return false }
+        let record = RunRecord(outcome: outcome, scenario: scenario, parameters: [:], startedAt: Date(timeIntervalSince1970: 0), wallSeconds: 0)
+        let set = RunSet(scenario: scenario.name, mode: "sim",
+                         slos: [StoredSLO(spec)], runs: [record])
+        return SummaryBuilder.build(set).slos[slo]?.passed == false
+    }
+
     /// Runs each candidate for `seed` (invalid candidates count as not failing), `threads` at a time.
     static func stillFails(_ candidates: [ScenarioSource], seed: UInt64, check: String, threads: Int) -> [Bool] {
         let verdicts = VerdictBox(count: candidates.count)
@@ -117,7 +135,7 @@ struct ShrinkCommand: ParsableCommand {
             while index < candidates.count {
                 let fails: Bool
                 if let model = try? candidates[index].scenario(), let outcome = try? simulate(model, seed: seed) {
-                    fails = outcome.checks.contains { $0.name == check && !$0.passed }
+                    fails = Self.fails(check, outcome, model)
                 } else {
                     fails = false
                 }

@@ -44,6 +44,20 @@ final class ShrinkCommandTests: XCTestCase {
         XCTAssertEqual(text, try String(contentsOfFile: second, encoding: .utf8))
     }
 
+    /// An SLO judged on the one seed (as the summary judges it over seeds) can be the target too:
+    /// account-sizing's cells strategy misses its blast-radius SLO.
+    func testShrinksAnSLOMissOfTheAccountsModel() throws {
+        let dir = try CLI.temporaryDirectory()
+        let scenario = CLI.packageRoot.appendingPathComponent("Scenarios/accounts/account-sizing.yaml").path
+        let out = dir.appendingPathComponent("accounts.yaml").path
+        let result = try CLI.run(["shrink", scenario, "--seed", "1", "--check", "blast_radius_mean", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("(seed 1 fails blast_radius_mean)"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("| duration |"), "the run was cut short:\n\(result.stdout)")
+        let run = try CLI.run(["run", out, "--out", dir.appendingPathComponent("results").path])
+        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
+    }
+
     func testASeedThatPassesIsBadInput() throws {
         let dir = try CLI.temporaryDirectory()
         let input = dir.appendingPathComponent("safe.yaml")
@@ -54,6 +68,6 @@ final class ShrinkCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("nothing to shrink"), result.stderr)
         let unknown = try CLI.run(["shrink", input.path, "--seed", "1", "--check", "no_such_check"])
         XCTAssertEqual(unknown.status, 2)
-        XCTAssertTrue(unknown.stderr.contains("no check 'no_such_check'"), unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("no check or SLO 'no_such_check'"), unknown.stderr)
     }
 }

@@ -55,7 +55,7 @@ public struct HTTPResponseParser: Sendable {
     }
 
     private enum State: Sendable {
-        /// Looking for the blank line that ends the head; no line before `from` ends it.
+        /// Reading the head line by line; the lines before `from` have been read.
         case head(from: Int)
         case fixed(end: Int)
         /// The chunk-size line starting at `at`.
@@ -68,15 +68,17 @@ public struct HTTPResponseParser: Sendable {
     }
 
     private struct Head: Sendable {
-        var status: Int
-        var headers: Range<Int>
-        var bodyStart: Int
-        var keepAlive: Bool
+        var status = 0
+        var minor = 1
+        var headers: Range<Int> = 0..<0
+        var bodyStart = 0
+        var keepAlive = true
+        var fields = FramingFields()
     }
 
     public let maxHeadBytes: Int
     private var state = State.head(from: 0)
-    private var head = Head(status: 0, headers: 0..<0, bodyStart: 0, keepAlive: true)
+    private var head = Head()
     private var chunks: [Range<Int>] = []
 
     public init(maxHeadBytes: Int = 64 * 1024) {
@@ -95,20 +97,36 @@ public struct HTTPResponseParser: Sendable {
         while true {
             switch state {
             case .head(let from):
-                guard let end = Self.endOfHead(bytes, from: from) else {
-                    if bytes.count > maxHeadBytes { return fail(.headTooLarge) }
-                    // The blank line may begin in the last two bytes seen.
-                    state = .head(from: max(0, bytes.count - 2))
-                    return .needMore
+                // One pass over each line as it arrives: status line, fields, blank line.
+                var at = from
+                while true {
+                    guard let (lineEnd, next) = Self.line(bytes, from: at) else {
+                        if bytes.count > maxHeadBytes { return fail(.headTooLarge) }
+                        state = .head(from: at)
+                        return .needMore
+                    }
+                    if next > maxHeadBytes { return fail(.headTooLarge) }
+                    if at == 0 {
+                        guard let (status, minor) = Self.statusLine(bytes, 0..<lineEnd) else { return fail(.statusLine) }
+                        if status == 101 { return fail(.unexpectedUpgrade) }
+                        head.status = status
+                        head.minor = minor
+                        head.headers = next..<next
+                    } else if lineEnd == at {
+                        head.headers = head.headers.lowerBound..<at
+                        break
+                    } else {
+                        guard let colon = HTTPHeaderLines.field(bytes, at..<lineEnd) else { return fail(.headerLine) }
+                        guard head.fields.add(bytes, name: at..<colon, value: colon + 1..<lineEnd) else { return fail(.contentLength) }
+                    }
+                    at = next
                 }
-                if end > maxHeadBytes { return fail(.headTooLarge) }
-                switch readHead(bytes, end: end, headRequest: headRequest) {
-                case .failed(let failure): return fail(failure)
-                case .interim:
+                let end = at + (bytes[at] == cr ? 2 : 1)
+                if head.status < 200 {
                     reset()
                     return .interim(length: end)
-                case .body: continue
                 }
+                if let failure = frame(end: end, headRequest: headRequest) { return fail(failure) }
             case .fixed(let end):
                 guard bytes.count >= end else { return .needMore }
                 return complete(.contiguous(head.bodyStart..<end), length: end)
@@ -166,26 +184,12 @@ public struct HTTPResponseParser: Sendable {
 
     // MARK: - Head
 
-    private enum HeadOutcome { case body, interim, failed(Failure) }
-
-    private mutating func readHead(_ bytes: UnsafeRawBufferPointer, end: Int, headRequest: Bool) -> HeadOutcome {
-        guard let (statusEnd, headersStart) = Self.line(bytes, from: 0),
-              let (status, minor) = Self.statusLine(bytes, 0..<statusEnd) else { return .failed(.statusLine) }
-        if status == 101 { return .failed(.unexpectedUpgrade) }
-        if status < 200 { return .interim }
-        // The blank line: CRLF or LF before `end`.
-        let headersEnd = bytes[end - 2] == cr ? end - 2 : end - 1
-        var fields = FramingFields()
-        var at = headersStart
-        while at < headersEnd {
-            guard let (lineEnd, next) = Self.line(bytes, from: at),
-                  let colon = HTTPHeaderLines.field(bytes, at..<lineEnd) else { return .failed(.headerLine) }
-            guard fields.add(bytes, name: at..<colon, value: colon + 1..<lineEnd) else { return .failed(.contentLength) }
-            at = next
-        }
-        var keepAlive = minor >= 1 ? !fields.close : fields.keepAlive && !fields.close
-        head = Head(status: status, headers: headersStart..<headersEnd, bodyStart: end, keepAlive: keepAlive)
-        if headRequest || status == 204 || status == 304 {
+    /// Picks the body's framing once the head ends at `end`; the failure if there is none.
+    private mutating func frame(end: Int, headRequest: Bool) -> Failure? {
+        let fields = head.fields
+        var keepAlive = head.minor >= 1 ? !fields.close : fields.keepAlive && !fields.close
+        head.bodyStart = end
+        if headRequest || head.status == 204 || head.status == 304 {
             state = .fixed(end: end)
         } else if fields.transferEncoding {
             if fields.chunked {
@@ -197,18 +201,18 @@ public struct HTTPResponseParser: Sendable {
             // Both framings at once is a smuggling smell: never reuse the connection after it.
             if fields.contentLength != nil { keepAlive = false }
         } else if let length = fields.contentLength {
-            guard end <= Int.max - length else { return .failed(.contentLength) }
+            guard end <= Int.max - length else { return .contentLength }
             state = .fixed(end: end + length)
         } else {
             state = .untilClose
             keepAlive = false
         }
         head.keepAlive = keepAlive
-        return .body
+        return nil
     }
 
     /// What of the header fields decides the framing and reuse.
-    private struct FramingFields {
+    fileprivate struct FramingFields: Sendable {
         var contentLength: Int?
         var transferEncoding = false
         var chunked = false
@@ -217,6 +221,8 @@ public struct HTTPResponseParser: Sendable {
 
         /// False if a Content-Length is not a number, or two disagree.
         mutating func add(_ bytes: UnsafeRawBufferPointer, name: Range<Int>, value raw: Range<Int>) -> Bool {
+            // Most fields are none of the three: their length tells at once.
+            guard name.count == 14 || name.count == 17 || name.count == 10 else { return true }
             let value = HTTPHeaderLines.trimmed(bytes, raw)
             if HTTPHeaderLines.equalsIgnoringASCIICase(bytes, name, "content-length") {
                 // "42" or a list of equal values ("42, 42", RFC 9110 §8.6).
@@ -273,30 +279,16 @@ public struct HTTPResponseParser: Sendable {
 
     // MARK: - Lines
 
-    /// The end of the head: just past the first empty line (CRLF or LF) at or after a line
-    /// start at or after `from`.
-    private static func endOfHead(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
-        var i = from
-        let n = bytes.count
-        while i < n {
-            if bytes[i] == lf {
-                if i + 1 < n, bytes[i + 1] == lf { return i + 2 }
-                if i + 2 < n, bytes[i + 1] == cr, bytes[i + 2] == lf { return i + 3 }
-            }
-            i += 1
-        }
-        return nil
-    }
-
     /// The line starting at `from`: where its content ends (before CRLF or LF) and where the
     /// next line starts; `nil` if its end has not arrived yet.
     private static func line(_ bytes: UnsafeRawBufferPointer, from: Int) -> (end: Int, next: Int)? {
-        var i = from
-        while i < bytes.count {
-            if bytes[i] == lf { return (i > from && bytes[i - 1] == cr ? i - 1 : i, i + 1) }
-            i += 1
-        }
-        return nil
+        guard from < bytes.count, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        var p = base + from
+        let end = base + bytes.count
+        while p < end, p.pointee != lf { p += 1 }
+        guard p < end else { return nil }
+        let i = p - base
+        return (i > from && base[i - 1] == cr ? i - 1 : i, i + 1)
     }
 
     /// A chunk-size line: hex digits, then optionally whitespace and `;` extensions.
@@ -335,6 +327,7 @@ public struct HTTPResponseParser: Sendable {
 
     private mutating func reset() {
         state = .head(from: 0)
+        head = Head()
         if !chunks.isEmpty { chunks = [] }
     }
 

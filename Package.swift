@@ -92,6 +92,9 @@ let package = Package(
         // The I/O-free parts of the open-loop load driver: arrival schedules and coordinated-omission
         // correct recording.
         .target(name: "LoadCore", dependencies: ["Scenario", "Sampling", "Stats"], path: "Sources/Core/LoadCore"),
+        // HTTP/1.1 on the wire for the load driver and the HTTP client, sans-IO: request bytes
+        // encoded once, responses framed in place (Content-Length, chunked, until close).
+        .target(name: "HTTPWire", path: "Sources/Core/HTTPWire"),
         // A chaos experiment's steady-state hypothesis (probes, phases, abort and recovery) as a
         // sans-IO state machine, and the Prometheus text its scraped probes read.
         .target(name: "Experiment", dependencies: ["Scenario", "Stats", "LoadCore"], path: "Sources/Core/Experiment"),
@@ -136,10 +139,9 @@ let package = Package(
         // Its connections are confined to their event loop; dynamic exclusivity checks were ~3%
         // of the load driver's CPU (measured with perf), CPU the server under test then lacks.
         .target(name: "LiveHTTP", dependencies: [
-            "LoadCore", "Stats",
+            "LoadCore", "Stats", "HTTPWire",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Sources/Live/HTTP", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Token provider, tokeninfo and the fan-out mesh as Hummingbird servers over the Auth
         // core; their launcher, the OAuth load run and calibration.
@@ -199,6 +201,7 @@ let package = Package(
         .testTarget(name: "FaultPlanTests", dependencies: ["FaultPlan", "Sampling", "Scenario"]),
         .testTarget(name: "CheckersTests", dependencies: ["Checkers", "SimCore"]),
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "Replication", "Raft", "SimCore", "SimStorage"]),
+        .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
         .testTarget(name: "LoadCoreTests", dependencies: ["LoadCore", "Scenario", "SimCore", "Stats", "Checkers"]),
         .testTarget(name: "ClientsTests", dependencies: ["Clients", "Checkers"]),
         .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "LoadCore", "Scenario", "Stats"]),

@@ -21,21 +21,6 @@ final class HTTPConnectionPoolTests: XCTestCase {
         HTTPConnectionPool(host: "127.0.0.1", port: server.port, group: group, maxConnections: maxConnections, maxWaiters: maxWaiters)
     }
 
-    private func expectError(_ expected: HTTPClientError, _ body: () async throws -> HTTPReply,
-                             file: StaticString = #filePath, line: UInt = #line) async {
-        do {
-            let reply = try await body()
-            XCTFail("expected \(expected), got status \(reply.status)", file: file, line: line)
-        } catch let error as HTTPClientError {
-            switch (expected, error) {
-            case (.connectFailed, .connectFailed): break
-            default: XCTAssertEqual(error, expected, file: file, line: line)
-            }
-        } catch {
-            XCTFail("expected \(expected), got \(error)", file: file, line: line)
-        }
-    }
-
     func testSequentialRequestsReuseOneConnection() async throws {
         let pool = makePool()
         for i in 0..<200 {

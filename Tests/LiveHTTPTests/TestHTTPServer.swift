@@ -36,24 +36,29 @@ final class TestHTTPServer: @unchecked Sendable {
 
     static func start(logging: Bool = true) async throws -> TestHTTPServer {
         let server = TestHTTPServer(logging: logging)
-        let channel = try await ServerBootstrap(group: server.group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
-                    server.accepted += 1
-                    let id = ObjectIdentifier(child)
-                    server.children[id] = child
-                    child.closeFuture.whenComplete { _ in server.children[id] = nil }
-                    try child.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true)
-                    try child.pipeline.syncOperations.addHandler(TestHTTPHandler(server: server))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await listen(on: server.group) { child in
+            server.accepted += 1
+            let id = ObjectIdentifier(child)
+            server.children[id] = child
+            child.closeFuture.whenComplete { _ in server.children[id] = nil }
+            try child.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true)
+            try child.pipeline.syncOperations.addHandler(TestHTTPHandler(server: server))
+        }
         server.channel = channel
         server.port = channel.localAddress?.port ?? 0
         return server
+    }
+
+    /// A listening socket on 127.0.0.1 (any free port) whose accepted connections `initialize`
+    /// sets up, on the group's loop.
+    static func listen(on group: any EventLoopGroup,
+                       initialize: @escaping @Sendable (any Channel) throws -> Void) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { child in child.eventLoop.makeCompletedFuture { try initialize(child) } }
+            .bind(host: "127.0.0.1", port: 0).get()
     }
 
     func acceptedConnections() async throws -> Int {

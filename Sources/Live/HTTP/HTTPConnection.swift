@@ -1,5 +1,5 @@
+import HTTPWire
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// What a connection tells its owner (the pool's slot, or a load driver's connection). Every
@@ -14,15 +14,18 @@ protocol HTTPConnectionDelegate: AnyObject {
     func connectionClosed(_ connection: HTTPConnection, unanswered: Int, error: HTTPClientError)
 }
 
-/// One HTTP/1.1 connection: NIO's request encoder and response decoder, and this handler,
-/// which turns head/body/end parts into whole `HTTPReply`s. It makes no decisions about
-/// reuse, retries or timeouts — its owner does — and supports pipelining (any number of
-/// requests written ahead; the owner keeps them in order and matches replies to them).
+/// One HTTP/1.1 connection: the channel's only handler, reading and writing bytes. Requests
+/// are encoded by `HTTPRequestEncoding` (the last one's bytes are kept and written again while
+/// the same request is sent, as a load run does), responses framed by `HTTPResponseParser` in
+/// the bytes as read and handed on as views of them: no per-request encoding, header strings,
+/// or body copies. It makes no decisions about reuse, retries or timeouts — its owner does —
+/// and supports pipelining (any number of requests written ahead; the owner keeps them in
+/// order and matches replies to them).
 ///
 /// Confined to `eventLoop`: create, send and close there.
 final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let eventLoop: any EventLoop
     /// `Host` header value, built once per connection rather than once per request.
@@ -38,12 +41,20 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
     private(set) var answered = 0
     /// False once closing has begun (by either side); nothing more can be sent.
     private(set) var isOpen = true
-    /// False after a response that ends the connection (`Connection: close`, or HTTP/1.0
-    /// without keep-alive): the server closes after it, so nothing more may be sent.
+    /// False after a response that ends the connection (`Connection: close`, HTTP/1.0 without
+    /// keep-alive, a body read until close): nothing more may be sent.
     private(set) var keepAlive = true
 
-    private var head: HTTPResponseHead?
-    private var body: ByteBuffer?
+    /// The last request sent and its bytes.
+    private var lastRequest: HTTPRequestSpec?
+    private var lastEncoded: ByteBuffer?
+    /// Whether each unanswered request is a `HEAD` (its response has no body); empty while
+    /// none is, which is the usual case.
+    private var heads = CircularBuffer<Bool>()
+    private var headsSent = 0
+    private var parser = HTTPResponseParser()
+    /// Received bytes of the response being read, from its first byte; `nil` between responses.
+    private var pending: ByteBuffer?
     /// What unanswered requests are failed with when the channel goes inactive.
     private var closeReason: HTTPClientError = .connectionClosed
 
@@ -64,7 +75,6 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
@@ -76,42 +86,32 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
     // MARK: - Sending
 
     /// Writes `request`; flushes only if `flush` (owners batch flushes per tick or per read
-    /// burst). Returns false, writing nothing, if the connection can no longer send.
+    /// burst). Returns false, writing nothing, if the connection can no longer send. A request
+    /// HTTP cannot carry (see `HTTPRequestEncoding.encode`) is not written: the connection
+    /// closes and it fails with `.connectionClosed`, as the requests behind it do.
     @discardableResult
     func send(_ request: HTTPRequestSpec, flush: Bool) -> Bool {
         guard canSend, let context else { return false }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.count + 2)
-        var hasHost = false
-        var hasLength = false
-        for (name, value) in request.headers {
-            if !hasHost, HTTPReply.equalsIgnoringASCIICase(name, "host") { hasHost = true }
-            if !hasLength, HTTPReply.equalsIgnoringASCIICase(name, "content-length") { hasLength = true }
-            headers.add(name: name, value: value)
-        }
-        if !hasHost { headers.add(name: "Host", value: hostHeader) }
-        let method = HTTPMethod(rawValue: request.method)
-        // Without Content-Length NIO's encoder would frame a POST body as chunked; an empty
-        // GET gets none (RFC 9110 §8.6: a user agent should not send it without content).
-        if !hasLength, !request.body.isEmpty || Self.expectsBody(method) {
-            headers.add(name: "Content-Length", value: String(request.body.count))
-        }
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: request.target, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !request.body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: request.body)))), promise: nil)
-        }
-        context.write(wrapOutboundOut(.end(nil)), promise: nil)
-        if flush { context.flush() }
         unanswered += 1
-        return true
-    }
-
-    private static func expectsBody(_ method: HTTPMethod) -> Bool {
-        switch method {
-        case .POST, .PUT, .PATCH: return true
-        default: return false
+        let isHead = request.method == "HEAD"
+        if isHead || headsSent > 0 {
+            // Tracked from the first HEAD on (earlier requests cannot be HEADs).
+            if heads.isEmpty { heads.append(contentsOf: repeatElement(false, count: unanswered - 1)) }
+            heads.append(isHead)
+            if isHead { headsSent += 1 }
         }
+        if lastEncoded == nil || !(lastRequest.map { $0.sameWire(as: request) } ?? false) {
+            guard let bytes = HTTPRequestEncoding.encode(method: request.method, target: request.target, headers: request.headers,
+                                                         body: request.body, host: hostHeader) else {
+                close()
+                return true
+            }
+            lastRequest = request
+            lastEncoded = context.channel.allocator.buffer(bytes: bytes)
+        }
+        context.write(wrapOutboundOut(lastEncoded!), promise: nil)
+        if flush { context.flush() }
+        return true
     }
 
     func flush() {
@@ -142,32 +142,57 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let responseHead):
-            head = responseHead
-        case .body(var part):
-            if body == nil {
-                body = part
-            } else {
-                body!.writeBuffer(&part)
-            }
-        case .end:
-            guard let responseHead = head else { return fail(.malformedResponse) }
-            head = nil
-            let bytes = body.map { Array($0.readableBytesView) } ?? []
-            body = nil
-            let code = Int(responseHead.status.code)
-            // Interim responses (100 Continue, 103 Early Hints) precede the real one.
-            if code >= 100, code < 200, code != 101 { return }
-            guard unanswered > 0 else { return fail(.malformedResponse) }
-            unanswered -= 1
-            answered += 1
-            if !responseHead.isKeepAlive { keepAlive = false }
-            let reply = HTTPReply(status: code, wireHeaders: responseHead.headers, body: bytes)
-            delegate?.connection(self, received: reply)
-            // The server closes after this response; anything pipelined behind it is lost.
-            if !keepAlive { close() }
+        guard isOpen else { return }
+        var buffer = unwrapInboundIn(data)
+        if pending == nil {
+            pending = buffer
+        } else {
+            pending!.writeBuffer(&buffer)
         }
+        parseResponses()
+    }
+
+    /// Hands on every complete response in `pending`.
+    private func parseResponses() {
+        while isOpen, let bytes = pending, bytes.readableBytes > 0 {
+            let headRequest = heads.first ?? false
+            let step = bytes.withUnsafeReadableBytes { parser.parse($0, headRequest: headRequest) }
+            switch step {
+            case .needMore:
+                return
+            case .interim(let length):
+                pending!.moveReaderIndex(forwardBy: length)
+            case .response(let response):
+                pending!.moveReaderIndex(forwardBy: response.length)
+                deliver(response, from: bytes)
+            case .failed:
+                return fail(.malformedResponse)
+            }
+        }
+        // Between responses: let go of the read buffer, so that the channel can reuse it.
+        if pending?.readableBytes == 0 { pending = nil }
+    }
+
+    private func deliver(_ response: HTTPResponseParser.Response, from bytes: ByteBuffer) {
+        guard unanswered > 0 else { return fail(.malformedResponse) }
+        unanswered -= 1
+        answered += 1
+        if !heads.isEmpty, heads.removeFirst() { headsSent -= 1 }
+        if !response.keepAlive { keepAlive = false }
+        let start = bytes.readerIndex
+        let body: ByteBuffer
+        switch response.body {
+        case .contiguous(let range):
+            body = bytes.getSlice(at: start + range.lowerBound, length: range.count)!
+        case .chunks(let chunks):
+            var joined = context?.channel.allocator.buffer(capacity: chunks.reduce(0) { $0 + $1.count }) ?? ByteBuffer()
+            for chunk in chunks { joined.writeImmutableBuffer(bytes.getSlice(at: start + chunk.lowerBound, length: chunk.count)!) }
+            body = joined
+        }
+        let headerLines = bytes.getSlice(at: start + response.headers.lowerBound, length: response.headers.count)!
+        delegate?.connection(self, received: HTTPReply(status: response.status, headerLines: headerLines, body: body))
+        // The server closes after this response; anything pipelined behind it is lost.
+        if !keepAlive { close() }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -176,16 +201,29 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(error is HTTPParserError ? .malformedResponse : .connectionClosed)
+        fail(.connectionClosed)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body read until close ends here.
+        if isOpen {
+            let bytes = pending ?? ByteBuffer()
+            switch bytes.withUnsafeReadableBytes({ parser.finish($0) }) {
+            case .response(let response)?:
+                pending = nil
+                deliver(response, from: bytes)
+            default:
+                // Closed between responses, or in the middle of one (`.connectionClosed`).
+                break
+            }
+        }
         isOpen = false
-        let pending = unanswered
+        pending = nil
+        let pendingCount = unanswered
         unanswered = 0
         let owner = delegate
         delegate = nil
-        owner?.connectionClosed(self, unanswered: pending, error: closeReason)
+        owner?.connectionClosed(self, unanswered: pendingCount, error: closeReason)
         context.fireChannelInactive()
     }
 

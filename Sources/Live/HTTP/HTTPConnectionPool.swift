@@ -323,7 +323,7 @@ private final class PooledConnection: HTTPConnectionDelegate {
     }
 
     func connection(_ connection: HTTPConnection, received reply: HTTPReply) {
-        pool.received(reply, on: self)
+        pool.received(reply.detached(), on: self)
     }
 
     func connectionReadComplete(_ connection: HTTPConnection) {}

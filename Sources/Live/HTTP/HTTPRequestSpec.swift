@@ -1,5 +1,5 @@
 /// One HTTP/1.1 request as the client sends it. Plain values (no NIO types) so callers that
-/// build requests — the PaaS load runs, tests — need not import NIOHTTP1.
+/// build requests — the PaaS load runs, tests — need not import NIO.
 ///
 /// `Host` and `Content-Length` are added by the connection (`Host` from the pool's address,
 /// unless given here); other framing headers are the caller's business.
@@ -24,6 +24,13 @@ public struct HTTPRequestSpec: Sendable {
 
     public static func post(_ target: String, headers: [(String, String)] = [], body: [UInt8]) -> HTTPRequestSpec {
         HTTPRequestSpec(method: "POST", target: target, headers: headers, body: body)
+    }
+
+    /// Whether `other` goes on the wire as the same bytes (the connection then writes the bytes
+    /// it encoded for this one again).
+    func sameWire(as other: HTTPRequestSpec) -> Bool {
+        method == other.method && target == other.target && body == other.body
+            && headers.count == other.headers.count && zip(headers, other.headers).allSatisfy { $0 == $1 }
     }
 
     /// Whether re-sending after a lost connection cannot change the outcome (RFC 9110 §9.2.2).

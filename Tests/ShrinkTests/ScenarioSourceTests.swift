@@ -68,6 +68,24 @@ final class ScenarioSourceTests: XCTestCase {
         XCTAssertEqual(try source.scenario().faults.count, 3)
     }
 
+    func testStructuralEdits() throws {
+        let two = base.replacingOccurrences(of: "streams: [{name: orders, replication_factor: 2, replicas: [n1, n2]}]",
+                                            with: "streams: [{name: orders, replication_factor: 2, replicas: [n1, n2]}, {name: audit, replication_factor: 1}]")
+            .replacingOccurrences(of: "  - publish: { stream: orders, rate: 2000/s, size: 256B }",
+                                  with: "  - publish: { stream: orders, rate: 2000/s, size: 256B }\n  - publish: { stream: audit, rate: 10/s, size: 64B }")
+        let source = try ScenarioSource(yaml: two, file: "two.yaml")
+        XCTAssertEqual(source.streamNames, ["orders", "audit"])
+        XCTAssertEqual(source.workloadCount, 2)
+        XCTAssertEqual(source.nodeCount, 3)
+        let noAudit = try source.removingStream("audit").scenario()
+        XCTAssertEqual(noAudit.broker?.streams.map(\.name), ["orders"])
+        XCTAssertEqual(noAudit.publishes.map(\.stream), ["orders"])
+        XCTAssertEqual(try source.removingWorkload(0).scenario().publishes.map(\.stream), ["audit"])
+        // n3 is named by a fault: two nodes no longer validate; without that fault they do.
+        XCTAssertThrowsError(try source.withOneNodeFewer().scenario())
+        XCTAssertEqual(try source.removingFaults([2]).withOneNodeFewer().scenario().cluster.nodes.count, 2)
+    }
+
     func testOverridesAreBakedIntoTheText() throws {
         let source = try ScenarioSource(yaml: base, file: "base.yaml", overrides: ["broker.truncation=high-watermark"])
         XCTAssertTrue(source.yaml().contains("truncation: high-watermark"))

@@ -58,6 +58,8 @@ final class ShrinkerTests: XCTestCase {
         let minimal = try result.minimal.scenario()
         XCTAssertTrue(fails(result.minimal), "the minimal scenario must still fail")
         XCTAssertEqual(minimal.faults.map(\.action.keyword), ["crash", "crash"])
+        // n3…n5 named only by the faults removed: the cluster shrinks to the streams' need (RF 3).
+        XCTAssertEqual(result.minimal.nodeCount, 3)
         XCTAssertEqual(result.removedFaults.count, 6)
         // Faults moved to the end of the warmup, the run cut to just after them.
         XCTAssertLessThanOrEqual(minimal.faults.map(\.at).min()!, 1_000_000_000 + 500_000_000)

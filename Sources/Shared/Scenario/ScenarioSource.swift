@@ -88,7 +88,54 @@ public struct ScenarioSource: Sendable {
         }
     }
 
+    /// `cluster.nodes` when written as a count.
+    public var nodeCount: Int? {
+        value("cluster").flatMap { field($0, "nodes") }.flatMap { Int($0) }
+    }
+
+    /// Names of `broker.streams`, in order.
+    public var streamNames: [String] {
+        (value("broker").flatMap { $0.entries?.first { $0.key.scalar == "streams" }?.value.items } ?? []).compactMap { field($0, "name") }
+    }
+
+    /// How many `workload:` entries there are.
+    public var workloadCount: Int { value("workload")?.items?.count ?? 0 }
+
     // MARK: Edits
+
+    /// One node fewer (the last: `n<N>` goes). A fault or stream naming it makes the result invalid.
+    public func withOneNodeFewer() -> ScenarioSource {
+        guard let count = nodeCount, count > 1, let cluster = value("cluster") else { return self }
+        return setting("cluster", to: replacing("nodes", in: cluster, with: String(count - 1)))
+    }
+
+    /// Without stream `name` and the workload entries that publish to or consume from it.
+    public func removingStream(_ name: String) -> ScenarioSource {
+        guard let broker = value("broker"), var entries = broker.entries,
+              let s = entries.firstIndex(where: { $0.key.scalar == "streams" }), let streams = entries[s].value.items else { return self }
+        var streamsNode = entries[s].value
+        streamsNode.kind = .sequence(streams.filter { field($0, "name") != name })
+        entries[s].value = streamsNode
+        var brokerNode = broker
+        brokerNode.kind = .mapping(entries)
+        var copy = setting("broker", to: brokerNode)
+        if let workload = value("workload"), let items = workload.items {
+            var node = workload
+            node.kind = .sequence(items.filter { item in
+                !(item.entries ?? []).contains { field($0.value, "stream") == name }
+            })
+            copy = copy.setting("workload", to: node)
+        }
+        return copy
+    }
+
+    /// Without workload entry `index`.
+    public func removingWorkload(_ index: Int) -> ScenarioSource {
+        guard let workload = value("workload"), let items = workload.items, items.indices.contains(index) else { return self }
+        var node = workload
+        node.kind = .sequence(items.enumerated().filter { $0.offset != index }.map(\.element))
+        return setting("workload", to: node)
+    }
 
     /// Without `nemesis:`, its strikes written into `faults:` instead (after the file's own
     /// faults, in time order). nil when a strike has no explicit form.

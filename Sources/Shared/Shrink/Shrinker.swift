@@ -54,6 +54,7 @@ public struct Shrinker {
 
     public mutating func run() -> Result {
         removeFaults()
+        removeStructure()
         shortenFaults()
         moveFaultsEarlier()
         shortenRun()
@@ -100,6 +101,27 @@ public struct Shrinker {
             }
             if size == 1 { break }
             chunks = min(chunks * 2, n)
+        }
+    }
+
+    /// Fewer nodes, streams and workload entries (clients), one at a time while the check still
+    /// fails. A candidate that no longer validates (a fault names the node removed) is not taken.
+    mutating func removeStructure() {
+        while let nodes = current.nodeCount, nodes > 1,
+              firstFailing("nodes", [Candidate(source: current.withOneNodeFewer(), change: "\(nodes - 1) nodes instead of \(nodes)")]) != nil {}
+        var progress = true
+        while progress {
+            progress = false
+            let streams = current.streamNames
+            if streams.count > 1 {
+                let batch = streams.map { Candidate(source: current.removingStream($0), change: "removed stream \($0) and its clients") }
+                if firstFailing("streams", batch) != nil { progress = true; continue }
+            }
+            let entries = current.workloadCount
+            if entries > 1 {
+                let batch = (0..<entries).map { Candidate(source: current.removingWorkload($0), change: "removed workload entry \($0 + 1)") }
+                if firstFailing("clients", batch) != nil { progress = true }
+            }
         }
     }
 

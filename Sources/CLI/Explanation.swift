@@ -112,6 +112,76 @@ struct Explanation {
         return out
     }
 
+    /// The same story as a standalone HTML page (the Markdown's heading, paragraphs and table;
+    /// bold entries highlighted).
+    static func html(fromMarkdown markdown: String) -> String {
+        func escape(_ s: Substring) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        func inline(_ s: Substring) -> String {
+            // **x** → <strong>x</strong>, `x` → <code>x</code> (the Markdown writes no other markup).
+            var out = ""
+            var bold = false, code = false
+            var rest = escape(s)[...]
+            while let c = rest.first {
+                if rest.hasPrefix("**") {
+                    out += bold ? "</strong>" : "<strong>"
+                    bold.toggle()
+                    rest = rest.dropFirst(2)
+                } else if c == "`" {
+                    out += code ? "</code>" : "<code>"
+                    code.toggle()
+                    rest = rest.dropFirst()
+                } else {
+                    out.append(c)
+                    rest = rest.dropFirst()
+                }
+            }
+            return out.replacingOccurrences(of: "\\|", with: "|")
+        }
+        func cells(_ line: Substring) -> [Substring] {
+            // Split on | not preceded by a backslash.
+            var parts: [Substring] = []
+            var start = line.index(after: line.startIndex)
+            var i = start
+            while i < line.endIndex {
+                if line[i] == "|", line[line.index(before: i)] != "\\" {
+                    parts.append(line[start..<i])
+                    start = line.index(after: i)
+                }
+                i = line.index(after: i)
+            }
+            return parts.map { $0.drop { $0 == " " } }.map { Substring($0.reversed().drop { $0 == " " }.reversed()) }
+        }
+        var body = ""
+        var inTable = false
+        var header = true
+        for line in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("|") {
+                if !inTable { body += "<table>\n"; inTable = true; header = true }
+                if line.hasPrefix("|---") || line.hasPrefix("|:") || line.hasPrefix("|--") { continue }
+                let row = cells(line)
+                let tag = header ? "th" : "td"
+                let strong = line.contains("| **")
+                body += "<tr\(strong ? " class=\"involved\"" : "")>" + row.map { "<\(tag)>\(inline($0))</\(tag)>" }.joined() + "</tr>\n"
+                header = false
+                continue
+            }
+            if inTable { body += "</table>\n"; inTable = false }
+            if line.hasPrefix("# ") { body += "<h1>\(inline(line.dropFirst(2)))</h1>\n" } else if !line.isEmpty { body += "<p>\(inline(line))</p>\n" }
+        }
+        if inTable { body += "</table>\n" }
+        return """
+        <!DOCTYPE html>
+        <html><head><meta charset="utf-8"><title>Faultline: explanation</title>
+        <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;\
+        font-size:13px;text-align:left}tr.involved{background:#fff3cd}code{background:#eee}</style></head>
+        <body>
+        \(body)</body></html>
+
+        """
+    }
+
     /// Explains `outcome`'s `check` (default: its first failing one) to `out` or stdout; says so
     /// when every check held. `scenario` labels the story; `seedLabel` names the seed.
     static func deliver(_ outcome: RunOutcome, check: String?, scenario: String, seedLabel: String, out: String?) throws {
@@ -122,7 +192,9 @@ struct Explanation {
             print("nothing to explain: \(seedLabel) passes every check")
             return
         }
-        let text = Explanation(outcome: outcome, check: target, scenario: scenario).markdown()
+        let markdown = Explanation(outcome: outcome, check: target, scenario: scenario).markdown()
+        // A file ending in .html gets the HTML page; anything else (and stdout) the Markdown.
+        let text = out.map { $0.lowercased().hasSuffix(".html") } == true ? html(fromMarkdown: markdown) : markdown
         guard let out else {
             print("")
             print(text)

@@ -35,6 +35,16 @@ final class ExplainTests: XCTestCase {
         let hash = plain.stdout.components(separatedBy: "trace hash ").dropFirst().first?.prefix(16)
         XCTAssertNotNil(hash)
         XCTAssertTrue(text.contains("trace hash \(hash ?? "")"), text)
+
+        // The same story as an HTML page when the file asks for it.
+        let page = dir.appendingPathComponent("why.html").path
+        XCTAssertEqual(try CLI.run(["replay", input.path, "--seed", "1", "--explain", "--explain-out", page]).status, 1)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"), html)
+        XCTAssertTrue(html.contains("<h1>Why seed 1 fails <code>no_acknowledged_loss</code></h1>"), html)
+        XCTAssertTrue(html.contains("<tr class=\"involved\"><td>"), html)
+        XCTAssertTrue(html.contains("<strong>replica</strong>"), html)
+        XCTAssertFalse(html.contains("**"), "no Markdown left:\n\(html)")
     }
 
     func testExplainsASeedFromAResultsFolderAlone() throws {

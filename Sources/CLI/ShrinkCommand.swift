@@ -57,6 +57,12 @@ struct ShrinkCommand: ParsableCommand {
         let threads = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
         var start = source
         var notes: [String] = []
+        if source.hasCompareAxes {
+            // Candidates run one configuration (the scenario's, with the overrides): so does the output.
+            start = start.withoutCompareAxes()
+            notes.append("the compare: axes were dropped: this is the configuration the overrides chose (pick another with --set)")
+            print("note: " + notes[0])
+        }
         if source.hasNemesis {
             // The nemesis's strikes of this seed become an explicit schedule the search can cut down.
             let strikes = outcome.nemesisFaults

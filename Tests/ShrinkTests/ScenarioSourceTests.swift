@@ -86,6 +86,13 @@ final class ScenarioSourceTests: XCTestCase {
         XCTAssertEqual(try source.removingFaults([2]).withOneNodeFewer().scenario().cluster.nodes.count, 2)
     }
 
+    func testCompareAxesCanBeDropped() throws {
+        let source = try ScenarioSource(yaml: base + "\ncompare: {broker.ack_policy: [all, leader]}\n", file: "axes.yaml")
+        XCTAssertTrue(source.hasCompareAxes)
+        XCTAssertFalse(source.withoutCompareAxes().hasCompareAxes)
+        XCTAssertTrue(try source.withoutCompareAxes().scenario().compare.isEmpty)
+    }
+
     func testOverridesAreBakedIntoTheText() throws {
         let source = try ScenarioSource(yaml: base, file: "base.yaml", overrides: ["broker.truncation=high-watermark"])
         XCTAssertTrue(source.yaml().contains("truncation: high-watermark"))

@@ -103,6 +103,18 @@ public struct ScenarioSource: Sendable {
 
     // MARK: Edits
 
+    /// Whether `compare:` axes make a plain run several configurations.
+    public var hasCompareAxes: Bool { value("compare").map { !$0.isNull } ?? false }
+
+    /// Without `compare:`: one configuration, the one the overrides chose.
+    public func withoutCompareAxes() -> ScenarioSource {
+        guard case .mapping(var top) = root.kind else { return self }
+        top.removeAll { $0.key.scalar == "compare" }
+        var copy = self
+        copy.root.kind = .mapping(top)
+        return copy
+    }
+
     /// One node fewer (the last: `n<N>` goes). A fault or stream naming it makes the result invalid.
     public func withOneNodeFewer() -> ScenarioSource {
         guard let count = nodeCount, count > 1, let cluster = value("cluster") else { return self }

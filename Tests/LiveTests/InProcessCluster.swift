@@ -38,9 +38,9 @@ final class InProcessCluster: @unchecked Sendable {
     }
 
     /// Runs `body` against a started cluster and always shuts it down (threads, sockets, files).
-    static func with(size: Int, natsURL: String? = nil, payloadCacheBytes: Int = 32 << 20,
+    static func with(size: Int, natsURL: String? = nil, replica: ReplicaConfig? = nil, payloadCacheBytes: Int = 32 << 20,
                      _ body: (InProcessCluster) async throws -> Void) async throws {
-        let cluster = try InProcessCluster(size: size, natsURL: natsURL, payloadCacheBytes: payloadCacheBytes)
+        let cluster = try InProcessCluster(size: size, natsURL: natsURL, replica: replica, payloadCacheBytes: payloadCacheBytes)
         do {
             try await cluster.startAll()
             try await body(cluster)

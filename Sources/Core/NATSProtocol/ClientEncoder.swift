@@ -18,7 +18,7 @@ public enum ClientEncoder {
     public static func encode(_ op: ClientOp, into out: inout [UInt8]) throws(ProtocolError) {
         switch op {
         case .connect(let options):
-            out += Array("CONNECT ".utf8)
+            out += "CONNECT ".utf8
             out += options.json
         case .pub(let subject, let replyTo, let payload):
             try line(&out, "PUB", subject, replyTo, String(payload.count))
@@ -36,27 +36,32 @@ public enum ClientEncoder {
             try line(&out, "UNSUB", sid, max.map(String.init))
             return
         case .ping:
-            out += Array("PING".utf8)
+            out += "PING".utf8
         case .pong:
-            out += Array("PONG".utf8)
+            out += "PONG".utf8
         }
-        out += [.cr, .lf]
+        out.append(.cr)
+        out.append(.lf)
     }
 
-    /// `OP field…\r\n`, skipping nil fields.
+    /// `OP field…\r\n`, skipping nil fields. Appends straight into `out` (a publish is encoded
+    /// per message: no intermediate arrays).
     private static func line(_ out: inout [UInt8], _ name: String, _ fields: String?...) throws(ProtocolError) {
-        out += Array(name.utf8)
+        out += name.utf8
         for case let field? in fields {
             try validateToken(field)
             out.append(.space)
-            out += Array(field.utf8)
+            out += field.utf8
         }
-        out += [.cr, .lf]
+        out.append(.cr)
+        out.append(.lf)
     }
 
     static func validateToken(_ token: String) throws(ProtocolError) {
         guard !token.isEmpty else { throw .malformed("empty subject, queue or sid") }
-        guard !token.utf8.contains(where: { $0 == .space || $0 == .tab || $0 == .cr || $0 == .lf }) else {
+        let clean = token.utf8.withContiguousStorageIfAvailable { !$0.contains(where: \.isControlLineBreaker) }
+            ?? !token.utf8.contains(where: \.isControlLineBreaker)
+        guard clean else {
             throw .malformed("whitespace in subject, queue or sid: \(token.prefix(32))")
         }
     }

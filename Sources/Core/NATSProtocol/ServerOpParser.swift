@@ -107,8 +107,9 @@ public struct ServerOpParser: Sendable {
     /// Returns the op of a complete control line, or nil when a payload must follow first.
     private mutating func controlLine(_ line: ArraySlice<UInt8>) throws(ProtocolError) -> ServerOp? {
         let (name, rest) = line.splitFirstField()
-        switch String(decoding: name, as: UTF8.self).uppercased() {
-        case "MSG":
+        // Op names are ASCII and case-insensitive: compare bytes (no String per op).
+        switch OpName(name) {
+        case .msg:
             let args = rest.fields()
             guard args.count == 3 || args.count == 4 else {
                 throw .malformed("MSG wants 3 or 4 arguments, got \(args.count)")
@@ -120,7 +121,7 @@ public struct ServerOpParser: Sendable {
                 replyTo: args.count == 4 ? String(decoding: args[2], as: UTF8.self) : nil,
                 headerBytes: nil, totalBytes: total))
             return nil
-        case "HMSG":
+        case .hmsg:
             let args = rest.fields()
             guard args.count == 4 || args.count == 5 else {
                 throw .malformed("HMSG wants 4 or 5 arguments, got \(args.count)")
@@ -134,19 +135,40 @@ public struct ServerOpParser: Sendable {
                 replyTo: args.count == 5 ? String(decoding: args[2], as: UTF8.self) : nil,
                 headerBytes: headerBytes, totalBytes: total))
             return nil
-        case "PING": return .ping
-        case "PONG": return .pong
-        case "+OK": return .ok
-        case "-ERR":
+        case .ping: return .ping
+        case .pong: return .pong
+        case .ok: return .ok
+        case .err:
             var text = rest.trimmingFieldSeparators()
             if text.count >= 2, text.first == .quote, text.last == .quote {
                 text = text.dropFirst().dropLast()
             }
             return .err(String(decoding: text, as: UTF8.self))
-        case "INFO":
+        case .info:
             return .info(try ServerInfo(json: rest.trimmingFieldSeparators()))
-        default:
+        case nil:
             throw .unknownOp(String(decoding: name.prefix(32), as: UTF8.self))
+        }
+    }
+
+    private enum OpName {
+        case msg, hmsg, ping, pong, ok, err, info
+
+        init?(_ name: ArraySlice<UInt8>) {
+            // ASCII upper-casing of letters only; "+OK" and "-ERR" keep their signs.
+            func upper(_ byte: UInt8) -> UInt8 { (0x61...0x7A).contains(byte) ? byte - 0x20 : byte }
+            func equals(_ word: StaticString) -> Bool {
+                guard name.count == word.utf8CodeUnitCount else { return false }
+                return zip(name, UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)).allSatisfy { upper($0) == $1 }
+            }
+            if equals("MSG") { self = .msg }
+            else if equals("HMSG") { self = .hmsg }
+            else if equals("PING") { self = .ping }
+            else if equals("PONG") { self = .pong }
+            else if equals("+OK") { self = .ok }
+            else if equals("-ERR") { self = .err }
+            else if equals("INFO") { self = .info }
+            else { return nil }
         }
     }
 
@@ -184,6 +206,8 @@ extension UInt8 {
     static let quote: UInt8 = 0x27  // '
 
     var isFieldSeparator: Bool { self == .space || self == .tab }
+    /// Would end a field or the control line it is in.
+    var isControlLineBreaker: Bool { self == .space || self == .tab || self == .cr || self == .lf }
 }
 
 extension ArraySlice<UInt8> {
@@ -195,8 +219,20 @@ extension ArraySlice<UInt8> {
         return (self[start..<end], self[restStart...])
     }
 
+    /// The fields, separated by runs of spaces or tabs (a hand loop: `split` cost a closure
+    /// call per byte, for every message's control line).
     func fields() -> [ArraySlice<UInt8>] {
-        split(omittingEmptySubsequences: true, whereSeparator: \.isFieldSeparator)
+        var result: [ArraySlice<UInt8>] = []
+        result.reserveCapacity(5)
+        var i = startIndex
+        while i < endIndex {
+            while i < endIndex, self[i].isFieldSeparator { i += 1 }
+            guard i < endIndex else { break }
+            let start = i
+            while i < endIndex, !self[i].isFieldSeparator { i += 1 }
+            result.append(self[start..<i])
+        }
+        return result
     }
 
     func trimmingFieldSeparators() -> ArraySlice<UInt8> {

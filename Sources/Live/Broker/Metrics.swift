@@ -16,6 +16,7 @@ final class BrokerMetrics: Sendable {
     let appendedEntries: Counter
     let truncations: Counter
     let storageBatches: Counter
+    let storageBatchesOnLoop: Counter
     let recoveredEntries: Counter
     let malformedFrames: Counter
     let peerMessagesIn: Counter
@@ -42,6 +43,7 @@ final class BrokerMetrics: Sendable {
         appendedEntries = counter("log_appended_entries_total", "Entries appended to local stream logs")
         truncations = counter("log_truncations_total", "Log truncations (epoch-based recovery)")
         storageBatches = counter("storage_batches_total", "Storage batches run (group commit)")
+        storageBatchesOnLoop = counter("storage_batches_on_loop_total", "Storage batches of appends only, run on the event loop")
         recoveredEntries = counter("recovered_entries_total", "Log entries recovered from disk at start")
         malformedFrames = counter("malformed_frames_total", "Connections closed for a malformed or oversized frame")
         peerMessagesIn = counter("peer_messages_in_total", "Messages received from other brokers")

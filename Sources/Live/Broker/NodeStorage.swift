@@ -10,6 +10,15 @@ enum NodeStorage {
         return try NodeStore(root: root.path, files: files, segmentBytes: segmentBytes)
     }
 
+    /// Whether a batch may run on the node's event loop rather than its storage thread: when all
+    /// it does is append to stream logs. That is one `write` into the page cache per append (a
+    /// segment roll adds two `open`s), never an fsync, a checkpoint's atomic replace, a read or a
+    /// Raft write — which is every batch of `fsync: interval`/`never` under load, while
+    /// `fsync: always` batches (appends plus their fsync) keep going to the storage thread.
+    static func runsOnLoop(_ batch: [StorageOp]) -> Bool {
+        batch.allSatisfy { if case .append = $0 { true } else { false } }
+    }
+
     /// Bumps and durably records the node's incarnation (the replicas' restart session).
     static func nextIncarnation(root: URL) throws -> UInt64 {
         let url = root.appendingPathComponent("incarnation")

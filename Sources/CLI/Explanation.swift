@@ -26,6 +26,21 @@ struct Explanation {
         return out
     }
 
+    /// Identifiers a violation names in parentheses (a token's jti: `… accepted a revoked token (tok-17)`).
+    static func namedIdentifiers(_ violations: [String]) -> Set<String> {
+        var out: Set<String> = []
+        for text in violations {
+            var rest = text[...]
+            while let open = rest.firstIndex(of: "("), let close = rest[open...].firstIndex(of: ")") {
+                let inside = rest[rest.index(after: open)..<close]
+                // An identifier has letters and digits (`t17`, not the "s" of "hop(s)").
+                if !inside.contains(" "), inside.contains(where: \.isNumber), inside.contains(where: \.isLetter) { out.insert(String(inside)) }
+                rest = rest[rest.index(after: close)...]
+            }
+        }
+        return out
+    }
+
     /// "orders: offset 15190 acknowledged by n1" → (orders, 15190, n1)
     private static func ack(_ description: String) -> (stream: String, offset: UInt64, node: String)? {
         let parts = description.components(separatedBy: ": offset ")
@@ -54,6 +69,7 @@ struct Explanation {
         let report = outcome.checks.first { $0.name == check }
         let violations = report?.violations ?? []
         let lost = Self.violatingOffsets(violations.map(\.description))
+        let identifiers = Self.namedIdentifiers(violations.map(\.description))
         let firstViolation = violations.compactMap(\.time).min() ?? outcome.endTime
         // A checker may date a violation by the message (when it was acknowledged) and find it
         // only at the end of the run: the story runs to the end (acknowledgements are filtered,
@@ -72,8 +88,12 @@ struct Explanation {
         if !lost.isEmpty {
             out += "Violating offsets: " + lost.keys.sorted().map { "\($0) " + Self.ranges(lost[$0]!.sorted()) }.joined(separator: "; ") + ".\n\n"
         }
-        out += "**Bold**: entries that involve the violating offsets — their acknowledgements, a crash that lost them from a "
-            + "node's page cache (past its fsynced end), a truncation that cut them.\n\n"
+        if !identifiers.isEmpty {
+            out += "Named in the violations: " + identifiers.sorted().joined(separator: ", ") + ".\n\n"
+        }
+        out += "**Bold**: entries that involve what the violations name — acknowledgements of the violating offsets, a crash "
+            + "that lost them from a node's page cache (past its fsynced end), a truncation that cut them; a token's "
+            + "revocation and the hops that accepted it.\n\n"
         out += "| time | what | detail | nodes |\n|---:|---|---|---|\n"
         // Acknowledgements of violating offsets, collapsed per (stream, node) into runs of adjacent time.
         var pendingAcks: [(at: Int64, stream: String, node: String, offsets: [UInt64])] = []
@@ -83,7 +103,21 @@ struct Explanation {
             }
             pendingAcks.removeAll()
         }
+        // Hops accepting an invalid token: the first per token is told, the rest counted.
+        var accepted: [String: (count: Int, last: Int64)] = [:]
+        var otherAccepts = 0
         for event in outcome.timeline where event.atNanos <= storyEnd {
+            if event.kind == "accept" {
+                guard let token = identifiers.first(where: { event.description.contains("(\($0))") }) else {
+                    otherAccepts += 1
+                    continue
+                }
+                if let seen = accepted[token] {
+                    accepted[token] = (seen.count + 1, event.atNanos)
+                    continue
+                }
+                accepted[token] = (1, event.atNanos)
+            }
             if event.kind == "ack" {
                 guard let a = Self.ack(event.description), lost[a.stream]?.contains(a.offset) == true else { continue }
                 if let i = pendingAcks.firstIndex(where: { $0.stream == a.stream && $0.node == a.node }) {
@@ -94,7 +128,7 @@ struct Explanation {
                 continue
             }
             flushAcks()
-            var bold = false
+            var bold = identifiers.contains { event.description.contains("(\($0))") || event.description.contains("token \($0) ") }
             if event.kind == "truncate", let t = Self.truncation(event.description) {
                 bold = touches(t.stream, t.from...UInt64.max)
             } else if event.kind == "replica", event.description.contains("crashed"), let h = Self.held(event.description), h.logEnd > h.fsynced {
@@ -105,6 +139,13 @@ struct Explanation {
             out += "| \(Self.seconds(event.atNanos)) | \(kind) | \(bold ? "**\(detail)**" : detail) | \(event.nodes.joined(separator: ", ")) |\n"
         }
         flushAcks()
+        for token in accepted.keys.sorted() where accepted[token]!.count > 1 {
+            let a = accepted[token]!
+            out += "| \(Self.seconds(a.last)) | **accept** | **token \(token) accepted by \(a.count) hops in all (the last now)** | |\n"
+        }
+        if otherAccepts > 0 {
+            out += "| | accept | \(otherAccepts) more hops accepted tokens the violations do not name | |\n"
+        }
         for violation in violations.prefix(10) {
             out += "| \(Self.seconds(violation.time ?? firstViolation)) | **violation** | **\(violation.description.replacingOccurrences(of: "|", with: "\\|"))** | |\n"
         }

@@ -65,6 +65,40 @@ final class ExplainTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("no simulated run of seed 99"), missing.stderr)
     }
 
+    /// OAuth fan-out: local validation knows a revocation only at its next poll, so hops accept
+    /// a revoked token; the story shows the revocation and the hops, the token named in bold.
+    func testExplainsAnAcceptedRevokedToken() throws {
+        let dir = try CLI.temporaryDirectory()
+        let input = dir.appendingPathComponent("revoked.yaml")
+        try """
+        name: revoked
+        duration: 6s
+        cluster: {nodes: 3, zones: [a, b]}
+        services:
+          list:
+            - {name: api, replicas: 2, servers: 8, work: {exponential: 1ms}}
+        auth:
+          strategy: local
+          local: {jwks_refresh: 30s, revocation_poll: 10s}
+          tokens: {realm: services, clients: 5, lifetimes: {services: 1h}}
+          revocations: 2/s
+        workload:
+          - calls: {entry: api, rate: 200/s, timeout: 1s}
+        checks: [no_accepted_invalid]
+        """.write(to: input, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["replay", input.path, "--seed", "1", "--explain"])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        let text = result.stdout
+        XCTAssertTrue(text.contains("# Why seed 1 fails `no_accepted_invalid`"), text)
+        let named = try XCTUnwrap(text.components(separatedBy: "Named in the violations: ").dropFirst().first?.prefix { $0 != "." })
+        XCTAssertFalse(named.isEmpty)
+        let token = String(named.split(separator: ",")[0])
+        XCTAssertTrue(text.contains("| **revoke** | **token \(token) of client "), text)
+        XCTAssertTrue(text.contains("| **accept** | **api accepted a revoked token (\(token)) verified locally** |"), text)
+        XCTAssertTrue(text.contains("hops in all"), text)
+        XCTAssertLessThan(text.split(separator: "\n").count, 200, "accepts are summarised, not listed one by one")
+    }
+
     func testNothingToExplainForAPassingSeed() throws {
         let dir = try CLI.temporaryDirectory()
         let input = dir.appendingPathComponent("safe.yaml")

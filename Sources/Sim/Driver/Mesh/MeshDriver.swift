@@ -241,7 +241,15 @@ extension MeshModel {
         switch decision {
         case .accept:
             status = .ok
-            if let problem { world.noteAcceptedInvalid(problem, call: c, at: cluster.now) }
+            if let problem {
+                world.noteAcceptedInvalid(problem, call: c, at: cluster.now)
+                if cluster.explaining {
+                    let service = world.graph.services[Int(world.calls[c].service)].name
+                    let how = cacheHit ? "from its cache" : verifiedLocally ? "verified locally" : "as tokeninfo answered"
+                    let text = "\(service) accepted a \(problem.rawValue) token (\(world.tokens[Int(world.calls[c].token)].claims.jti)) \(how)"
+                    cluster.explain("accept", text)
+                }
+            }
         case .reject:
             status = .unauthorized
             if problem == nil { world.rejectedValid += 1 } else { world.rejectedInvalid += 1 }
@@ -577,6 +585,9 @@ extension MeshModel {
     mutating func revokeOne(_ cluster: inout VirtualCluster) {
         let client = world.revocationRng.index(below: world.clientToken.count)
         world.revoked.revoke(jti: world.tokens[Int(world.clientToken[client])].claims.jti, at: cluster.now)
+        if cluster.explaining {
+            cluster.explain("revoke", "token \(world.tokens[Int(world.clientToken[client])].claims.jti) of client \(client) revoked")
+        }
         world.revocations += 1
         let next = nextRevocation(&cluster)
         if next < cluster.scenario.duration { cluster.schedule(.revoke, at: next) }

@@ -174,9 +174,9 @@ struct ShrinkCommand: ParsableCommand {
         return out
     }
 
+    /// The shrinker's own readable form (one formatter for the table and the steps' texts).
     static func durationText(_ nanos: Int64?) -> String {
-        guard let nanos else { return "—" }
-        return String(format: "%.3g s", Double(nanos) / 1e9)
+        nanos.map(Shrinker.readable) ?? "—"
     }
 }
 

@@ -78,6 +78,15 @@ final class BrokerCheckerTests: XCTestCase {
         XCTAssertTrue(inverted.violations[0].description.contains("p1#2"), inverted.violations[0].description)
     }
 
+    func testNoDuplicatesFailsOnASecondCopyOnlyWithIdempotenceOn() {
+        let log = [entry(0, 1, 1, 0), entry(1, 1, 2, 0), entry(2, 1, 1, 1), entry(3, 2, 1, 0), entry(4, 2, 0, 5), entry(5, 2, 0, 5)]
+        let on = NoDuplicatesChecker.verify(streamNames: ["s"], committed: [log], idempotence: true, at: 0)
+        XCTAssertEqual(on.violations.count, 1, "anonymous producer 0 is never a duplicate")
+        XCTAssertTrue(on.violations[0].description.contains("p1#0 stored at offset 0 and again at 3"), on.violations[0].description)
+        XCTAssertTrue(NoDuplicatesChecker.verify(streamNames: ["s"], committed: [log], idempotence: false, at: 0).passed)
+        XCTAssertTrue(NoDuplicatesChecker.verify(streamNames: ["s"], committed: [Array(log[..<3]), nil], idempotence: true, at: 0).passed)
+    }
+
     func testRaftCheckers() {
         var safety = RaftElectionSafetyChecker()
         safety.leaderElected(term: 1, node: 0, at: 0, describe: { "n\($0)" })

@@ -116,6 +116,42 @@ final class ProducerCoreTests: XCTestCase {
         XCTAssertEqual(core.ledger.failedCount, 1)
     }
 
+    func testOutOfOrderRefusalsAreResentWithoutSpendingRetries() {
+        // Sequence 0 is lost; 1 and 2 reach an idempotent broker, which refuses them as out of
+        // order. Only 0 spends its one retry; 1 and 2 go again behind it.
+        var core = producer(window: 3, retries: 1)
+        var effects: [ProducerEffect<Int>] = []
+        for t in 0..<3 { core.messageDue(intended: Int64(t), now: Int64(t), into: &effects) }
+        core.answered(attempt: 1, .outOfOrder(expected: 0), now: 5, into: &effects)
+        core.answered(attempt: 2, .outOfOrder(expected: 0), now: 5, into: &effects)
+        XCTAssertTrue(effects.contains(.failed(sequence: 1, .refused(kind: "out_of_order_sequence"))))
+        core.answered(attempt: 0, .lost, now: 6, into: &effects)
+        effects = []
+        core.connected(to: 1, now: 7, into: &effects)
+        XCTAssertEqual(sends(effects), [0, 1, 2])
+        effects = []
+        core.answered(attempt: 3, .lost, now: 8, into: &effects)
+        core.answered(attempt: 4, .outOfOrder(expected: 0), now: 8, into: &effects)
+        core.answered(attempt: 5, .outOfOrder(expected: 0), now: 8, into: &effects)
+        XCTAssertTrue(effects.contains(.failed(sequence: 0, .gaveUp(retries: 1))), "0 has spent its retry")
+        XCTAssertFalse(effects.contains(.failed(sequence: 1, .gaveUp(retries: 1))), "1 and 2 spent none")
+        XCTAssertEqual(core.ledger.failedCount, 1)
+        XCTAssertEqual(core.producerEpoch, 1, "0 may have been stored after all: same epoch")
+        effects = []
+        core.connected(to: 1, now: 9, into: &effects)
+        core.timerFired(.backoff, now: 20 * ms, into: &effects)
+        XCTAssertEqual(sends(effects), [1, 2])
+        // The broker still waits for 0, which was given up: a real gap. 1 and 2 were not stored
+        // (nothing is stored past a gap), so a new epoch re-sends them without duplicating.
+        core.answered(attempt: 6, .outOfOrder(expected: 0), now: 21 * ms, into: &effects)
+        core.answered(attempt: 7, .outOfOrder(expected: 0), now: 21 * ms, into: &effects)
+        XCTAssertEqual(core.producerEpoch, 2, "a gap at a given-up sequence starts a new producer epoch")
+        effects = []
+        core.connected(to: 1, now: 22 * ms, into: &effects)
+        core.timerFired(.backoff, now: 60 * ms, into: &effects)
+        XCTAssertEqual(sends(effects), [1, 2], "sent in the new epoch, which the broker accepts from any sequence")
+    }
+
     func testDuplicateAcksAreCountedOnce() {
         var core = producer()
         var effects: [ProducerEffect<Int>] = []

@@ -37,15 +37,35 @@ final class NATSIngestionTests: XCTestCase {
                     try await Task.sleep(nanoseconds: 100_000_000)  // no responder yet
                 }
             }
-            try await connection.close()
             XCTAssertEqual(replies.count, 20)
             XCTAssertEqual(replies.first, #"{"stream":"events","offset":0}"#)
             XCTAssertEqual(replies.last, #"{"stream":"events","offset":19}"#)
 
+            // Idempotence: a re-send of a stored sequence gets its offset back, a JetStream-style
+            // `Nats-Msg-Id` seen before gets the first copy's offset; neither is stored again.
+            func send(_ fields: [(String, String)], _ payload: String) async throws -> String {
+                let headers = MessageHeaders(fields: fields.map { .init(name: $0.0, value: $0.1) })
+                let reply = try await connection.request(subject: "events.in", payload: Array(payload.utf8), headers: headers,
+                                                         timeout: .seconds(2))
+                return String(decoding: reply.payload, as: UTF8.self)
+            }
+            let resent = try await send([("Faultline-Producer", "7"), ("Faultline-Sequence", "5")], "e5")
+            XCTAssertEqual(resent, #"{"stream":"events","offset":5}"#)
+            let gap = try await send([("Faultline-Producer", "7"), ("Faultline-Sequence", "30")], "e30")
+            XCTAssertTrue(gap.contains("out_of_order_sequence"), gap)
+            let first = try await send([("Nats-Msg-Id", "order-1")], "o1")
+            let again = try await send([("Nats-Msg-Id", "order-1")], "o1 again")
+            let other = try await send([("Nats-Msg-Id", "order-2")], "o2")
+            XCTAssertEqual(first, #"{"stream":"events","offset":20}"#)
+            XCTAssertEqual(again, #"{"stream":"events","offset":20}"#)
+            XCTAssertEqual(other, #"{"stream":"events","offset":21}"#)
+            try await connection.close()
+
             let entries = try await cluster.readAll("events")
-            XCTAssertEqual(entries.map(\.producerID), Array(repeating: 7, count: 20))
-            XCTAssertEqual(entries.map(\.sequence), Array(0..<20))
-            XCTAssertEqual(entries.map { String(decoding: $0.payload, as: UTF8.self) }, (0..<20).map { "e\($0)" })
+            XCTAssertEqual(entries.count, 22)
+            XCTAssertEqual(entries.prefix(20).map(\.producerID), Array(repeating: 7, count: 20))
+            XCTAssertEqual(entries.prefix(20).map(\.sequence), Array(0..<20))
+            XCTAssertEqual(entries.map { String(decoding: $0.payload, as: UTF8.self) }, (0..<20).map { "e\($0)" } + ["o1", "o2"])
         }
     }
 }

@@ -3,6 +3,9 @@ import Foundation
 import Replication
 import XCTest
 
+/// The top bit of a producer id: a hashed `Nats-Msg-Id` (see `MessageIdentity`).
+private enum MessageIDBit { static let value: UInt64 = 1 << 63 }
+
 final class StreamLogStoreTests: TemporaryDirectoryTestCase {
     /// Ten 20-byte records fill a segment exactly.
     let tenRecords = 10 * recordSize(20)
@@ -174,7 +177,7 @@ final class StreamLogStoreTests: TemporaryDirectoryTestCase {
         // Five bytes of a sixth record's header, then the zeros a file system may leave.
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path(Segment.logName(0))))
         try handle.seekToEnd()
-        try handle.write(contentsOf: [40, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 4000))
+        try handle.write(contentsOf: [48, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 4000))
         try handle.close()
         let (store, recovered) = try open(segmentBytes: 1 << 20)
         XCTAssertEqual(recovered.entries, entries)
@@ -191,7 +194,7 @@ final class StreamLogStoreTests: TemporaryDirectoryTestCase {
             store.close()
         }
         // Offset 14: the fifth record of segment 10; flip a byte of its message.
-        try flipByte(Segment.logName(10), at: 4 * recordSize(20) + 48 + 3)
+        try flipByte(Segment.logName(10), at: 4 * recordSize(20) + 56 + 3)
         do {
             let (store, recovered) = try open()
             XCTAssertEqual(recovered.entries, Array(entries[..<14]))
@@ -295,6 +298,30 @@ final class StreamLogStoreTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(recovered.highWatermarkCheckpoint, 42)
         XCTAssertEqual(recovered.epochCache, epochs)
         XCTAssertEqual(try files(withSuffix: ".tmp"), [])
+    }
+
+    func testProducerSnapshotRoundTripsAndACorruptOneReadsAsNone() throws {
+        // A ring that wrapped (head 1): stored oldest first, so it reads back with head 0.
+        let wrapped = ProducerTable.Producer(id: 7, epoch: 3, lastSequence: 12, offsets: [40, 20, 30], head: 1)
+        let single = ProducerTable.Producer(id: MessageIDBit.value | 99, epoch: 0, lastSequence: 0, offsets: [5])
+        let snapshot = ProducerSnapshot(endOffset: 41, lastEntryEpoch: 2, producers: [wrapped, single])
+        do {
+            let (store, _) = try open()
+            try store.writeProducerSnapshot(snapshot)
+            store.close()
+        }
+        let read = try XCTUnwrap(try open().1.producerSnapshot)
+        XCTAssertEqual(read.endOffset, 41)
+        XCTAssertEqual(read.lastEntryEpoch, 2)
+        XCTAssertEqual(read.producers.map(\.id), [7, MessageIDBit.value | 99])
+        XCTAssertEqual(read.producers[0].offsets, [20, 30, 40], "oldest first")
+        for sequence in UInt64(10)...12 {
+            XCTAssertEqual(read.producers[0].offset(of: sequence), wrapped.offset(of: sequence), "sequence \(sequence)")
+        }
+        XCTAssertNil(read.producers[0].offset(of: 9), "older than the window")
+
+        try flipByte(StreamLogStore.producerSnapshotFile, at: 20)
+        XCTAssertNil(try open().1.producerSnapshot, "a damaged snapshot is ignored: the replica rebuilds from the log")
     }
 
     func testCorruptOrMissingCheckpointsReadAsDefaults() throws {

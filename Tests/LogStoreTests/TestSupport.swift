@@ -47,9 +47,9 @@ func makeEntries(from start: UInt64, count: Int, epoch: UInt64 = 1, size: Int = 
         let data = (0..<size).map { UInt8(truncatingIfNeeded: Int(offset) &* 31 &+ $0 &+ Int(epoch)) }
         return LogEntry(
             offset: offset, leaderEpoch: epoch,
-            payload: LogPayload(producerID: 7, sequence: offset * 3 + epoch, bytes: size, data: data))
+            payload: LogPayload(producerID: 7, producerEpoch: epoch + 1, sequence: offset * 3 + epoch, bytes: size, data: data))
     }
 }
 
 /// Stored size of a record with `size` message bytes.
-func recordSize(_ size: Int) -> Int { 48 + size }
+func recordSize(_ size: Int) -> Int { 56 + size }

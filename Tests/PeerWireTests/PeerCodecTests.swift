@@ -66,7 +66,7 @@ final class PeerCodecTests: XCTestCase {
 
     func testHelloLayout() {
         XCTAssertEqual(PeerCodec.encode(.hello(from: 0x0102_0304, clusterID: "c", protocolVersion: 0x0506)),
-                       [0, 0, 0, 11, 1, 1, 1, 2, 3, 4, 0, 1, 0x63, 5, 6])
+                       [0, 0, 0, 11, PeerCodec.frameVersion, 1, 1, 2, 3, 4, 0, 1, 0x63, 5, 6])
     }
 
     // MARK: - Strict decoding
@@ -82,15 +82,16 @@ final class PeerCodecTests: XCTestCase {
     func testRejectsMalformedFrames() {
         assertThrows([], .frameTooSmall(0))
         assertThrows([1], .frameTooSmall(1))
-        assertThrows([2, 1], .unsupportedVersion(2))
-        assertThrows([1, 0], .unknownType(0))
-        assertThrows([1, 99], .unknownType(99))
-        assertThrows([1, 1], .truncated(field: "hello.from"))
+        assertThrows([1, 1], .unsupportedVersion(1))  // before producer epochs
+        assertThrows([3, 1], .unsupportedVersion(3))
+        assertThrows([2, 0], .unknownType(0))
+        assertThrows([2, 99], .unknownType(99))
+        assertThrows([2, 1], .truncated(field: "hello.from"))
         assertThrows(body(Samples.hellos[0]) + [0], .trailingBytes(1))
     }
 
     func testRejectsUnknownTagsAndBadFlags() {
-        let raftHeader: [UInt8] = [1, 2] + Array(repeating: 0, count: 24)
+        let raftHeader: [UInt8] = [PeerCodec.frameVersion, 2] + Array(repeating: 0, count: 24)
         assertThrows(raftHeader + [8], .invalidValue(field: "raft.kind"))
         assertThrows(raftHeader + [1, 2], .invalidValue(field: "preVoteResponse.granted"))
         assertThrows(raftHeader + [5, 0xFF] + Array(repeating: 0, count: 8), .invalidValue(field: "appendResponse.success"))
@@ -98,7 +99,7 @@ final class PeerCodecTests: XCTestCase {
         let appendHead = raftHeader + [4] + Array(repeating: 0, count: 16) + [0, 0, 0, 1] + Array(repeating: 0, count: 16)
         assertThrows(appendHead + [2] + Array(repeating: 0, count: 8), .invalidValue(field: "entry.command"))
         assertThrows(appendHead + [1, 7] + Array(repeating: 0, count: 8), .invalidValue(field: "command"))
-        assertThrows([1, 3, 4], .invalidValue(field: "replication"))
+        assertThrows([PeerCodec.frameVersion, 3, 4], .invalidValue(field: "replication"))
         var request = body(.replication(.epochEndOffsetRequest(EpochEndOffsetRequest(
             stream: "", from: 0, version: .v1, requestedEpoch: 0, leaderEpoch: 0))))
         request[2 + 1 + 2 + 4] = 3
@@ -120,16 +121,16 @@ final class PeerCodecTests: XCTestCase {
     func testHostileCountsThrowBeforeAllocating() {
         // 2^32-1 Raft entries (≥ 17 bytes each) announced in a 40-byte frame: refused by the count
         // check; were it reserved, 2^32 entries would need hundreds of GiB.
-        let raftAppend: [UInt8] = [1, 2] + Array(repeating: 0, count: 24) + [4] + Array(repeating: 0, count: 16)
+        let raftAppend: [UInt8] = [PeerCodec.frameVersion, 2] + Array(repeating: 0, count: 24) + [4] + Array(repeating: 0, count: 16)
         assertThrows(raftAppend + [0xFF, 0xFF, 0xFF, 0xFF], .truncated(field: "append.entries"))
         // 16 entries need at least 272 bytes; only 20 follow.
         assertThrows(raftAppend + [0, 0, 0, 16] + Array(repeating: 0, count: 20), .truncated(field: "append.entries"))
 
-        let fetchHead: [UInt8] = [1, 3, 1, 0, 0] + Array(repeating: 0, count: 4 + 8 * 4)
+        let fetchHead: [UInt8] = [PeerCodec.frameVersion, 3, 1, 0, 0] + Array(repeating: 0, count: 4 + 8 * 4)
         assertThrows(fetchHead + [0xFF, 0xFF, 0xFF, 0xFF], .truncated(field: "fetchResponse.entries"))
-        let createHead: [UInt8] = [1, 2] + Array(repeating: 0, count: 24) + [4] + Array(repeating: 0, count: 16)
+        let createHead: [UInt8] = [PeerCodec.frameVersion, 2] + Array(repeating: 0, count: 24) + [4] + Array(repeating: 0, count: 16)
             + [0, 0, 0, 1] + Array(repeating: 0, count: 16) + [1, 0] + [0, 0, 0, 0] + Array(repeating: 0, count: 16)
         assertThrows(createHead + [0xFF, 0xFF, 0xFF, 0xFF], .truncated(field: "createStream.replicas"))
-        assertThrows([1, 1, 0, 0, 0, 0, 0xFF, 0xFF], .truncated(field: "hello.clusterID"))
+        assertThrows([PeerCodec.frameVersion, 1, 0, 0, 0, 0, 0xFF, 0xFF], .truncated(field: "hello.clusterID"))
     }
 }

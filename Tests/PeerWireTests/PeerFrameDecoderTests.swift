@@ -53,7 +53,7 @@ final class PeerFrameDecoderTests: XCTestCase {
 
     func testFailureIsSticky() {
         var decoder = PeerFrameDecoder()
-        XCTAssertThrowsError(try decoder.feed(frame([1, 42])))
+        XCTAssertThrowsError(try decoder.feed(frame([PeerCodec.frameVersion, 42])))
         XCTAssertEqual(decoder.failure, .unknownType(42))
         // Even a valid frame is refused afterwards: the connection must be closed.
         XCTAssertThrowsError(try decoder.feed(PeerCodec.encode(Samples.hellos[0]))) {

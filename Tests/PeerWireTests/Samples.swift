@@ -51,6 +51,7 @@ enum Samples {
     static let logEntries: [LogEntry] = [
         LogEntry(offset: 0, leaderEpoch: 0, payload: LogPayload(producerID: 0, sequence: 0, bytes: 0)),
         LogEntry(offset: 1, leaderEpoch: 3, payload: LogPayload(producerID: 9, sequence: 77, bytes: 512)),
+        LogEntry(offset: 2, leaderEpoch: 3, payload: LogPayload(producerID: 9, producerEpoch: .max, sequence: 78, bytes: 3)),
         LogEntry(offset: 2, leaderEpoch: 3, payload: LogPayload(producerID: 9, sequence: 78, data: Array("live bytes ✓".utf8))),
         LogEntry(offset: .max, leaderEpoch: .max,
                  payload: LogPayload(producerID: .max, sequence: .max, bytes: Int.max)),

@@ -10,6 +10,7 @@ struct SimulatedDisk {
     var durable: [LogEntry] = []
     var highWatermarkCheckpoint: UInt64 = 0
     var epochCache: [EpochStart] = []
+    var producerSnapshot: ProducerSnapshot?
     /// Completions held back while the disk is "slow" (`holdDisk`).
     var heldAppends: [UInt64] = []
     var heldFsyncs: [(snapshot: [LogEntry], upTo: UInt64)] = []
@@ -129,6 +130,8 @@ final class Cluster {
             disks[id]!.highWatermarkCheckpoint = hw
         case .persistEpochCache(let cache):
             disks[id]!.epochCache = cache
+        case .persistProducerSnapshot(let snapshot):
+            disks[id]!.producerSnapshot = snapshot
         case .deliver:
             break  // the harness has no consumers
         case .ack(let requestID, let offset):
@@ -196,8 +199,11 @@ final class Cluster {
         run()
     }
 
+    /// Message `sequence` of the scripts: each one its own producer, so scripts may publish any
+    /// messages to any leader without idempotence refusing a sequence gap (`IdempotenceTests`
+    /// script one producer's sequences).
     static func payload(_ sequence: UInt64) -> LogPayload {
-        LogPayload(producerID: 7, sequence: sequence, bytes: 100)
+        LogPayload(producerID: 1_000 + sequence, sequence: sequence, bytes: 100)
     }
 
     // MARK: - Faults
@@ -224,7 +230,7 @@ final class Cluster {
             .restart(
                 RecoveredLog(
                     entries: disk.durable, highWatermarkCheckpoint: disk.highWatermarkCheckpoint,
-                    epochCache: disk.epochCache)))
+                    epochCache: disk.epochCache, producerSnapshot: disk.producerSnapshot)))
         if !metadataCutOff.contains(id) { inbox.append((id, .metadataChanged(partition))) }
         run(includingNetwork: false)
     }

@@ -84,6 +84,18 @@ final class BrokerParsingTests: XCTestCase {
         XCTAssertEqual(tooLong.first?.found, "2000ms")
     }
 
+    func testIdempotenceDefaultsOnAndTakesABool() throws {
+        XCTAssertEqual(try ScenarioLoader.parse(yaml: base, file: "b.yaml").broker?.idempotence, true, "on by default, as Kafka 3.0")
+        let off = try ScenarioLoader.parse(yaml: base, file: "b.yaml", overrides: ["broker.idempotence=false"])
+        XCTAssertEqual(off.broker?.idempotence, false)
+        let bad = scenarioErrors(base.replacingOccurrences(of: "replica_lag_max: 1s", with: "replica_lag_max: 1s\n  idempotence: sometimes"),
+                                 file: "b.yaml")
+        XCTAssertEqual(bad.count, 1, "\(bad)")
+        XCTAssertEqual(bad.first?.keyPath, "broker.idempotence")
+        XCTAssertEqual(bad.first?.location.line, 11)
+        XCTAssertEqual(bad.first?.found, "'sometimes'")
+    }
+
     func testBrokerChecksNeedABroker() {
         let errors = scenarioErrors("""
             duration: 1s

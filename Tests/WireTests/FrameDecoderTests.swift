@@ -87,7 +87,7 @@ final class FrameDecoderTests: XCTestCase {
         var decoder = FrameDecoder()
         let good = WireCodec.encode(.deleteStream(name: "a"))
         XCTAssertEqual(try decoder.feed(good), [.deleteStream(name: "a")])
-        XCTAssertThrowsError(try decoder.feed(frame([1, 99]) + good)) { XCTAssertEqual($0 as? WireError, .unknownType(99)) }
+        XCTAssertThrowsError(try decoder.feed(frame([2, 99]) + good)) { XCTAssertEqual($0 as? WireError, .unknownType(99)) }
         XCTAssertEqual(decoder.failure, .unknownType(99))
         XCTAssertThrowsError(try decoder.feed(good)) { XCTAssertEqual($0 as? WireError, .unknownType(99)) }
         XCTAssertEqual(decoder.bufferedBytes, 0)

@@ -9,6 +9,7 @@ enum Samples {
         .publish(stream: "orders.eu-west/🧾", producerID: .max, sequence: 0, ack: .all,
                  payload: (0 ..< 300).map { UInt8(truncatingIfNeeded: $0 &* 7) }),
         .publish(stream: "s", producerID: 1, sequence: 2, ack: .leader, payload: [0]),
+        .publish(stream: "s", producerID: 3, producerEpoch: 1_733_400_000_123, sequence: 9, ack: .all, payload: [1, 2]),
         .publishAck(producerID: 0, sequence: 0, status: .ok, offset: nil),
         .publishAck(producerID: .max, sequence: .max, status: .ok, offset: .max),
         .publishAck(producerID: 1, sequence: 1, status: .notLeader(leaderHint: nil), offset: nil),

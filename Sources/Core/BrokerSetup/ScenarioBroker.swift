@@ -27,7 +27,8 @@ extension ReplicaConfig {
             fetchWaitNanos: spec.fetchWait ?? 0,
             // A request is answered (or given up) well before the client's failover detection.
             requestTimeoutNanos: max(spec.leaderTimeout / 2, 4 * spec.fetchInterval),
-            hwCheckpointIntervalNanos: spec.hwCheckpointInterval)
+            hwCheckpointIntervalNanos: spec.hwCheckpointInterval,
+            idempotence: spec.idempotence)
     }
 }
 

@@ -7,6 +7,10 @@ public enum ProducerAnswer<Node: Equatable & Sendable>: Sendable, Equatable {
     case refused(kind: String, leaderHint: Node?)
     /// The connection closed (or the server did not answer in time): stored or not, unknown.
     case lost
+    /// Idempotence: the broker refused the message because an earlier one of this producer is
+    /// missing (`out_of_order_sequence`); `expected` is the sequence it waits for. Not the
+    /// message's fault: it is re-sent after the missing one without spending a retry.
+    case outOfOrder(expected: UInt64)
 }
 
 /// Why a message attempt (or the message) failed, for the driver's error table.
@@ -49,8 +53,9 @@ public enum ProducerEffect<Node: Equatable & Sendable>: Sendable, Equatable {
 /// Failures keep the producer's order: after any failure the producer stops sending, lets every
 /// outstanding message resolve, reconnects (to the new leader), then re-sends the failed
 /// messages in sequence order before anything newer — so a later message can never be stored
-/// ahead of an earlier one that is retried. Retries reuse the sequence number; the ledger
-/// counts resulting duplicates. Each re-send round since the last ack waits longer (10 ms
+/// ahead of an earlier one that is retried. Retries reuse the sequence number: with the
+/// broker's idempotence on, a re-send of a stored message is answered with its original offset;
+/// with it off the ledger counts the resulting duplicates. Each re-send round since the last ack waits longer (10 ms
 /// doubling to 320 ms), so a target that keeps refusing does not burn every retry at once;
 /// a not-leader answer that names the leader reconnects there without that wait.
 ///
@@ -62,6 +67,10 @@ public enum ProducerEffect<Node: Equatable & Sendable>: Sendable, Equatable {
 public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
     public struct Config: Sendable, Equatable {
         public var producer: UInt32
+        /// This producer's incarnation (idempotence: see the replication core's `ProducerTable`).
+        /// The simulator's producers live once per run, so 1; live drivers use their run's
+        /// start time in milliseconds, so a later run fences an earlier one with the same id.
+        public var producerEpoch: UInt64
         public var stream: String
         public var maxInFlight: Int
         /// An attempt unanswered for this long fails (the transport's fate for it is unknown).
@@ -69,8 +78,9 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
         /// Attempts after the first, per message.
         public var retries: Int
 
-        public init(producer: UInt32, stream: String, maxInFlight: Int, timeout: Int64, retries: Int) {
+        public init(producer: UInt32, producerEpoch: UInt64 = 1, stream: String, maxInFlight: Int, timeout: Int64, retries: Int) {
             self.producer = producer
+            self.producerEpoch = producerEpoch
             self.stream = stream
             self.maxInFlight = max(1, maxInFlight)
             self.timeout = timeout
@@ -104,6 +114,14 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
 
     public let config: Config
     public private(set) var ledger = PublishLedger()
+    /// The epoch this producer sends with: `config.producerEpoch`, one higher each time the
+    /// broker waits for a sequence this producer will never send again (see `progress`).
+    public private(set) var producerEpoch: UInt64
+    /// The broker waits for this sequence, which is not among the messages still to be sent:
+    /// start a new epoch once no message below it is still to be re-sent.
+    private var gapAt: UInt64?
+    /// The last `expected` of an out-of-order refusal looked at in this round (a burst repeats it).
+    private var lastExpected: UInt64?
 
     // Per-message lookups for a driver that keeps producers in a collection: reading `ledger`
     // from outside the module copied it (every array retained and released) per committed
@@ -140,6 +158,7 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
 
     public init(_ config: Config) {
         self.config = config
+        producerEpoch = config.producerEpoch
         _ = ledger.streamIndex(config.stream)
     }
 
@@ -213,6 +232,15 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
             effects.append(.failed(sequence: entry.message.sequence, .lost))
             window[index].failed = true
             recovering = true
+        case .outOfOrder(let expected):
+            effects.append(.failed(sequence: entry.message.sequence, .refused(kind: "out_of_order_sequence")))
+            window[index].failed = true
+            window[index].message.attempts -= 1  // not its fault: an earlier message is missing
+            recovering = true
+            if expected != lastExpected {
+                lastExpected = expected
+                if !isPending(sequence: expected) { gapAt = expected }
+            }
         }
         progress(now: now, &effects)
     }
@@ -302,6 +330,12 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
 
     // MARK: - Internals
 
+    /// Whether `sequence` is still to be sent or re-sent (in flight, failed, or waiting).
+    private func isPending(sequence: UInt64) -> Bool {
+        window.contains { $0.message.sequence == sequence }
+            || backlog[backlogHead...].contains { $0.sequence == sequence }
+    }
+
     /// Attempts are numbered in send order, so the window is sorted by attempt.
     private func windowIndex(of attempt: UInt64) -> Int? {
         var low = 0, high = window.count
@@ -335,6 +369,18 @@ public struct ProducerCore<Node: Equatable & Sendable>: Sendable {
                     retry.append(entry.message)
                 }
             }
+            // A gap this producer cannot fill: a message given up that the broker never stored,
+            // or an acknowledged one the broker lost (unclean election, a lazy fsync and a power
+            // loss). An idempotent broker refuses every later sequence as out of order, forever;
+            // its refusal names the missing one. Once every message below it has been re-sent
+            // (those are stored: the broker stores a producer's sequences in order), a new epoch
+            // starts the producer afresh (Kafka's KIP-360 epoch bump). Nothing re-sent in it was
+            // stored before in the old epoch past the gap, so it adds no duplicate.
+            if let gap = gapAt, retry.allSatisfy({ $0.sequence > gap }) {
+                producerEpoch &+= 1
+                gapAt = nil
+            }
+            lastExpected = nil  // what is pending changes with each round
             window.removeAll(keepingCapacity: true)
             if !retry.isEmpty {
                 backlog.replaceSubrange(0..<backlogHead, with: retry)

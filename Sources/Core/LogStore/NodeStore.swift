@@ -81,6 +81,8 @@ public final class NodeStore: @unchecked Sendable {
                 try store(stream).writeHighWatermark(hw)
             case let .persistEpochCache(stream, cache):
                 try store(stream).writeEpochCache(cache)
+            case let .persistProducerSnapshot(stream, snapshot):
+                try store(stream).writeProducerSnapshot(snapshot)
             case .deleteStream(let name):
                 lastStore = nil
                 streams.removeValue(forKey: name)?.close()

@@ -12,6 +12,7 @@ public enum StorageOp: Sendable {
     case fsync(stream: String)
     case checkpointHighWatermark(stream: String, UInt64)
     case persistEpochCache(stream: String, [EpochStart])
+    case persistProducerSnapshot(stream: String, ProducerSnapshot)
     case deleteStream(name: String)
     /// Reads entries back (message bytes the replicas let go of); results come back in order.
     case read(stream: String, from: UInt64, count: Int)

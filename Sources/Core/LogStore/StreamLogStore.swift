@@ -4,7 +4,7 @@ import Replication
 /// The disk of one stream replica in live mode: a segmented log, its offset indexes, and the
 /// high-water-mark and leader-epoch checkpoints, in one directory. It carries out the
 /// `ReplicaEffect`s that touch storage (`appendToLog`, `truncateLog`, `fsync`,
-/// `checkpointHighWatermark`, `persistEpochCache`) and produces the `RecoveredLog` of a restart.
+/// `checkpointHighWatermark`, `persistEpochCache`, `persistProducerSnapshot`) and produces the `RecoveredLog` of a restart.
 ///
 /// Blocking file I/O: the broker runs each store on its storage thread. Not internally
 /// synchronised; one thread at a time (hence `@unchecked Sendable`: it may be handed over, not
@@ -28,6 +28,7 @@ public final class StreamLogStore: @unchecked Sendable {
 
     static let highWatermarkFile = "high-watermark.checkpoint"
     static let epochCacheFile = "leader-epoch.checkpoint"
+    static let producerSnapshotFile = "producer-state.snapshot"
 
     private let path: String
     private var state = StoreState.unrecovered
@@ -158,6 +159,10 @@ public final class StreamLogStore: @unchecked Sendable {
         }
         if case .valid(let payload) = try Checkpoint.read(name: Self.epochCacheFile, in: path, files: files) {
             recovered.epochCache = Self.decodeEpochCache(payload) ?? []
+        }
+        if case .valid(let payload) = try Checkpoint.read(name: Self.producerSnapshotFile, in: path, files: files) {
+            // Undecodable reads as none: the replica rebuilds its producer table from the log.
+            recovered.producerSnapshot = Self.decodeProducerSnapshot(payload)
         }
         return recovered
     }
@@ -356,6 +361,50 @@ public final class StreamLogStore: @unchecked Sendable {
             payload.appendLittleEndian(epoch.startOffset)
         }
         try Checkpoint.write(payload, name: Self.epochCacheFile, in: path, files: files)
+    }
+
+    /// Durably replaces the producer-state snapshot (`ReplicaEffect.persistProducerSnapshot`).
+    /// Payload: end offset u64, last entry's epoch u64, producer count u32, then per producer
+    /// id u64, epoch u64, last sequence u64, offset count u32 and the offsets of its last
+    /// sequences, oldest first, u64 each.
+    public func writeProducerSnapshot(_ snapshot: ProducerSnapshot) throws {
+        guard state != .closed else { throw LogStoreError.closed }
+        var payload: [UInt8] = []
+        payload.appendLittleEndian(snapshot.endOffset)
+        payload.appendLittleEndian(snapshot.lastEntryEpoch)
+        payload.appendLittleEndian(UInt32(snapshot.producers.count))
+        for producer in snapshot.producers {
+            payload.appendLittleEndian(producer.id)
+            payload.appendLittleEndian(producer.epoch)
+            payload.appendLittleEndian(producer.lastSequence)
+            payload.appendLittleEndian(UInt32(producer.offsets.count))
+            for k in 0..<producer.offsets.count {
+                payload.appendLittleEndian(producer.offsets[(producer.head + k) % producer.offsets.count])
+            }
+        }
+        try Checkpoint.write(payload, name: Self.producerSnapshotFile, in: path, files: files)
+    }
+
+    static func decodeProducerSnapshot(_ payload: [UInt8]) -> ProducerSnapshot? {
+        payload.withUnsafeBytes { raw -> ProducerSnapshot? in
+            guard raw.count >= 20 else { return nil }
+            var position = 20
+            let count = Int(raw.littleEndian(at: 16, as: UInt32.self))
+            var producers: [ProducerTable.Producer] = []
+            for _ in 0..<count {
+                guard raw.count - position >= 28 else { return nil }
+                let offsetCount = Int(raw.littleEndian(at: position + 24, as: UInt32.self))
+                guard offsetCount > 0, raw.count - position - 28 >= 8 * offsetCount else { return nil }
+                let offsets = (0..<offsetCount).map { raw.littleEndian(at: position + 28 + 8 * $0, as: UInt64.self) }
+                producers.append(ProducerTable.Producer(
+                    id: raw.littleEndian(at: position, as: UInt64.self), epoch: raw.littleEndian(at: position + 8, as: UInt64.self),
+                    lastSequence: raw.littleEndian(at: position + 16, as: UInt64.self), offsets: offsets, head: 0, lastSeenAt: nil))
+                position += 28 + 8 * offsetCount
+            }
+            guard position == raw.count else { return nil }
+            return ProducerSnapshot(endOffset: raw.littleEndian(at: 0, as: UInt64.self),
+                                    lastEntryEpoch: raw.littleEndian(at: 8, as: UInt64.self), producers: producers)
+        }
     }
 
     /// Epoch-cache payload: count u32, then (epoch u64, start offset u64) per row.

@@ -2,20 +2,21 @@ import Replication
 
 /// The on-disk form of one `LogEntry` in a segment file, little-endian:
 ///
-///     length       u32  bytes after the checksum field: 40 + data.count
-///     checksum     u32  CRC-32C of the length field and of everything after the checksum
-///     offset       u64
-///     leaderEpoch  u64
-///     producerID   u64
-///     sequence     u64
-///     bytes        i64  the payload's modelled size (data.count in live mode)
-///     data         length - 40 bytes
+///     length        u32  bytes after the checksum field: 48 + data.count
+///     checksum      u32  CRC-32C of the length field and of everything after the checksum
+///     offset        u64
+///     leaderEpoch   u64
+///     producerID    u64
+///     sequence      u64
+///     bytes         i64  the payload's modelled size (data.count in live mode)
+///     producerEpoch u64  the producer's incarnation (idempotence, `ProducerTable`)
+///     data          length - 48 bytes
 ///
 /// The checksum covers the length so that a torn or flipped length is caught like any other
 /// damage instead of sending the parser off to a wrong record boundary.
 enum StreamRecord {
     static let headerSize = 8
-    static let fixedBodySize = 40
+    static let fixedBodySize = 48
 
     enum Parsed {
         case entry(LogEntry, size: Int)
@@ -32,7 +33,7 @@ enum StreamRecord {
     static func append(_ entry: LogEntry, to buffer: inout [UInt8]) {
         precondition(entry.payload.data.count <= Int(UInt32.max) - fixedBodySize, "record too large")
         let start = buffer.count
-        // The fixed fields are laid out in a stack buffer and appended at once: seven appends of
+        // The fixed fields are laid out in a stack buffer and appended at once: eight appends of
         // a few bytes each cost twice the rest of the encoding (measured in a simulated broker
         // run, which encodes every replica's every record).
         withUnsafeTemporaryAllocation(byteCount: headerSize + fixedBodySize, alignment: 8) { fixed in
@@ -43,6 +44,7 @@ enum StreamRecord {
             fixed.storeBytes(of: entry.payload.producerID.littleEndian, toByteOffset: 24, as: UInt64.self)
             fixed.storeBytes(of: entry.payload.sequence.littleEndian, toByteOffset: 32, as: UInt64.self)
             fixed.storeBytes(of: Int64(entry.payload.bytes).littleEndian, toByteOffset: 40, as: Int64.self)
+            fixed.storeBytes(of: entry.payload.producerEpoch.littleEndian, toByteOffset: 48, as: UInt64.self)
             buffer.append(contentsOf: UnsafeRawBufferPointer(fixed))
         }
         if !entry.payload.data.isEmpty { buffer.append(contentsOf: entry.payload.data) }
@@ -64,6 +66,7 @@ enum StreamRecord {
         else { return .corrupt }
         let payload = LogPayload(
             producerID: buffer.littleEndian(at: body + 16, as: UInt64.self),
+            producerEpoch: buffer.littleEndian(at: body + 40, as: UInt64.self),
             sequence: buffer.littleEndian(at: body + 24, as: UInt64.self),
             bytes: Int(truncatingIfNeeded: buffer.littleEndian(at: body + 32, as: Int64.self)),
             data: Array(buffer[(body + fixedBodySize)..<end]))

@@ -10,7 +10,7 @@ import Wire
 public enum PeerCodec {
     /// The frame version byte of the peer protocol. It changes only with the frame layout;
     /// message semantics are negotiated with `hello`'s `protocolVersion`.
-    public static let frameVersion: UInt8 = 1
+    public static let frameVersion: UInt8 = 2  // 2: log entries carry the producer epoch
     /// What this build announces in `hello`.
     public static let protocolVersion: UInt16 = 1
 
@@ -50,7 +50,7 @@ public enum PeerCodec {
 
     // Smallest encodings of list elements, used to refuse impossible counts before allocating.
     static let minRaftEntrySize = 8 + 8 + 1               // term, index, command presence
-    static let minLogEntrySize = 8 + 8 + 8 + 8 + 8 + 4    // offset, epoch, producer, sequence, bytes, data length
+    static let minLogEntrySize = 8 + 8 + 8 + 8 + 8 + 8 + 4    // offset, epoch, producer, producer epoch, sequence, bytes, data length
     static let minBrokerIDSize = 4
 
     /// One whole frame, length prefix included. Frame-size limits are the receiver's
@@ -304,6 +304,7 @@ public enum PeerCodec {
                 w.u64(e.offset)
                 w.u64(e.leaderEpoch)
                 w.u64(e.payload.producerID)
+                w.u64(e.payload.producerEpoch)
                 w.u64(e.payload.sequence)
                 w.int(e.payload.bytes)
                 w.blob(e.payload.data)
@@ -349,6 +350,7 @@ public enum PeerCodec {
                     LogEntry(offset: try r.u64("entry.offset"),
                              leaderEpoch: try r.u64("entry.leaderEpoch"),
                              payload: LogPayload(producerID: try r.u64("entry.producerID"),
+                                                 producerEpoch: try r.u64("entry.producerEpoch"),
                                                  sequence: try r.u64("entry.sequence"),
                                                  bytes: try r.int("entry.bytes"),
                                                  data: try r.blob("entry.data")))

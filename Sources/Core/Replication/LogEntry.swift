@@ -6,22 +6,26 @@
 /// to end, so checkers can tell whether an acknowledged message survived. The simulator moves no
 /// real bytes: `bytes` is the size its network and disk models charge for and `data` stays
 /// empty. The live broker carries the message in `data` (and `bytes == data.count`).
+/// `producerEpoch` is the producer's incarnation (see `ProducerTable`); 0 with producer 0 for
+/// anonymous messages, which are never de-duplicated.
 public struct LogPayload: Codable, Sendable, Hashable {
     public var producerID: UInt64
+    public var producerEpoch: UInt64
     public var sequence: UInt64
     public var bytes: Int
     public var data: [UInt8]
 
-    public init(producerID: UInt64, sequence: UInt64, bytes: Int, data: [UInt8] = []) {
+    public init(producerID: UInt64, producerEpoch: UInt64 = 0, sequence: UInt64, bytes: Int, data: [UInt8] = []) {
         self.producerID = producerID
+        self.producerEpoch = producerEpoch
         self.sequence = sequence
         self.bytes = bytes
         self.data = data
     }
 
     /// A live message: its size is its bytes.
-    public init(producerID: UInt64, sequence: UInt64, data: [UInt8]) {
-        self.init(producerID: producerID, sequence: sequence, bytes: data.count, data: data)
+    public init(producerID: UInt64, producerEpoch: UInt64 = 0, sequence: UInt64, data: [UInt8]) {
+        self.init(producerID: producerID, producerEpoch: producerEpoch, sequence: sequence, bytes: data.count, data: data)
     }
 }
 

@@ -62,6 +62,19 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
     /// Most payload bytes per fetch response (at least one entry is always sent). The live
     /// broker bounds it below its peer frame limit; the simulator leaves it unbounded.
     public var maxFetchBytes: Int
+    /// Idempotent producers (`ProducerTable`, Kafka's `enable.idempotence`, on by default as
+    /// in Kafka 3.0): a re-sent message is answered with its original offset, not stored again.
+    public var idempotence: Bool
+    /// Most producers remembered per stream; the one that wrote longest ago goes first.
+    public var maxProducers: Int
+    /// Offsets remembered per producer (its last sequences): at least the producer's messages
+    /// in flight, so any of them re-sent after a failover finds its original offset.
+    public var producerWindow: Int
+    /// A producer idle this long on a replica's clock is forgotten (Kafka's
+    /// `producer.id.expiration.ms`, there one day).
+    public var producerExpiryNanos: Int64
+    /// How often, at most, the producer table is snapshotted to disk (with the HW checkpoint).
+    public var producerSnapshotIntervalNanos: Int64
 
     public init(
         brokerID: BrokerID,
@@ -75,7 +88,12 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
         requestTimeoutNanos: Int64 = 1_000_000_000,
         hwCheckpointIntervalNanos: Int64 = 5_000_000_000,
         maxFetchBatch: Int = 512,
-        maxFetchBytes: Int = .max
+        maxFetchBytes: Int = .max,
+        idempotence: Bool = true,
+        maxProducers: Int = 100_000,
+        producerWindow: Int = 1024,
+        producerExpiryNanos: Int64 = 86_400_000_000_000,
+        producerSnapshotIntervalNanos: Int64 = 1_000_000_000
     ) {
         self.brokerID = brokerID
         self.ackPolicy = ackPolicy
@@ -89,6 +107,11 @@ public struct ReplicaConfig: Codable, Sendable, Equatable {
         self.hwCheckpointIntervalNanos = hwCheckpointIntervalNanos
         self.maxFetchBatch = max(1, maxFetchBatch)
         self.maxFetchBytes = max(1, maxFetchBytes)
+        self.idempotence = idempotence
+        self.maxProducers = max(1, maxProducers)
+        self.producerWindow = max(1, producerWindow)
+        self.producerExpiryNanos = producerExpiryNanos
+        self.producerSnapshotIntervalNanos = producerSnapshotIntervalNanos
     }
 
     /// How often a driver feeds `.tick` (both drivers use this): half the fetch interval, so an

@@ -41,11 +41,16 @@ public struct RecoveredLog: Codable, Sendable, Equatable {
     /// that restarted leads only in a leadership renewed under this session, never in one it
     /// may have held before the crash (whose unsynced tail followers may still have).
     public var session: UInt64 = 0
+    /// The last `persistProducerSnapshot` that reached the disk (nil: none). Used only if it
+    /// matches `entries` (`ProducerSnapshot.matches`); otherwise the table is rebuilt from them.
+    public var producerSnapshot: ProducerSnapshot?
 
-    public init(entries: [LogEntry] = [], highWatermarkCheckpoint: UInt64 = 0, epochCache: [EpochStart] = []) {
+    public init(entries: [LogEntry] = [], highWatermarkCheckpoint: UInt64 = 0, epochCache: [EpochStart] = [],
+                producerSnapshot: ProducerSnapshot? = nil) {
         self.entries = entries
         self.highWatermarkCheckpoint = highWatermarkCheckpoint
         self.epochCache = epochCache
+        self.producerSnapshot = producerSnapshot
     }
 
     public static let empty = RecoveredLog()
@@ -60,6 +65,27 @@ public enum PublishRejection: Codable, Sendable, Equatable {
     /// The entry was appended but leadership moved before it could be acknowledged. It may
     /// or may not survive: the publisher must retry (idempotently, by producer sequence).
     case leadershipChanged
+    /// Idempotence (`ProducerTable`): the producer skipped a sequence; `expected` is the next
+    /// one it may send (Kafka's OutOfOrderSequence). Nothing was written.
+    case outOfOrderSequence(expected: UInt64)
+    /// Idempotence: a newer incarnation (`currentEpoch`) of this producer has written; this one
+    /// is a zombie (Kafka's ProducerFenced). Nothing was written.
+    case fencedProducer(currentEpoch: UInt64)
+    /// Idempotence: the message is already stored, too long ago for its offset to be known
+    /// (Kafka's DuplicateSequence). Nothing was written; the client may count it as stored.
+    case duplicateSequence
+
+    /// The snake_case name clients and error tables use.
+    public var name: String {
+        switch self {
+        case .notLeader: "not_leader"
+        case .notEnoughReplicas: "not_enough_replicas"
+        case .leadershipChanged: "leadership_changed"
+        case .outOfOrderSequence: "out_of_order_sequence"
+        case .fencedProducer: "fenced_producer"
+        case .duplicateSequence: "duplicate_sequence"
+        }
+    }
 }
 
 public enum ReplicaEffect: Sendable, Equatable {
@@ -76,6 +102,8 @@ public enum ReplicaEffect: Sendable, Equatable {
     case checkpointHighWatermark(UInt64)
     /// Durably replace the leader-epoch cache (Kafka's leader-epoch-checkpoint file).
     case persistEpochCache([EpochStart])
+    /// Durably replace the producer-state snapshot (Kafka's `.snapshot` files; idempotence).
+    case persistProducerSnapshot(ProducerSnapshot)
     case ack(requestID: UInt64, offset: UInt64)
     /// The answer to `.consume`: committed entries from the requested offset (possibly none).
     case deliver(requestID: UInt64, entries: [LogEntry], highWatermark: UInt64)

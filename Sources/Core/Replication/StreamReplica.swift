@@ -91,6 +91,10 @@ public struct StreamReplica: Sendable {
     /// Entries below this survive a power loss.
     public private(set) var durableEnd: UInt64
     public var logEndOffset: UInt64 { UInt64(log.count) }
+    /// Idempotent producers' state, kept in step with `log` (unused with idempotence off).
+    public private(set) var producers: ProducerTable
+    /// Publishes answered with an offset already stored instead of being stored again.
+    public private(set) var duplicatesSuppressed: UInt64 = 0
 
     private var pendingWrites: [DiskOperation] = []
     private var pendingFsyncs: [DiskOperation] = []
@@ -100,6 +104,8 @@ public struct StreamReplica: Sendable {
     private var lastFsyncAt: Int64?
     private var lastCheckpointAt: Int64?
     private var checkpointedHighWatermark: UInt64
+    private var lastProducerSnapshotAt: Int64?
+    private var producerSnapshotEnd: UInt64?
 
     // Leader state.
     private var followers: [FollowerProgress] = []
@@ -141,6 +147,14 @@ public struct StreamReplica: Sendable {
         durableEnd = end
         highWatermark = min(recovered.highWatermarkCheckpoint, end)
         checkpointedHighWatermark = recovered.highWatermarkCheckpoint
+        producers = ProducerTable(capacity: config.maxProducers, window: config.producerWindow,
+                                  expiryNanos: config.producerExpiryNanos)
+        if config.idempotence {
+            producers.rebuild(from: entries[...], snapshot: recovered.producerSnapshot)
+            if let snapshot = recovered.producerSnapshot, snapshot.endOffset == end, snapshot.matches(entries[...]) {
+                producerSnapshotEnd = end
+            }
+        }
     }
 
     public var leaderEpoch: UInt64? { partition?.leaderEpoch }
@@ -331,8 +345,34 @@ public struct StreamReplica: Sendable {
             out.append(.reject(requestID: requestID, reason: .notEnoughReplicas))
             return
         }
+        if config.idempotence {
+            switch producers.verdict(for: payload, now: now) {
+            case .append:
+                break
+            case .duplicate(let offset):
+                answerDuplicate(requestID: requestID, storedAt: offset, ack: ack, &out)
+                return
+            case .duplicateOutsideWindow:
+                // Older than the offsets the table keeps: a producer that kept sending while one
+                // early message went unanswered (its ack lost, its retry behind a partition). The
+                // log is in memory, so look the entry up — rare, and bounded.
+                if let offset = storedOffset(of: payload) {
+                    answerDuplicate(requestID: requestID, storedAt: offset, ack: ack, &out)
+                } else {
+                    duplicatesSuppressed += 1
+                    out.append(.reject(requestID: requestID, reason: .duplicateSequence))
+                }
+                return
+            case .outOfOrder(let expected):
+                out.append(.reject(requestID: requestID, reason: .outOfOrderSequence(expected: expected)))
+                return
+            case .fenced(let current):
+                out.append(.reject(requestID: requestID, reason: .fencedProducer(currentEpoch: current)))
+                return
+            }
+        }
         let offset = logEndOffset
-        guard append([LogEntry(offset: offset, leaderEpoch: state.leaderEpoch, payload: payload)], &out) else {
+        guard append([LogEntry(offset: offset, leaderEpoch: state.leaderEpoch, payload: payload)], now: now, &out) else {
             out.append(.reject(requestID: requestID, reason: .leadershipChanged))
             return
         }
@@ -342,6 +382,39 @@ public struct StreamReplica: Sendable {
             pendingPublishes.append(PendingPublish(requestID: requestID, offset: offset, ack: ack))
         }
     }
+
+    /// A re-send of the entry at `offset` (stored already, perhaps by an earlier leader): answered
+    /// with that offset once the ack policy's condition holds for it. Queued behind earlier
+    /// publishes, so acks still leave in publish order.
+    private mutating func answerDuplicate(requestID: UInt64, storedAt offset: UInt64, ack: AckPolicy, _ out: inout [ReplicaEffect]) {
+        duplicatesSuppressed += 1
+        if ack == .none {
+            out.append(.ack(requestID: requestID, offset: offset))
+        } else {
+            pendingPublishes.append(PendingPublish(requestID: requestID, offset: offset, ack: ack))
+        }
+    }
+
+    /// The offset of the entry `payload` (producer, epoch, sequence) re-sends, searched back from
+    /// the log end over at most `maxDuplicateSearch` entries. A producer's sequences grow along
+    /// the log within an epoch, so the search stops at its first older sequence.
+    private func storedOffset(of payload: LogPayload) -> UInt64? {
+        var index = log.count - 1
+        let stop = max(0, log.count - Self.maxDuplicateSearch)
+        while index >= stop {
+            let stored = log[index].payload
+            if stored.producerID == payload.producerID {
+                if stored.producerEpoch != payload.producerEpoch || stored.sequence < payload.sequence { return nil }
+                if stored.sequence == payload.sequence { return UInt64(index) }
+            }
+            index -= 1
+        }
+        return nil
+    }
+
+    /// Bounds the search for a re-sent message older than the producer table's window (a few
+    /// milliseconds of scanning at most, and only for such re-sends).
+    static let maxDuplicateSearch = 1 << 20
 
     private func respondFetch(to request: FetchRequest, error: ReplicationError) -> ReplicaEffect {
         .send(
@@ -576,7 +649,7 @@ public struct StreamReplica: Sendable {
         requestInFlightSince = nil
         lastLeaderContact = now
         if !response.entries.isEmpty {
-            _ = append(response.entries, &out)
+            _ = append(response.entries, now: now, &out)
         }
         // A follower's HW is the leader's, capped by what it holds itself.
         let followerHW = min(response.highWatermark, logEndOffset)
@@ -656,7 +729,7 @@ public struct StreamReplica: Sendable {
     /// Appends contiguous entries at the log end, keeping the epoch cache in step. Returns
     /// false (appending nothing more) if an entry is out of place or its epoch goes backwards.
     @discardableResult
-    private mutating func append(_ entries: [LogEntry], _ out: inout [ReplicaEffect]) -> Bool {
+    private mutating func append(_ entries: [LogEntry], now: Int64, _ out: inout [ReplicaEffect]) -> Bool {
         var accepted: [LogEntry] = []
         for entry in entries {
             guard entry.offset == logEndOffset,
@@ -665,6 +738,7 @@ public struct StreamReplica: Sendable {
             if changed { epochCacheDirty = true }
             log.append(entry)
             accepted.append(entry)
+            if config.idempotence { producers.record(entry, now: now) }
         }
         guard !accepted.isEmpty else { return false }
         out.append(.appendToLog(accepted))
@@ -682,6 +756,12 @@ public struct StreamReplica: Sendable {
         writtenEnd = min(writtenEnd, offset)
         durableEnd = min(durableEnd, offset)
         highWatermark = min(highWatermark, offset)
+        if config.idempotence {
+            // The truncated entries' sequences are no longer stored: a re-send must be appended.
+            // Rare (leader changes with divergent tails), so a replay of the log is affordable.
+            producers.rebuild(from: log[...])
+            producerSnapshotEnd = nil
+        }
         // Completions of operations issued before this truncation say nothing about what
         // is now at those offsets.
         diskGeneration += 1
@@ -737,7 +817,19 @@ public struct StreamReplica: Sendable {
             out.append(.checkpointHighWatermark(highWatermark))
             checkpointedHighWatermark = highWatermark
             lastCheckpointAt = now
+            snapshotProducers(now: now, &out)
         }
+    }
+
+    /// With the HW checkpoint, at most every `producerSnapshotIntervalNanos` and only when the
+    /// log moved: the producer table as of the log end, so a restart need not replay the log.
+    private mutating func snapshotProducers(now: Int64, _ out: inout [ReplicaEffect]) {
+        guard config.idempotence, producerSnapshotEnd != logEndOffset,
+            lastProducerSnapshotAt.map({ now - $0 >= config.producerSnapshotIntervalNanos }) ?? true
+        else { return }
+        lastProducerSnapshotAt = now
+        producerSnapshotEnd = logEndOffset
+        out.append(.persistProducerSnapshot(producers.snapshot(endOffset: logEndOffset, lastEntryEpoch: log.last?.leaderEpoch ?? 0)))
     }
 
     private mutating func leaderTimers(now: Int64, _ out: inout [ReplicaEffect]) {

@@ -8,8 +8,10 @@
 /// Strings travel as u16 length + UTF-8, so each string field must be at most 65 535 UTF-8 bytes;
 /// encoding a longer one is a programmer error (precondition).
 public enum Message: Sendable, Equatable {
-    /// `sequence` is the client-chosen id the leader uses for dedup accounting.
-    case publish(stream: String, producerID: UInt64, sequence: UInt64, ack: AckLevel, payload: [UInt8])
+    /// `producerID`/`producerEpoch`/`sequence` identify the message for idempotence (see the
+    /// replication core's `ProducerTable`): a re-send is answered with the original offset.
+    /// Producer 0 is anonymous (never de-duplicated).
+    case publish(stream: String, producerID: UInt64, producerEpoch: UInt64 = 0, sequence: UInt64, ack: AckLevel, payload: [UInt8])
     /// `offset` is the assigned log offset when the entry was appended (nil when it was not).
     case publishAck(producerID: UInt64, sequence: UInt64, status: AckStatus, offset: UInt64?)
     case fetch(stream: String, offset: UInt64, maxEntries: UInt32, maxBytes: UInt32)

@@ -32,10 +32,11 @@ public enum WireCodec {
         w.u32(0)
         w.u8(WireFormat.version)
         switch m {
-        case let .publish(stream, producerID, sequence, ack, payload):
+        case let .publish(stream, producerID, producerEpoch, sequence, ack, payload):
             w.u8(TypeCode.publish.rawValue)
             w.string(stream)
             w.u64(producerID)
+            w.u64(producerEpoch)
             w.u64(sequence)
             w.u8(ack.rawValue)
             w.blob(payload)
@@ -132,11 +133,12 @@ public enum WireCodec {
         case .publish:
             let stream = try r.string("stream")
             let producerID = try r.u64("producerID")
+            let producerEpoch = try r.u64("producerEpoch")
             let sequence = try r.u64("sequence")
             let rawAck = try r.u8("ack")
             guard let ack = AckLevel(rawValue: rawAck) else { throw .invalidValue(field: "ack") }
             let payload = try r.blob("payload")
-            return .publish(stream: stream, producerID: producerID, sequence: sequence, ack: ack, payload: payload)
+            return .publish(stream: stream, producerID: producerID, producerEpoch: producerEpoch, sequence: sequence, ack: ack, payload: payload)
         case .publishAck:
             let producerID = try r.u64("producerID")
             let sequence = try r.u64("sequence")

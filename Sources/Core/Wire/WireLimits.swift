@@ -11,7 +11,7 @@ public struct WireLimits: Sendable, Equatable {
 
 /// Constants of the frame layout shared by the encoder and the decoders.
 enum WireFormat {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2  // 2: publish carries the producer epoch
     static let lengthPrefixSize = 4
     /// Version byte + type byte.
     static let minimumFrameLength = 2

@@ -36,10 +36,10 @@ extension BrokerNode {
     func handleClient(_ message: Message, on channel: Channel) {
         metrics.clientRequests.increment()
         switch message {
-        case let .publish(stream, producerID, sequence, ack, payload):
+        case let .publish(stream, producerID, producerEpoch, sequence, ack, payload):
             metrics.publishes.increment()
             metrics.publishedBytes.increment(by: Int64(payload.count))
-            publish(stream: stream, producerID: producerID, sequence: sequence, ack: Self.replicationAck(ack),
+            publish(stream: stream, producerID: producerID, producerEpoch: producerEpoch, sequence: sequence, ack: Self.replicationAck(ack),
                     data: payload, origin: .client(channel))
         case let .fetch(stream, offset, maxEntries, maxBytes):
             guard let index = core.streamNames.firstIndex(of: stream), core.replicas[index] != nil else {
@@ -80,7 +80,7 @@ extension BrokerNode {
     }
 
     /// Publishes into the local replica of `stream` (clients and NATS ingestion alike).
-    func publish(stream: String, producerID: UInt64, sequence: UInt64, ack: Replication.AckPolicy?, data: [UInt8], origin: PublishOrigin) {
+    func publish(stream: String, producerID: UInt64, producerEpoch: UInt64 = 0, sequence: UInt64, ack: Replication.AckPolicy?, data: [UInt8], origin: PublishOrigin) {
         guard let index = core.streamNames.firstIndex(of: stream), core.replicas[index] != nil else {
             let status: AckStatus
             if case .notLeader(let leader) = core.notLeaderHere(stream: stream) {
@@ -94,7 +94,7 @@ extension BrokerNode {
         let id = nextRequestID
         nextRequestID += 1
         pendingPublishes[id] = PendingPublish(origin: origin, stream: stream, producerID: producerID, sequence: sequence)
-        replicaInput(index, .publish(requestID: id, payload: LogPayload(producerID: producerID, sequence: sequence, data: data), ack: ack))
+        replicaInput(index, .publish(requestID: id, payload: LogPayload(producerID: producerID, producerEpoch: producerEpoch, sequence: sequence, data: data), ack: ack))
     }
 
     func acknowledge(_ requestID: UInt64, offset: UInt64) {
@@ -113,6 +113,9 @@ extension BrokerNode {
                 status = .notLeader(leaderHint: leader.flatMap { config.member(Int($0.rawValue))?.name })
             case .notEnoughReplicas: status = .rejected(reason: "not enough in-sync replicas")
             case .leadershipChanged: status = .rejected(reason: "leadership changed; retry")
+            case .outOfOrderSequence(let expected): status = .rejected(reason: "\(reason.name): expected sequence \(expected)")
+            case .fencedProducer(let current): status = .rejected(reason: "\(reason.name): producer epoch \(current) has written")
+            case .duplicateSequence: status = .rejected(reason: "\(reason.name): stored too long ago to know its offset")
             }
             answer(pending, status: status, offset: nil)
         } else if let pending = pendingFetches.removeValue(forKey: requestID) {

@@ -225,6 +225,8 @@ public final class BrokerNode: @unchecked Sendable {
             enqueue(.checkpointHighWatermark(stream: name, hw))
         case .persistEpochCache(let cache):
             enqueue(.persistEpochCache(stream: name, cache))
+        case .persistProducerSnapshot(let snapshot):
+            enqueue(.persistProducerSnapshot(stream: name, snapshot))
         case .ack(let requestID, let offset):
             acknowledge(requestID, offset: offset)
         case .deliver(let requestID, let entries, let highWatermark):

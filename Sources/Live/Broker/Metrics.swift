@@ -82,6 +82,11 @@ extension BrokerNode {
             metrics.gauge("stream_is_leader", labels, help: "1 when the local replica leads").set(to: replica.isLeader ? 1.0 : 0.0)
             metrics.gauge("stream_isr_size", labels, help: "In-sync replicas as this replica last saw them")
                 .set(to: Double(replica.partition?.isr.count ?? 0))
+            metrics.gauge("stream_duplicates_suppressed", labels,
+                          help: "Re-sent publishes answered with their stored offset (idempotent producers), since this replica started")
+                .set(to: Double(replica.duplicatesSuppressed))
+            metrics.gauge("stream_producers", labels, help: "Producers in the replica's idempotence table")
+                .set(to: Double(replica.producers.count))
         }
     }
 }

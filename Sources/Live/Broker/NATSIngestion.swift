@@ -12,9 +12,10 @@ import Wire
 /// answers there after commit (per the ack policy) with `{"stream":…,"offset":…}` or
 /// `{"stream":…,"error":…}`.
 ///
-/// A message may name its producer and sequence in the headers `Faultline-Producer` and
-/// `Faultline-Sequence` (as the load driver does); others get producer 0 and an ingestion
-/// counter. Confined to the node's event loop.
+/// A message may name its producer, epoch and sequence in the headers `Faultline-Producer`,
+/// `Faultline-Producer-Epoch` and `Faultline-Sequence` (as the load driver does), or carry a
+/// JetStream `Nats-Msg-Id`; both are de-duplicated (`MessageIdentity`). Others get producer 0
+/// and an ingestion counter. Confined to the node's event loop.
 final class NATSIngestion: @unchecked Sendable {
     private unowned let node: BrokerNode
     let host: String
@@ -96,16 +97,15 @@ final class NATSIngestion: @unchecked Sendable {
     private func ingest(stream: String, _ message: NATSMessage) {
         node.metrics.natsIngested.increment()
         let headers = message.headers.flatMap { try? MessageHeaders(parsing: $0) }
-        let producer = headers?["Faultline-Producer"].flatMap(UInt64.init)
-        let sequence = headers?["Faultline-Sequence"].flatMap(UInt64.init)
-        let id: (UInt64, UInt64)
-        if let producer, let sequence {
-            id = (producer, sequence)
+        let id: MessageIdentity
+        if let named = MessageIdentity.from(headers) {
+            id = named
         } else {
-            id = (0, anonymousSequence)
+            id = MessageIdentity(producerID: 0, producerEpoch: 0, sequence: anonymousSequence)
             anonymousSequence += 1
         }
-        node.publish(stream: stream, producerID: id.0, sequence: id.1, ack: nil, data: message.payload,
+        node.publish(stream: stream, producerID: id.producerID, producerEpoch: id.producerEpoch, sequence: id.sequence,
+                     ack: nil, data: message.payload,
                      origin: .nats(replySubject: message.replyTo))
     }
 

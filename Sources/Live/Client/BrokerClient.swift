@@ -63,12 +63,13 @@ public final class BrokerClient: @unchecked Sendable {
     // MARK: - Requests (on the event loop)
 
     /// Sends a publish; `completion` runs on the event loop with its outcome.
-    public func publish(stream: String, producerID: UInt64, sequence: UInt64, ack: AckLevel, payload: [UInt8],
+    public func publish(stream: String, producerID: UInt64, producerEpoch: UInt64 = 0, sequence: UInt64, ack: AckLevel, payload: [UInt8],
                         completion: @escaping (PublishOutcome) -> Void) {
         eventLoop.preconditionInEventLoop()
         guard let channel, !isClosed else { return completion(.connectionLost) }
         publishes[PublishKey(producerID: producerID, sequence: sequence)] = completion
-        send(.publish(stream: stream, producerID: producerID, sequence: sequence, ack: ack, payload: payload), on: channel)
+        send(.publish(stream: stream, producerID: producerID, producerEpoch: producerEpoch, sequence: sequence, ack: ack, payload: payload),
+             on: channel)
     }
 
     public var publishesInFlight: Int { publishes.count }

@@ -26,9 +26,9 @@ final class BrokerTransport: PublishTransport, @unchecked Sendable {
         self.ack = ack
     }
 
-    func publish(sequence: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void) {
+    func publish(sequence: UInt64, producerEpoch: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void) {
         guard let client, !client.isClosed else { return completion(.lost) }
-        client.publish(stream: stream, producerID: producerID, sequence: sequence, ack: ack, payload: payload) { outcome in
+        client.publish(stream: stream, producerID: producerID, producerEpoch: producerEpoch, sequence: sequence, ack: ack, payload: payload) { outcome in
             switch outcome {
             case .acked(let offset): completion(.acked(offset: offset))
             case .connectionLost: completion(.lost)

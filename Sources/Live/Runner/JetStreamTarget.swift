@@ -212,7 +212,8 @@ final class JetStreamTransport: PublishTransport, @unchecked Sendable {
         self.timeout = timeout
     }
 
-    func publish(sequence: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void) {
+    /// `producerEpoch` is not sent: JetStream de-duplicates by `Nats-Msg-Id` alone.
+    func publish(sequence: UInt64, producerEpoch: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void) {
         guard let connection else { return completion(.lost) }
         JetStream(connection: connection).publish(subject: subject, payload: payload,
                                                   msgID: JetStreamEnvironment.msgID(producer: producer, sequence: sequence),

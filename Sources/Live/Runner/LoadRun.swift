@@ -127,6 +127,10 @@ public struct LoadRun: Sendable {
         // An existing cluster's streams hold earlier runs' messages: this run's producer ids are
         // its own (from the wall clock, 10,000 per run) and the read-back keeps only theirs.
         let producerBase: UInt32 = cluster == nil ? 0 : UInt32(UInt64(Date().timeIntervalSince1970) % 400_000) * 10_000
+        // Idempotent producers' epoch (`ProducerCore.Config.producerEpoch`): the run's start in
+        // milliseconds, so a later run's producers with the same ids fence this run's and start
+        // their own sequences instead of having them taken for re-sends.
+        let producerEpoch = UInt64(Date().timeIntervalSince1970 * 1000)
         for (w, workload) in scenario.publishes.enumerated() {
             let arrivals = try Self.perConnection(workload.arrivals, live.connections)
             for c in 0..<live.connections {
@@ -135,7 +139,7 @@ public struct LoadRun: Sendable {
                 let schedule = ArrivalSchedule(arrivals, start: workload.start, stop: min(workload.stop ?? scenario.duration, scenario.duration),
                                                generator: root.stream("live.publish.\(w).\(c)"))
                 sessions.append(ProducerSession(
-                    producer: producer, stream: workload.stream, transport: transport, schedule: schedule,
+                    producer: producer, producerEpoch: producerEpoch, stream: workload.stream, transport: transport, schedule: schedule,
                     payloadSize: max(1, workload.sizeBytes), maxInFlight: live.maxInFlight, timeoutNanos: workload.timeout,
                     retries: workload.retries, runStart: runStart, measureFrom: scenario.warmup,
                     recentWindow: scenario.hypothesis.map { $0.window + 1_000_000_000 }, timeSeriesWindow: scenario.timeSeriesWindow))
@@ -330,6 +334,14 @@ public struct LoadRun: Sendable {
         if failover.count > 0 { histograms["failover_time"] = failover }
 
         var checks = verdict.checks
+        if target != .natsJetStream, scenario.broker?.idempotence ?? true {
+            // Idempotent producers: a re-send after a failover must not be stored again.
+            let streams = readBack.keys.sorted()
+            checks.append(NoDuplicatesChecker.verify(
+                streamNames: streams,
+                committed: streams.map { name in readBack[name]!.map { ObservedEntry(offset: $0.offset, leaderEpoch: 0, message: $0.message) } },
+                idempotence: true, at: VirtualTime(scenario.duration)))
+        }
         if let isrReport {
             metrics["isr_rejoin_wait_ms"] = Double(isrReport.waited) / 1e6
             units["isr_rejoin_wait_ms"] = "ms"

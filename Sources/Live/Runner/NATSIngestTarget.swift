@@ -5,7 +5,7 @@ import NIOCore
 
 /// A producer publishing into the Faultline broker *through NATS* (Liftbridge's ingestion):
 /// NATS requests on the stream's subject, carrying the producer and sequence in
-/// `Faultline-Producer` / `Faultline-Sequence` headers; the stream leader's subscription
+/// `Faultline-Producer` / `Faultline-Producer-Epoch` / `Faultline-Sequence` headers (idempotence); the stream leader's subscription
 /// sequences, replicates and answers on the reply subject after commit with
 /// `{"stream":…,"offset":…}` or `{"stream":…,"error":…}`.
 final class NATSIngestTransport: PublishTransport, @unchecked Sendable {
@@ -28,9 +28,10 @@ final class NATSIngestTransport: PublishTransport, @unchecked Sendable {
         self.timeout = timeout
     }
 
-    func publish(sequence: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void) {
+    func publish(sequence: UInt64, producerEpoch: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void) {
         guard let connection else { return completion(.lost) }
         let headers = MessageHeaders(fields: [.init(name: "Faultline-Producer", value: "\(producer)"),
+                                              .init(name: "Faultline-Producer-Epoch", value: "\(producerEpoch)"),
                                               .init(name: "Faultline-Sequence", value: "\(sequence)")])
         connection.request(subject: subject, payload: payload, headers: headers, timeout: .nanoseconds(timeout)) { result in
             switch result {

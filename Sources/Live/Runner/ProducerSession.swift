@@ -38,8 +38,9 @@ public protocol PublishTransport: AnyObject, Sendable {
     var eventLoop: EventLoop { get }
     /// The node this transport is connected to, if it knows (a broker name).
     var connectedNode: String? { get }
-    /// Sends a message; `completion` runs once, on the event loop.
-    func publish(sequence: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void)
+    /// Sends a message of the producer's epoch `producerEpoch` (idempotence); `completion`
+    /// runs once, on the event loop.
+    func publish(sequence: UInt64, producerEpoch: UInt64, payload: [UInt8], completion: @escaping (TransportOutcome) -> Void)
     /// Connects to `hint` if given, else finds where to publish now (the stream's current
     /// leader) and connects there. Fails when nothing is reachable yet; the session tries again.
     func reconnect(hint: String?) -> EventLoopFuture<Void>
@@ -83,7 +84,8 @@ public final class ProducerSession: @unchecked Sendable {
     private var finished: EventLoopPromise<Void>
     private var done = false
 
-    public init(producer: UInt32, stream: String, transport: PublishTransport, schedule: ArrivalSchedule, payloadSize: Int,
+    /// `producerEpoch`: see `ProducerCore.Config.producerEpoch` (live: the run's start in ms).
+    public init(producer: UInt32, producerEpoch: UInt64, stream: String, transport: PublishTransport, schedule: ArrivalSchedule, payloadSize: Int,
                 maxInFlight: Int, timeoutNanos: Int64, retries: Int, runStart: NIODeadline, measureFrom: Int64 = 0,
                 recentWindow: Int64? = nil, timeSeriesWindow: Int64 = TimeSeriesRecorder.defaultWindowNanos) {
         self.measureFrom = measureFrom
@@ -95,7 +97,8 @@ public final class ProducerSession: @unchecked Sendable {
         eventLoop = transport.eventLoop
         self.schedule = schedule
         self.runStart = runStart
-        core = ProducerCore(.init(producer: producer, stream: stream, maxInFlight: maxInFlight, timeout: timeoutNanos, retries: retries))
+        core = ProducerCore(.init(producer: producer, producerEpoch: producerEpoch, stream: stream, maxInFlight: maxInFlight,
+                                  timeout: timeoutNanos, retries: retries))
         payload = Array(repeating: 0x2a, count: payloadSize)
         finished = transport.eventLoop.makePromise()
     }
@@ -165,11 +168,19 @@ public final class ProducerSession: @unchecked Sendable {
         return peeked
     }
 
+    /// The sequence an idempotent broker's `out_of_order_sequence` refusal waits for, from its
+    /// reason (`BrokerNode.reject` words it; through NATS it is quoted inside the error).
+    static func expectedSequence(_ reason: String) -> UInt64? {
+        guard let range = reason.range(of: "out_of_order_sequence: expected sequence ") else { return nil }
+        return UInt64(reason[range.upperBound...].prefix { $0.isNumber })
+    }
+
     /// The live adapter: what a transport outcome means to the core.
     static func answer(_ outcome: TransportOutcome) -> ProducerAnswer<String> {
         switch outcome {
         case .acked(let offset): .acked(offset: offset)
-        case .refused(let kind, let hint): .refused(kind: kind, leaderHint: hint)
+        case .refused(let kind, let hint):
+            if let expected = expectedSequence(kind) { .outOfOrder(expected: expected) } else { .refused(kind: kind, leaderHint: hint) }
         case .lost: .lost
         }
     }
@@ -179,7 +190,7 @@ public final class ProducerSession: @unchecked Sendable {
     private func carryOut(_ effect: ProducerEffect<String>) {
         switch effect {
         case .send(let attempt, _, let sequence, let intended):
-            transport.publish(sequence: sequence, payload: MessageStamp.stamp(payload, intended: intended)) { [self] outcome in
+            transport.publish(sequence: sequence, producerEpoch: core.producerEpoch, payload: MessageStamp.stamp(payload, intended: intended)) { [self] outcome in
                 let t = now()
                 drive { $0.answered(attempt: attempt, Self.answer(outcome), now: t, into: &$1) }
             }

@@ -32,6 +32,11 @@ public struct BrokerSpec: Sendable {
     /// `timeout`: what live clients see when a broker process is SIGKILLed on a running host.
     /// Off by default: a host or power failure gives no such signal.
     public var clientConnectionReset: Bool = false
+    /// `idempotence`: idempotent producers (Kafka's `enable.idempotence`, on by default since
+    /// Kafka 3.0): a re-sent message is answered with the offset it already has instead of
+    /// being stored twice (see the replication core's `ProducerTable`). Off reproduces the
+    /// duplicates of at-least-once retries.
+    public var idempotence: Bool = true
 
     public init(streams: [StreamDefinition], ackPolicy: AckPolicySetting = .all, truncation: TruncationSetting = .leaderEpoch,
                 fsync: FsyncSetting = .always, uncleanElection: Bool = false, replicaLagMax: Int64 = 500 * Nanos.millisecond,
@@ -132,7 +137,7 @@ public enum CheckCatalog {
     public static let stationChecks = ["requests_accounted"]
     public static let brokerChecks = [
         "no_acknowledged_loss", "replicas_agree", "hw_monotonic", "one_leader_per_epoch", "raft_election_safety",
-        "raft_log_matching", "no_commit_below_min_isr", "producer_order",
+        "raft_log_matching", "no_commit_below_min_isr", "producer_order", "no_duplicates",
     ]
     public static let generalChecks = ["liveness_after_heal"]
     /// The OAuth fan-out model: no hop accepts a forged, expired or revoked token; every

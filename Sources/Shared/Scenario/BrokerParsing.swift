@@ -4,7 +4,7 @@ import Sampling
 extension ScenarioBuilder {
     static let brokerKeys = [
         "streams", "ack_policy", "truncation", "fsync", "unclean_election", "replica_lag_max", "leader_timeout",
-        "fetch_interval", "fetch_wait", "hw_checkpoint_interval", "raft", "client_connection_reset",
+        "fetch_interval", "fetch_wait", "hw_checkpoint_interval", "raft", "client_connection_reset", "idempotence",
     ]
 
     func broker(_ node: SourceNode, _ path: String, names: Names) -> BrokerSpec? {
@@ -35,6 +35,7 @@ extension ScenarioBuilder {
         if let n = f["client_connection_reset"] {
             spec.clientConnectionReset = r.bool(n, f.path("client_connection_reset")) ?? false
         }
+        if let n = f["idempotence"] { spec.idempotence = r.bool(n, f.path("idempotence")) ?? true }
         func positive(_ key: String, _ keyPath: WritableKeyPath<BrokerSpec, Int64>) {
             if let n = f[key], let value = r.duration(n, f.path(key), positive: true) { spec[keyPath: keyPath] = value }
         }

@@ -194,3 +194,41 @@ public enum ProducerOrderChecker {
         return CheckReport(name: name, violations: violations)
     }
 }
+
+/// `no_duplicates`: with idempotent producers on (`broker.idempotence`, the default), no
+/// message — a producer's sequence — is stored twice in its stream's committed log. With
+/// idempotence off duplicates are the expected cost of retries (counted as
+/// `messages_duplicated`), so the check has nothing to hold the broker to.
+public enum NoDuplicatesChecker {
+    public static let name = "no_duplicates"
+
+    public static func verify(streamNames: [String], committed: [[ObservedEntry]?], idempotence: Bool, at end: VirtualTime) -> CheckReport {
+        guard idempotence else { return CheckReport(name: name, violations: []) }
+        var violations: [CheckViolation] = []
+        var total = 0
+        for (stream, log) in committed.enumerated() {
+            guard let log else { continue }
+            var firstOffset: [MessageID: UInt64] = [:]
+            firstOffset.reserveCapacity(log.count)
+            for entry in log {
+                // Producer 0 is anonymous: never de-duplicated, so never a duplicate.
+                guard entry.message.producer != 0 else { continue }
+                if let first = firstOffset[entry.message] {
+                    total += 1
+                    if violations.count < 20 {
+                        violations.append(CheckViolation(check: name,
+                            description: "stream \(streamNames[stream]): \(entry.message) stored at offset \(first) and again at \(entry.offset)",
+                            time: end))
+                    }
+                } else {
+                    firstOffset[entry.message] = entry.offset
+                }
+            }
+        }
+        if total > violations.count, var last = violations.popLast() {
+            last.description += " (\(total) duplicates in all)"
+            violations.append(last)
+        }
+        return CheckReport(name: name, violations: violations)
+    }
+}

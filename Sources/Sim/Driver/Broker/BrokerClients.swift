@@ -103,8 +103,16 @@ extension BrokerModel {
                 drivePublisher(p, &cluster) { $0.answered(attempt: attempt, .lost, now: t, into: &$1) }
                 return
             }
-            let payload = LogPayload(producerID: UInt64(publisher.core.config.producer), sequence: sequence, bytes: publisher.payloadBytes)
-            sendMail(from: cluster.clientNode, to: leader, .publish(stream: Int32(publisher.stream), requestID: UInt64(p) << 40 | attempt, payload: payload), &cluster)
+            let payload = LogPayload(producerID: UInt64(publisher.core.config.producer), producerEpoch: publisher.core.producerEpoch,
+                                     sequence: sequence, bytes: publisher.payloadBytes)
+            // One TCP connection per publisher and leader: publishes reach the leader in the order
+            // sent (idempotence refuses a sequence that overtakes its predecessor).
+            let notBefore = publisher.publishesArriveBy.node == leader ? publisher.publishesArriveBy.time : 0
+            if let arrival = sendMail(from: cluster.clientNode, to: leader,
+                                      .publish(stream: Int32(publisher.stream), requestID: UInt64(p) << 40 | attempt, payload: payload),
+                                      notBefore: notBefore, &cluster) {
+                world.publishers[p].publishesArriveBy = (leader, arrival)
+            }
         case .connect(let hint):
             let stream = world.publishers[p].stream
             if let node = connectTarget(stream: stream, hint: hint, cluster) {
@@ -195,6 +203,10 @@ extension BrokerModel {
                 return (Int(requestID >> 40), requestID & attemptMask, .refused(kind: "not enough replicas", leaderHint: nil))
             case .leadershipChanged:
                 return (Int(requestID >> 40), requestID & attemptMask, .refused(kind: "leadership changed", leaderHint: nil))
+            case .outOfOrderSequence(let expected):
+                return (Int(requestID >> 40), requestID & attemptMask, .outOfOrder(expected: expected))
+            case .fencedProducer, .duplicateSequence:
+                return (Int(requestID >> 40), requestID & attemptMask, .refused(kind: reason.name.replacingOccurrences(of: "_", with: " "), leaderHint: nil))
             }
         default:
             return nil

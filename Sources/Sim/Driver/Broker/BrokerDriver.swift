@@ -154,7 +154,12 @@ extension BrokerModel {
 
     // MARK: - Network
 
-    mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage, _ cluster: inout VirtualCluster) {
+    /// Returns when the message arrives (nil: dropped). `notBefore`: a message on a TCP
+    /// connection arrives no earlier than the one sent on it before (the caller passes that
+    /// one's arrival); otherwise the arrival is the message's own latency draw.
+    @discardableResult
+    mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage, notBefore: VirtualTime = 0,
+                           _ cluster: inout VirtualCluster) -> VirtualTime? {
         let slot: Int32
         let mail = BrokerMail(from: from, to: to, body: body, sentAt: cluster.now)
         if let free = world.freeMail.popLast() {
@@ -164,11 +169,12 @@ extension BrokerModel {
             slot = Int32(world.mail.count)
             world.mail.append(mail)
         }
-        let (first, second) = cluster.deliveries(from: from, to: to, bytes: body.wireBytes)
-        guard let first else {
+        let (drawn, second) = cluster.deliveries(from: from, to: to, bytes: body.wireBytes)
+        guard let drawn else {
             releaseMail(slot)
-            return
+            return nil
         }
+        let first = max(drawn, notBefore)
         cluster.schedule(.mail(slot: slot), at: first)
         if to == cluster.clientNode { noteAnswerInFlight(body, arrives: first) }
         if let second {
@@ -177,6 +183,7 @@ extension BrokerModel {
             world.mail.append(mail)
             cluster.schedule(.mail(slot: copy), at: second)
         }
+        return first
     }
 
     mutating func releaseMail(_ slot: Int32) {
@@ -376,6 +383,8 @@ extension BrokerModel {
             store(.checkpointHighWatermark(stream: world.streamNames[stream], hw), on: node, &cluster)
         case .persistEpochCache(let cache):
             store(.persistEpochCache(stream: world.streamNames[stream], cache), on: node, &cluster)
+        case .persistProducerSnapshot(let snapshot):
+            store(.persistProducerSnapshot(stream: world.streamNames[stream], snapshot), on: node, &cluster)
         case .ack(let requestID, let offset):
             if cluster.explaining {
                 let text = "\(world.streamNames[stream]): offset \(offset) acknowledged by \(cluster.processes[node].name)"

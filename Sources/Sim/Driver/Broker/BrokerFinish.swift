@@ -142,6 +142,9 @@ extension BrokerModel {
                         publishers[p].core.ledger.isAcked(slot) ? publishers[p].core.ledger.ackedAt[slot] : nil
                     }
                 })
+        case NoDuplicatesChecker.name:
+            return NoDuplicatesChecker.verify(streamNames: world.streamNames, committed: committedLogs(cluster),
+                                              idempotence: world.spec.idempotence, at: end)
         case LivenessAfterHeal.name:
             if world.converged { return CheckReport(name: name, violations: []) }
             return CheckReport(name: name, violations: [CheckViolation(

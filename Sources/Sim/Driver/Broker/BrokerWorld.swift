@@ -102,6 +102,9 @@ struct SimPublisher: Sendable {
     /// When the last answer sent to this connection reaches the client: a reset sent after it
     /// (its broker was killed) arrives no earlier, as TCP delivers a connection's bytes in order.
     var answersArriveBy: VirtualTime = 0
+    /// When the last publish sent on this connection reaches its broker (`node`): the next one
+    /// arrives no earlier, as TCP delivers a connection's bytes in order.
+    var publishesArriveBy: (node: NodeID, time: VirtualTime) = (-1, 0)
     /// The dead broker whose reset is still on its way to this connection.
     var resetFrom: NodeID?
     /// Whether a message's end-to-end latency was measured already (by ledger slot).

@@ -79,6 +79,14 @@ final class IdempotenceTests: XCTestCase {
         XCTAssertEqual(c.acked[102], 1, "the missing sequence is accepted")
     }
 
+    func testOutOfOrderReasonCarriesTheExpectedSequenceThroughAnyWrapping() {
+        let reason = PublishRejection.outOfOrderSequence(expected: 42).idempotenceReason!
+        XCTAssertTrue(reason.hasPrefix("out_of_order_sequence"))
+        XCTAssertEqual(PublishRejection.expectedSequence(in: reason), 42)
+        XCTAssertEqual(PublishRejection.expectedSequence(in: "rejected(reason: '\(reason)')"), 42, "as NATS ingestion quotes it")
+        XCTAssertNil(PublishRejection.expectedSequence(in: PublishRejection.fencedProducer(currentEpoch: 3).idempotenceReason!))
+    }
+
     func testOlderProducerEpochIsFencedAndNewerOneStartsOver() {
         let c = Cluster()
         send(c, 100, payload(0, epoch: 5))

@@ -86,6 +86,25 @@ public enum PublishRejection: Codable, Sendable, Equatable {
         case .duplicateSequence: "duplicate_sequence"
         }
     }
+
+    /// The refusal as the live broker words it to clients (idempotence refusals only; the
+    /// others are worded by the broker). Starts with `name`; `expectedSequence(in:)` reads the
+    /// out-of-order one back, so the wording and its reading stay together.
+    public var idempotenceReason: String? {
+        switch self {
+        case .outOfOrderSequence(let expected): "\(name): expected sequence \(expected)"
+        case .fencedProducer(let current): "\(name): producer epoch \(current) has written"
+        case .duplicateSequence: "\(name): stored too long ago to know its offset"
+        case .notLeader, .notEnoughReplicas, .leadershipChanged: nil
+        }
+    }
+
+    /// The sequence an `out_of_order_sequence` refusal waits for, found in a reason text (also
+    /// when quoted inside another message, as NATS ingestion's error replies do).
+    public static func expectedSequence(in reason: String) -> UInt64? {
+        guard let range = reason.firstRange(of: "out_of_order_sequence: expected sequence ") else { return nil }
+        return UInt64(reason[range.upperBound...].prefix { $0.isNumber })
+    }
 }
 
 public enum ReplicaEffect: Sendable, Equatable {

@@ -113,9 +113,7 @@ extension BrokerNode {
                 status = .notLeader(leaderHint: leader.flatMap { config.member(Int($0.rawValue))?.name })
             case .notEnoughReplicas: status = .rejected(reason: "not enough in-sync replicas")
             case .leadershipChanged: status = .rejected(reason: "leadership changed; retry")
-            case .outOfOrderSequence(let expected): status = .rejected(reason: "\(reason.name): expected sequence \(expected)")
-            case .fencedProducer(let current): status = .rejected(reason: "\(reason.name): producer epoch \(current) has written")
-            case .duplicateSequence: status = .rejected(reason: "\(reason.name): stored too long ago to know its offset")
+            case .outOfOrderSequence, .fencedProducer, .duplicateSequence: status = .rejected(reason: reason.idempotenceReason!)
             }
             answer(pending, status: status, offset: nil)
         } else if let pending = pendingFetches.removeValue(forKey: requestID) {

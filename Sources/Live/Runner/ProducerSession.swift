@@ -1,5 +1,6 @@
 import Stats
 import Clients
+import Replication
 import LoadCore
 import NIOCore
 
@@ -168,19 +169,12 @@ public final class ProducerSession: @unchecked Sendable {
         return peeked
     }
 
-    /// The sequence an idempotent broker's `out_of_order_sequence` refusal waits for, from its
-    /// reason (`BrokerNode.reject` words it; through NATS it is quoted inside the error).
-    static func expectedSequence(_ reason: String) -> UInt64? {
-        guard let range = reason.range(of: "out_of_order_sequence: expected sequence ") else { return nil }
-        return UInt64(reason[range.upperBound...].prefix { $0.isNumber })
-    }
-
     /// The live adapter: what a transport outcome means to the core.
     static func answer(_ outcome: TransportOutcome) -> ProducerAnswer<String> {
         switch outcome {
         case .acked(let offset): .acked(offset: offset)
         case .refused(let kind, let hint):
-            if let expected = expectedSequence(kind) { .outOfOrder(expected: expected) } else { .refused(kind: kind, leaderHint: hint) }
+            if let expected = PublishRejection.expectedSequence(in: kind) { .outOfOrder(expected: expected) } else { .refused(kind: kind, leaderHint: hint) }
         case .lost: .lost
         }
     }

@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // Live mode only (servers, load driver); the simulator and its tests never link these.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -48,7 +49,11 @@ let package = Package(
         ], path: "Sources/Shared/Scenario"),
         .target(name: "Stations", path: "Sources/Core/Stations"),
         // Sans-IO protocol cores: driven by the simulator here and by live servers later.
-        .target(name: "Raft", dependencies: ["Sampling"], path: "Sources/Core/Raft"),
+        // Generic over its command: cross-module optimisation lets the broker specialise
+        // `Raft.Node<MetadataCommand>` (unspecialised, its metadata look-ups cost 1.7% of a
+        // simulated swarm seed under callgrind).
+        .target(name: "Raft", dependencies: ["Sampling"], path: "Sources/Core/Raft",
+                swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         .target(name: "Replication", path: "Sources/Core/Replication"),
         // Token issuing, tokeninfo semantics and per-hop validation (central / local / hybrid).
         .target(name: "Auth", path: "Sources/Core/Auth"),
@@ -78,7 +83,9 @@ let package = Package(
         // store's calls inline into the driver, and since a store is confined to one thread (the
         // live node's storage thread, a simulation's thread) dynamic exclusivity checks only cost
         // time (callgrind, replication steady-state: 1.5 % of all instructions).
-        .target(name: "LogStore", dependencies: ["Replication", "Raft"], path: "Sources/Core/LogStore",
+        // CRC-32C with the CPU's instruction where it has one (LogStore falls back to its table).
+        .target(name: "CRC32CHardware", path: "Sources/Core/CRC32CHardware"),
+        .target(name: "LogStore", dependencies: ["Replication", "Raft", "CRC32CHardware"], path: "Sources/Core/LogStore",
                 swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"])]),
         // The broker's clients as sans-IO state machines: the producer (window, leader belief,
         // failure rounds, in-order re-send, back-off), the consumer (leader following, offsets)
@@ -87,7 +94,7 @@ let package = Package(
         // Generic over the driver's node type: full cross-module optimisation lets the simulator
         // specialise `ProducerCore<Int>` (perf showed generic-metadata lookups in the hot path;
         // replication steady-state, user time of 3 runs: 2.60–2.94 s without, 2.36–2.58 s with).
-        .target(name: "Clients", dependencies: ["Checkers"], path: "Sources/Core/Clients",
+        .target(name: "Clients", dependencies: ["Checkers", .product(name: "DequeModule", package: "swift-collections")], path: "Sources/Core/Clients",
                 swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         // The I/O-free parts of the open-loop load driver: arrival schedules and coordinated-omission
         // correct recording.
@@ -172,7 +179,11 @@ let package = Package(
         // The simulator's driver: the run (`Simulation`: fault schedule, nemesis, event routing),
         // the virtual cluster the models share, and one model per folder (stations, broker, mesh,
         // accounts), each a value type owning its events and state.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver"),
+        // A run is confined to one thread, so release builds drop dynamic exclusivity checks
+        // (the broker model's storage batch paid four per batch on the simulated file system:
+        // 1% of a swarm seed under callgrind); debug builds and tests keep them.
+        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver",
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Shrinking a failing seed: the search only (candidates are run by the CLI).
         .target(name: "Shrink", dependencies: ["Scenario"], path: "Sources/Shared/Shrink"),
         .executableTarget(name: "FaultlineCLI", dependencies: [

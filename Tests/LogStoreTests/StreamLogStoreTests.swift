@@ -29,6 +29,22 @@ final class StreamLogStoreTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(long[333...].withUnsafeBytes { CRC32C.checksum($0, continuing: split) }, CRC32C.checksum(long))
     }
 
+    func testHardwareAndTableCRC32CAgree() {
+        // Every length up to three 8-byte words past a boundary, at odd starting offsets, and
+        // continued from a previous CRC: the instruction's path must give the table's values.
+        let bytes = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }
+        bytes.withUnsafeBytes { raw in
+            for start in [0, 1, 3, 7] {
+                for count in 0..<(raw.count - start) where count < 40 || count % 37 == 0 {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[start..<start + count])
+                    XCTAssertEqual(CRC32C.checksum(slice), CRC32C.tableChecksum(slice), "start \(start), count \(count)")
+                    XCTAssertEqual(CRC32C.checksum(slice, continuing: 0xDEAD_BEEF), CRC32C.tableChecksum(slice, continuing: 0xDEAD_BEEF))
+                }
+            }
+        }
+        XCTAssertEqual(Array("123456789".utf8).withUnsafeBytes { CRC32C.tableChecksum($0) }, 0xE306_9283)
+    }
+
     func testNewDirectoryRecoversEmpty() throws {
         let (store, recovered) = try open()
         XCTAssertEqual(recovered, RecoveredLog.empty)

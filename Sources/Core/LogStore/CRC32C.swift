@@ -1,3 +1,5 @@
+import CRC32CHardware
+
 /// CRC-32C (Castagnoli), the checksum of Kafka's record batches (KIP-98), ext4 metadata and
 /// iSCSI: better error detection than the zlib CRC-32 for the same cost. Table-driven and
 /// sliced by 8 (eight 256-entry tables, one 8-byte load per step) so checksumming a 64-record
@@ -24,9 +26,21 @@ enum CRC32C {
         return table
     }()
 
+    /// Whether the CPU's CRC-32C instruction is used (x86-64 with SSE 4.2).
+    static let usesHardware = faultline_crc32c_hardware_available() != 0
+
     /// The CRC of `bytes`; pass the CRC of what precedes them as `continuing` to checksum a
     /// concatenation piece by piece.
     static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
+        // The instruction where there is one: the table cost 1.7% of a simulated swarm seed.
+        if usesHardware, let base = bytes.baseAddress {
+            return ~faultline_crc32c_hardware_update(~previous, base, bytes.count)
+        }
+        return tableChecksum(bytes, continuing: previous)
+    }
+
+    /// The same, from the tables (any CPU; the reference the hardware path is tested against).
+    static func tableChecksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
         var crc = ~previous
         tables.withUnsafeBufferPointer { t in
             var position = 0

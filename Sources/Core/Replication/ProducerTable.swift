@@ -119,15 +119,17 @@ public struct ProducerTable: Sendable, Equatable {
     public mutating func record(_ entry: LogEntry, now: Int64?) {
         let id = entry.payload.producerID
         guard id != 0 else { return }
-        if producers[id]?.epoch == entry.payload.producerEpoch {
+        // One hash lookup per entry (three cost 2% of a simulated broker run).
+        let index = producers.index(forKey: id)
+        if let index, producers.values[index].epoch == entry.payload.producerEpoch {
             // In the leader's log a producer's sequences only grow; a follower copies them.
-            // Mutated in place (through the dictionary's accessor): a copy taken out and put back
+            // Mutated in place (through the values' accessor): a copy taken out and put back
             // would copy the offsets ring on every append.
-            producers[id]!.remember(sequence: entry.payload.sequence, offset: entry.offset, window: window)
-            if let now { producers[id]!.lastSeenAt = now }
+            producers.values[index].remember(sequence: entry.payload.sequence, offset: entry.offset, window: window)
+            if let now { producers.values[index].lastSeenAt = now }
             return
         }
-        if producers[id] == nil && producers.count >= capacity { evictOldest() }
+        if index == nil && producers.count >= capacity { evictOldest() }
         producers[id] = Producer(id: id, epoch: entry.payload.producerEpoch, lastSequence: entry.payload.sequence,
                                  offsets: [entry.offset], head: 0, lastSeenAt: now)
     }

@@ -109,7 +109,12 @@ public struct StreamReplica: Sendable {
 
     // Leader state.
     private var followers: [FollowerProgress] = []
+    /// Publishes waiting for their ack, in offset order, from `pendingHead` on: acks leave from
+    /// the front, and removing an array's first element moved the rest (0.5% of a simulated
+    /// swarm seed in memmove). A deque measured slower here (its field made the compiler copy
+    /// the partition state in the leader's timers).
     private var pendingPublishes: [PendingPublish] = []
+    private var pendingHead = 0
     private var leaderEpochStartOffset: UInt64 = 0
     private var proposals: [ProposalRecord] = []
     private var parkedFetches: [ParkedFetch] = []
@@ -278,10 +283,11 @@ public struct StreamReplica: Sendable {
     }
 
     private mutating func abandonPendingPublishes(_ out: inout [ReplicaEffect]) {
-        for pending in pendingPublishes {
+        for pending in pendingPublishes[pendingHead...] {
             out.append(.reject(requestID: pending.requestID, reason: .leadershipChanged))
         }
         pendingPublishes.removeAll()
+        pendingHead = 0
     }
 
     private mutating func becomeOffline(_ out: inout [ReplicaEffect]) {
@@ -591,7 +597,8 @@ public struct StreamReplica: Sendable {
             }
             if candidate > highWatermark { highWatermark = candidate }
         }
-        while let pending = pendingPublishes.first {
+        while pendingHead < pendingPublishes.count {
+            let pending = pendingPublishes[pendingHead]
             let done: Bool
             switch pending.ack {
             case .none, .leader: done = storedEnd > pending.offset
@@ -599,7 +606,14 @@ public struct StreamReplica: Sendable {
             }
             guard done else { break }
             out.append(.ack(requestID: pending.requestID, offset: pending.offset))
-            pendingPublishes.removeFirst()
+            pendingHead += 1
+        }
+        if pendingHead > 0 && pendingHead == pendingPublishes.count {
+            pendingPublishes.removeAll(keepingCapacity: true)
+            pendingHead = 0
+        } else if pendingHead > 1024 && pendingHead * 2 > pendingPublishes.count {
+            pendingPublishes.removeFirst(pendingHead)
+            pendingHead = 0
         }
     }
 
@@ -730,21 +744,23 @@ public struct StreamReplica: Sendable {
     /// false (appending nothing more) if an entry is out of place or its epoch goes backwards.
     @discardableResult
     private mutating func append(_ entries: [LogEntry], now: Int64, _ out: inout [ReplicaEffect]) -> Bool {
-        var accepted: [LogEntry] = []
+        var accepted = 0
         for entry in entries {
             guard entry.offset == logEndOffset,
                 let changed = epochCache.prepareAppend(epoch: entry.leaderEpoch, at: entry.offset)
             else { break }
             if changed { epochCacheDirty = true }
             log.append(entry)
-            accepted.append(entry)
+            accepted += 1
             if config.idempotence { producers.record(entry, now: now) }
         }
-        guard !accepted.isEmpty else { return false }
-        out.append(.appendToLog(accepted))
+        guard accepted > 0 else { return false }
+        // Usually all of them: hand on the caller's array rather than build a copy entry by
+        // entry (an allocation per append, 1.7% of a simulated swarm seed).
+        out.append(.appendToLog(accepted == entries.count ? entries : Array(entries[..<accepted])))
         pendingWrites.append(DiskOperation(end: logEndOffset, generation: diskGeneration))
         needsFsync = true
-        return accepted.count == entries.count
+        return accepted == entries.count
     }
 
     private mutating func truncate(to offset: UInt64, _ out: inout [ReplicaEffect]) {

@@ -145,7 +145,10 @@ public struct SimDisk: Sendable {
 
     /// The index of an existing file's state, from the recent names when possible.
     mutating func lookUp(_ file: String) -> Dictionary<String, FileState>.Index? {
-        for entry in recent where entry.name == file { return entry.index }
+        // Lengths first (O(1) for native strings): a full comparison of two different paths
+        // cost ~80 instructions, 1% of a simulated swarm seed.
+        let length = file.utf8.count
+        for entry in recent where entry.name.utf8.count == length && entry.name == file { return entry.index }
         guard let index = state.index(forKey: file) else { return nil }
         if recent.count < Self.recentCapacity {
             recent.append((file, index))

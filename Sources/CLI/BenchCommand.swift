@@ -156,7 +156,7 @@ struct BenchCommand: ParsableCommand {
         case "accounts":
             let result = try bestSimulation(path: scenarios + "/accounts/region-outage.yaml", overrides: quick ? ["duration=2s", "warmup=0s"] : [])
             return [BenchFigure(name: "accounts_events_per_s", value: result.eventsPerSecond, unit: "/s", goal: .atLeast(5e6),
-                                what: "accounts/region-outage.yaml, seed 1 (multi-account organisation)")]
+                                what: "accounts/region-outage.yaml, seed 1 (multi-account organisation; with its single-account baseline run)")]
         case "swarm":
             let seeds = quick ? 8 : swarmSeeds
             let tmp = try temporaryFolder()
@@ -203,7 +203,10 @@ struct BenchCommand: ParsableCommand {
             let clock = ContinuousClock()
             let start = clock.now
             let outcome = simulation.run()
-            let speed = SimulationSpeed(events: outcome.events, seconds: (clock.now - start).seconds, simulatedNanos: outcome.endTime)
+            // The baseline run of a multi-account scenario happens inside `run()` and is timed
+            // with it, so its events count too (they were left out before this session).
+            let speed = SimulationSpeed(events: outcome.events + outcome.baselineEvents, seconds: (clock.now - start).seconds,
+                                        simulatedNanos: outcome.endTime)
             if best == nil || speed.seconds < best!.seconds { best = speed }
         }
         return best!

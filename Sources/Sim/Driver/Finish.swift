@@ -101,6 +101,7 @@ extension Simulation {
             endTime: end,
             timeline: cluster.timeline,
             timeSeries: finishedSeries(end: end),
-            nemesisFaults: nemesisFaults)
+            nemesisFaults: nemesisFaults,
+            baselineEvents: baselineEvents)
     }
 }

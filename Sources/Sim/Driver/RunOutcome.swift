@@ -20,6 +20,9 @@ public struct RunOutcome: Sendable {
     public var timeSeries: [TimeSeries] = []
     /// What the nemesis did, as explicit faults (`faultline shrink` writes them into `faults:`).
     public var nemesisFaults: [MaterialisedFault] = []
+    /// Events of the single-account baseline run a multi-account mesh run makes for comparison
+    /// (0 without one): simulated work of this seed that `events` does not count.
+    public var baselineEvents: UInt64 = 0
 
     /// Every requested check held (SLOs are judged over all seeds, by the summary).
     public var passed: Bool { checks.allSatisfy(\.passed) }

@@ -50,6 +50,8 @@ public struct Simulation {
     /// With a placement other than `single`: the same seed's request latency with every
     /// service in one account, so that the run can report the latency accounts add.
     var singleAccountLatency: LatencyHistogram?
+    /// Events the single-account baseline run processed (see `RunOutcome.baselineEvents`).
+    var baselineEvents: UInt64 = 0
 
     public var clusterNodes: [NodeID] { cluster.clusterNodes }
 
@@ -167,7 +169,7 @@ public struct Simulation {
         single.nemesis = nil
         single.checks = []
         guard var baseline = try? Simulation(scenario: single, seed: seed, options: options) else { return }
-        _ = baseline.run()
+        baselineEvents = baseline.run().events
         singleAccountLatency = baseline.cluster.requests.latency
     }
 

@@ -325,15 +325,10 @@ extension BrokerModel {
     // MARK: - Crashes
 
     /// Notes when an answer to a publisher, just sent, reaches the client (see `clientsSeeCrash`).
-    mutating func noteAnswerInFlight(_ body: BrokerMessage, arrives: VirtualTime) {
-        switch body {
-        case .publishAck(let requestID, _), .publishReject(let requestID, _):
-            let p = Int(requestID >> 40)
-            guard requestID & Self.consumerRequestBit == 0, p < world.publishers.count else { return }
-            world.publishers[p].answersArriveBy = max(world.publishers[p].answersArriveBy, arrives)
-        default:
-            return
-        }
+    mutating func noteAnswerInFlight(requestID: UInt64, arrives: VirtualTime) {
+        let p = Int(requestID >> 40)
+        guard requestID & Self.consumerRequestBit == 0, p < world.publishers.count else { return }
+        world.publishers[p].answersArriveBy = max(world.publishers[p].answersArriveBy, arrives)
     }
 
     /// A broker process died: with `client_connection_reset`, its clients' connections fail

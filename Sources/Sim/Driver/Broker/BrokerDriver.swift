@@ -158,9 +158,13 @@ extension BrokerModel {
     /// connection arrives no earlier than the one sent on it before (the caller passes that
     /// one's arrival); otherwise the arrival is the message's own latency draw.
     @discardableResult
-    mutating func sendMail(from: NodeID, to: NodeID, _ body: BrokerMessage, notBefore: VirtualTime = 0,
+    mutating func sendMail(from: NodeID, to: NodeID, _ body: consuming BrokerMessage, notBefore: VirtualTime = 0,
                            _ cluster: inout VirtualCluster) -> VirtualTime? {
         let slot: Int32
+        // What is needed of the message is read first, so that it moves into its slot: a copy
+        // retained and released its payload per message (1.7% of a simulated swarm seed).
+        let bytes = body.wireBytes
+        let answer = to == cluster.clientNode ? body.answeredRequest : nil
         let mail = BrokerMail(from: from, to: to, body: body, sentAt: cluster.now)
         if let free = world.freeMail.popLast() {
             slot = free
@@ -169,18 +173,18 @@ extension BrokerModel {
             slot = Int32(world.mail.count)
             world.mail.append(mail)
         }
-        let (drawn, second) = cluster.deliveries(from: from, to: to, bytes: body.wireBytes)
+        let (drawn, second) = cluster.deliveries(from: from, to: to, bytes: bytes)
         guard let drawn else {
             releaseMail(slot)
             return nil
         }
         let first = max(drawn, notBefore)
         cluster.schedule(.mail(slot: slot), at: first)
-        if to == cluster.clientNode { noteAnswerInFlight(body, arrives: first) }
+        if let answer { noteAnswerInFlight(requestID: answer, arrives: first) }
         if let second {
             // A duplicate needs its own slot: the first delivery frees its slot.
             let copy = Int32(world.mail.count)
-            world.mail.append(mail)
+            world.mail.append(world.mail[Int(slot)])
             cluster.schedule(.mail(slot: copy), at: second)
         }
         return first
@@ -356,14 +360,20 @@ extension BrokerModel {
         var effects = replicaEffects
         replicaEffects = []
         world.nodes[node]!.core.replicas[stream]!.handle(input, now: cluster.processes[node].clock.now(cluster.now), into: &effects)
-        for effect in effects { carryOut(effect, node: node, stream: stream, &cluster) }
+        // Each effect is moved out of the buffer (a payload-free placeholder left behind) rather
+        // than copied: a copy retained and released its payload (1.7% of a simulated swarm seed).
+        for index in effects.indices {
+            var effect = ReplicaEffect.fsync(upTo: 0)
+            swap(&effect, &effects[index])
+            carryOut(effect, node: node, stream: stream, &cluster)
+        }
         effects.removeAll(keepingCapacity: true)
         replicaEffects = effects
         observeHighWatermark(node, stream, &cluster)
     }
 
-    mutating func carryOut(_ effect: ReplicaEffect, node: NodeID, stream: Int, _ cluster: inout VirtualCluster) {
-        switch effect {
+    mutating func carryOut(_ effect: consuming ReplicaEffect, node: NodeID, stream: Int, _ cluster: inout VirtualCluster) {
+        switch consume effect {
         case .send(let to, let message):
             sendMail(from: node, to: Int(to.rawValue), .replication(message), &cluster)
         case .appendToLog(let entries):

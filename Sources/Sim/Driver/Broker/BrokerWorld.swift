@@ -39,6 +39,14 @@ enum BrokerMessage: Sendable {
         }
     }
 
+    /// The publish request this message answers, if it is a publish's answer.
+    var answeredRequest: UInt64? {
+        switch self {
+        case .publishAck(let requestID, _), .publishReject(let requestID, _): return requestID
+        default: return nil
+        }
+    }
+
     var kindName: String {
         switch self {
         case .raft: return "raft"

@@ -13,8 +13,8 @@ struct SeedJob: Sendable {
 }
 
 /// Runs seeds in parallel across `jobs` threads. Each seed runs start to finish on one
-/// thread (determinism is per seed); results are appended to the store as they finish, so
-/// a crash later keeps the runs already done.
+/// thread (determinism is per seed); results are appended to the store as they finish (by a
+/// writer queue, in finishing order), so a crash later keeps the runs already written.
 final class SeedRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var nextJob = 0
@@ -22,6 +22,9 @@ final class SeedRunner: @unchecked Sendable {
     private var failure: Error?
     private let store: ResultsStore
     private let progress: Progress
+    /// Appends run on their own serial queue: each is a durable SQLite transaction (an fsync),
+    /// and a simulation thread waiting for it was a core idle for milliseconds per seed.
+    private let writer = DispatchQueue(label: "faultline.results-writer")
 
     init(store: ResultsStore, progress: Progress) {
         self.store = store
@@ -34,12 +37,13 @@ final class SeedRunner: @unchecked Sendable {
             while let job = self.takeJob(jobs) {
                 do {
                     let record = try Self.execute(job)
-                    try self.finished(record)
+                    self.finished(record)
                 } catch {
                     self.fail(error)
                 }
             }
         }
+        writer.sync {}  // every append done (or failed) before the run is reported
         progress.finish()
         if let failure { throw failure }
         return records
@@ -64,15 +68,18 @@ final class SeedRunner: @unchecked Sendable {
         return jobs[nextJob - 1]
     }
 
-    private func finished(_ record: RunRecord) throws {
+    private func finished(_ record: RunRecord) {
         lock.lock()
         defer { lock.unlock() }
-        do {
-            try store.append(record)
-        } catch {
-            throw InternalFailure("cannot write results: \(error)")
-        }
         records.append(record)
+        // Queued under the lock, so the store's rows come in the order of `records`.
+        writer.async {
+            do {
+                try self.store.append(record)
+            } catch {
+                self.fail(InternalFailure("cannot write results: \(error)"))
+            }
+        }
         progress.advance()
     }
 

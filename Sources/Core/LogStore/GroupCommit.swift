@@ -32,9 +32,10 @@ public struct GroupCommit<Completion> {
     public mutating func nextBatch() -> [StorageOp]? {
         guard !isRunning, !queuedOps.isEmpty else { return nil }
         swap(&runningOps, &queuedOps)
-        queuedOps.removeAll(keepingCapacity: true)
+        // Guarded: clearing an empty array is not free (~130 instructions).
+        if !queuedOps.isEmpty { queuedOps.removeAll(keepingCapacity: true) }
         swap(&runningCompletions, &queuedCompletions)
-        queuedCompletions.removeAll(keepingCapacity: true)
+        if !queuedCompletions.isEmpty { queuedCompletions.removeAll(keepingCapacity: true) }
         isRunning = true
         return runningOps
     }
@@ -44,7 +45,7 @@ public struct GroupCommit<Completion> {
         precondition(isRunning, "GroupCommit.finish without a running batch")
         isRunning = false
         swap(&finishedCompletions, &runningCompletions)
-        runningCompletions.removeAll(keepingCapacity: true)
+        if !runningCompletions.isEmpty { runningCompletions.removeAll(keepingCapacity: true) }
         return finishedCompletions
     }
 }

@@ -206,11 +206,11 @@ public struct StreamReplica: Sendable {
             break
         case .appendCompleted(let upTo):
             guard let op = pendingWrites.first, op.end == upTo else { break }
-            pendingWrites.removeFirst()
+            pendingWrites.remove(at: 0)  // a short array; `removeFirst()` took the generic replaceSubrange path
             if op.generation == diskGeneration { writtenEnd = max(writtenEnd, min(op.end, logEndOffset)) }
         case .fsyncCompleted(let upTo):
             guard let op = pendingFsyncs.first, op.end == upTo else { break }
-            pendingFsyncs.removeFirst()
+            pendingFsyncs.remove(at: 0)
             if op.generation == diskGeneration {
                 durableEnd = max(durableEnd, min(op.end, logEndOffset))
                 writtenEnd = max(writtenEnd, durableEnd)

@@ -54,7 +54,7 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
     /// a hot path does not allocate per operation).
     public func resetCost() {
         latency = 0
-        tickets.removeAll(keepingCapacity: true)
+        if !tickets.isEmpty { tickets.removeAll(keepingCapacity: true) }
         bytesWritten = 0
         syncs = 0
     }

@@ -49,7 +49,7 @@ extension BrokerModel {
             i += 1
             carryOut(effect, publisher: p, &cluster)
         }
-        producerEffects.removeAll(keepingCapacity: true)
+        if !producerEffects.isEmpty { producerEffects.removeAll(keepingCapacity: true) }
         drainingEffects = false
     }
 

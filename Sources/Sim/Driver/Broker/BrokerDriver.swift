@@ -207,7 +207,7 @@ extension BrokerModel {
         var taken: BrokerMail?
         swap(&taken, &world.mail[slot])
         world.freeMail.append(Int32(slot))
-        let mail = taken!
+        let mail = taken.take()!  // moved, not copied (a copy cost 1% of a swarm seed)
         guard cluster.network.admitArrival(from: mail.from, to: to, sentAt: mail.sentAt) else { return }
         if to == cluster.clientNode {
             clientReceives(mail.body, &cluster)
@@ -367,7 +367,9 @@ extension BrokerModel {
             swap(&effect, &effects[index])
             carryOut(effect, node: node, stream: stream, &cluster)
         }
-        effects.removeAll(keepingCapacity: true)
+        // Most inputs (ticks) have no effects, and clearing an empty array still cost ~130
+        // instructions (2% of a simulated swarm seed).
+        if !effects.isEmpty { effects.removeAll(keepingCapacity: true) }
         replicaEffects = effects
         observeHighWatermark(node, stream, &cluster)
     }

@@ -134,11 +134,6 @@ extension Distribution {
     public func sampleNanos(_ rng: inout SeededGenerator) -> Int64 {
         let value = sample(&rng)
         guard value > 0 else { return 0 }
-        guard value < 9.2e18 else { return Int64.max / 4 }
-        // `value.rounded()` (half away from zero) without libm's round, a call per draw: the
-        // truncation and `value - Double(whole)` are exact here (0 < value < 2^63), so the
-        // result is bit for bit the same.
-        let whole = Int64(value)
-        return value - Double(whole) >= 0.5 ? whole + 1 : whole
+        return value >= 9.2e18 ? Int64.max / 4 : Int64(value.rounded())
     }
 }

@@ -30,7 +30,9 @@ func commandArguments() -> [String] {
 }
 
 do {
-    var command = try Faultline.parseAsRoot(commandArguments())
+    let arguments = commandArguments()
+    AllocatorTuning.applyIfSimulating(arguments)
+    var command = try Faultline.parseAsRoot(arguments)
     try command.run()
 } catch let exit as ExitCode {
     Foundation.exit(exit.rawValue)

@@ -19,6 +19,26 @@ final class HistogramSpeedPathTests: XCTestCase {
         return (0..<count).map { _ in Int64(exp(Double.random(in: 0...log(magnitude), using: &rng))) }
     }
 
+    /// A histogram sized up front (`covering:`, as a time-series window's is) answers exactly
+    /// what one grown from the default range answers, whether or not values pass the range.
+    func testHistogramSizedUpFrontMatchesOneGrownToTheValues() {
+        for covering in [UInt64(2), 1_000, 64_000_000, UInt64.max / 2] {
+            let recorded = [1_500_000, 0, 7, 250_000_000_000] + values(seed: covering, count: 3000, upTo: 1e8)
+            var sized = LatencyHistogram(significantDigits: .two, covering: covering)
+            var grown = LatencyHistogram(significantDigits: .two)
+            for v in recorded {
+                sized.record(v)
+                grown.record(v)
+            }
+            XCTAssertEqual(sized.count, grown.count)
+            for p in [0.0, 1, 50, 90, 99, 99.9, 100] {
+                XCTAssertEqual(sized.percentile(p), grown.percentile(p), "p\(p), covering \(covering)")
+                XCTAssertEqual(sized.summarised().percentile(p), grown.summarised().percentile(p), "p\(p), covering \(covering)")
+            }
+            XCTAssertEqual(sized.mean, grown.mean)
+        }
+    }
+
     func testGrowingRecordsMatchTheLibrarysAutoResize() {
         // Rising values force several growths: small first, then up to an hour.
         let rising = [3, 900, 2_000_000, 5, 40_000_000_000, 3_600_000_000_000, 1] + values(seed: 1, count: 5000, upTo: 1e10)

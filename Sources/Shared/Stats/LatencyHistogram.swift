@@ -42,6 +42,15 @@ public struct LatencyHistogram: Sendable, Equatable {
         histogram.autoResize = true
     }
 
+    /// An empty histogram whose range already covers `nanos`, so that recording values up to it
+    /// needs no growth (each growth copies every bucket). Percentiles do not depend on the
+    /// range: a value's bucket depends only on the precision and the lowest discernible value.
+    public init(significantDigits: SignificantDigits, covering nanos: UInt64) {
+        histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: Swift.max(nanos, 2),
+                                      numberOfSignificantValueDigits: significantDigits)
+        histogram.autoResize = true
+    }
+
     /// Records one latency. Negative latencies (a clock that went backwards) are recorded as 0.
     public mutating func record(_ nanos: Int64) {
         record(nanos, count: 1)
@@ -65,7 +74,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         var bigger = Histogram<UInt64>(lowestDiscernibleValue: histogram.lowestDiscernibleValue, highestTrackableValue: target,
                                        numberOfSignificantValueDigits: histogram.numberOfSignificantValueDigits)
         bigger.autoResize = true
-        bigger.add(histogram)
+        if histogram.totalCount > 0 { bigger.add(histogram) }
         histogram = bigger
     }
 

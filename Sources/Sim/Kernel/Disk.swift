@@ -94,6 +94,13 @@ public struct SimDisk: Sendable {
             data!.append(contentsOf: bytes)
         }
 
+        /// `rename` onto this file: its data replaced at once; the new contents are not
+        /// durable before a snapshot from `ticket` on is.
+        mutating func replace(with newData: [UInt8], renamedAtTicket ticket: UInt64) {
+            data = newData
+            renamedAtTicket = ticket
+        }
+
         /// Makes an fsync's snapshot durable unless a newer one already is; true if the file
         /// is removed in the volatile view (then it may be dropped altogether).
         mutating func settle(_ done: PendingFsync) -> Bool {
@@ -206,40 +213,46 @@ public struct SimDisk: Sendable {
     public mutating func truncate(_ file: String, to length: Int) {
         precondition(length >= 0, "negative file length")
         forgetLookups()
-        let currentCount = state[file]?.data?.count ?? 0
-        if length < currentCount { pin(file, from: length) }
-        var current = state[file]?.data ?? []
-        state[file, default: FileState()].data = nil
+        guard let index = state.index(forKey: file) else {
+            state[file] = FileState(data: Array(repeating: 0, count: length))
+            return
+        }
+        // One hash of the name (every checkpoint truncates its temporary file).
+        if length < state.values[index].data?.count ?? 0 { pin(at: index, file, from: length) }
+        // Moved out while changed, so the array stays uniquely referenced.
+        var current = state.values[index].data ?? []
+        state.values[index].data = nil
         if length < current.count {
             current.removeSubrange(length...)
         } else {
             current.append(contentsOf: repeatElement(0, count: length - current.count))
         }
-        state[file]!.data = current
+        state.values[index].data = current
     }
 
     /// Atomically replaces `to` with `from` (rename(2)) in the volatile view. Each name's change
     /// becomes durable at the next completed fsync of that name (a directory fsync, for a
     /// caller with directories); a crash before leaves `to` as it durably was, never torn.
     /// False if `from` does not exist.
+    // Each name is hashed once per step (a checkpoint renames once per write; hashing its
+    // names again for every field cost ~1% of a simulated swarm seed).
     @discardableResult
     public mutating func rename(_ from: String, to: String) -> Bool {
-        guard let data = state[from]?.data else { return false }
+        guard let source = state.index(forKey: from), let data = state.values[source].data else { return false }
         guard from != to else { return true }
         forgetLookups()
         pin(to, from: 0)
-        state[to, default: FileState()].data = data
-        state[to]!.renamedAtTicket = nextTicketID
+        state[to, default: FileState()].replace(with: data, renamedAtTicket: nextTicketID)  // may move `source`
         remove(from)
         return true
     }
 
     public mutating func remove(_ file: String) {
-        guard state[file]?.data != nil else { return }
+        guard let index = state.index(forKey: file), state.values[index].data != nil else { return }
         forgetLookups()
-        pin(file, from: 0)
-        state[file]!.data = nil
-        dropIfEmpty(file)
+        pin(at: index, file, from: 0)
+        state.values[index].data = nil
+        dropIfEmpty(at: index, file)
     }
 
     /// The current (volatile) view; empty if the file doesn't exist.
@@ -368,9 +381,15 @@ public struct SimDisk: Sendable {
     /// Before changing bytes at `offset...` of `file`: copy out every durable view and
     /// pending snapshot of that file that still refers to those bytes by length.
     mutating func pin(_ file: String, from offset: Int) {
-        guard let data = state[file]?.data else { return }
-        if case .prefix(let n) = state[file]!.durable, n > offset {
-            state[file]!.durable = .bytes(Array(data[0..<n]))
+        guard let index = state.index(forKey: file) else { return }
+        pin(at: index, file, from: offset)
+    }
+
+    /// `pin` for the file whose state sits at `index`.
+    mutating func pin(at index: Dictionary<String, FileState>.Index, _ file: String, from offset: Int) {
+        guard let data = state.values[index].data else { return }
+        if case .prefix(let n) = state.values[index].durable, n > offset {
+            state.values[index].durable = .bytes(Array(data[0..<n]))
         }
         for i in pending.indices where pending[i].file == file {
             if case .prefix(let n) = pending[i].snapshot, n > offset {
@@ -390,9 +409,15 @@ public struct SimDisk: Sendable {
     /// Forget files that exist in neither view and have no pending fsync, so `state`
     /// doesn't grow with every temporary file ever removed.
     mutating func dropIfEmpty(_ file: String) {
-        guard let entry = state[file], entry.data == nil, entry.durable == .absent else { return }
+        guard let index = state.index(forKey: file) else { return }
+        dropIfEmpty(at: index, file)
+    }
+
+    /// `dropIfEmpty` for the file whose state sits at `index`.
+    mutating func dropIfEmpty(at index: Dictionary<String, FileState>.Index, _ file: String) {
+        guard state.values[index].data == nil, state.values[index].durable == .absent else { return }
         if pending.contains(where: { $0.file == file }) { return }
         forgetLookups()
-        state[file] = nil
+        state.remove(at: index)
     }
 }

@@ -142,14 +142,19 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
         if !unsyncedEntries.contains(path) { unsyncedEntries.append(path) }
     }
 
-    /// Byte-wise on UTF-8 (paths are compared as bytes, as a file system does): the
-    /// Foundation `hasPrefix`/`contains` this replaces cost 26,000 instructions per checkpoint.
+    /// Byte-wise on contiguous UTF-8 (paths are compared as bytes, as a file system does).
+    /// Foundation's `hasPrefix`/`contains` cost 26,000 instructions per checkpoint, the generic
+    /// `String.UTF8View` algorithms still 3,200 per name (0.9% of a simulated swarm seed).
     static func isDirectChild(_ name: String, of directory: String) -> Bool {
-        let slash = UInt8(ascii: "/")
-        let name = name.utf8, directory = directory.utf8
-        guard name.count >= directory.count + 1, name.starts(with: directory) else { return false }
-        let rest = name.dropFirst(directory.count)
-        return rest.first == slash && !rest.dropFirst().contains(slash)
+        var name = name, directory = directory
+        return name.withUTF8 { name in
+            directory.withUTF8 { directory in
+                let slash = UInt8(ascii: "/")
+                guard name.count > directory.count, name[directory.count] == slash,
+                      name[..<directory.count].elementsEqual(directory) else { return false }
+                return !name[(directory.count + 1)...].contains(slash)
+            }
+        }
     }
 }
 

@@ -29,7 +29,7 @@ public struct AcknowledgedLossChecker: Sendable {
                     time: end))
                 continue
             }
-            let readable = Set(log.map(\.message))
+            let readable = MessageIDSet(log)
             var missing: [(MessageID, UInt64, VirtualTime)] = []
             for ack in acked[stream] where !readable.contains(ack.message) { missing.append(ack) }
             lost += missing.count
@@ -169,9 +169,8 @@ public enum ProducerOrderChecker {
             guard let log else { continue }
             // A retried message may be in the log twice; its first copy is the one that counts
             // (the later copy is a duplicate, reported by `messages_duplicated`).
-            // One hash per entry (three cost 1% of a simulated swarm seed).
-            var seen = Set<MessageID>(minimumCapacity: log.count)  // growing it step by step rehashed every entry
-            let isFirstCopy = log.map { seen.insert($0.message).inserted }
+            var seen = MessageIDSet()
+            let isFirstCopy = log.map { seen.insert($0.message) }
             // Walk backwards keeping, per producer, the earliest ack among entries further on.
             var earliestLaterAck: [(producer: UInt32, ack: VirtualTime, message: MessageID)] = []
             for position in log.indices.reversed() where isFirstCopy[position] {
@@ -209,20 +208,17 @@ public enum NoDuplicatesChecker {
         var total = 0
         for (stream, log) in committed.enumerated() {
             guard let log else { continue }
-            var firstOffset: [MessageID: UInt64] = [:]
-            firstOffset.reserveCapacity(log.count)
+            var stored = MessageIDSet()
             for entry in log {
                 // Producer 0 is anonymous: never de-duplicated, so never a duplicate.
-                guard entry.message.producer != 0 else { continue }
-                // One hash per entry: store this offset, and on a duplicate put the first back.
-                if let first = firstOffset.updateValue(entry.offset, forKey: entry.message) {
-                    firstOffset[entry.message] = first
-                    total += 1
-                    if violations.count < 20 {
-                        violations.append(CheckViolation(check: name,
-                            description: "stream \(streamNames[stream]): \(entry.message) stored at offset \(first) and again at \(entry.offset)",
-                            time: end))
-                    }
+                guard entry.message.producer != 0, !stored.insert(entry.message) else { continue }
+                total += 1
+                if violations.count < 20 {
+                    // Only a reported duplicate needs its first copy's offset: found by a scan.
+                    let first = log.first { $0.message == entry.message }?.offset ?? entry.offset
+                    violations.append(CheckViolation(check: name,
+                        description: "stream \(streamNames[stream]): \(entry.message) stored at offset \(first) and again at \(entry.offset)",
+                        time: end))
                 }
             }
         }

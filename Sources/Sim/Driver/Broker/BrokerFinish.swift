@@ -18,7 +18,7 @@ extension BrokerModel {
         var duplicates = 0
         for log in committed {
             guard let log else { continue }
-            duplicates += log.count - Set(log.map(\.message)).count
+            duplicates += log.count - MessageIDSet(log).count
         }
         let lost = acknowledgedVerdict(committed, at: end).lost
         histograms["publish_latency"] = world.publishLatency

@@ -32,6 +32,8 @@ struct VirtualCluster {
     var traceSink: TraceSink?
     /// A model asks the run to stop early (the broker's liveness phase saw the cluster converge).
     var stopRequested = false
+    /// The delay each lane of `queue` serves (lane = index + 1), first come first served.
+    var laneDelays: [VirtualTime] = []
 
     init(scenario: Scenario, processes: [SimProcess], network: NetworkModel, clusterNodeCount: Int, root: SeededGenerator) {
         self.scenario = scenario
@@ -77,6 +79,22 @@ struct VirtualCluster {
     @inline(__always) mutating func schedule(_ event: StationEvent, at time: VirtualTime) { queue.schedule(.station(event), at: time) }
     @inline(__always) mutating func schedule(_ event: BrokerEvent, at time: VirtualTime) { queue.schedule(.broker(event), at: time) }
     @inline(__always) mutating func schedule(_ event: MeshEvent, at time: VirtualTime) { queue.schedule(.mesh(event), at: time) }
+
+    /// `delay` after now, for delays that many events share (a timeout of fixed length, a
+    /// periodic tick): events with the same delay come due in the order they are scheduled,
+    /// so they wait in one of the queue's lanes, out of the heap. Same order of events as
+    /// `schedule(_:at:)`; only the heap is smaller.
+    mutating func schedule(_ event: SimEvent, after delay: VirtualTime) {
+        let time = now + delay
+        if let lane = laneDelays.firstIndex(of: delay) {
+            queue.schedule(event, at: time, lane: lane + 1)
+        } else if laneDelays.count < EventQueue<SimEvent>.maxLanes {
+            laneDelays.append(delay)
+            queue.schedule(event, at: time, lane: laneDelays.count)
+        } else {
+            queue.schedule(event, at: time)
+        }
+    }
 
     // MARK: - The network
 

@@ -80,7 +80,7 @@ struct StationModel {
         let id = cluster.requests.open(workload: index, at: now)
         let station = workloadStation[index]
         if let timeout = workloadTimeout[index] {
-            cluster.schedule(.timeout(request: id), at: now + timeout)
+            cluster.schedule(.timeout(request: id), after: timeout)
         }
         cluster.send(from: cluster.clientNode, to: stationNode[station], bytes: workloadRequestBytes[index],
                      .requestArrives(station: Int32(station), request: id))

@@ -32,6 +32,30 @@ final class SignatureSchemeTests: XCTestCase {
         XCTAssertFalse(scheme.verify(token, with: makeProvider(interval: 10 * s).key(number: 1).publicKey))
     }
 
+    /// Verification remembers the MAC per token and key: repeated verifications, other keys and
+    /// changed copies must still answer exactly as a fresh computation does.
+    func testRememberedMACAnswersAsAFreshComputation() {
+        let p = makeProvider()
+        let token = issued(provider: p)
+        let right = p.jwks(at: 0).key(kid: "key-0")!
+        let wrong = makeProvider(interval: 10 * s).key(number: 1).publicKey
+        for _ in 0..<3 { XCTAssertTrue(scheme.verify(token, with: right)) }
+        XCTAssertFalse(scheme.verify(token, with: wrong))
+        XCTAssertFalse(scheme.verify(token, with: wrong))
+        XCTAssertTrue(scheme.verify(token, with: right))
+        // A copy changed after its original was verified does not inherit the remembered MAC…
+        var changed = token
+        changed.claims.exp += 1
+        XCTAssertFalse(scheme.verify(changed, with: right))
+        // …and changing it back restores validity (the contents decide, never the memo).
+        changed.claims.exp -= 1
+        XCTAssertTrue(scheme.verify(changed, with: right))
+        // An unchanged copy shares the storage and its memo, and answers alike.
+        let copy = token
+        XCTAssertTrue(scheme.verify(copy, with: right))
+        XCTAssertFalse(scheme.verify(copy, with: wrong))
+    }
+
     func testATokenCopyIsIndependentAndEqualUntilChanged() {
         let p = makeProvider()
         let token = issued(provider: p)

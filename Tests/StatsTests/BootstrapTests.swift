@@ -58,6 +58,37 @@ final class BootstrapTests: XCTestCase {
         let same = bootstrapPercentileCI(histograms: [seeds[0], seeds[0], seeds[0]], percentile: 99, resamples: 50, using: &r3)
         XCTAssertEqual(same.low, same.high)
     }
+
+    /// Few seeds: repeated resamples reuse their remembered percentile. The interval must be
+    /// exactly the one computed resample by resample from the same draws, with one seed (every
+    /// resample alike), three, five (the largest remembered) and six (none remembered).
+    func testRememberedResamplesGiveTheIntervalOfAFreshComputation() {
+        var data = SplitMix64(seed: 3)
+        let all: [LatencyHistogram] = (0..<6).map { i in
+            var h = LatencyHistogram()
+            for _ in 0..<500 { h.record(Int64(Double.random(in: 1e5...(2e6 * Double(i + 1)), using: &data))) }
+            return h
+        }
+        for k in [1, 3, 5, 6] {
+            let parts = Array(all.prefix(k))
+            let pooled = PooledBuckets(parts)
+            for p in [50.0, 99] {
+                var r1 = SplitMix64(seed: UInt64(k)), r2 = SplitMix64(seed: UInt64(k))
+                let ci = bootstrapPercentileCI(pooled: pooled, percentile: p, resamples: 300, using: &r1)
+                // The reference: every resample drawn the same way and walked afresh.
+                var estimates: [Double] = []
+                for _ in 0..<300 {
+                    var multiplicity = [UInt64](repeating: 0, count: k)
+                    for _ in 0..<k { multiplicity[Int.random(in: 0..<k, using: &r2)] += 1 }
+                    estimates.append(pooled.percentile(p, multiplicity: multiplicity))
+                }
+                estimates.sort()
+                XCTAssertEqual(ci.low, quantile(sortedSamples: estimates, p: 0.025), "k \(k) p\(p)")
+                XCTAssertEqual(ci.high, quantile(sortedSamples: estimates, p: 0.975), "k \(k) p\(p)")
+                XCTAssertEqual(r1.next(), r2.next(), "the same draws were made")
+            }
+        }
+    }
 }
 
 final class PooledBucketsTests: XCTestCase {

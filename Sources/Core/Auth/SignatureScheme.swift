@@ -23,7 +23,8 @@ public struct ModelSignatureScheme: SignatureScheme {
         let bytes = token.signature.bytes
         guard bytes.count == 8 else { return false }
         let presented = bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return presented == Self.mac(header: token.header, claims: token.claims, key: key.material)
+        let key = key.material
+        return presented == token.modelMAC(key: key) { Self.mac(header: $0, claims: $1, key: key) }
     }
 
     static func mac(header: TokenHeader, claims: TokenClaims, key: UInt64) -> UInt64 {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An access token as the protocol core sees it: already decoded. The simulator builds these
 /// directly; the live server's JWT codec turns a compact JWT into one (converting NumericDate
 /// seconds to the nanoseconds used here) and keeps the original string in `raw`.
@@ -70,6 +72,12 @@ public struct Token: Sendable, Equatable, Hashable {
         let claims: TokenClaims
         let signature: Signature
         let raw: String
+        /// The model scheme's MAC of this header and these claims under the key it was last
+        /// verified with. Safe to keep: the contents above never change (a changed token gets
+        /// storage of its own). A request's token is verified at every hop with the same key,
+        /// and recomputing the MAC each time — every claim hashed byte by byte, the claims
+        /// copied out — was 9% of a simulated fan-out run.
+        let verifiedMAC = Mutex<(key: UInt64, mac: UInt64)?>(nil)
 
         init(header: TokenHeader, claims: TokenClaims, signature: Signature, raw: String) {
             self.header = header
@@ -96,6 +104,15 @@ public struct Token: Sendable, Equatable, Hashable {
 
     public init(header: TokenHeader, claims: TokenClaims, signature: Signature, raw: String) {
         storage = Storage(header: header, claims: claims, signature: signature, raw: raw)
+    }
+
+    /// The model scheme's MAC under `key`: remembered from the last verification with that key,
+    /// else `compute`d from the header and claims (and remembered).
+    func modelMAC(key: UInt64, _ compute: (TokenHeader, TokenClaims) -> UInt64) -> UInt64 {
+        if let memo = storage.verifiedMAC.withLock({ $0 }), memo.key == key { return memo.mac }
+        let mac = compute(storage.header, storage.claims)
+        storage.verifiedMAC.withLock { $0 = (key, mac) }
+        return mac
     }
 
     public static func == (lhs: Token, rhs: Token) -> Bool {

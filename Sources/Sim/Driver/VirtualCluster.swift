@@ -95,6 +95,7 @@ struct VirtualCluster {
             queue.schedule(event, at: time)
         }
     }
+    @inline(__always) mutating func schedule(_ event: MeshEvent, after delay: VirtualTime) { schedule(.mesh(event), after: delay) }
 
     // MARK: - The network
 

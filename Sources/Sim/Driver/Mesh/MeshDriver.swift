@@ -329,7 +329,7 @@ extension MeshModel {
         let child = newCall(request: request, parent: Int64(p), service: call.callee, token: token,
                             caller: caller, edge: Int16(edge), attempt: attempt, avoiding: failed, &cluster)
         meshSend(from: caller, to: world.replicaNode[Int(peek(child) { $0.replica })], .callArrives(call: UInt64(child)), &cluster)
-        if let timeout = call.timeout { cluster.schedule(.mesh(.callTimeout(call: UInt64(child))), after: timeout) }
+        if let timeout = call.timeout { cluster.schedule(.callTimeout(call: UInt64(child)), after: timeout) }
     }
 
     /// The callee sends its answer (status and critical-path auth time ride in the call record, &cluster).
@@ -443,7 +443,7 @@ extension MeshModel {
         world.tokeninfoRoundRobin &+= 1
         world.tokeninfoCalls[ti].node = Int32(k)
         meshSend(from: node, to: world.tokeninfoNodes[k], .tokeninfoArrives(ti: UInt64(ti)), &cluster)
-        cluster.schedule(.mesh(.tokeninfoTimeout(ti: UInt64(ti))), after: world.auth.tokeninfoTimeout)
+        cluster.schedule(.tokeninfoTimeout(ti: UInt64(ti)), after: world.auth.tokeninfoTimeout)
     }
 
     mutating func tokeninfoArrives(_ ti: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {

@@ -137,6 +137,53 @@ final class UniformIndexTests: XCTestCase {
     }
 }
 
+/// A time-series window counts its latencies itself (`WindowLatencies`); its percentiles must be
+/// exactly what a `LatencyHistogram` of the same precision gives for the same latencies.
+final class WindowLatenciesTests: XCTestCase {
+    func testWindowPercentilesEqualTheHistogramsForEveryPrecision() {
+        var rng = SplitMix64(seed: 31)
+        for digits in [SignificantDigits.zero, .one, .two, .three, .four, .five] {
+            let layout = BucketLayout(significantDigits: digits)
+            for trial in 0..<12 {
+                // Small, huge, zero and negative latencies, in windows of 1 to 2,000 values, the
+                // first value small or large (the window sizes itself from it).
+                let count = [1, 2, 3, 50, 2000][trial % 5]
+                // (Fine precisions over huge ranges take tens of MiB of slots: kept to 1e9 there.)
+                let fine = digits.rawValue >= 4
+                let magnitude = [10.0, 1e6, fine ? 1e9 : 1e12, fine ? 1e9 : 1e18][trial % 4]
+                var values = (0..<count).map { _ in Int64(exp(Double.random(in: 0...log(magnitude), using: &rng))) }
+                if trial % 3 == 1 { values[0] = 0 }
+                if trial % 6 == 2 { values.append(-5); values.append(fine ? 3_000_000_000 : Int64.max / 3) }
+                var window = WindowLatencies()
+                var histogram = LatencyHistogram(significantDigits: digits)
+                for v in values {
+                    window.record(v, layout)
+                    histogram.record(v)
+                }
+                XCTAssertEqual(window.total, histogram.count)
+                for p in [0.0, 0.1, 25, 50, 90, 99, 99.9, 100, 150, -3] {
+                    XCTAssertEqual(window.percentile(p, layout), histogram.percentile(p),
+                                   "\(digits) trial \(trial) p\(p)")
+                }
+            }
+        }
+        XCTAssertEqual(WindowLatencies().percentile(50, BucketLayout(significantDigits: .two)), 0)
+    }
+
+    func testHighestValueOfASlotIsTheLibrarysHighestEquivalentValue() throws {
+        for digits in [SignificantDigits.zero, .two, .three, .five] {
+            var h = LatencyHistogram(significantDigits: digits)
+            h.record(1 << 50)
+            let slots = try XCTUnwrap(BucketCounts.read(h.histogram))
+            for index in stride(from: 0, to: slots.counts.count, by: 5) {
+                let low = slots.layout.lowestValue(atIndex: index)
+                XCTAssertEqual(slots.layout.highestValue(atIndex: index), h.histogram.highestEquivalentForValue(low),
+                               "\(digits) slot \(index)")
+            }
+        }
+    }
+}
+
 /// `BucketLayout` maps slots to values and back as the library does, and pooling histograms
 /// orders their buckets as a stable sort by value would.
 final class BucketLayoutTests: XCTestCase {

@@ -254,11 +254,11 @@ public struct PooledBuckets: Sendable {
         var targets: [(target: UInt64, index: Int)] = []
         for (i, p) in ps.enumerated() {
             guard !p.isNaN else { continue }
-            let level = Swift.min(Swift.max(p, 0), 100)
-            if level == 0 { result[i] = Double(low); continue }
-            if level >= 100 { result[i] = Double(high); continue }
-            let requested = Swift.min(Swift.max(level.nextDown, 0), 100)
-            targets.append((Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up))), i))
+            switch PercentileRank(p, total: total) {
+            case .lowest: result[i] = Double(low)
+            case .highest: result[i] = Double(high)
+            case .reaching(let rank): targets.append((rank, i))
+            }
         }
         targets.sort { $0.target < $1.target }
         if !rowEnds.isEmpty {
@@ -295,11 +295,12 @@ public struct PooledBuckets: Sendable {
         let (total, low, high) = extent(multiplicity)
         guard total > 0, !p.isNaN else { return 0 }
         // Mirrors Histogram.valueAtPercentile.
-        let level = Swift.min(Swift.max(p, 0), 100)
-        if level == 0 { return Double(low) }
-        if level >= 100 { return Double(high) }
-        let requested = Swift.min(Swift.max(level.nextDown, 0), 100)
-        let target = Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up)))
+        let target: UInt64
+        switch PercentileRank(p, total: total) {
+        case .lowest: return Double(low)
+        case .highest: return Double(high)
+        case .reaching(let rank): target = rank
+        }
         if !rowEnds.isEmpty {
             return Double(valueReaching(target, multiplicity: multiplicity).map { Swift.max(Swift.min($0, high), low) } ?? high)
         }

@@ -49,11 +49,16 @@ struct BucketLayout: Equatable {
     private let leadingZeroCountBase: Int
 
     init(_ histogram: Histogram<UInt64>) {
+        self.init(significantDigits: histogram.numberOfSignificantValueDigits,
+                  lowestDiscernibleValue: histogram.lowestDiscernibleValue)
+    }
+
+    init(significantDigits: SignificantDigits, lowestDiscernibleValue: UInt64 = 1) {
         // Unit resolution up to 2·10^digits, rounded up to a power of two.
-        let digits = Int(histogram.numberOfSignificantValueDigits.rawValue)
+        let digits = Int(significantDigits.rawValue)
         let subBucketCountMagnitude = Int(log2(2 * pow(10.0, Double(digits))).rounded(.up))
         subBucketHalfCountMagnitude = Swift.max(subBucketCountMagnitude, 1) - 1
-        unitMagnitude = Int(log2(Double(histogram.lowestDiscernibleValue)))
+        unitMagnitude = Int(log2(Double(lowestDiscernibleValue)))
         subBucketMask = UInt64((1 << subBucketCountMagnitude) - 1) << unitMagnitude
         leadingZeroCountBase = 64 - unitMagnitude - subBucketCountMagnitude
     }
@@ -70,7 +75,15 @@ struct BucketLayout: Equatable {
         return UInt64(subBucket) << (bucket + unitMagnitude)
     }
 
+    /// The highest value counted in slot `index`: what the library's `highestEquivalentForValue`
+    /// gives for any value of the slot (a slot of bucket b spans 2^(b + unit magnitude) values).
+    func highestValue(atIndex index: Int) -> UInt64 {
+        let bucket = Swift.max((index >> subBucketHalfCountMagnitude) - 1, 0)
+        return lowestValue(atIndex: index) + (UInt64(1) << (bucket + unitMagnitude)) - 1
+    }
+
     /// The slot that counts `value`.
+    @inline(__always)
     func index(ofValue value: UInt64) -> Int {
         let bucket = leadingZeroCountBase - (value | subBucketMask).leadingZeroBitCount
         let subBucket = Int(value >> (bucket + unitMagnitude))

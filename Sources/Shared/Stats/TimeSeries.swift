@@ -49,25 +49,14 @@ public struct TimeSeriesRecorder: Sendable {
         var sums: [Double]
         var trials: [Double]
         var hasValue: [Bool]
-        var histograms: [LatencyHistogram?]
+        /// Each window's latencies (empty where none finished).
+        var latencies: [WindowLatencies]
 
-        /// `hasValue` says whether a window has its histogram: testing the optional itself
-        /// (`histograms[w] == nil`) copied the histogram out and destroyed the copy, two thirds
-        /// of the cost of recording a latency.
-        mutating func recordLatency(_ latency: Int64, window w: Int) {
-            if !hasValue[w] {
-                // Two significant digits are plenty for a plotted percentile and halve the
-                // memory. Sized up front for 64× the window's first latency (6 KiB more than
-                // its own size needs): growing there, 1 KiB at a time, cost a simulated M/M/1
-                // customer ~170 instructions.
-                let first = UInt64(Swift.max(latency, 1))
-                histograms[w] = LatencyHistogram(significantDigits: .two,
-                                                 covering: first.multipliedReportingOverflow(by: 64).overflow ? .max / 2 : first * 64)
-                hasValue[w] = true
-            }
-            histograms[w]!.record(latency)
-        }
     }
+
+    /// The slots of latency windows: two significant digits are plenty for a plotted
+    /// percentile and halve the memory.
+    let latencyLayout = BucketLayout(significantDigits: .two)
 
     public static let defaultWindowNanos: Int64 = 1_000_000_000
     public static let defaultMaxWindows = 2_000
@@ -98,8 +87,8 @@ public struct TimeSeriesRecorder: Sendable {
         series.append(Series(name: name, unit: unit, kind: kind,
                              sums: Array(repeating: 0, count: windows),
                              trials: kind == .ratio ? Array(repeating: 0, count: windows) : [],
-                             hasValue: kind == .gauge || kind == .latency ? Array(repeating: false, count: windows) : [],
-                             histograms: kind == .latency ? Array(repeating: nil, count: windows) : []))
+                             hasValue: kind == .gauge ? Array(repeating: false, count: windows) : [],
+                             latencies: kind == .latency ? Array(repeating: WindowLatencies(), count: windows) : []))
         return Handle(index: series.count - 1)
     }
 
@@ -130,7 +119,7 @@ public struct TimeSeriesRecorder: Sendable {
 
     /// A latency (ns) that ended at `nanos`.
     @inline(__always) public mutating func latency(_ handle: Handle, at nanos: Int64, _ latency: Int64) {
-        series[handle.index].recordLatency(latency, window: window(at: nanos))
+        series[handle.index].latencies[window(at: nanos)].record(latency, latencyLayout)
     }
 
     // MARK: - Reading
@@ -158,10 +147,10 @@ public struct TimeSeriesRecorder: Sendable {
                     return last
                 })
             case .latency:
-                // Each window's buckets walked once for both percentiles (see `summarised`).
-                let windows = s.histograms.map { $0?.summarised() }
-                make(s.name + ".p50", "ms", windows.map { $0.map { $0.percentile(50) / 1e6 } })
-                make(s.name + ".p99", "ms", windows.map { $0.map { $0.percentile(99) / 1e6 } })
+                let layout = latencyLayout
+                for (suffix, p) in [(".p50", 50.0), (".p99", 99.0)] {
+                    make(s.name + suffix, "ms", s.latencies.map { $0.isEmpty ? nil : $0.percentile(p, layout) / 1e6 })
+                }
             }
         }
         return out.sorted { $0.name < $1.name }

@@ -75,6 +75,30 @@ final class SignatureSchemeTests: XCTestCase {
         XCTAssertEqual(Set([rebuilt, token]).count, 1)
     }
 
+    /// Claims share their storage between copies: every field written on a copy stays on that
+    /// copy, and equality and hashing follow the contents, not the storage.
+    func testClaimsCopiesAreIndependentAndCompareByContents() {
+        let original = TokenClaims(sub: "alice", realm: "/employees", scope: ["read"], iss: "https://auth",
+                                   iat: 10, exp: 20, azp: "app", jti: "j1", nbf: 5)
+        var copy = original
+        copy.sub = "bob"; copy.realm = "/services"; copy.scope.append("write"); copy.iss = "https://other"
+        copy.iat = 11; copy.exp = 21; copy.azp = nil; copy.jti = "j2"; copy.nbf = nil
+        XCTAssertEqual([original.sub, original.realm, original.iss, original.azp, original.jti],
+                       ["alice", "/employees", "https://auth", "app", "j1"])
+        XCTAssertEqual(original.scope, ["read"])
+        XCTAssertEqual([original.iat, original.exp, original.nbf], [10, 20, 5])
+        XCTAssertEqual([copy.sub, copy.realm, copy.iss, copy.jti], ["bob", "/services", "https://other", "j2"])
+        XCTAssertEqual(copy.scope, ["read", "write"])
+        XCTAssertEqual([copy.iat, copy.exp], [11, 21])
+        XCTAssertNil(copy.azp)
+        XCTAssertNil(copy.nbf)
+        XCTAssertNotEqual(copy, original)
+        let rebuilt = TokenClaims(sub: "alice", realm: "/employees", scope: ["read"], iss: "https://auth",
+                                  iat: 10, exp: 20, azp: "app", jti: "j1", nbf: 5)
+        XCTAssertEqual(rebuilt, original)
+        XCTAssertEqual(Set([rebuilt, original]).count, 1)
+    }
+
     func testLongAndNonASCIIClaimsSignAndVerify() {
         let p = makeProvider()
         var claims = issued(provider: p).claims

@@ -22,33 +22,61 @@ public struct TokenHeader: Sendable, Equatable, Hashable {
 /// them with their own clock, so skew between the two shows up exactly as it would live.
 /// Empty `sub`, `realm`, `iss` or `jti` stand for a missing claim.
 public struct TokenClaims: Sendable, Equatable, Hashable {
-    public var sub: String
-    public var realm: String
-    public var scope: [String]
-    public var iss: String
-    public var iat: Int64
-    public var exp: Int64
+    /// The claims' values, stored once and shared (copy on write, as `Token` is): a validated
+    /// request carries its claims through every hop's decision and effect, and as a plain struct
+    /// of six strings and an array each copy retained and released them all — 4% of a simulated
+    /// fan-out run (`Token.claims` alone was copied 790,000 times in one seed).
+    struct Values: Sendable, Equatable, Hashable {
+        var sub: String
+        var realm: String
+        var scope: [String]
+        var iss: String
+        var iat: Int64
+        var exp: Int64
+        var azp: String?
+        var jti: String
+        var nbf: Int64?
+    }
+
+    final class Storage: Sendable {
+        let values: Values
+        init(_ values: Values) { self.values = values }
+    }
+
+    private var storage: Storage
+
+    public var sub: String { get { storage.values.sub } set { change { $0.sub = newValue } } }
+    public var realm: String { get { storage.values.realm } set { change { $0.realm = newValue } } }
+    public var scope: [String] { get { storage.values.scope } set { change { $0.scope = newValue } } }
+    public var iss: String { get { storage.values.iss } set { change { $0.iss = newValue } } }
+    public var iat: Int64 { get { storage.values.iat } set { change { $0.iat = newValue } } }
+    public var exp: Int64 { get { storage.values.exp } set { change { $0.exp = newValue } } }
     /// The OAuth client the token was issued to; tokeninfo reports it as `client_id`.
-    public var azp: String?
+    public var azp: String? { get { storage.values.azp } set { change { $0.azp = newValue } } }
     /// Unique token id: the handle revocation works on.
-    public var jti: String
+    public var jti: String { get { storage.values.jti } set { change { $0.jti = newValue } } }
     /// "Not before" (RFC 7519 §4.1.5), nanoseconds; nil when absent (the simulator's tokens).
-    public var nbf: Int64?
+    public var nbf: Int64? { get { storage.values.nbf } set { change { $0.nbf = newValue } } }
+
+    /// Changed claims get storage of their own; copies sharing the old one keep it.
+    private mutating func change(_ edit: (inout Values) -> Void) {
+        var values = storage.values
+        edit(&values)
+        storage = Storage(values)
+    }
 
     public init(
         sub: String, realm: String, scope: [String], iss: String, iat: Int64, exp: Int64,
         azp: String? = nil, jti: String, nbf: Int64? = nil
     ) {
-        self.sub = sub
-        self.realm = realm
-        self.scope = scope
-        self.iss = iss
-        self.iat = iat
-        self.exp = exp
-        self.azp = azp
-        self.jti = jti
-        self.nbf = nbf
+        storage = Storage(Values(sub: sub, realm: realm, scope: scope, iss: iss, iat: iat, exp: exp, azp: azp, jti: jti, nbf: nbf))
     }
+
+    public static func == (lhs: TokenClaims, rhs: TokenClaims) -> Bool {
+        lhs.storage === rhs.storage || lhs.storage.values == rhs.storage.values
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(storage.values) }
 
     /// What a validator running with strategy `.none` accepts a request without a token as:
     /// nobody, no scopes. Every claim is "missing", so nothing downstream can mistake it for a

@@ -82,22 +82,23 @@ extension MeshModel {
     // `inout` although it only reads the cluster: passed by value, the whole `VirtualCluster` was
     // copied (memcpy and a retain per array) at every call — once per message of a fan-out run.
     mutating func placementLatency(_ from: NodeID, _ to: NodeID, _ cluster: inout VirtualCluster) -> Int64 {
-        let spec = world.latency
-        let distribution: Distribution
-        if let client = spec.client, from == cluster.clientNode || to == cluster.clientNode {
-            distribution = client
+        // Sampled where the distributions are stored: copying the spec (six distributions) and
+        // the chosen one retained and released their payloads per call (2.6% of a fan-out run).
+        let nanos: Int64
+        if world.hasClientLatency, from == cluster.clientNode || to == cluster.clientNode {
+            nanos = world.latency.client!.sampleNanos(&world.latencyRng)
         } else if from == to {
-            distribution = spec.sameHost
+            nanos = world.latency.sameHost.sampleNanos(&world.latencyRng)
         } else if world.nodeRegion[from] != world.nodeRegion[to] {
-            distribution = spec.crossRegion
+            nanos = world.latency.crossRegion.sampleNanos(&world.latencyRng)
         } else if world.nodeAccount[from] != world.nodeAccount[to] {
-            distribution = spec.crossAccount
+            nanos = world.latency.crossAccount.sampleNanos(&world.latencyRng)
         } else if cluster.processes[from].zone != cluster.processes[to].zone {
-            distribution = spec.crossZone
+            nanos = world.latency.crossZone.sampleNanos(&world.latencyRng)
         } else {
-            distribution = spec.sameZone
+            nanos = world.latency.sameZone.sampleNanos(&world.latencyRng)
         }
-        return max(0, distribution.sampleNanos(&world.latencyRng))
+        return max(0, nanos)
     }
 
     // MARK: - Requests from the client

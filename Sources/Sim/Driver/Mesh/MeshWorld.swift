@@ -57,6 +57,8 @@ struct MeshWorld {
     let auth: AuthSpec
     /// One-way call latency by where caller and callee sit.
     let latency: PlacementLatency
+    /// `latency.client != nil`, known without copying the distribution out per call.
+    let hasClientLatency: Bool
     let validatorConfig: HopValidatorConfig
     let scheme = ModelSignatureScheme()
     let rules: TokenRules
@@ -161,6 +163,7 @@ struct MeshWorld {
         self.graph = graph
         self.auth = auth
         self.latency = latency
+        hasClientLatency = latency.client != nil
         let issuer = "https://identity.faultline.test"
         rules = TokenRules(issuer: issuer, leeway: auth.leeway)
         validatorConfig = auth.validatorConfig(rules: rules)

@@ -21,6 +21,18 @@ struct BucketCounts {
         return total == histogram.totalCount ? BucketCounts(counts: counts, layout: BucketLayout(histogram)) : nil
     }
 
+    /// The highest value of the first slot whose running count reaches `rank` (nil: never).
+    func highestValue(reaching rank: UInt64) -> UInt64? {
+        counts.withUnsafeBufferPointer { slots in
+            var running: UInt64 = 0
+            for index in slots.indices where slots[index] != 0 {
+                running &+= slots[index]
+                if running >= rank { return layout.highestValue(atIndex: index) }
+            }
+            return nil
+        }
+    }
+
     /// Non-empty slots as (highest value equivalent to the slot, count), ascending: what the
     /// library's `recordedValues()` yields.
     func sparse(of histogram: Histogram<UInt64>) -> [(value: UInt64, count: UInt64)] {

@@ -1,29 +1,29 @@
 /// The central path: ask tokeninfo, with a per-token answer cache, retries and a circuit
 /// breaker. Used by `central` and as `hybrid`'s fallback.
 extension HopValidator {
-    mutating func validateCentrally(request: UInt64, token: Token, now: Int64) -> [HopEffect] {
+    mutating func validateCentrally(request: UInt64, token: Token, now: Int64, _ effects: inout [HopEffect]) {
         if let cached = cachedDecision(for: token, now: now) {
-            return [decide(request, cached, cacheHit: true)]
+            effects.append(decide(request, cached, cacheHit: true))
+            return
         }
         switch breaker.permit(now: now) {
         case .failFast:
             counters.breakerFastFails += 1
-            return [decide(request, .circuitOpen)]
+            effects.append(decide(request, .circuitOpen))
         case .call, .trial:
             pendingCalls[request] = PendingCall(token: token, attempt: 0)
             counters.tokeninfoCalls += 1
-            return [.callTokeninfo(request: request, attempt: 0, token: token, after: 0)]
+            effects.append(.callTokeninfo(request: request, attempt: 0, token: token, after: 0))
         }
     }
 
-    mutating func tokeninfoAnswered(request: UInt64, attempt: Int, answer: TokeninfoAnswer, now: Int64)
-        -> [HopEffect]
-    {
+    mutating func tokeninfoAnswered(request: UInt64, attempt: Int, answer: TokeninfoAnswer, now: Int64,
+                                    _ effects: inout [HopEffect]) {
         // Only the current attempt of an undecided request counts: a late answer to a
         // timed-out attempt, or a duplicate, is ignored entirely (breaker included).
         guard let call = pendingCalls[request], call.attempt == attempt else {
             counters.staleAnswers += 1
-            return []
+            return
         }
         if case .response(let response) = answer, response.status < 500 {
             pendingCalls[request] = nil
@@ -37,23 +37,26 @@ extension HopValidator {
             default: decision = .reject(response.rejection ?? .badSignature)
             }
             if response.status != 400 { store(decision, for: call.token, now: now) }
-            return [decide(request, decision)]
+            effects.append(decide(request, decision))
+            return
         }
         counters.tokeninfoFailures += 1
         if breaker.recordFailure(now: now) { counters.breakerOpens += 1 }
         guard attempt < config.retries else {
             pendingCalls[request] = nil
-            return [decide(request, .tokeninfoUnavailable)]
+            effects.append(decide(request, .tokeninfoUnavailable))
+            return
         }
         guard breaker.isClosed else {
             // The retry would hit a service the breaker has given up on: fail fast instead.
             pendingCalls[request] = nil
-            return [decide(request, .circuitOpen)]
+            effects.append(decide(request, .circuitOpen))
+            return
         }
         pendingCalls[request] = PendingCall(token: call.token, attempt: attempt + 1)
         counters.tokeninfoCalls += 1
         counters.tokeninfoRetries += 1
-        return [.callTokeninfo(request: request, attempt: attempt + 1, token: call.token, after: config.retryBackoff)]
+        effects.append(.callTokeninfo(request: request, attempt: attempt + 1, token: call.token, after: config.retryBackoff))
     }
 
     private mutating func cachedDecision(for token: Token, now: Int64) -> Decision? {

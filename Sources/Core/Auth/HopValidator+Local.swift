@@ -1,28 +1,31 @@
 /// The local path: verify against the cached JWKS and polled revocations; hybrid hands what
 /// local cannot decide to the central path.
 extension HopValidator {
-    mutating func validateLocally(request: UInt64, token: Token, now: Int64) -> [HopEffect] {
+    mutating func validateLocally(request: UInt64, token: Token, now: Int64, _ effects: inout [HopEffect]) {
         guard let keys = jwks else {
-            if config.strategy == .hybrid { return fallBackToCentral(request: request, token: token, now: now) }
-            return [decide(request, .noSigningKeys)]
+            if config.strategy == .hybrid { return fallBackToCentral(request: request, token: token, now: now, &effects) }
+            effects.append(decide(request, .noSigningKeys))
+            return
         }
         let result = config.rules.check(token, keys: keys, revoked: revocations, now: wallNow, scheme: scheme)
         guard case .failure(.unknownKey) = result else {
             // A definite verdict (valid, expired, forged, revoked …) is final, in hybrid too.
-            return [decide(request, Decision(result), verifiedLocally: true)]
+            effects.append(decide(request, Decision(result), verifiedLocally: true))
+            return
         }
         if config.refetchOnUnknownKid {
             if jwksFetchInFlight {
                 park(request: request, token: token)
-                return []
+                return
             }
             if lastJWKSFetchStart.map({ subtractSaturating(now, $0) >= config.refetchMinInterval }) ?? true {
                 park(request: request, token: token)
-                return [startJWKSFetch(now: now)]
+                effects.append(startJWKSFetch(now: now))
+                return
             }
         }
-        if config.strategy == .hybrid { return fallBackToCentral(request: request, token: token, now: now) }
-        return [decide(request, Decision(result), verifiedLocally: true)]
+        if config.strategy == .hybrid { return fallBackToCentral(request: request, token: token, now: now, &effects) }
+        effects.append(decide(request, Decision(result), verifiedLocally: true))
     }
 
     private mutating func park(request: UInt64, token: Token) {
@@ -30,9 +33,9 @@ extension HopValidator {
         counters.parkedRequests += 1
     }
 
-    mutating func fallBackToCentral(request: UInt64, token: Token, now: Int64) -> [HopEffect] {
+    mutating func fallBackToCentral(request: UInt64, token: Token, now: Int64, _ effects: inout [HopEffect]) {
         counters.centralFallbacks += 1
-        return validateCentrally(request: request, token: token, now: now)
+        validateCentrally(request: request, token: token, now: now, &effects)
     }
 
     mutating func startJWKSFetch(now: Int64) -> HopEffect {
@@ -52,36 +55,34 @@ extension HopValidator {
 
     /// New keys replace the old set; parked requests are judged against them. A kid still
     /// unknown in a fresh JWKS is rejected (hybrid too: tokeninfo reads the same keys).
-    mutating func jwksFetched(_ keys: JWKS, now: Int64) -> [HopEffect] {
+    mutating func jwksFetched(_ keys: JWKS, now: Int64, _ effects: inout [HopEffect]) {
         jwks = keys
         jwksFetchInFlight = false
         nextJWKSFetch = addSaturating(now, config.jwksRefresh)
         let waiting = parked
         parked = []
-        return waiting.map { entry in
+        for entry in waiting {
             let result = config.rules.check(entry.token, keys: keys, revoked: revocations, now: wallNow, scheme: scheme)
-            return decide(entry.request, Decision(result), verifiedLocally: true)
+            effects.append(decide(entry.request, Decision(result), verifiedLocally: true))
         }
     }
 
     /// The old keys stay in use (stale keys beat no keys – and are exactly what the
     /// key-rotation scenario exposes). Parked requests cannot be resolved locally: local
     /// rejects them as unknown kid without a verify; hybrid asks tokeninfo.
-    mutating func jwksFetchFailed(now: Int64) -> [HopEffect] {
+    mutating func jwksFetchFailed(now: Int64, _ effects: inout [HopEffect]) {
         counters.jwksFailures += 1
         jwksFetchInFlight = false
         nextJWKSFetch = addSaturating(now, config.jwksRetry)
         let waiting = parked
         parked = []
-        var effects: [HopEffect] = []
         for entry in waiting {
             if config.strategy == .hybrid {
-                effects += fallBackToCentral(request: entry.request, token: entry.token, now: now)
+                fallBackToCentral(request: entry.request, token: entry.token, now: now, &effects)
             } else {
                 effects.append(decide(entry.request, .reject(.unknownKey(kid: entry.token.header.kid))))
             }
         }
-        return effects
     }
 }
 

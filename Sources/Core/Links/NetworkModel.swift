@@ -247,7 +247,8 @@ public struct NetworkModel: Sendable {
             stats.droppedByReset += 1
             return false
         }
-        if isReachable(from: from, to: to) { return true }
+        // The usual case decided here: calling `isReachable` copied the whole model (208 bytes).
+        if blocks.isEmpty || from == to || isReachable(from: from, to: to) { return true }
         stats.droppedInFlight += 1
         return false
     }

@@ -182,8 +182,14 @@ extension MeshModel {
     mutating func stepValidator(_ replica: Int, _ input: HopInput, _ cluster: inout VirtualCluster) {
         // Timers run on virtual (monotonic) time; token expiry is judged by the node's own,
         // possibly skewed, wall clock.
-        let effects = world.validators[replica].step(input, now: cluster.now, wallClock: cluster.localNow(world.replicaNode[replica]))
+        // Into the world's spare buffer (taken out while in use: applying the effects may step
+        // another validator, which then works in a buffer of its own).
+        var effects = world.spareHopEffects.take() ?? []
+        world.validators[replica].step(input, now: cluster.now, wallClock: cluster.localNow(world.replicaNode[replica]), into: &effects)
         applyHopEffects(replica, effects, &cluster)
+        // Emptied here (destroying the effects) only when there is something to destroy.
+        if !effects.isEmpty { effects.removeAll(keepingCapacity: true) }
+        world.spareHopEffects = effects
         armValidatorTimer(replica, &cluster)
     }
 

@@ -68,6 +68,8 @@ struct MeshWorld {
     var replicaService: [Int32] = []
     var serviceFirstReplica: [Int] = []
     var validators: [HopValidator] = []
+    /// A buffer validators step into (`stepValidator`); nil while one is in use.
+    var spareHopEffects: [HopEffect]? = []
     var stations: [Station] = []
     var validatorTickAt: [VirtualTime?] = []
     /// Per service: the round-robin position over its replicas.

@@ -49,6 +49,14 @@ final class EventQueueTests: XCTestCase {
             }
         }
         XCTAssertEqual(queue.count, reference.count)
+        XCTAssertGreaterThan(reference.count, 1_000)
+        // Drained to the end: the heap shrinks through every shape of its last, partly filled level.
+        for expected in reference.sorted(by: { ($0.time, $0.seq) < ($1.time, $1.seq) }) {
+            let got = queue.popNext()!
+            XCTAssertEqual(got.time, expected.time)
+            XCTAssertEqual(got.payload, expected.seq)
+        }
+        XCTAssertNil(queue.popNext())
     }
 
     func testEmptyQueue() {

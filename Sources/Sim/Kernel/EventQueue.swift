@@ -165,15 +165,19 @@ public struct EventQueue<Payload: Sendable>: Sendable {
         waiting = 0
     }
 
-    // Both sifts work on the raw buffer: Array's bounds and uniqueness checks per level
-    // measured ~15% of kernel time.
+    // The heap is 4-ary: half the levels of a binary heap, so a pop moves an element half as
+    // often and an insertion climbs half as far; finding the least of four children costs three
+    // comparisons, which touch one cache line. Measured against the binary heap: 7% fewer
+    // instructions in a simulated multi-account run (a heap of ~1,000 events), 12% fewer in
+    // the heap operations of a station run. Both sifts work on the raw buffer: Array's bounds
+    // and uniqueness checks per level measured ~15% of kernel time.
     @inlinable
     mutating func siftUp(_ start: Int) {
         heap.withUnsafeMutableBufferPointer { heap in
             var child = start
             let moving = heap[child]
             while child > 0 {
-                let parent = (child - 1) >> 1
+                let parent = (child - 1) >> 2
                 if !moving.precedes(heap[parent]) { break }
                 heap[child] = heap[parent]
                 child = parent
@@ -183,24 +187,34 @@ public struct EventQueue<Payload: Sendable>: Sendable {
     }
 
     /// Floyd's bottom-up sift: the element moved to the root came from the bottom, so it
-    /// almost always sinks back to the bottom. Walk the hole down along the smaller children
-    /// (one comparison per level instead of two), then sift the element up from there.
+    /// almost always sinks back to the bottom. Walk the hole down along the least children
+    /// (never comparing with the element on the way), then sift the element up from there.
     @inlinable
     mutating func siftDown(_ start: Int) {
         heap.withUnsafeMutableBufferPointer { heap in
             let count = heap.count
             let moving = heap[start]
             var hole = start
-            var child = 2 * hole + 1
-            while child < count {
-                let right = child + 1
-                if right < count && heap[right].precedes(heap[child]) { child = right }
-                heap[hole] = heap[child]
-                hole = child
-                child = 2 * hole + 1
+            var child = 4 * hole + 1
+            while child + 3 < count {
+                // All four children: unrolled (a loop over them cost 25% more instructions).
+                var least = child
+                if heap[child + 1].precedes(heap[least]) { least = child + 1 }
+                if heap[child + 2].precedes(heap[least]) { least = child + 2 }
+                if heap[child + 3].precedes(heap[least]) { least = child + 3 }
+                heap[hole] = heap[least]
+                hole = least
+                child = 4 * hole + 1
+            }
+            if child < count {
+                // The last, partly filled level.
+                var least = child
+                for sibling in (child + 1)..<count where heap[sibling].precedes(heap[least]) { least = sibling }
+                heap[hole] = heap[least]
+                hole = least
             }
             while hole > start {
-                let parent = (hole - 1) >> 1
+                let parent = (hole - 1) >> 2
                 if !moving.precedes(heap[parent]) { break }
                 heap[hole] = heap[parent]
                 hole = parent

@@ -103,8 +103,10 @@ extension BrokerModel {
     /// Whether the node's batch due now synced anything on a disk whose fsyncs fail: then the
     /// run fail-stops the node instead of completing the batch. (A paused node's batch waits
     /// for the resume and is judged then.)
-    /// `inout` only so that the cluster is not copied per storage batch (see `placementLatency`).
-    func batchFsyncFailed(_ node: NodeID, _ incarnation: UInt32, _ cluster: inout VirtualCluster) -> Bool {
+    /// `inout` only so that the cluster is not copied per storage batch (see `placementLatency`);
+    /// `mutating` only so that the model is not: called through `broker?`, a non-mutating method
+    /// copied the whole model (880 bytes) per batch.
+    mutating func batchFsyncFailed(_ node: NodeID, _ incarnation: UInt32, _ cluster: inout VirtualCluster) -> Bool {
         guard node < world.up.count, world.up[node], cluster.processes[node].incarnation == incarnation,
               cluster.processes[node].state == .running, cluster.processes[node].disk.config.fsyncFails,
               let broker = world.nodes[node] else { return false }

@@ -745,14 +745,16 @@ public struct StreamReplica: Sendable {
     @discardableResult
     private mutating func append(_ entries: [LogEntry], now: Int64, _ out: inout [ReplicaEffect]) -> Bool {
         var accepted = 0
-        for entry in entries {
-            guard entry.offset == logEndOffset,
-                let changed = epochCache.prepareAppend(epoch: entry.leaderEpoch, at: entry.offset)
+        // Read in place, copied once (into the log): binding each entry (`for entry in`)
+        // copied it through its value witness before the append copied it again.
+        for index in entries.indices {
+            guard entries[index].offset == logEndOffset,
+                let changed = epochCache.prepareAppend(epoch: entries[index].leaderEpoch, at: entries[index].offset)
             else { break }
             if changed { epochCacheDirty = true }
-            log.append(entry)
+            log.append(entries[index])
             accepted += 1
-            if config.idempotence { producers.record(entry, now: now) }
+            if config.idempotence { producers.record(entries[index], now: now) }
         }
         guard accepted > 0 else { return false }
         // Usually all of them: hand on the caller's array rather than build a copy entry by

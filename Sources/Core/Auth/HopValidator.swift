@@ -98,8 +98,8 @@ public struct HopValidator: Sendable {
     }
 
     /// `step`, appending the effects to `effects`: a driver stepping a validator at every hop
-    /// keeps one buffer (a new array per step, allocated and freed, was 5% of a simulated
-    /// multi-account run).
+    /// keeps one buffer (a new array per step, allocated and freed, cost a simulated
+    /// multi-account run 1% of its instructions).
     public mutating func step(_ input: HopInput, now: Int64, wallClock: Int64? = nil, into effects: inout [HopEffect]) {
         wallNow = wallClock ?? now
         switch input {

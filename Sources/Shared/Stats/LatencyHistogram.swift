@@ -92,7 +92,7 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// The library's rule (`Histogram.valueAtPercentile`), walked here over the decoded buckets or
     /// the counts read in place: the library's own loop runs unspecialised from this module, a
     /// witness call per slot — ~3 M instructions for one percentile of a run's histogram (6% of
-    /// a simulated accounts run, which reads four).
+    /// a simulated accounts run, which reads twenty).
     public func percentile(_ p: Double) -> Double {
         guard !isEmpty, !p.isNaN else { return 0 }
         let target: UInt64

@@ -6,11 +6,12 @@ import Histogram
 /// Why not a `LatencyHistogram` per window (as before): a window only ever records and is read
 /// for two percentiles, and through the library that cost ~290 instructions per latency
 /// (copy-on-write checks, range growth) plus ~230,000 per window to read (reflection to reach
-/// the counts, then a walk building every bucket) — 15% of a simulated M/M/1 customer under
-/// callgrind. Here a latency is a slot index and an increment, and a percentile one walk that
-/// stops at its rank. The slots, the extremes and the percentile rule are the library's
-/// (`BucketLayout`, `LatencyHistogram.percentile`), so every window reports what its
-/// `LatencyHistogram` would; a test checks that on random windows of every precision.
+/// the counts, then a walk building every bucket): 12% of a simulated M/M/1 customer's
+/// instructions under callgrind, of which this saves 7 points. Here a latency is a slot index
+/// and an increment, and a percentile one walk that stops at its rank. The slots, the extremes
+/// and the percentile rule are the library's (`BucketLayout`, `LatencyHistogram.percentile`),
+/// so every window reports what its `LatencyHistogram` would; a test checks that on random
+/// windows of every precision.
 struct WindowLatencies: Sendable {
     private(set) var counts: [UInt64] = []
     private(set) var total: UInt64 = 0

@@ -107,9 +107,7 @@ extension MeshModel {
             token.claims.jti = "forged-\(k)"
             token.raw = "tok-forged-\(k)"
             token.signature = Signature(bytes: [UInt8(k), 0xBA, 0xD5, 0x16])
-            world.forgedPool.append(Int32(world.tokens.count))
-            world.tokens.append(token)
-            world.tokenForged.append(true)
+            world.forgedPool.append(world.addToken(token, forged: true))
         }
         world.healthChecks = (scenario.mesh?.defaults ?? scenario.organisation?.defaults)?.healthChecks ?? false
         self.world = world
@@ -119,12 +117,17 @@ extension MeshModel {
 extension MeshWorld {
     /// The provider signs a new token for `client` (on the provider's side of the wire).
     mutating func issueToken(client: Int, at now: VirtualTime) -> Int32 {
-        let index = Int32(tokens.count)
         let token = provider.issue(sub: "client-\(client)", realm: Realm(auth.clientRealm), scope: ["uid"],
-                                   azp: "client-\(client)", jti: "t\(index)", at: now)
+                                   azp: "client-\(client)", jti: "t\(tokens.count)", at: now)
         // `issue` only fails for an unknown realm, which setup rules out.
-        tokens.append(token!)
-        tokenForged.append(false)
-        return index
+        return addToken(token!, forged: false)
+    }
+
+    /// Registers a token (with what the truth needs of it) and returns its index.
+    mutating func addToken(_ token: Token, forged: Bool) -> Int32 {
+        tokens.append(token)
+        tokenForged.append(forged)
+        tokenExpiry.append(token.claims.exp)
+        return Int32(tokens.count - 1)
     }
 }

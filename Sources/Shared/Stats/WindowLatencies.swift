@@ -61,13 +61,10 @@ struct WindowLatencies: Sendable {
         case .highest: return Double(maxRecorded)
         case .reaching(let rank): target = rank
         }
-        var running: UInt64 = 0
-        for index in counts.indices where counts[index] != 0 {
-            running &+= counts[index]
-            if running >= target {
-                return Double(Swift.max(Swift.min(layout.highestValue(atIndex: index), maxRecorded), min))
-            }
+        // The same walk as a run's histogram read in place (`BucketCounts`).
+        guard let reached = BucketCounts(counts: counts, layout: layout).highestValue(reaching: target) else {
+            return Double(maxRecorded)
         }
-        return Double(maxRecorded)
+        return Double(Swift.max(Swift.min(reached, maxRecorded), min))
     }
 }

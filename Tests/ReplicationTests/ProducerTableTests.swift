@@ -69,4 +69,60 @@ final class ProducerTableTests: XCTestCase {
         XCTAssertFalse(ProducerSnapshot(endOffset: 30, lastEntryEpoch: 1, producers: []).matches(log[...]), "epoch differs")
         XCTAssertFalse(ProducerSnapshot(endOffset: 51, lastEntryEpoch: 3, producers: []).matches(log[...]), "beyond the log")
     }
+
+    /// Past 16 producers the table finds them by dictionary, and back under 16 by a scan: every
+    /// producer stays findable across both changes, through eviction and expiry.
+    func testManyProducersStayFindableAsTheTableGrowsAndShrinks() {
+        var table = ProducerTable(capacity: 30, window: 2, expiryNanos: 1_000)
+        var rng = SystemRandomNumberGenerator()
+        var lastOffset: [UInt64: UInt64] = [:]
+        var sequence: [UInt64: UInt64] = [:]
+        var offset: UInt64 = 0
+        // 40 producers into room for 30: the 10 that wrote longest ago are evicted.
+        for round in 0..<3 {
+            for producer in (UInt64(1)...40).shuffled(using: &rng) {
+                let s = sequence[producer, default: 0]
+                table.record(entry(offset, producer: producer, sequence: s), now: Int64(round))
+                lastOffset[producer] = offset
+                sequence[producer] = s + 1
+                offset += 1
+            }
+        }
+        XCTAssertEqual(table.count, 30)
+        let kept = lastOffset.sorted { $0.value > $1.value }.prefix(30).map(\.key)
+        for producer in kept {
+            XCTAssertEqual(table.verdict(for: payload(producer: producer, sequence: sequence[producer]! - 1), now: 2),
+                           .duplicate(offset: lastOffset[producer]!))
+        }
+        XCTAssertEqual(Set((UInt64(1)...40).filter { table.producer($0) != nil }), Set(kept))
+
+        // Ten producers write later; the other twenty expire one by one as they are asked about.
+        let active = Array(kept.prefix(10))
+        for producer in active {
+            table.record(entry(offset, producer: producer, sequence: sequence[producer]!), now: 900)
+            lastOffset[producer] = offset
+            sequence[producer]! += 1
+            offset += 1
+        }
+        for producer in kept.dropFirst(10) {
+            XCTAssertEqual(table.verdict(for: payload(producer: producer, sequence: 0), now: 1_500), .append)
+            XCTAssertNil(table.producer(producer))
+        }
+        XCTAssertEqual(table.count, 10)
+        for producer in active {
+            XCTAssertEqual(table.verdict(for: payload(producer: producer, sequence: sequence[producer]!), now: 1_500), .append)
+            XCTAssertEqual(table.producer(producer)?.lastOffset, lastOffset[producer])
+        }
+    }
+
+    /// Equality is about which producers a table holds, not the order they arrived in.
+    func testEqualityIgnoresTheOrderProducersArrivedIn() {
+        var forward = ProducerTable(capacity: 50, window: 2, expiryNanos: .max)
+        var backward = ProducerTable(capacity: 50, window: 2, expiryNanos: .max)
+        for producer in UInt64(1)...20 { forward.record(entry(producer, producer: producer, sequence: 0), now: nil) }
+        for producer in (UInt64(1)...20).reversed() { backward.record(entry(producer, producer: producer, sequence: 0), now: nil) }
+        XCTAssertEqual(forward, backward)
+        backward.record(entry(21, producer: 7, sequence: 1), now: nil)
+        XCTAssertNotEqual(forward, backward)
+    }
 }

@@ -56,6 +56,25 @@ final class DistributionTests: XCTestCase {
         for _ in 0..<10_000 { XCTAssertGreaterThanOrEqual(d.sampleNanos(&rng), 0) }
     }
 
+    /// Nanoseconds are the draw rounded half away from zero, exactly as `Double.rounded()`:
+    /// at halves, just below them, around 2^52 (where doubles stop having fractions) and on
+    /// random values of every magnitude.
+    func testSampleNanosRoundsHalfAwayFromZeroExactly() {
+        var values: [Double] = [0.5, 1.5, 2.5, 0.49999999999999994, 1.4999999999999998, 2.5000000000000004,
+                                4_503_599_627_370_495.5, 4_503_599_627_370_496, 9_007_199_254_740_993,
+                                1e-300, 0.9999999999999999, 123_456.5, 9.1e18]
+        var rng = SeededGenerator(seed: 11)
+        for _ in 0..<100_000 {
+            values.append(Foundation.exp(rng.nextUnit() * 43))  // 1 … 4.7e18
+            values.append(Double(rng.next() >> 40) + 0.5)        // exact halves
+            values.append((Double(rng.next() >> 40) + 0.5).nextDown)
+        }
+        var unused = SeededGenerator(seed: 0)
+        for value in values {
+            XCTAssertEqual(Distribution.constant(value).sampleNanos(&unused), Int64(value.rounded()), "\(value)")
+        }
+    }
+
     func testScaledMultipliesTheMean() {
         let d = Distribution.lognormal(median: 1, p99: 5)
         XCTAssertEqual(d.scaled(by: 10).mean!, d.mean! * 10, accuracy: 1e-9)

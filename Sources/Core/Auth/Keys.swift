@@ -110,14 +110,25 @@ public struct TokenProvider: Sendable {
     /// validFrom − prePublish until nextKey.validFrom + retainAfter. The current signing key is
     /// always published (so key-0 is, even before time −prePublish).
     public func jwks(at now: Int64) -> JWKS {
-        guard let interval else { return JWKS(keys: [key(number: 0).publicKey]) }
+        jwks(numbers: publishedKeyNumbers(at: now))
+    }
+
+    /// The numbers of the keys `jwks(at:)` publishes at `now` (a caller asking often may keep
+    /// the set it built while these stay the same: building it names every key anew).
+    public func publishedKeyNumbers(at now: Int64) -> ClosedRange<Int64> {
+        guard let interval else { return 0...0 }
         let prePublish = max(0, rotation.prePublish)
         let retainAfter = max(0, rotation.retainAfter)
         let current = max(0, floorDivide(now, interval))
         let newest = max(current, floorDivide(addSaturating(now, prePublish), interval))
         // Key k is retired once now ≥ (k+1)·interval + retainAfter.
         let oldest = max(0, floorDivide(subtractSaturating(now, retainAfter), interval))
-        return JWKS(keys: (oldest...newest).map { key(number: $0).publicKey })
+        return oldest...newest
+    }
+
+    /// The published keys with these numbers, ordered by validFrom.
+    public func jwks(numbers: ClosedRange<Int64>) -> JWKS {
+        JWKS(keys: numbers.map { key(number: $0).publicKey })
     }
 
     /// A token for `sub` in `realm`, valid from `now` for the realm's lifetime; nil when the

@@ -30,21 +30,67 @@ public struct TokeninfoResponse: Sendable, Equatable {
         }
     }
 
+    /// What the body is made from. A verdict on a token keeps the token and its claims and
+    /// renders its members only when asked: callers that act on the status (every simulated
+    /// hop validator) never read them, and building them per answer cost 3% of a simulated
+    /// central-validation run (callgrind: strings, an array, and its regrowth for client_id).
+    enum Content: Sendable {
+        case fields([Field])
+        case valid(token: Token, expiresIn: Int64)
+        case rejected(TokenRejection)
+    }
+
     public var status: Int
-    /// The JSON object, members in rendering order (an array, not a dictionary, so the wire
-    /// bytes are the same on every run).
-    public var body: [Field]
+    var content: Content
     /// For a 401 on a decodable token: the typed reason, so callers need not parse
     /// `error_description` for metrics. Not rendered. Nil for 200, 400 and malformed tokens.
     public var rejection: TokenRejection?
 
+    /// The JSON object, members in rendering order (an array, not a dictionary, so the wire
+    /// bytes are the same on every run).
+    public var body: [Field] {
+        get {
+            switch content {
+            case .fields(let fields):
+                return fields
+            case .rejected(let rejection):
+                return [.init("error", .string("invalid_token")), .init("error_description", .string(rejection.description))]
+            case .valid(let token, let expiresIn):
+                let claims = token.claims
+                var body: [Field] = []
+                body.reserveCapacity(7)
+                body.append(.init("access_token", .string(token.raw)))
+                body.append(.init("uid", .string(claims.sub)))
+                body.append(.init("scope", .strings(claims.scope)))
+                // Zalando's tokeninfo names realms with a leading slash ("/services").
+                body.append(.init("realm", .string(claims.realm.hasPrefix("/") ? claims.realm : "/" + claims.realm)))
+                body.append(.init("token_type", .string("Bearer")))
+                body.append(.init("expires_in", .int(expiresIn)))
+                if let azp = claims.azp { body.append(.init("client_id", .string(azp))) }
+                return body
+            }
+        }
+        set { content = .fields(newValue) }
+    }
+
     public init(status: Int, body: [Field], rejection: TokenRejection? = nil) {
         self.status = status
-        self.body = body
+        self.content = .fields(body)
+        self.rejection = rejection
+    }
+
+    init(status: Int, content: Content, rejection: TokenRejection?) {
+        self.status = status
+        self.content = content
         self.rejection = rejection
     }
 
     public func field(_ name: String) -> JSONValue? { body.first { $0.name == name }?.value }
+
+    /// Equal when they would render the same bytes with the same status and reason.
+    public static func == (lhs: TokeninfoResponse, rhs: TokeninfoResponse) -> Bool {
+        lhs.status == rhs.status && lhs.rejection == rhs.rejection && lhs.body == rhs.body
+    }
 }
 
 public enum Tokeninfo {
@@ -78,27 +124,11 @@ public enum Tokeninfo {
         case .presented(let token):
             switch rules.check(token, keys: keys, revoked: revoked, now: now, scheme: scheme) {
             case .failure(let rejection):
-                return TokeninfoResponse(
-                    status: 401,
-                    body: [
-                        .init("error", .string("invalid_token")),
-                        .init("error_description", .string(rejection.description)),
-                    ],
-                    rejection: rejection)
+                return TokeninfoResponse(status: 401, content: .rejected(rejection), rejection: rejection)
             case .success(let claims):
                 // Whole seconds, rounded down; a token inside the leeway past exp reports 0.
                 let left = max(0, subtractSaturating(claims.exp, now)) / second
-                var body: [TokeninfoResponse.Field] = [
-                    .init("access_token", .string(token.raw)),
-                    .init("uid", .string(claims.sub)),
-                    .init("scope", .strings(claims.scope)),
-                    // Zalando's tokeninfo names realms with a leading slash ("/services").
-                    .init("realm", .string(claims.realm.hasPrefix("/") ? claims.realm : "/" + claims.realm)),
-                    .init("token_type", .string("Bearer")),
-                    .init("expires_in", .int(left)),
-                ]
-                if let azp = claims.azp { body.append(.init("client_id", .string(azp))) }
-                return TokeninfoResponse(status: 200, body: body)
+                return TokeninfoResponse(status: 200, content: .valid(token: token, expiresIn: left), rejection: nil)
             }
         }
     }

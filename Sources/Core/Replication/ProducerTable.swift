@@ -84,7 +84,15 @@ public struct ProducerTable: Sendable, Equatable {
     public let capacity: Int
     public let window: Int
     public let expiryNanos: Int64
-    private var producers: [UInt64: Producer] = [:]
+    /// The producers, in no meaningful order (a removal moves the last one into the gap),
+    /// found by a scan of `ids` while there are few and through `slotOfID` beyond `scanLimit`.
+    /// A dictionary alone hashed each entry's producer id with SipHash (twice for a leader's
+    /// append) and copied the producer out for a verdict: 2% of a simulated broker run.
+    private var ids: [UInt64] = []
+    private var states: [Producer] = []
+    /// Filled exactly while there are more than `scanLimit` producers.
+    private var slotOfID: [UInt64: Int] = [:]
+    private static var scanLimit: Int { 16 }
 
     public init(capacity: Int, window: Int, expiryNanos: Int64) {
         self.capacity = max(1, capacity)
@@ -92,26 +100,25 @@ public struct ProducerTable: Sendable, Equatable {
         self.expiryNanos = expiryNanos
     }
 
-    public var count: Int { producers.count }
+    public var count: Int { ids.count }
 
-    public func producer(_ id: UInt64) -> Producer? { producers[id] }
+    public func producer(_ id: UInt64) -> Producer? { slot(of: id).map { states[$0] } }
 
     /// How the leader must treat `payload` at time `now`.
     public mutating func verdict(for payload: LogPayload, now: Int64) -> Verdict {
-        guard payload.producerID != 0, var known = producers[payload.producerID] else { return .append }
-        if let seen = known.lastSeenAt, now - seen > expiryNanos {
-            producers[payload.producerID] = nil  // expired: a new producer
+        guard payload.producerID != 0, let slot = slot(of: payload.producerID) else { return .append }
+        if let seen = states[slot].lastSeenAt, now - seen > expiryNanos {
+            remove(at: slot)  // expired: a new producer
             return .append
         }
-        if known.lastSeenAt == nil {
-            known.lastSeenAt = now  // first write since a restart: idle from now on
-            producers[payload.producerID]!.lastSeenAt = now
-        }
-        if payload.producerEpoch < known.epoch { return .fenced(current: known.epoch) }
-        if payload.producerEpoch > known.epoch { return .append }
-        if payload.sequence == known.lastSequence &+ 1 { return .append }
-        if payload.sequence > known.lastSequence { return .outOfOrder(expected: known.lastSequence &+ 1) }
-        if let offset = known.offset(of: payload.sequence) { return .duplicate(offset: offset) }
+        // First write since a restart: idle from now on.
+        if states[slot].lastSeenAt == nil { states[slot].lastSeenAt = now }
+        let epoch = states[slot].epoch, lastSequence = states[slot].lastSequence
+        if payload.producerEpoch < epoch { return .fenced(current: epoch) }
+        if payload.producerEpoch > epoch { return .append }
+        if payload.sequence == lastSequence &+ 1 { return .append }
+        if payload.sequence > lastSequence { return .outOfOrder(expected: lastSequence &+ 1) }
+        if let offset = states[slot].offset(of: payload.sequence) { return .duplicate(offset: offset) }
         return .duplicateOutsideWindow
     }
 
@@ -119,45 +126,92 @@ public struct ProducerTable: Sendable, Equatable {
     public mutating func record(_ entry: LogEntry, now: Int64?) {
         let id = entry.payload.producerID
         guard id != 0 else { return }
-        // One hash lookup per entry (three cost 2% of a simulated broker run).
-        let index = producers.index(forKey: id)
-        if let index, producers.values[index].epoch == entry.payload.producerEpoch {
+        let slot = slot(of: id)
+        if let slot, states[slot].epoch == entry.payload.producerEpoch {
             // In the leader's log a producer's sequences only grow; a follower copies them.
-            // Mutated in place (through the values' accessor): a copy taken out and put back
-            // would copy the offsets ring on every append.
-            producers.values[index].remember(sequence: entry.payload.sequence, offset: entry.offset, window: window)
-            if let now { producers.values[index].lastSeenAt = now }
+            // Mutated in place: a copy taken out and put back would copy the offsets ring.
+            states[slot].remember(sequence: entry.payload.sequence, offset: entry.offset, window: window)
+            if let now { states[slot].lastSeenAt = now }
             return
         }
-        if index == nil && producers.count >= capacity { evictOldest() }
-        producers[id] = Producer(id: id, epoch: entry.payload.producerEpoch, lastSequence: entry.payload.sequence,
-                                 offsets: [entry.offset], head: 0, lastSeenAt: now)
+        let producer = Producer(id: id, epoch: entry.payload.producerEpoch, lastSequence: entry.payload.sequence,
+                                offsets: [entry.offset], head: 0, lastSeenAt: now)
+        if let slot {
+            states[slot] = producer
+        } else {
+            if ids.count >= capacity { evictOldest() }
+            insert(producer)
+        }
     }
 
     /// Forgets the producer that wrote longest ago. Last offsets are distinct, so the choice
-    /// does not depend on the dictionary's order.
+    /// does not depend on the order producers are kept in.
     private mutating func evictOldest() {
-        var oldest: (id: UInt64, offset: UInt64)?
-        for (id, producer) in producers where oldest.map({ producer.lastOffset < $0.offset }) ?? true {
-            oldest = (id, producer.lastOffset)
+        var oldest: (slot: Int, offset: UInt64)?
+        for slot in states.indices where oldest.map({ states[slot].lastOffset < $0.offset }) ?? true {
+            oldest = (slot, states[slot].lastOffset)
         }
-        if let oldest { producers[oldest.id] = nil }
+        if let oldest { remove(at: oldest.slot) }
     }
 
     /// Rebuilt from scratch: `snapshot` (if it matches `log`) then the entries after it.
     public mutating func rebuild(from log: ArraySlice<LogEntry>, snapshot: ProducerSnapshot? = nil) {
-        producers.removeAll(keepingCapacity: true)
+        ids.removeAll(keepingCapacity: true)
+        states.removeAll(keepingCapacity: true)
+        slotOfID.removeAll()
         var start = log.startIndex
         if let snapshot, snapshot.matches(log) {
-            for producer in snapshot.producers { producers[producer.id] = producer }
+            for producer in snapshot.producers {
+                if let slot = slot(of: producer.id) { states[slot] = producer } else { insert(producer) }
+            }
             start = log.startIndex + Int(snapshot.endOffset)
         }
         for entry in log[start...] { record(entry, now: nil) }
     }
 
+    /// Equal when they hold the same producers (in whatever order) under the same limits.
+    public static func == (lhs: ProducerTable, rhs: ProducerTable) -> Bool {
+        lhs.capacity == rhs.capacity && lhs.window == rhs.window && lhs.expiryNanos == rhs.expiryNanos
+            && lhs.ids.count == rhs.ids.count && lhs.states.allSatisfy { rhs.producer($0.id) == $0 }
+    }
+
+    // MARK: - Finding producers
+
+    private func slot(of id: UInt64) -> Int? {
+        if ids.count > Self.scanLimit { return slotOfID[id] }
+        return ids.withUnsafeBufferPointer { $0.firstIndex(of: id) }
+    }
+
+    /// Adds a producer whose id is not in the table.
+    private mutating func insert(_ producer: Producer) {
+        ids.append(producer.id)
+        states.append(producer)
+        if ids.count == Self.scanLimit + 1 {
+            for (slot, id) in ids.enumerated() { slotOfID[id] = slot }
+        } else if ids.count > Self.scanLimit {
+            slotOfID[producer.id] = ids.count - 1
+        }
+    }
+
+    private mutating func remove(at slot: Int) {
+        let id = ids[slot]
+        let last = ids.count - 1
+        if slot != last {
+            ids.swapAt(slot, last)
+            states.swapAt(slot, last)
+        }
+        ids.removeLast()
+        states.removeLast()
+        if ids.count >= Self.scanLimit {
+            slotOfID[id] = nil
+            if slot != last { slotOfID[ids[slot]] = slot }
+        }
+        if ids.count == Self.scanLimit { slotOfID.removeAll() }
+    }
+
     /// The table as of the log's end, producers in id order (deterministic bytes on disk).
     public func snapshot(endOffset: UInt64, lastEntryEpoch: UInt64) -> ProducerSnapshot {
-        let sorted = producers.values.sorted { $0.id < $1.id }.map { producer -> Producer in
+        let sorted = states.sorted { $0.id < $1.id }.map { producer -> Producer in
             var kept = producer
             kept.lastSeenAt = nil
             return kept

@@ -160,19 +160,11 @@ extension BrokerModel {
     @discardableResult
     mutating func sendMail(from: NodeID, to: NodeID, _ body: consuming BrokerMessage, notBefore: VirtualTime = 0,
                            _ cluster: inout VirtualCluster) -> VirtualTime? {
-        let slot: Int32
         // What is needed of the message is read first, so that it moves into its slot: a copy
         // retained and released its payload per message (1.7% of a simulated swarm seed).
         let bytes = body.wireBytes
         let answer = to == cluster.clientNode ? body.answeredRequest : nil
-        let mail = BrokerMail(from: from, to: to, body: body, sentAt: cluster.now)
-        if let free = world.freeMail.popLast() {
-            slot = free
-            world.mail[Int(slot)] = mail
-        } else {
-            slot = Int32(world.mail.count)
-            world.mail.append(mail)
-        }
+        let slot = world.mail.put(BrokerMail(from: from, to: to, body: body, sentAt: cluster.now))
         let (drawn, second) = cluster.deliveries(from: from, to: to, bytes: bytes)
         guard let drawn else {
             releaseMail(slot)
@@ -183,20 +175,18 @@ extension BrokerModel {
         if let answer { noteAnswerInFlight(requestID: answer, arrives: first) }
         if let second {
             // A duplicate needs its own slot: the first delivery frees its slot.
-            let copy = Int32(world.mail.count)
-            world.mail.append(world.mail[Int(slot)])
+            let copy = world.mail.duplicate(slot)
             cluster.schedule(.mail(slot: copy), at: second)
         }
         return first
     }
 
     mutating func releaseMail(_ slot: Int32) {
-        world.mail[Int(slot)] = nil
-        world.freeMail.append(slot)
+        world.mail.release(slot)
     }
 
     mutating func deliverMail(_ slot: Int, event: BrokerEvent, _ cluster: inout VirtualCluster) {
-        guard let to = world.mail.withUnsafeBufferPointer({ $0[slot]?.to }) else { return }
+        guard let to = world.mail.destination(slot) else { return }
         if to != cluster.clientNode, !cluster.isRunning(to, else: .broker(event)) {
             // Held for a paused process (delivered when it resumes), lost with a crashed one.
             if cluster.processes[to].state == .crashed { releaseMail(Int32(slot)) }
@@ -204,10 +194,7 @@ extension BrokerModel {
         }
         // Moved out of its slot, not copied: a copy retained and released the message's
         // entries for every delivery (2% of a broker run).
-        var taken: BrokerMail?
-        swap(&taken, &world.mail[slot])
-        world.freeMail.append(Int32(slot))
-        let mail = taken.take()!  // moved, not copied (a copy cost 1% of a swarm seed)
+        let mail = world.mail.take(slot)
         guard cluster.network.admitArrival(from: mail.from, to: to, sentAt: mail.sentAt) else { return }
         if to == cluster.clientNode {
             clientReceives(mail.body, &cluster)

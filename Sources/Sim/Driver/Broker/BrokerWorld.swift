@@ -150,8 +150,7 @@ struct BrokerWorld: Sendable {
     var timelineLeader: [NodeID?] = []
     /// The clients' time series (nil without publishers).
     var publishSeries: PublishSeries?
-    var mail: [BrokerMail?] = []
-    var freeMail: [Int32] = []
+    var mail = MailSlots()
     var publishers: [SimPublisher] = []
     /// `publishers[i]`'s producer id, by `i`.
     var producerIDs: [UInt32] = []

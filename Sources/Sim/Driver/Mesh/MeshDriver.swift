@@ -89,11 +89,11 @@ extension MeshModel {
             nanos = world.latency.client!.sampleNanos(&world.latencyRng)
         } else if from == to {
             nanos = world.latency.sameHost.sampleNanos(&world.latencyRng)
-        } else if world.nodeRegion[from] != world.nodeRegion[to] {
+        } else if world.nodeRegionID[from] != world.nodeRegionID[to] {
             nanos = world.latency.crossRegion.sampleNanos(&world.latencyRng)
-        } else if world.nodeAccount[from] != world.nodeAccount[to] {
+        } else if world.nodeAccountID[from] != world.nodeAccountID[to] {
             nanos = world.latency.crossAccount.sampleNanos(&world.latencyRng)
-        } else if cluster.processes[from].zone != cluster.processes[to].zone {
+        } else if cluster.nodeZone[from] != cluster.nodeZone[to] {
             nanos = world.latency.crossZone.sampleNanos(&world.latencyRng)
         } else {
             nanos = world.latency.sameZone.sampleNanos(&world.latencyRng)
@@ -149,8 +149,8 @@ extension MeshModel {
                                 sentAt: cluster.now))
         world.serviceCalls += 1
         let callee = world.replicaNode[replica]
-        if cluster.processes[caller].zone != cluster.processes[callee].zone { world.crossZoneCalls += 1 }
-        if caller != cluster.clientNode && world.nodeAccount[caller] != world.nodeAccount[callee] { world.crossAccountCalls += 1 }
+        if cluster.nodeZone[caller] != cluster.nodeZone[callee] { world.crossZoneCalls += 1 }
+        if caller != cluster.clientNode && world.nodeAccountID[caller] != world.nodeAccountID[callee] { world.crossAccountCalls += 1 }
         return world.calls.count - 1
     }
 
@@ -496,7 +496,7 @@ extension MeshModel {
         // Tokeninfo sits next to the provider: it sees every key and revocation at once.
         let local = cluster.localNow(node)
         world.tokeninfoCalls[ti].response = Tokeninfo.respond(
-            to: .presented(world.tokens[Int(call.token)]), keys: world.provider.jwks(at: local), revoked: world.revoked,
+            to: .presented(world.tokens[Int(call.token)]), keys: world.jwks(at: local), revoked: world.revoked,
             rules: world.rules, now: local, scheme: world.scheme)
         meshSend(from: node, to: world.replicaNode[Int(call.replica)], .tokeninfoReply(ti: UInt64(ti)), &cluster)
     }
@@ -532,7 +532,7 @@ extension MeshModel {
         let node = world.replicaNode[replica]
         guard meshDelivered(from: node, to: world.jwksNode, event, &cluster) else { return }
         if kind == 0 {
-            world.keyAnswerJWKS[replica] = world.provider.jwks(at: cluster.now)
+            world.keyAnswerJWKS[replica] = world.jwks(at: cluster.now)
         } else {
             world.keyAnswerRevocations[replica] = world.revoked
         }

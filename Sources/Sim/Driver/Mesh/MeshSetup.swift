@@ -28,6 +28,11 @@ enum MeshNodes {
 }
 
 extension MeshModel {
+    /// Each name's number: the index of its first occurrence (-1 for nil).
+    static func numbered(_ names: [String?]) -> [Int32] {
+        names.map { name in name.map { Int32(names.firstIndex(of: $0)!) } ?? -1 }
+    }
+
     /// Builds the mesh world over processes `firstNode …` (laid out by `MeshNodes.nodes`).
     init(_ scenario: Scenario, graph: CallGraph, latency: PlacementLatency, firstNode: NodeID,
          nodeCount: Int, root: SeededGenerator) throws {
@@ -56,6 +61,8 @@ extension MeshModel {
                 node += 1
             }
         }
+        world.nodeAccountID = Self.numbered(world.nodeAccount)
+        world.nodeRegionID = Self.numbered(world.nodeRegion)
         world.slowdown = Array(repeating: 1, count: graph.services.count + 1)
         for _ in 0..<auth.tokeninfo.nodes {
             world.tokeninfoNodes.append(node)

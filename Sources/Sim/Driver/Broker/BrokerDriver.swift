@@ -408,10 +408,14 @@ extension BrokerModel {
         let name = world.streamNames[stream]
         world.hwMonotonic.observe(stream: stream, node: node, incarnation: cluster.processes[node].incarnation, highWatermark: hw,
                                          at: cluster.now, streamName: name, nodeName: cluster.processes[node].name)
+        // The two fields are read in place (`!` on the array elements, `?.` on the partition):
+        // binding the partition state copied it out and destroyed the copy through a generic
+        // value witness, while `?.` on an array element copies the whole node.
         guard hw > previous, world.nodes[node]!.core.replicas[stream]!.isLeader,
-              let partition = world.nodes[node]!.core.replicas[stream]!.partition else { return }
+              let isrSize = world.nodes[node]!.core.replicas[stream]!.partition?.isr.count,
+              let minISR = world.nodes[node]!.core.replicas[stream]!.partition?.minISR else { return }
         world.minISR.highWatermarkAdvanced(streamName: name, leader: cluster.processes[node].name, to: hw,
-                                                  isrSize: partition.isr.count, minISR: partition.minISR, at: cluster.now)
+                                                  isrSize: isrSize, minISR: minISR, at: cluster.now)
         // End-to-end latency without consumers: a message is consumable once the leader's HW
         // passes it, measured from the publisher's intended send time. With consumers, they
         // measure it when they read the message.

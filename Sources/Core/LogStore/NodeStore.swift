@@ -17,8 +17,12 @@ public final class NodeStore: @unchecked Sendable {
     public let segmentBytes: Int
     private let raftStore: RaftLogStore
     private var streams: [String: StreamLogStore] = [:]
-    /// The store `store(_:)` returned last (cleared when a stream is deleted).
-    private var lastStore: (name: String, store: StreamLogStore)?
+    /// The stores `store(_:)` returned last, newest replacing oldest (cleared when a stream is
+    /// deleted): a batch touches a few streams many times, and hashing a name per operation
+    /// (the cache held one store before) cost 0.6% of a simulated swarm seed.
+    private var recentStores: [(name: String, store: StreamLogStore)] = []
+    private var recentNext = 0
+    private static var recentCapacity: Int { 8 }
     /// What opening a stream's store found on disk, until the node asks for it.
     private var recovered: [String: RecoveredLog] = [:]
     /// Logs recovery cut short (a torn write, a flipped bit), with the bytes cut: "raft" or a stream name.
@@ -89,7 +93,8 @@ public final class NodeStore: @unchecked Sendable {
             case let .persistProducerSnapshot(stream, snapshot):
                 try store(stream).writeProducerSnapshot(snapshot)
             case .deleteStream(let name):
-                lastStore = nil
+                recentStores.removeAll()
+                recentNext = 0
                 streams.removeValue(forKey: name)?.close()
                 syncStreams.removeAll { $0 == name }
                 try files.removeDirectory(directory(of: name))
@@ -104,7 +109,7 @@ public final class NodeStore: @unchecked Sendable {
             }
         }
         for stream in syncStreams {
-            try (lastStore?.name == stream ? lastStore?.store : streams[stream])?.sync()
+            try (recentStore(stream) ?? streams[stream])?.sync()
             fsyncCount += 1
         }
         if syncRaft {
@@ -121,10 +126,14 @@ public final class NodeStore: @unchecked Sendable {
     }
 
     private func store(_ name: String) throws -> StreamLogStore {
-        // A batch usually touches one stream many times: skip hashing its name each time.
-        if let last = lastStore, last.name == name { return last.store }
+        if let store = recentStore(name) { return store }
         if let store = streams[name] {
-            lastStore = (name, store)
+            if recentStores.count < Self.recentCapacity {
+                recentStores.append((name, store))
+            } else {
+                recentStores[recentNext] = (name, store)
+                recentNext = (recentNext + 1) % Self.recentCapacity
+            }
             return store
         }
         let store = try StreamLogStore(directory: URL(fileURLWithPath: directory(of: name), isDirectory: true),
@@ -134,6 +143,13 @@ public final class NodeStore: @unchecked Sendable {
         if store.bytesCutByRecovery > 0 { recoveryCuts.append((name, store.bytesCutByRecovery)) }
         streams[name] = store
         return store
+    }
+
+    /// A recently used store by name, lengths compared first (O(1) for native strings).
+    private func recentStore(_ name: String) -> StreamLogStore? {
+        let length = name.utf8.count
+        for entry in recentStores where entry.name.utf8.count == length && entry.name == name { return entry.store }
+        return nil
     }
 
     // Stream names are user input: the directory name is a hex encoding, so no name can

@@ -136,7 +136,7 @@ public struct SimDisk: Sendable {
     /// removed, so every operation that may insert or remove one clears this first.
     var recent: [(name: String, index: Dictionary<String, FileState>.Index)] = []
     var recentNext = 0
-    static let recentCapacity = 4
+    static let recentCapacity = 8
     var pending: [PendingFsync] = []
     var nextTicketID: UInt64 = 1
     public private(set) var crashCount = 0

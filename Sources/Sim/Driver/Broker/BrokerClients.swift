@@ -45,7 +45,10 @@ extension BrokerModel {
         drainingEffects = true
         var i = 0
         while i < producerEffects.count {
-            let effect = producerEffects[i]
+            // Moved out (a payload-free placeholder left behind), not copied: the copy was
+            // destroyed through the generic value witness of this multi-payload enum.
+            var effect = ProducerEffect<NodeID>.finished
+            swap(&effect, &producerEffects[i])
             i += 1
             carryOut(effect, publisher: p, &cluster)
         }
@@ -92,9 +95,9 @@ extension BrokerModel {
         }
     }
 
-    mutating func carryOut(_ effect: ProducerEffect<NodeID>, publisher p: Int, _ cluster: inout VirtualCluster) {
+    mutating func carryOut(_ effect: consuming ProducerEffect<NodeID>, publisher p: Int, _ cluster: inout VirtualCluster) {
         let t = cluster.now
-        switch effect {
+        switch consume effect {
         case .send(let attempt, _, let sequence, _):
             // Fields read in place: a copy of the publisher (its core, ledger and window) cost
             // 1% of a simulated swarm seed in retains and releases.
@@ -144,10 +147,11 @@ extension BrokerModel {
                 world.failoverTime.record(cluster.now - lost)
                 world.leaderLostAt[stream] = nil
             }
-        case .failed, .dropped:
+        case .failed:
             // Counted in the core's ledger; the series sees the give-up when it happens.
+            if let series = world.publishSeries { cluster.series.trial(series.errors, at: cluster.now, hit: true) }
+        case .dropped(let count):
             if let series = world.publishSeries {
-                let count = if case .dropped(let count) = effect { count } else { 1 }
                 for _ in 0..<count { cluster.series.trial(series.errors, at: cluster.now, hit: true) }
             }
         case .finished:

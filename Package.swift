@@ -38,7 +38,9 @@ let package = Package(
         // faults, deciding each message's fate (sans-IO). The simulator's network, and the live
         // fault proxy's decisions on real peer links.
         .target(name: "Links", dependencies: ["Sampling"], path: "Sources/Core/Links"),
-        .target(name: "SimCore", dependencies: ["Sampling", "Links"], path: "Sources/Sim/Kernel"),
+        // A few recently used names and their values, found without hashing (simulated disk, node stores).
+        .target(name: "RecentNames", path: "Sources/Shared/RecentNames"),
+        .target(name: "SimCore", dependencies: ["Sampling", "Links", "RecentNames"], path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
             "CGSL",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -85,7 +87,7 @@ let package = Package(
         // time (callgrind, replication steady-state: 1.5 % of all instructions).
         // CRC-32C with the CPU's instruction where it has one (LogStore falls back to its table).
         .target(name: "CRC32CHardware", path: "Sources/Core/CRC32CHardware"),
-        .target(name: "LogStore", dependencies: ["Replication", "Raft", "CRC32CHardware"], path: "Sources/Core/LogStore",
+        .target(name: "LogStore", dependencies: ["Replication", "Raft", "CRC32CHardware", "RecentNames"], path: "Sources/Core/LogStore",
                 swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"])]),
         // The broker's clients as sans-IO state machines: the producer (window, leader belief,
         // failure rounds, in-order re-send, back-off), the consumer (leader following, offsets)

@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import RecentNames
 import Replication
 
 /// A broker node's files: the metadata Raft log and hard state, and one segmented log per stream
@@ -20,9 +21,7 @@ public final class NodeStore: @unchecked Sendable {
     /// The stores `store(_:)` returned last, newest replacing oldest (cleared when a stream is
     /// deleted): a batch touches a few streams many times, and hashing a name per operation
     /// (the cache held one store before) cost 0.6% of a simulated swarm seed.
-    private var recentStores: [(name: String, store: StreamLogStore)] = []
-    private var recentNext = 0
-    private static var recentCapacity: Int { 8 }
+    private var recentStores = RecentNames<StreamLogStore>(capacity: 8)
     /// What opening a stream's store found on disk, until the node asks for it.
     private var recovered: [String: RecoveredLog] = [:]
     /// Logs recovery cut short (a torn write, a flipped bit), with the bytes cut: "raft" or a stream name.
@@ -94,7 +93,6 @@ public final class NodeStore: @unchecked Sendable {
                 try store(stream).writeProducerSnapshot(snapshot)
             case .deleteStream(let name):
                 recentStores.removeAll()
-                recentNext = 0
                 streams.removeValue(forKey: name)?.close()
                 syncStreams.removeAll { $0 == name }
                 try files.removeDirectory(directory(of: name))
@@ -109,7 +107,7 @@ public final class NodeStore: @unchecked Sendable {
             }
         }
         for stream in syncStreams {
-            try (recentStore(stream) ?? streams[stream])?.sync()
+            try (recentStores.value(for: stream) ?? streams[stream])?.sync()
             fsyncCount += 1
         }
         if syncRaft {
@@ -126,14 +124,9 @@ public final class NodeStore: @unchecked Sendable {
     }
 
     private func store(_ name: String) throws -> StreamLogStore {
-        if let store = recentStore(name) { return store }
+        if let store = recentStores.value(for: name) { return store }
         if let store = streams[name] {
-            if recentStores.count < Self.recentCapacity {
-                recentStores.append((name, store))
-            } else {
-                recentStores[recentNext] = (name, store)
-                recentNext = (recentNext + 1) % Self.recentCapacity
-            }
+            recentStores.remember(name, store)
             return store
         }
         let store = try StreamLogStore(directory: URL(fileURLWithPath: directory(of: name), isDirectory: true),
@@ -143,13 +136,6 @@ public final class NodeStore: @unchecked Sendable {
         if store.bytesCutByRecovery > 0 { recoveryCuts.append((name, store.bytesCutByRecovery)) }
         streams[name] = store
         return store
-    }
-
-    /// A recently used store by name, lengths compared first (O(1) for native strings).
-    private func recentStore(_ name: String) -> StreamLogStore? {
-        let length = name.utf8.count
-        for entry in recentStores where entry.name.utf8.count == length && entry.name == name { return entry.store }
-        return nil
     }
 
     // Stream names are user input: the directory name is a hex encoding, so no name can

@@ -202,11 +202,12 @@ public struct ProducerTable: Sendable, Equatable {
         }
         ids.removeLast()
         states.removeLast()
-        if ids.count >= Self.scanLimit {
+        if ids.count == Self.scanLimit {
+            slotOfID.removeAll()
+        } else if ids.count > Self.scanLimit {
             slotOfID[id] = nil
             if slot != last { slotOfID[ids[slot]] = slot }
         }
-        if ids.count == Self.scanLimit { slotOfID.removeAll() }
     }
 
     /// The table as of the log's end, producers in id order (deterministic bytes on disk).

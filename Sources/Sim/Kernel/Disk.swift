@@ -1,3 +1,5 @@
+import RecentNames
+
 /// The simulated disk of one process: a flat namespace of files, each with a *volatile* view
 /// (what reads see: the page cache) and a *durable* view (what survives a crash).
 ///
@@ -134,9 +136,7 @@ public struct SimDisk: Sendable {
     /// completes the same few files over and over; hashing their (40-byte) names for every
     /// record cost 7% of a swarm run. Dictionary indices stay valid while no key is inserted or
     /// removed, so every operation that may insert or remove one clears this first.
-    var recent: [(name: String, index: Dictionary<String, FileState>.Index)] = []
-    var recentNext = 0
-    static let recentCapacity = 8
+    var recent = RecentNames<Dictionary<String, FileState>.Index>(capacity: 8)
     var pending: [PendingFsync] = []
     var nextTicketID: UInt64 = 1
     public private(set) var crashCount = 0
@@ -152,24 +152,15 @@ public struct SimDisk: Sendable {
 
     /// The index of an existing file's state, from the recent names when possible.
     mutating func lookUp(_ file: String) -> Dictionary<String, FileState>.Index? {
-        // Lengths first (O(1) for native strings): a full comparison of two different paths
-        // cost ~80 instructions, 1% of a simulated swarm seed.
-        let length = file.utf8.count
-        for entry in recent where entry.name.utf8.count == length && entry.name == file { return entry.index }
+        if let index = recent.value(for: file) { return index }
         guard let index = state.index(forKey: file) else { return nil }
-        if recent.count < Self.recentCapacity {
-            recent.append((file, index))
-        } else {
-            recent[recentNext] = (file, index)
-            recentNext = (recentNext + 1) % Self.recentCapacity
-        }
+        recent.remember(file, index)
         return index
     }
 
     /// Before anything that may insert or remove a key of `state` (which moves indices).
     mutating func forgetLookups() {
-        recent.removeAll(keepingCapacity: true)
-        recentNext = 0
+        recent.removeAll()
     }
 
     // MARK: Volatile operations

@@ -39,8 +39,9 @@ let package = Package(
         // fault proxy's decisions on real peer links.
         .target(name: "Links", dependencies: ["Sampling"], path: "Sources/Core/Links"),
         // A few recently used names and their values, found without hashing (simulated disk, node stores).
-        .target(name: "RecentNames", path: "Sources/Shared/RecentNames"),
-        .target(name: "SimCore", dependencies: ["Sampling", "Links", "RecentNames"], path: "Sources/Sim/Kernel"),
+        .target(name: "ArrayClearing", path: "Sources/Shared/ArrayClearing"),
+        .target(name: "RecentNames", dependencies: ["ArrayClearing"], path: "Sources/Shared/RecentNames"),
+        .target(name: "SimCore", dependencies: ["Sampling", "Links", "RecentNames", "ArrayClearing"], path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
             "CGSL",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -87,7 +88,7 @@ let package = Package(
         // time (callgrind, replication steady-state: 1.5 % of all instructions).
         // CRC-32C with the CPU's instruction where it has one (LogStore falls back to its table).
         .target(name: "CRC32CHardware", path: "Sources/Core/CRC32CHardware"),
-        .target(name: "LogStore", dependencies: ["Replication", "Raft", "CRC32CHardware", "RecentNames"], path: "Sources/Core/LogStore",
+        .target(name: "LogStore", dependencies: ["Replication", "Raft", "CRC32CHardware", "RecentNames", "ArrayClearing"], path: "Sources/Core/LogStore",
                 swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"])]),
         // The broker's clients as sans-IO state machines: the producer (window, leader belief,
         // failure rounds, in-order re-send, back-off), the consumer (leader following, offsets)
@@ -176,7 +177,7 @@ let package = Package(
         // any core), and in its own module so LogStore's tests reach it without the whole driver.
         // One simulation thread owns each file system (as the driver's world), so its dynamic
         // exclusivity checks only cost time.
-        .target(name: "SimStorage", dependencies: ["SimCore", "LogStore"], path: "Sources/Sim/Storage",
+        .target(name: "SimStorage", dependencies: ["SimCore", "LogStore", "ArrayClearing"], path: "Sources/Sim/Storage",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"])]),
         // The simulator's driver: the run (`Simulation`: fault schedule, nemesis, event routing),
         // the virtual cluster the models share, and one model per folder (stations, broker, mesh,
@@ -184,7 +185,7 @@ let package = Package(
         // A run is confined to one thread, so release builds drop dynamic exclusivity checks
         // (the broker model's storage batch paid four per batch on the simulated file system:
         // 1% of a swarm seed under callgrind); debug builds and tests keep them.
-        .target(name: "Sim", dependencies: ["SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver",
+        .target(name: "Sim", dependencies: ["ArrayClearing", "SimCore", "Scenario", "Stations", "Checkers", "Clients", "Stats", "Raft", "Replication", "Broker", "BrokerSetup", "Auth", "Accounts", "FaultPlan", "Mesh", "LogStore", "SimStorage"], path: "Sources/Sim/Driver",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Shrinking a failing seed: the search only (candidates are run by the CLI).
         .target(name: "Shrink", dependencies: ["Scenario"], path: "Sources/Shared/Shrink"),
@@ -196,6 +197,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/CLI"),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
+        .testTarget(name: "ArrayClearingTests", dependencies: ["ArrayClearing"]),
         .testTarget(name: "ShrinkTests", dependencies: ["Shrink", "Scenario"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "SimCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),

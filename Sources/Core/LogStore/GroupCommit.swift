@@ -1,3 +1,5 @@
+import ArrayClearing
+
 /// A node's storage queue with group commit, as both drivers run it: one batch at a time, and
 /// everything asked for while a batch runs forms the next batch. `NodeStore.run` then covers a
 /// whole batch with one fsync per stream (and one for Raft), which is what lets `fsync: always`
@@ -32,10 +34,9 @@ public struct GroupCommit<Completion> {
     public mutating func nextBatch() -> [StorageOp]? {
         guard !isRunning, !queuedOps.isEmpty else { return nil }
         swap(&runningOps, &queuedOps)
-        // Guarded: clearing an empty array is not free (~130 instructions).
-        if !queuedOps.isEmpty { queuedOps.removeAll(keepingCapacity: true) }
+        queuedOps.clearKeepingCapacity()
         swap(&runningCompletions, &queuedCompletions)
-        if !queuedCompletions.isEmpty { queuedCompletions.removeAll(keepingCapacity: true) }
+        queuedCompletions.clearKeepingCapacity()
         isRunning = true
         return runningOps
     }
@@ -45,7 +46,7 @@ public struct GroupCommit<Completion> {
         precondition(isRunning, "GroupCommit.finish without a running batch")
         isRunning = false
         swap(&finishedCompletions, &runningCompletions)
-        if !runningCompletions.isEmpty { runningCompletions.removeAll(keepingCapacity: true) }
+        runningCompletions.clearKeepingCapacity()
         return finishedCompletions
     }
 }

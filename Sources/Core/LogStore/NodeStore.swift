@@ -1,3 +1,4 @@
+import ArrayClearing
 import Foundation
 import Raft
 import RecentNames
@@ -65,7 +66,7 @@ public final class NodeStore: @unchecked Sendable {
     public func run(_ batch: [StorageOp]) throws -> [[LogEntry]] {
         batchCount += 1
         var reads: [[LogEntry]] = []
-        syncStreams.removeAll(keepingCapacity: true)
+        syncStreams.clearKeepingCapacity()
         var syncRaft = false
         // By index, switching on the element in place: `for op in batch` copied each operation
         // whole through its value witness (~150 instructions, 1% of a simulated swarm seed).

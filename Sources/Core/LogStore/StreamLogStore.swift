@@ -187,14 +187,15 @@ public final class StreamLogStore: @unchecked Sendable {
     public func append(_ entries: [LogEntry]) throws {
         try state.checkOpen()
         var epoch = lastEpoch
-        for (i, entry) in entries.enumerated() {
-            guard entry.offset == endOffset + UInt64(i) else {
-                throw LogStoreError.nonContiguousAppend(expected: endOffset + UInt64(i), found: entry.offset)
+        for i in entries.indices {
+            let (offset, leaderEpoch) = (entries[i].offset, entries[i].leaderEpoch)
+            guard offset == endOffset + UInt64(i) else {
+                throw LogStoreError.nonContiguousAppend(expected: endOffset + UInt64(i), found: offset)
             }
-            guard entry.leaderEpoch >= epoch else {
-                throw LogStoreError.epochWentBackwards(position: entry.offset, epoch: entry.leaderEpoch, previous: epoch)
+            guard leaderEpoch >= epoch else {
+                throw LogStoreError.epochWentBackwards(position: offset, epoch: leaderEpoch, previous: epoch)
             }
-            epoch = entry.leaderEpoch
+            epoch = leaderEpoch
         }
         guard !entries.isEmpty else { return }
         try failing {
@@ -209,24 +210,28 @@ public final class StreamLogStore: @unchecked Sendable {
             var newIndex: [Segment.IndexEntry] = []
             var lastIndexed = segments[segments.count - 1].index.last?.position ?? 0
             var pending = 0
-            for entry in entries {
-                let size = StreamRecord.encodedSize(entry)
-                let used = Int(segments[segments.count - 1].size) + buffer.count
-                if used > 0, used + size > segmentBytes {
-                    try write(&buffer, &newIndex, count: pending)
-                    pending = 0
-                    try roll()
-                    lastIndexed = 0
+            // Through the buffer, read in place: binding an entry (`for entry in`) or passing
+            // `entries[index]` on copied it whole, through its value witness, for every record.
+            try entries.withUnsafeBufferPointer { entries in
+                for index in entries.indices {
+                    let size = StreamRecord.encodedSize(dataCount: entries[index].payload.data.count)
+                    let used = Int(segments[segments.count - 1].size) + buffer.count
+                    if used > 0, used + size > segmentBytes {
+                        try write(&buffer, &newIndex, count: pending)
+                        pending = 0
+                        try roll()
+                        lastIndexed = 0
+                    }
+                    let position = segments[segments.count - 1].size + UInt64(buffer.count)
+                    if let indexEntry = segments[segments.count - 1].indexEntry(
+                        offset: entries[index].offset, position: position, lastIndexed: lastIndexed, interval: indexIntervalBytes)
+                    {
+                        newIndex.append(indexEntry)
+                        lastIndexed = position
+                    }
+                    StreamRecord.append(entries.baseAddress! + index, to: &buffer)
+                    pending += 1
                 }
-                let position = segments[segments.count - 1].size + UInt64(buffer.count)
-                if let indexEntry = segments[segments.count - 1].indexEntry(
-                    offset: entry.offset, position: position, lastIndexed: lastIndexed, interval: indexIntervalBytes)
-                {
-                    newIndex.append(indexEntry)
-                    lastIndexed = position
-                }
-                StreamRecord.append(entry, to: &buffer)
-                pending += 1
             }
             try write(&buffer, &newIndex, count: pending)
             lastEpoch = epoch

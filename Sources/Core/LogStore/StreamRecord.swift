@@ -27,27 +27,39 @@ enum StreamRecord {
     }
 
     static func encodedSize(_ entry: LogEntry) -> Int {
-        headerSize + fixedBodySize + entry.payload.data.count
+        encodedSize(dataCount: entry.payload.data.count)
     }
 
-    static func append(_ entry: LogEntry, to buffer: inout [UInt8]) {
-        precondition(entry.payload.data.count <= Int(UInt32.max) - fixedBodySize, "record too large")
+    static func encodedSize(dataCount: Int) -> Int {
+        headerSize + fixedBodySize + dataCount
+    }
+
+    /// Encodes the entry at `entry` (a pointer into the caller's array: taking the entry by
+    /// value copied it whole, through its value witness, for every record encoded).
+    static func append(_ entry: UnsafePointer<LogEntry>, to buffer: inout [UInt8]) {
+        let (offset, leaderEpoch) = (entry.pointee.offset, entry.pointee.leaderEpoch)
+        let (producerID, sequence, bytes, producerEpoch) = (
+            entry.pointee.payload.producerID, entry.pointee.payload.sequence, entry.pointee.payload.bytes,
+            entry.pointee.payload.producerEpoch)
+        let data = entry.pointee.payload.data
+        let dataCount = data.count
+        precondition(dataCount <= Int(UInt32.max) - fixedBodySize, "record too large")
         let start = buffer.count
         // The fixed fields are laid out in a stack buffer and appended at once: eight appends of
         // a few bytes each cost twice the rest of the encoding (measured in a simulated broker
         // run, which encodes every replica's every record).
         withUnsafeTemporaryAllocation(byteCount: headerSize + fixedBodySize, alignment: 8) { fixed in
-            fixed.storeBytes(of: UInt32(fixedBodySize + entry.payload.data.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            fixed.storeBytes(of: UInt32(fixedBodySize + dataCount).littleEndian, toByteOffset: 0, as: UInt32.self)
             fixed.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
-            fixed.storeBytes(of: entry.offset.littleEndian, toByteOffset: 8, as: UInt64.self)
-            fixed.storeBytes(of: entry.leaderEpoch.littleEndian, toByteOffset: 16, as: UInt64.self)
-            fixed.storeBytes(of: entry.payload.producerID.littleEndian, toByteOffset: 24, as: UInt64.self)
-            fixed.storeBytes(of: entry.payload.sequence.littleEndian, toByteOffset: 32, as: UInt64.self)
-            fixed.storeBytes(of: Int64(entry.payload.bytes).littleEndian, toByteOffset: 40, as: Int64.self)
-            fixed.storeBytes(of: entry.payload.producerEpoch.littleEndian, toByteOffset: 48, as: UInt64.self)
+            fixed.storeBytes(of: offset.littleEndian, toByteOffset: 8, as: UInt64.self)
+            fixed.storeBytes(of: leaderEpoch.littleEndian, toByteOffset: 16, as: UInt64.self)
+            fixed.storeBytes(of: producerID.littleEndian, toByteOffset: 24, as: UInt64.self)
+            fixed.storeBytes(of: sequence.littleEndian, toByteOffset: 32, as: UInt64.self)
+            fixed.storeBytes(of: Int64(bytes).littleEndian, toByteOffset: 40, as: Int64.self)
+            fixed.storeBytes(of: producerEpoch.littleEndian, toByteOffset: 48, as: UInt64.self)
             buffer.append(contentsOf: UnsafeRawBufferPointer(fixed))
         }
-        if !entry.payload.data.isEmpty { buffer.append(contentsOf: entry.payload.data) }
+        if !data.isEmpty { buffer.append(contentsOf: data) }
         buffer.withUnsafeMutableBytes { bytes in
             let crc = UnsafeRawBufferPointer(bytes).checksum(start..<start + 4, start + 8..<bytes.count)
             bytes.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self)

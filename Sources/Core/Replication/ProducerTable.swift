@@ -124,18 +124,24 @@ public struct ProducerTable: Sendable, Equatable {
 
     /// Notes an entry appended to the log (by the leader or fetched by a follower).
     public mutating func record(_ entry: LogEntry, now: Int64?) {
-        let id = entry.payload.producerID
+        record(producerID: entry.payload.producerID, producerEpoch: entry.payload.producerEpoch,
+               sequence: entry.payload.sequence, offset: entry.offset, now: now)
+    }
+
+    /// `record` by fields: a replica appending reads them in place from its batch (passing the
+    /// entry copied it whole, through its value witness, for every record appended).
+    public mutating func record(producerID id: UInt64, producerEpoch: UInt64, sequence: UInt64, offset: UInt64, now: Int64?) {
         guard id != 0 else { return }
         let slot = slot(of: id)
-        if let slot, states[slot].epoch == entry.payload.producerEpoch {
+        if let slot, states[slot].epoch == producerEpoch {
             // In the leader's log a producer's sequences only grow; a follower copies them.
             // Mutated in place: a copy taken out and put back would copy the offsets ring.
-            states[slot].remember(sequence: entry.payload.sequence, offset: entry.offset, window: window)
+            states[slot].remember(sequence: sequence, offset: offset, window: window)
             if let now { states[slot].lastSeenAt = now }
             return
         }
-        let producer = Producer(id: id, epoch: entry.payload.producerEpoch, lastSequence: entry.payload.sequence,
-                                offsets: [entry.offset], head: 0, lastSeenAt: now)
+        let producer = Producer(id: id, epoch: producerEpoch, lastSequence: sequence,
+                                offsets: [offset], head: 0, lastSeenAt: now)
         if let slot {
             states[slot] = producer
         } else {

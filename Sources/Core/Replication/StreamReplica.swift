@@ -760,7 +760,10 @@ public struct StreamReplica: Sendable {
             if changed { epochCacheDirty = true }
             log.append(entries[index])
             accepted += 1
-            if config.idempotence { producers.record(entries[index], now: now) }
+            if config.idempotence {
+                producers.record(producerID: entries[index].payload.producerID, producerEpoch: entries[index].payload.producerEpoch,
+                                 sequence: entries[index].payload.sequence, offset: entries[index].offset, now: now)
+            }
         }
         guard accepted > 0 else { return false }
         // Usually all of them: hand on the caller's array rather than build a copy entry by

@@ -1,3 +1,5 @@
+import ArrayClearing
+
 /// The last few (name, value) pairs looked up, found again by comparing names instead of
 /// hashing them. For callers that use the same few names over and over — a simulated disk's
 /// files, a node's stream stores — where hashing a path per operation cost whole percents of
@@ -18,7 +20,10 @@ public struct RecentNames<Value> {
     @inlinable
     public func value(for name: String) -> Value? {
         let length = name.utf8.count
-        for entry in entries where entry.name.utf8.count == length && entry.name == name { return entry.value }
+        // By index, read in place: binding each entry (`for entry in`) retained and released its name.
+        for index in entries.indices where entries[index].name.utf8.count == length && entries[index].name == name {
+            return entries[index].value
+        }
         return nil
     }
 
@@ -34,7 +39,7 @@ public struct RecentNames<Value> {
 
     @inlinable
     public mutating func removeAll() {
-        entries.removeAll(keepingCapacity: true)
+        entries.clearKeepingCapacity()
         next = 0
     }
 }

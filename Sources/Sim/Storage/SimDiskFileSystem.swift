@@ -1,3 +1,4 @@
+import ArrayClearing
 import LogStore
 import SimCore
 
@@ -54,7 +55,7 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
     /// a hot path does not allocate per operation).
     public func resetCost() {
         latency = 0
-        if !tickets.isEmpty { tickets.removeAll(keepingCapacity: true) }
+        tickets.clearKeepingCapacity()
         bytesWritten = 0
         syncs = 0
     }

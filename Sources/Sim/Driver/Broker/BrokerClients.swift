@@ -1,3 +1,4 @@
+import ArrayClearing
 import Checkers
 import Clients
 import Replication
@@ -52,7 +53,7 @@ extension BrokerModel {
             i += 1
             carryOut(effect, publisher: p, &cluster)
         }
-        if !producerEffects.isEmpty { producerEffects.removeAll(keepingCapacity: true) }
+        producerEffects.clearKeepingCapacity()
         drainingEffects = false
     }
 

@@ -1,3 +1,4 @@
+import ArrayClearing
 import Foundation
 import LogStore
 import Raft
@@ -117,7 +118,7 @@ extension BrokerModel {
     /// in the order asked for (and whatever they ask of the disk forms the next batch).
     mutating func storageBatchDone(_ node: NodeID, _ cluster: inout VirtualCluster) {
         for ticket in world.nodes[node]!.batchTickets { cluster.processes[node].disk.completeFsync(ticket) }
-        if !world.nodes[node]!.batchTickets.isEmpty { world.nodes[node]!.batchTickets.removeAll(keepingCapacity: true) }
+        world.nodes[node]!.batchTickets.clearKeepingCapacity()
         let completions = world.nodes[node]!.storage.finish()
         for completion in completions {
             guard world.up[node] else { return }

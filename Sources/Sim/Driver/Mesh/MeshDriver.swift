@@ -1,3 +1,4 @@
+import ArrayClearing
 import Auth
 import Mesh
 import Scenario
@@ -188,7 +189,7 @@ extension MeshModel {
         world.validators[replica].step(input, now: cluster.now, wallClock: cluster.localNow(world.replicaNode[replica]), into: &effects)
         applyHopEffects(replica, &effects, &cluster)
         // Emptied here (destroying the placeholders) only when there is something to destroy.
-        if !effects.isEmpty { effects.removeAll(keepingCapacity: true) }
+        effects.clearKeepingCapacity()
         world.spareHopEffects = effects
         armValidatorTimer(replica, &cluster)
     }

@@ -460,10 +460,12 @@ extension MeshModel {
     }
 
     mutating func tokeninfoArrives(_ ti: Int, _ event: MeshEvent, _ cluster: inout VirtualCluster) {
-        let call = world.tokeninfoCalls[ti]
-        let k = Int(call.node)
-        guard meshDelivered(from: world.replicaNode[Int(call.replica)], to: world.tokeninfoNodes[k], event, &cluster),
-              call.arrivedAt == 0 else { return }
+        // Fields read in place: a copy of the call (`let call = …`) went through its value
+        // witness for the response it holds, three times per tokeninfo call.
+        let k = Int(world.tokeninfoCalls[ti].node)
+        let callerNode = world.replicaNode[Int(world.tokeninfoCalls[ti].replica)]
+        guard meshDelivered(from: callerNode, to: world.tokeninfoNodes[k], event, &cluster),
+              world.tokeninfoCalls[ti].arrivedAt == 0 else { return }
         world.tokeninfoCalls[ti].arrivedAt = cluster.now
         switch world.tokeninfoStations[k].arrive(UInt64(ti), at: cluster.now) {
         case .serve(let id, let server):
@@ -473,7 +475,7 @@ extension MeshModel {
         case .reject(let id):
             // Overloaded: answers 503 at once, which the validator counts as a failed call.
             world.tokeninfoCalls[Int(id)].response = nil
-            meshSend(from: world.tokeninfoNodes[k], to: world.replicaNode[Int(call.replica)], .tokeninfoReply(ti: id), &cluster)
+            meshSend(from: world.tokeninfoNodes[k], to: callerNode, .tokeninfoReply(ti: id), &cluster)
         }
     }
 
@@ -492,9 +494,9 @@ extension MeshModel {
         let (done, next) = world.tokeninfoStations[k].finish(server: server, at: cluster.now)
         if let next { startTokeninfoWork(k, server: server, ti: Int(next), &cluster) }
         let ti = Int(done)
-        let call = world.tokeninfoCalls[ti]
-        if call.arrivedAt >= cluster.requests.warmup {
-            let sojourn = cluster.now - call.arrivedAt
+        let arrivedAt = world.tokeninfoCalls[ti].arrivedAt
+        if arrivedAt >= cluster.requests.warmup {
+            let sojourn = cluster.now - arrivedAt
             world.tokeninfoSojourn.record(sojourn)
             world.tokeninfoSojournSum += Double(sojourn)
             world.tokeninfoMeasured += 1
@@ -502,26 +504,26 @@ extension MeshModel {
         // Tokeninfo sits next to the provider: it sees every key and revocation at once.
         let local = cluster.localNow(node)
         world.tokeninfoCalls[ti].response = Tokeninfo.respond(
-            to: .presented(world.tokens[Int(call.token)]), keys: world.jwks(at: local), revoked: world.revoked,
+            to: .presented(world.tokens[Int(world.tokeninfoCalls[ti].token)]), keys: world.jwks(at: local), revoked: world.revoked,
             rules: world.rules, now: local, scheme: world.scheme)
-        meshSend(from: node, to: world.replicaNode[Int(call.replica)], .tokeninfoReply(ti: UInt64(ti)), &cluster)
+        meshSend(from: node, to: world.replicaNode[Int(world.tokeninfoCalls[ti].replica)], .tokeninfoReply(ti: UInt64(ti)), &cluster)
     }
 
     /// The validator hears from tokeninfo: an answer, a 503 (no response), or its own timeout.
     mutating func tokeninfoAnswered(_ ti: Int, _ event: MeshEvent?, timedOut: Bool, _ cluster: inout VirtualCluster) {
-        let call = world.tokeninfoCalls[ti]
-        let replica = Int(call.replica)
+        let replica = Int(world.tokeninfoCalls[ti].replica)
         let node = world.replicaNode[replica]
         if let event {
             let up = timedOut
                 ? cluster.isRunning(node, else: .mesh(event))
-                : meshDelivered(from: world.tokeninfoNodes[Int(call.node)], to: node, event, &cluster)
+                : meshDelivered(from: world.tokeninfoNodes[Int(world.tokeninfoCalls[ti].node)], to: node, event, &cluster)
             guard up else { return }
         }
-        guard cluster.processes[node].incarnation == call.incarnation, !call.done else { return }
+        guard cluster.processes[node].incarnation == world.tokeninfoCalls[ti].incarnation, !world.tokeninfoCalls[ti].done else { return }
         world.tokeninfoCalls[ti].done = true
         let answer: TokeninfoAnswer = timedOut ? .failed : (world.tokeninfoCalls[ti].response.map { .response($0) } ?? .failed)
-        stepValidator(replica, .tokeninfoAnswered(request: call.call, attempt: Int(call.attempt), answer), &cluster)
+        let (request, attempt) = (world.tokeninfoCalls[ti].call, Int(world.tokeninfoCalls[ti].attempt))
+        stepValidator(replica, .tokeninfoAnswered(request: request, attempt: attempt, answer), &cluster)
     }
 
     // MARK: - JWKS and revocation list

@@ -41,7 +41,7 @@ let package = Package(
         // A few recently used names and their values, found without hashing (simulated disk, node stores).
         .target(name: "ArrayClearing", path: "Sources/Shared/ArrayClearing"),
         .target(name: "RecentNames", dependencies: ["ArrayClearing"], path: "Sources/Shared/RecentNames"),
-        .target(name: "SimCore", dependencies: ["Sampling", "Links", "RecentNames", "ArrayClearing"], path: "Sources/Sim/Kernel"),
+        .target(name: "SimCore", dependencies: ["Sampling", "Links", "RecentNames"], path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
             "CGSL",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

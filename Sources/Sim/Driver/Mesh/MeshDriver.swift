@@ -188,7 +188,7 @@ extension MeshModel {
         var effects = world.spareHopEffects.take() ?? []
         world.validators[replica].step(input, now: cluster.now, wallClock: cluster.localNow(world.replicaNode[replica]), into: &effects)
         applyHopEffects(replica, &effects, &cluster)
-        // Emptied here (destroying the placeholders) only when there is something to destroy.
+        // Emptied here, destroying the placeholders the hop effects left (see `clearKeepingCapacity`).
         effects.clearKeepingCapacity()
         world.spareHopEffects = effects
         armValidatorTimer(replica, &cluster)

@@ -60,7 +60,7 @@ struct BenchCommand: ParsableCommand {
     /// A payload as large as the simulator's own events, so the heap moves realistic bytes.
     enum BenchEvent: Sendable {
         case arrival(Int32)
-        case delivery(station: Int32, request: UInt64)
+        case delivery(request: UInt64, station: Int32)
         case done(station: Int32, server: Int32, incarnation: UInt32)
     }
 
@@ -337,11 +337,11 @@ struct BenchCommand: ParsableCommand {
             let event = queue.popNext()!
             switch event.payload {
             case .arrival(let w): checksum &+= UInt64(w)
-            case .delivery(_, let r): checksum &+= r
+            case .delivery(let r, _): checksum &+= r
             case .done(_, let s, _): checksum &+= UInt64(s)
             }
             let next: BenchEvent = checksum & 1 == 0
-                ? .delivery(station: 1, request: event.sequence) : .arrival(Int32(truncatingIfNeeded: event.sequence))
+                ? .delivery(request: event.sequence, station: 1) : .arrival(Int32(truncatingIfNeeded: event.sequence))
             queue.schedule(next, at: event.time + gap.sampleNanos(&rng))
         }
         let seconds = (clock.now - start).seconds

@@ -129,4 +129,40 @@ final class EventQueueTests: XCTestCase {
         XCTAssertEqual(queue.count, 0)
         XCTAssertNil(queue.popNext())
     }
+
+    /// An enum payload of several cases and field widths (as the simulator's events are)
+    /// comes out exactly as it went in: the heap keeps payloads as raw words, so a wrong byte
+    /// count or offset would garble a field or the case.
+    enum Mixed: Equatable, Sendable {
+        case small(Int32)
+        case wide(request: UInt64, node: Int32, flag: UInt8)
+        case triple(Int32, Int32, UInt32)
+        case none
+    }
+
+    func testMultiFieldEnumPayloadsRoundTripThroughTheHeap() {
+        XCTAssertLessThanOrEqual(MemoryLayout<Mixed>.size, 16)
+        XCTAssertEqual(MemoryLayout<ScheduledEvent<Mixed>>.stride, 32)
+        var queue = EventQueue<Mixed>()
+        var rng = SeededGenerator(seed: 3)
+        var expected: [Int64: Mixed] = [:]
+        for i in 0..<5_000 {
+            let payload: Mixed
+            switch i % 4 {
+            case 0: payload = .small(Int32(truncatingIfNeeded: rng.next()))
+            case 1: payload = .wide(request: rng.next(), node: Int32(truncatingIfNeeded: rng.next()), flag: UInt8(truncatingIfNeeded: rng.next()))
+            case 2: payload = .triple(Int32(truncatingIfNeeded: rng.next()), -Int32(i), UInt32.max - UInt32(i))
+            default: payload = .none
+            }
+            let time = Int64(rng.index(below: 1_000_000)) * 10_000 + Int64(i)  // distinct times
+            expected[time] = payload
+            if i % 3 == 0 { queue.schedule(payload, at: time, lane: 1 + i % 2) } else { queue.schedule(payload, at: time) }
+        }
+        var seen = 0
+        while let event = queue.popNext() {
+            XCTAssertEqual(event.payload, expected[event.time])
+            seen += 1
+        }
+        XCTAssertEqual(seen, expected.count)
+    }
 }

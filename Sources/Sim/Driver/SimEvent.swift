@@ -67,9 +67,12 @@ enum StationEvent: Sendable {
     /// The open-loop generator of workload `workload` emits its next request.
     case arrival(workload: Int32)
     /// A request message reaches the node hosting `station`.
-    case requestArrives(station: Int32, request: UInt64)
+    // The 8-byte request first in both cases (then 4-byte, then 1-byte fields): without the
+    // padding an Int32 before it needs, `SimEvent` is 14 bytes and fits the 16 payload bytes of
+    // a heap element (see `ScheduledEvent`; scheduling a larger payload traps).
+    case requestArrives(request: UInt64, station: Int32)
     /// A response message from `from` reaches the client.
-    case responseArrives(from: Int32, request: UInt64, answer: Answer)
+    case responseArrives(request: UInt64, from: Int32, answer: Answer)
     /// A server of `station` finishes; `incarnation` fences completions scheduled before a crash.
     case serviceDone(station: Int32, server: Int32, incarnation: UInt32)
 
@@ -96,8 +99,8 @@ enum StationEvent: Sendable {
     @inline(__always) var words: (UInt64, UInt64) {
         switch self {
         case .arrival(let w): return (UInt64(w), 0)
-        case .requestArrives(let s, let r): return (UInt64(s), r)
-        case .responseArrives(let f, let r, let a): return (UInt64(f) << 8 | UInt64(a.rawValue), r)
+        case .requestArrives(let r, let s): return (UInt64(s), r)
+        case .responseArrives(let r, let f, let a): return (UInt64(f) << 8 | UInt64(a.rawValue), r)
         case .serviceDone(let s, let server, let inc): return (UInt64(s) << 32 | UInt64(server), UInt64(inc))
         }
     }

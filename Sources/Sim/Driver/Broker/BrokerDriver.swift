@@ -158,7 +158,7 @@ extension BrokerModel {
     /// Returns when the message arrives (nil: dropped). `notBefore`: a message on a TCP
     /// connection arrives no earlier than the one sent on it before (the caller passes that
     /// one's arrival); otherwise the arrival is the message's own latency draw.
-    @discardableResult
+    @discardableResult @inline(__always)
     mutating func sendMail(from: NodeID, to: NodeID, _ body: consuming BrokerMessage, notBefore: VirtualTime = 0,
                            _ cluster: inout VirtualCluster) -> VirtualTime? {
         // What is needed of the message is read first, so that it moves into its slot: a copy

@@ -66,9 +66,9 @@ struct StationModel {
         switch event {
         case .arrival(let workload):
             clientSends(workload: Int(workload), &cluster)
-        case .requestArrives(let station, let request):
+        case .requestArrives(request: let request, station: let station):
             requestArrives(station: Int(station), request: request, event: event, &cluster)
-        case .responseArrives(let from, let request, let answer):
+        case .responseArrives(request: let request, from: let from, answer: let answer):
             responseArrives(from: NodeID(from), request: request, answer: answer, &cluster)
         case .serviceDone(let station, let server, let incarnation):
             serviceDone(station: Int(station), server: Int(server), incarnation: incarnation, event: event, &cluster)
@@ -83,7 +83,7 @@ struct StationModel {
             cluster.schedule(.timeout(request: id), after: timeout)
         }
         cluster.send(from: cluster.clientNode, to: stationNode[station], bytes: workloadRequestBytes[index],
-                     .requestArrives(station: Int32(station), request: id))
+                     .requestArrives(request: id, station: Int32(station)))
 
         let next = now + workloadArrivals[index].interarrival(elapsed: now - workloadStart[index], &arrivalRngs[index])
         if next < workloadStop[index] {
@@ -109,7 +109,7 @@ struct StationModel {
             // Sized first: reading the cluster inside `send`'s arguments would copy it.
             let bytes = responseBytes(of: request, &cluster)
             cluster.send(from: node, to: cluster.clientNode, bytes: bytes,
-                         .responseArrives(from: Int32(node), request: request, answer: .rejected))
+                         .responseArrives(request: request, from: Int32(node), answer: .rejected))
         }
     }
 
@@ -134,7 +134,7 @@ struct StationModel {
         let (done, next) = stations[station].finish(server: server, at: cluster.now)
         let bytes = responseBytes(of: done, &cluster)
         cluster.send(from: node, to: cluster.clientNode, bytes: bytes,
-                     .responseArrives(from: Int32(node), request: done, answer: .ok))
+                     .responseArrives(request: done, from: Int32(node), answer: .ok))
         if let next { startService(station: station, server: server, request: next, &cluster) }
     }
 
@@ -165,10 +165,10 @@ struct StationModel {
         switch event {
         case .arrival(let w):
             line.add("workload", Int(w))
-        case .requestArrives(let s, let r):
+        case .requestArrives(request: let r, station: let s):
             line.add("station", cluster.scenario.stations[Int(s)].name)
             line.add("request", r)
-        case .responseArrives(let f, let r, let answer):
+        case .responseArrives(request: let r, from: let f, answer: let answer):
             line.add("from", cluster.processes[Int(f)].name)
             line.add("request", r)
             line.add("answer", answer == .ok ? "ok" : "rejected")

@@ -80,4 +80,25 @@ final class DistributionTests: XCTestCase {
         XCTAssertEqual(d.scaled(by: 10).mean!, d.mean! * 10, accuracy: 1e-9)
         XCTAssertEqual(Distribution.exponential(mean: 2).scaled(by: 3).mean, 6)
     }
+
+    /// `skip` leaves the generator exactly where `sample` would: the streams that throw a draw
+    /// away (a message's unused second latency) stay aligned with those that use it.
+    func testSkipAdvancesTheGeneratorExactlyAsASampleWould() {
+        let cases: [Distribution] = [
+            .constant(3), .uniform(low: 1, high: 4), .exponential(mean: 2), .normal(mean: 10, stddev: 2),
+            .lognormal(mu: 0, sigma: 0.5), .pareto(scale: 1, shape: 3), .empirical([5]), .empirical([1, 2, 2, 9]),
+            .mixture(weights: [0.3, 0.7], components: [.lognormal(mu: 1, sigma: 1), .constant(2)]),
+            .mixture(weights: [1, 1, 1], components: [.empirical([1, 3]), .mixture(weights: [1], components: [.normal(mean: 0, stddev: 1)]), .uniform(low: 0, high: 1)]),
+        ]
+        for d in cases {
+            for seed: UInt64 in 1...50 {
+                var sampled = SeededGenerator(seed: seed), skipped = SeededGenerator(seed: seed)
+                _ = d.sample(&sampled)
+                d.skip(&skipped)
+                XCTAssertEqual(sampled.next(), skipped.next(), "\(d), seed \(seed)")
+                XCTAssertEqual(sampled.next(), skipped.next(), "\(d), seed \(seed)")
+            }
+        }
+    }
 }
+

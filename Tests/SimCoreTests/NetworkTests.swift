@@ -268,4 +268,39 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(run(seed: 7), run(seed: 7))
         XCTAssertNotEqual(run(seed: 7), run(seed: 8))
     }
+
+    /// Every message takes the same draws in the same order — loss, duplication, then two
+    /// latencies (each with its stacked delay faults) — whether it is lost, sent once or
+    /// duplicated, so a run's later draws do not depend on what happened to earlier messages.
+    /// The network's arrivals equal a reference that computes every draw, on the default link
+    /// and on a faulty, overridden one.
+    func testEveryMessageTakesTheSameDrawsUsedOrNot() {
+        let latency = Distribution.lognormal(median: 2e5, p99: 2e6)
+        let extra = Distribution.exponential(mean: 1e6)
+        var net = makeNetwork(LinkConfig(latency: latency, loss: 0.2, duplicate: 0.3), seed: 7)
+        var reference = SeededGenerator(seed: 7).stream("network")
+        func expected(_ link: Distribution, extras: [Distribution], loss: Double, duplicate: Double) -> Transmission {
+            let lossDraw = reference.nextUnit(), duplicateDraw = reference.nextUnit()
+            func draw() -> Int64 { extras.reduce(link.sampleNanos(&reference)) { $0 + $1.sampleNanos(&reference) } }
+            let first = draw(), second = draw()
+            if lossDraw < loss { return .dropped(.lost) }
+            return Transmission(first: 100 + first, second: duplicateDraw < duplicate ? 100 + second : nil)
+        }
+        var kinds = Set<Int>()
+        for _ in 0..<2_000 {
+            let t = net.transmit(from: 0, to: 1, bytes: 1, now: 100)
+            XCTAssertEqual(t, expected(latency, extras: [], loss: 0.2, duplicate: 0.3))
+            kinds.insert(t.arrivalCount)
+        }
+        net.setLink(from: 1, to: 2, LinkConfig(latency: .normal(mean: 3e6, stddev: 1e6), loss: 0.1))
+        net.addDelay(from: 1, to: 2, extra: extra)
+        net.setFaultDuplicate(from: 1, to: 2, probability: 0.4)
+        for _ in 0..<2_000 {
+            let t = net.transmit(from: 1, to: 2, bytes: 1, now: 100)
+            XCTAssertEqual(t, expected(.normal(mean: 3e6, stddev: 1e6), extras: [extra], loss: 0.1, duplicate: 0.4))
+            kinds.insert(t.arrivalCount)
+        }
+        XCTAssertEqual(kinds, [0, 1, 2], "lost, single and duplicated messages all occurred")
+    }
 }
+

@@ -316,8 +316,16 @@ public struct NetworkModel: Sendable {
 
         let lossDraw = rng.nextUnit()
         let duplicateDraw = rng.nextUnit()
-        let firstLatency = drawLatency(override, fault)
-        let secondLatency = drawLatency(override, fault)
+        let linkLoss = override?.loss ?? defaultLink.loss
+        let lossProbability = 1 - (1 - linkLoss) * (1 - (fault?.loss ?? 0))
+        let lost = lossDraw < lossProbability
+        let linkDuplicate = override?.duplicate ?? defaultLink.duplicate
+        let duplicateProbability = 1 - (1 - linkDuplicate) * (1 - (fault?.duplicate ?? 0))
+        let duplicated = !lost && duplicateDraw < duplicateProbability
+        // Both latencies are drawn for every message, so that the stream stays aligned whatever
+        // happens to it; one that will not be used is skipped (the generator advanced), not computed.
+        let firstLatency = lost ? skipLatency(override, fault) : drawLatency(override, fault)
+        let secondLatency = duplicated ? drawLatency(override, fault) : skipLatency(override, fault)
 
         var departure = now
         var linkBandwidth = override == nil ? defaultLink.bandwidthBytesPerSecond : override!.bandwidthBytesPerSecond
@@ -328,16 +336,12 @@ public struct NetworkModel: Sendable {
             busyUntil[s] = departure
         }
 
-        let linkLoss = override?.loss ?? defaultLink.loss
-        let lossProbability = 1 - (1 - linkLoss) * (1 - (fault?.loss ?? 0))
-        if lossDraw < lossProbability {
+        if lost {
             stats.lost += 1
             return .dropped(.lost)
         }
         var result = Transmission(first: saturatingAdd(departure, firstLatency))
-        let linkDuplicate = override?.duplicate ?? defaultLink.duplicate
-        let duplicateProbability = 1 - (1 - linkDuplicate) * (1 - (fault?.duplicate ?? 0))
-        if duplicateDraw < duplicateProbability {
+        if duplicated {
             result.second = saturatingAdd(departure, secondLatency)
             stats.duplicated += 1
             stats.deliveriesScheduled += 2
@@ -354,19 +358,21 @@ public struct NetworkModel: Sendable {
     mutating func transmitOnDefaultLink(now: VirtualTime) -> Transmission {
         let lossDraw = rng.nextUnit()
         let duplicateDraw = rng.nextUnit()
-        let firstLatency = defaultLink.latency.sampleNanos(&rng)
-        let secondLatency = defaultLink.latency.sampleNanos(&rng)
         // The general formula with no fault, 1 − (1 − p)·1, rounds exactly like `transmit`'s.
         if lossDraw < 1 - (1 - defaultLink.loss) {
+            defaultLink.latency.skip(&rng)
+            defaultLink.latency.skip(&rng)
             stats.lost += 1
             return .dropped(.lost)
         }
+        let firstLatency = defaultLink.latency.sampleNanos(&rng)
         var result = Transmission(first: saturatingAdd(now, firstLatency))
         if duplicateDraw < 1 - (1 - defaultLink.duplicate) {
-            result.second = saturatingAdd(now, secondLatency)
+            result.second = saturatingAdd(now, defaultLink.latency.sampleNanos(&rng))
             stats.duplicated += 1
             stats.deliveriesScheduled += 2
         } else {
+            defaultLink.latency.skip(&rng)
             stats.deliveriesScheduled += 1
         }
         return result
@@ -385,6 +391,21 @@ public struct NetworkModel: Sendable {
             for extra in fault.extraDelays { total = saturatingAdd(total, extra.sampleNanos(&rng)) }
         }
         return total
+    }
+
+    /// Advances the generator as `drawLatency` would, for a latency that will not be used.
+    /// Returns 0 (the value is never read) so both branches of a choice have one type.
+    @inline(__always)
+    mutating func skipLatency(_ override: LinkConfig?, _ fault: LinkFault?) -> Int64 {
+        if let override {
+            override.latency.skip(&rng)
+        } else {
+            defaultLink.latency.skip(&rng)
+        }
+        if let fault {
+            for extra in fault.extraDelays { extra.skip(&rng) }
+        }
+        return 0
     }
 }
 

@@ -60,13 +60,42 @@ public enum Distribution: Sendable, Equatable, Hashable, Codable {
             let fraction = position - Double(lower)
             return samples[lower] + fraction * (samples[lower + 1] - samples[lower])
         case .mixture(let weights, let components):
-            var u = rng.nextUnit() * weights.reduce(0, +)
-            for (i, weight) in weights.enumerated() {
-                if u < weight || i == weights.count - 1 { return components[i].sample(&rng) }
-                u -= weight
-            }
-            return 0
+            guard let i = Distribution.component(weights, &rng) else { return 0 }
+            return components[i].sample(&rng)
         }
+    }
+
+    /// Advances `rng` exactly as `sample` would, without computing the draw: for a draw that is
+    /// taken only to keep the stream aligned and then thrown away (a message's second latency,
+    /// used only if the message is duplicated). A lognormal draw costs ~330 instructions
+    /// (log, cos, sqrt, exp); its skip, two generator steps.
+    @inlinable
+    public func skip(_ rng: inout SeededGenerator) {
+        switch self {
+        case .constant:
+            return
+        case .uniform, .exponential, .pareto:
+            _ = rng.next()
+        case .normal, .lognormal:
+            _ = rng.next()
+            _ = rng.next()
+        case .empirical(let samples):
+            if samples.count > 1 { _ = rng.next() }
+        case .mixture(let weights, let components):
+            guard let i = Distribution.component(weights, &rng) else { return }
+            components[i].skip(&rng)
+        }
+    }
+
+    /// A mixture's component for one uniform draw (nil only without components).
+    @inlinable
+    static func component(_ weights: [Double], _ rng: inout SeededGenerator) -> Int? {
+        var u = rng.nextUnit() * weights.reduce(0, +)
+        for (i, weight) in weights.enumerated() {
+            if u < weight || i == weights.count - 1 { return i }
+            u -= weight
+        }
+        return nil
     }
 
     /// Box–Muller; uses one of the pair so each draw costs exactly two generator outputs.

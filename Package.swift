@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "Links", dependencies: ["Sampling"], path: "Sources/Core/Links"),
         // A few recently used names and their values, found without hashing (simulated disk, node stores).
         .target(name: "ArrayClearing", path: "Sources/Shared/ArrayClearing"),
+        .target(name: "RequestTable", path: "Sources/Shared/RequestTable"),
         .target(name: "RecentNames", dependencies: ["ArrayClearing"], path: "Sources/Shared/RecentNames"),
         .target(name: "SimCore", dependencies: ["Sampling", "Links", "RecentNames"], path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
@@ -59,7 +60,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         .target(name: "Replication", path: "Sources/Core/Replication"),
         // Token issuing, tokeninfo semantics and per-hop validation (central / local / hybrid).
-        .target(name: "Auth", path: "Sources/Core/Auth"),
+        .target(name: "Auth", dependencies: ["RequestTable"], path: "Sources/Core/Auth"),
         // The multi-account model: organisations, placements, blast radius, control plane, cost.
         .target(name: "Accounts", dependencies: ["Sampling"], path: "Sources/Core/Accounts"),
         // Live-mode groundwork (issue 6): the broker's client wire codec and the NATS client
@@ -198,6 +199,7 @@ let package = Package(
         ], path: "Sources/CLI"),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "ArrayClearingTests", dependencies: ["ArrayClearing"]),
+        .testTarget(name: "RequestTableTests", dependencies: ["RequestTable"]),
         .testTarget(name: "ShrinkTests", dependencies: ["Shrink", "Scenario"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "SimCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "SimCore"]),

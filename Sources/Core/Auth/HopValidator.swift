@@ -1,3 +1,5 @@
+import RequestTable
+
 /// Per-hop token validation as a sans-IO state machine (etcd raft style): the driver feeds
 /// `HopInput`s with its own clock's `now` and executes the returned `HopEffect`s. No clocks,
 /// I/O or randomness here, so the simulator and a live Hummingbird middleware share it.
@@ -17,7 +19,8 @@ public struct HopValidator: Sendable {
 
     // Central path.
     var breaker: CircuitBreaker
-    var pendingCalls: [UInt64: PendingCall] = [:]
+    /// Tokeninfo calls in flight, by request (see `RequestTable` for why not a dictionary).
+    var pendingCalls = RequestTable<PendingCall>()
     var cache: [String: CachedAnswer] = [:]
     var cacheSweepAt = 64
 

@@ -106,6 +106,9 @@ struct LinkFault: Sendable, Equatable {
 public struct NetworkModel: Sendable {
     public let nodeCount: Int
     let defaultLink: LinkConfig
+    /// The default link's latency when it is a constant (it draws nothing, so `transmit`
+    /// need not go through `Distribution.sample` twice per message: 1.5% of a fan-out run).
+    let defaultConstantLatency: Int64?
     /// Links configured differently from `defaultLink`, by `slot(from, to)`.
     var linkOverrides: [Int: LinkConfig] = [:]
     /// Links with a fault in force, by slot; absent = no fault.
@@ -147,6 +150,12 @@ public struct NetworkModel: Sendable {
         self.nodeCount = nodeCount
         self.defaultLink = defaultLink
         self.rng = rng
+        if case .constant = defaultLink.latency {
+            var unused = rng
+            defaultConstantLatency = defaultLink.latency.sampleNanos(&unused)  // draws nothing
+        } else {
+            defaultConstantLatency = nil
+        }
     }
 
     @inline(__always)
@@ -359,20 +368,25 @@ public struct NetworkModel: Sendable {
         let lossDraw = rng.nextUnit()
         let duplicateDraw = rng.nextUnit()
         // The general formula with no fault, 1 − (1 − p)·1, rounds exactly like `transmit`'s.
-        if lossDraw < 1 - (1 - defaultLink.loss) {
-            defaultLink.latency.skip(&rng)
-            defaultLink.latency.skip(&rng)
+        let lost = lossDraw < 1 - (1 - defaultLink.loss)
+        let duplicated = !lost && duplicateDraw < 1 - (1 - defaultLink.duplicate)
+        let first: Int64, second: Int64
+        if let constant = defaultConstantLatency {
+            (first, second) = (constant, constant)
+        } else {
+            first = lost ? skipLatency(nil, nil) : defaultLink.latency.sampleNanos(&rng)
+            second = duplicated ? defaultLink.latency.sampleNanos(&rng) : skipLatency(nil, nil)
+        }
+        if lost {
             stats.lost += 1
             return .dropped(.lost)
         }
-        let firstLatency = defaultLink.latency.sampleNanos(&rng)
-        var result = Transmission(first: saturatingAdd(now, firstLatency))
-        if duplicateDraw < 1 - (1 - defaultLink.duplicate) {
-            result.second = saturatingAdd(now, defaultLink.latency.sampleNanos(&rng))
+        var result = Transmission(first: saturatingAdd(now, first))
+        if duplicated {
+            result.second = saturatingAdd(now, second)
             stats.duplicated += 1
             stats.deliveriesScheduled += 2
         } else {
-            defaultLink.latency.skip(&rng)
             stats.deliveriesScheduled += 1
         }
         return result

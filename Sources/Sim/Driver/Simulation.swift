@@ -251,10 +251,17 @@ public struct Simulation {
 
     // MARK: - Trace
 
+    @inline(__always)
     mutating func record(_ event: ScheduledEvent<SimEvent>) {
         let (a, b) = event.payload.words
         trace.fold(event: event.payload.code, time: event.time, a, b)
-        guard let sink = cluster.traceSink else { return }
+        if let sink = cluster.traceSink { write(event, a, b, to: sink) }
+    }
+
+    /// The event as a line of the trace file. Out of line: its frame (the line's fields) made
+    /// every event's hash fold pay a large prologue when it was one function.
+    @inline(never)
+    mutating func write(_ event: ScheduledEvent<SimEvent>, _ a: UInt64, _ b: UInt64, to sink: TraceSink) {
         var line = TraceLine(time: event.time, sequence: event.sequence, kind: event.payload.name)
         switch event.payload {
         case .station(let e):

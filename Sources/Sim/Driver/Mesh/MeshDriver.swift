@@ -41,6 +41,9 @@ extension MeshModel {
 
     // MARK: - Event dispatch
 
+    // Always inlined into the run's dispatch: as a call, one more prologue per event (the
+    // central run of central-vs-local 1,497 M -> 1,480 M instructions inlined).
+    @inline(__always)
     mutating func handle(_ event: MeshEvent, _ cluster: inout VirtualCluster) {
         switch event {
         case .clientArrival(let w): meshArrival(Int(w), &cluster)

@@ -79,9 +79,9 @@ public struct RequestTable<Value> {
     @inlinable
     mutating func remove(at index: Int) {
         let mask = keys.count - 1
+        // The removed value travels with the hole and is released where the hole ends.
         var hole = index
         var i = index
-        values[hole] = nil
         while true {
             i = (i + 1) & mask
             let k = keys[i]
@@ -107,9 +107,9 @@ public struct RequestTable<Value> {
         keys = Array(repeating: Self.empty, count: 1 << bits)
         values = Array(repeating: nil, count: 1 << bits)
         for i in oldKeys.indices where oldKeys[i] != Self.empty {
-            let (slot, _) = slot(of: oldKeys[i])
-            keys[slot] = oldKeys[i]
-            swap(&values[slot], &oldValues[i])
+            let target = slot(of: oldKeys[i]).index
+            keys[target] = oldKeys[i]
+            swap(&values[target], &oldValues[i])
         }
     }
 }

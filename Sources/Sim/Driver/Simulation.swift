@@ -253,8 +253,8 @@ public struct Simulation {
 
     @inline(__always)
     mutating func record(_ event: ScheduledEvent<SimEvent>) {
-        let (a, b) = event.payload.words
-        trace.fold(event: event.payload.code, time: event.time, a, b)
+        let (code, a, b) = event.payload.traceKey
+        trace.fold(event: code, time: event.time, a, b)
         if let sink = cluster.traceSink { write(event, a, b, to: sink) }
     }
 

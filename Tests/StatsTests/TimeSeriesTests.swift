@@ -31,6 +31,35 @@ final class TimeSeriesTests: XCTestCase {
         XCTAssertNil(series["request_latency.p50"]?.points[1] ?? nil)
     }
 
+    /// `outcome` records what `trial`, `count` and `latency` would: a failure is an error-rate hit
+    /// only; a success a miss, a count and a latency, each in the window of its time.
+    func testAnOutcomeRecordsWhatTheThreeSeparateCallsWould() {
+        func declare(_ recorder: inout TimeSeriesRecorder) -> TimeSeriesRecorder.OutcomeHandles {
+            .init(throughput: recorder.rate("throughput"), errors: recorder.ratio("error_rate"),
+                  latency: recorder.latency("request_latency"))
+        }
+        var combined = TimeSeriesRecorder(window: second, span: 3 * second)
+        var separate = combined
+        let a = declare(&combined), b = declare(&separate)
+        let outcomes: [(at: Int64, succeeded: Bool, latency: Int64)] = [
+            (5, true, 3_000_000), (7, false, 9_000_000), (second + 1, true, 40_000_000),
+            (second + 2, true, 1_000_000), (2 * second + 3, false, 1), (5 * second, true, 250_000_000),
+        ]
+        for o in outcomes {
+            combined.outcome(a, at: o.at, succeeded: o.succeeded, latency: o.latency)
+            separate.trial(b.errors, at: o.at, hit: !o.succeeded)
+            if o.succeeded {
+                separate.count(b.throughput, at: o.at)
+                separate.latency(b.latency, at: o.at, o.latency)
+            }
+        }
+        XCTAssertEqual(combined.finished(), separate.finished())
+        let series = Dictionary(uniqueKeysWithValues: combined.finished().map { ($0.name, $0) })
+        XCTAssertEqual(series["throughput"]?.points, [1, 2, 1])  // the late success lands in the last window
+        XCTAssertEqual(series["error_rate"]?.points, [0.5, 0, 0.5])
+        XCTAssertEqual(series["request_latency.p50"]?.points[1] ?? 0, 1, accuracy: 0.05)
+    }
+
     func testGaugesCarryForwardAndLateValuesLandInTheLastWindow() {
         var recorder = TimeSeriesRecorder(window: second, span: 4 * second)
         let isr = recorder.gauge("isr_size.orders", unit: "count")

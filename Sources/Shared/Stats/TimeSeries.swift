@@ -122,6 +122,35 @@ public struct TimeSeriesRecorder: Sendable {
         series[handle.index].latencies[window(at: nanos)].record(latency, latencyLayout)
     }
 
+    /// The three series of a stream of requests (or publishes): successes per second, the error
+    /// rate (failures over outcomes) and the successes' latency percentiles.
+    public struct OutcomeHandles: Sendable {
+        public let throughput: Handle
+        public let errors: Handle
+        public let latency: Handle
+
+        public init(throughput: Handle, errors: Handle, latency: Handle) {
+            self.throughput = throughput
+            self.errors = errors
+            self.latency = latency
+        }
+    }
+
+    /// One request's outcome at `nanos`: a trial of `errors` (a hit unless it succeeded) and, when
+    /// it succeeded, a count of `throughput` and its `latency` (ns) — what `trial`, `count` and
+    /// `latency` record, with the window found once: as three calls they cost the station path
+    /// ~325 instructions a request.
+    public mutating func outcome(_ handles: OutcomeHandles, at nanos: Int64, succeeded: Bool, latency: Int64) {
+        let w = window(at: nanos)
+        series[handles.errors.index].trials[w] += 1
+        guard succeeded else {
+            series[handles.errors.index].sums[w] += 1
+            return
+        }
+        series[handles.throughput.index].sums[w] += 1
+        series[handles.latency.index].latencies[w].record(latency, latencyLayout)
+    }
+
     // MARK: - Reading
 
     /// The series, sorted by name. Windows after `end` (when given) are dropped: a run that

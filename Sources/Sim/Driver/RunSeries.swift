@@ -25,11 +25,7 @@ struct SimGauges {
 }
 
 /// The broker clients' series, recorded as publishes are acknowledged or given up.
-struct PublishSeries: Sendable {
-    var throughput: TimeSeriesRecorder.Handle
-    var errors: TimeSeriesRecorder.Handle
-    var latency: TimeSeriesRecorder.Handle
-}
+typealias PublishSeries = TimeSeriesRecorder.OutcomeHandles
 
 extension Simulation {
     /// Declares the series of the models this scenario has, before the first event.

@@ -152,17 +152,16 @@ struct RequestBook {
     var latencyCount: UInt64 = 0
     /// Per window, warm-up included: successes per second, the error rate, latency percentiles.
     var series: TimeSeriesRecorder
-    let throughputSeries: TimeSeriesRecorder.Handle?
-    let errorSeries: TimeSeriesRecorder.Handle?
-    let latencySeries: TimeSeriesRecorder.Handle?
+    let outcomeSeries: TimeSeriesRecorder.OutcomeHandles?
 
     init(warmup: VirtualTime, liveness: LivenessAfterHeal, series: TimeSeriesRecorder, hasRequests: Bool) {
         self.warmup = warmup
         self.liveness = liveness
         var series = series
-        throughputSeries = hasRequests ? series.rate("throughput") : nil
-        errorSeries = hasRequests ? series.ratio("error_rate") : nil
-        latencySeries = hasRequests ? series.latency("request_latency") : nil
+        outcomeSeries = hasRequests
+            ? TimeSeriesRecorder.OutcomeHandles(throughput: series.rate("throughput"), errors: series.ratio("error_rate"),
+                                                latency: series.latency("request_latency"))
+            : nil
         self.series = series
     }
 
@@ -194,12 +193,8 @@ struct RequestBook {
         ledger.finished(request, outcome, at: now)
         liveness.finished(request, outcome, at: now)
         // A late or duplicate answer counts once, as its first outcome.
-        if first, let errorSeries, let throughputSeries, let latencySeries {
-            series.trial(errorSeries, at: now, hit: outcome != .succeeded)
-            if outcome == .succeeded {
-                series.count(throughputSeries, at: now)
-                series.latency(latencySeries, at: now, now - start[Int(request)])
-            }
+        if first, let outcomeSeries {
+            series.outcome(outcomeSeries, at: now, succeeded: outcome == .succeeded, latency: now - start[Int(request)])
         }
     }
 }

@@ -133,9 +133,7 @@ extension BrokerModel {
         case .acked(let slot, _, let intended, let sent, let offset):
             if intended >= cluster.scenario.warmup { world.publishLatency.record(cluster.now - intended) }
             if let series = world.publishSeries {
-                cluster.series.count(series.throughput, at: cluster.now)
-                cluster.series.trial(series.errors, at: cluster.now, hit: false)
-                cluster.series.latency(series.latency, at: cluster.now, cluster.now - intended)
+                cluster.series.outcome(series, at: cluster.now, succeeded: true, latency: cluster.now - intended)
             }
             let stream = world.publishers[p].stream
             if world.spec.ackPolicy == .all {

@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "ArrayClearing", path: "Sources/Shared/ArrayClearing"),
         .target(name: "RequestTable", path: "Sources/Shared/RequestTable"),
         .target(name: "RecentNames", dependencies: ["ArrayClearing"], path: "Sources/Shared/RecentNames"),
-        .target(name: "SimCore", dependencies: ["Sampling", "Links", "RecentNames"], path: "Sources/Sim/Kernel"),
+        .target(name: "SimCore", dependencies: ["Sampling", "Links"], path: "Sources/Sim/Kernel"),
         .target(name: "Stats", dependencies: [
             "CGSL",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -1,5 +1,3 @@
-import RecentNames
-
 /// The simulated disk of one process: a flat namespace of files, each with a *volatile* view
 /// (what reads see: the page cache) and a *durable* view (what survives a crash).
 ///
@@ -50,11 +48,12 @@ public struct DiskConfig: Sendable, Equatable {
 /// ids are the epoch counter.
 public struct FsyncTicket: Sendable, Equatable {
     public let id: UInt64
-    public let file: String
+    /// The file synced (`SimDisk.name(of:)` gives its name).
+    public let file: SimDisk.FileSlot
     /// Nanoseconds until the driver should call `completeFsync`.
     public let latency: Int64
 
-    public init(id: UInt64, file: String, latency: Int64) {
+    public init(id: UInt64, file: SimDisk.FileSlot, latency: Int64) {
         self.id = id
         self.file = file
         self.latency = latency
@@ -69,6 +68,15 @@ public struct DiskCorruption: Sendable, Equatable {
 }
 
 public struct SimDisk: Sendable {
+    /// A file name's place on the disk: the same for as long as the disk exists, whatever
+    /// happens to the file (created, removed, renamed onto, lost in a crash). A store's open
+    /// file keeps its slot and reaches its state without hashing or comparing its name: looking
+    /// names up per write, fsync and completion cost ~2% of a simulated swarm seed, and every
+    /// checkpoint's create, rename and remove emptied the cache of recent names.
+    public struct FileSlot: Sendable, Equatable {
+        @usableFromInline let index: Int
+    }
+
     /// Contents of a durable view or fsync snapshot.
     enum Content: Sendable, Equatable {
         case absent
@@ -78,6 +86,8 @@ public struct SimDisk: Sendable {
         case bytes([UInt8])
     }
 
+    /// One name's file. The initial value is a file that exists in neither view, which is
+    /// what a name the disk never saw (or forgot: see `dropIfEmpty`) is.
     struct FileState: Sendable {
         /// `nil` = removed (or never created) in the volatile view.
         var data: [UInt8]?
@@ -90,7 +100,7 @@ public struct SimDisk: Sendable {
         /// contents whole — rename(2) is atomic, so the file is never torn between the two.
         var renamedAtTicket: UInt64?
 
-        /// In place through the dictionary's modify accessor: no copy of the file.
+        /// In place in `files`: no copy of the file.
         mutating func append(_ bytes: [UInt8]) {
             if data == nil { data = [] }
             data!.append(contentsOf: bytes)
@@ -124,19 +134,19 @@ public struct SimDisk: Sendable {
 
     struct PendingFsync: Sendable {
         let id: UInt64
-        let file: String
+        let file: FileSlot
         var snapshot: Content
     }
 
     public var config: DiskConfig
     var rng: SeededGenerator
-    /// Looked up by name only; anything ordered goes through `files` (sorted).
-    var state: [String: FileState] = [:]
-    /// Where the last few names looked up sit in `state`. A broker's storage writes, fsyncs and
-    /// completes the same few files over and over; hashing their (40-byte) names for every
-    /// record cost 7% of a swarm run. Dictionary indices stay valid while no key is inserted or
-    /// removed, so every operation that may insert or remove one clears this first.
-    var recent = RecentNames<Dictionary<String, FileState>.Index>(capacity: 8)
+    /// Every name's file, by slot. Looked up by slot only; anything ordered goes through the
+    /// names, sorted.
+    var state: [FileState] = []
+    /// The name of each slot.
+    var names: [String] = []
+    /// The slot of each name the disk has seen.
+    var slots: [String: Int] = [:]
     var pending: [PendingFsync] = []
     var nextTicketID: UInt64 = 1
     public private(set) var crashCount = 0
@@ -148,19 +158,23 @@ public struct SimDisk: Sendable {
         self.rng = rng
     }
 
-    // MARK: Name lookups
+    // MARK: Names
 
-    /// The index of an existing file's state, from the recent names when possible.
-    mutating func lookUp(_ file: String) -> Dictionary<String, FileState>.Index? {
-        if let index = recent.value(for: file) { return index }
-        guard let index = state.index(forKey: file) else { return nil }
-        recent.remember(file, index)
-        return index
+    /// The slot of `file`; a name the disk never saw gets one (a file that exists in neither
+    /// view, as it did not before).
+    public mutating func slot(_ file: String) -> FileSlot {
+        if let index = slots[file] { return FileSlot(index: index) }
+        state.append(FileState())
+        names.append(file)
+        slots[file] = names.count - 1
+        return FileSlot(index: names.count - 1)
     }
 
-    /// Before anything that may insert or remove a key of `state` (which moves indices).
-    mutating func forgetLookups() {
-        recent.removeAll()
+    public func name(of file: FileSlot) -> String { names[file.index] }
+
+    /// Slot indices in the order of their names (for anything that visits every file).
+    func slotsByName() -> [Int] {
+        names.indices.sorted { names[$0] < names[$1] }
     }
 
     // MARK: Volatile operations
@@ -168,107 +182,120 @@ public struct SimDisk: Sendable {
     /// Appends; returns the write latency in ns. Visible immediately, not durable.
     public mutating func append(_ file: String, _ bytes: [UInt8]) -> Int64 {
         // Appends never touch existing bytes, so no snapshot needs pinning.
-        forgetLookups()
-        state[file, default: FileState()].append(bytes)
+        state[slot(file).index].append(bytes)
         return config.writeLatency.sampleNanos(&rng)
     }
 
     /// Overwrites from `offset`, extending the file (zero-filling any gap) as needed.
     public mutating func write(_ file: String, at offset: Int, _ bytes: [UInt8]) -> Int64 {
+        write(slot(file), at: offset, bytes)
+    }
+
+    /// `write` to the file in `file`'s slot.
+    public mutating func write(_ file: FileSlot, at offset: Int, _ bytes: [UInt8]) -> Int64 {
         precondition(offset >= 0, "negative file offset")
-        // A write at the end is an append (a log's every write): one in-place append, no
-        // pinning, and usually no hash of the name at all (`lookUp`).
-        if let index = lookUp(file), state.values[index].append(bytes, ifAt: offset) {
-            return config.writeLatency.sampleNanos(&rng)
-        }
-        forgetLookups()
-        if state[file, default: FileState()].append(bytes, ifAt: offset) { return config.writeLatency.sampleNanos(&rng) }
+        // A write at the end is an append (a log's every write): one in-place append, no pinning.
+        if state[file.index].append(bytes, ifAt: offset) { return config.writeLatency.sampleNanos(&rng) }
         let latency = config.writeLatency.sampleNanos(&rng)
-        var current = state[file]?.data ?? []
-        if offset < current.count, !bytes.isEmpty { pin(file, from: offset) }
+        if offset < state[file.index].data?.count ?? 0, !bytes.isEmpty { pin(file, from: offset) }
+        // Moved out while changed, so the array stays uniquely referenced.
+        var current = state[file.index].data ?? []
+        state[file.index].data = nil
         if offset > current.count {
             current.append(contentsOf: repeatElement(0, count: offset - current.count))
         }
-        // Move the array out of the dictionary while mutating so it stays uniquely referenced.
-        state[file, default: FileState()].data = nil
         let overlap = min(bytes.count, current.count - offset)
         if overlap > 0 {
             current.replaceSubrange(offset..<(offset + overlap), with: bytes[0..<overlap])
         }
         if overlap < bytes.count { current.append(contentsOf: bytes[overlap...]) }
-        state[file]!.data = current
+        state[file.index].data = current
         return latency
     }
 
     /// Shrinks (or zero-extends) the file to `length` bytes; creates it if missing.
     public mutating func truncate(_ file: String, to length: Int) {
+        truncate(slot(file), to: length)
+    }
+
+    /// `truncate` of the file in `file`'s slot.
+    public mutating func truncate(_ file: FileSlot, to length: Int) {
         precondition(length >= 0, "negative file length")
-        forgetLookups()
-        guard let index = state.index(forKey: file) else {
-            state[file] = FileState(data: Array(repeating: 0, count: length))
-            return
-        }
-        // One hash of the name (every checkpoint truncates its temporary file).
-        if length < state.values[index].data?.count ?? 0 { pin(at: index, file, from: length) }
+        if length < state[file.index].data?.count ?? 0 { pin(file, from: length) }
         // Moved out while changed, so the array stays uniquely referenced.
-        var current = state.values[index].data ?? []
-        state.values[index].data = nil
+        var current = state[file.index].data ?? []
+        state[file.index].data = nil
         if length < current.count {
             current.removeSubrange(length...)
         } else {
             current.append(contentsOf: repeatElement(0, count: length - current.count))
         }
-        state.values[index].data = current
+        state[file.index].data = current
     }
 
     /// Atomically replaces `to` with `from` (rename(2)) in the volatile view. Each name's change
     /// becomes durable at the next completed fsync of that name (a directory fsync, for a
     /// caller with directories); a crash before leaves `to` as it durably was, never torn.
     /// False if `from` does not exist.
-    // Each name is hashed once per step (a checkpoint renames once per write; hashing its
-    // names again for every field cost ~1% of a simulated swarm seed).
     @discardableResult
     public mutating func rename(_ from: String, to: String) -> Bool {
-        guard let source = state.index(forKey: from), let data = state.values[source].data else { return false }
+        rename(slot(from), to: slot(to))
+    }
+
+    /// `rename` between slots.
+    @discardableResult
+    public mutating func rename(_ from: FileSlot, to: FileSlot) -> Bool {
+        guard let data = state[from.index].data else { return false }
         guard from != to else { return true }
-        forgetLookups()
         pin(to, from: 0)
-        state[to, default: FileState()].replace(with: data, renamedAtTicket: nextTicketID)  // may move `source`
+        state[to.index].replace(with: data, renamedAtTicket: nextTicketID)
         remove(from)
         return true
     }
 
     public mutating func remove(_ file: String) {
-        guard let index = state.index(forKey: file), state.values[index].data != nil else { return }
-        forgetLookups()
-        pin(at: index, file, from: 0)
-        state.values[index].data = nil
-        dropIfEmpty(at: index, file)
+        remove(slot(file))
+    }
+
+    /// `remove` of the file in `file`'s slot.
+    public mutating func remove(_ file: FileSlot) {
+        guard state[file.index].data != nil else { return }
+        pin(file, from: 0)
+        state[file.index].data = nil
+        dropIfEmpty(file)
     }
 
     /// The current (volatile) view; empty if the file doesn't exist.
     public func read(_ file: String) -> [UInt8] {
-        state[file]?.data ?? []
+        slots[file].map { read(FileSlot(index: $0)) } ?? []
+    }
+
+    public func read(_ file: FileSlot) -> [UInt8] {
+        state[file.index].data ?? []
     }
 
     public func exists(_ file: String) -> Bool {
-        state[file]?.data != nil
+        slots[file].map { exists(FileSlot(index: $0)) } ?? false
+    }
+
+    public func exists(_ file: FileSlot) -> Bool {
+        state[file.index].data != nil
     }
 
     /// What would survive a crash right now (ignoring torn writes and corruption).
     public func durableContents(_ file: String) -> [UInt8] {
-        guard let entry = state[file] else { return [] }
-        return resolve(entry.durable, entry.data) ?? []
+        guard let index = slots[file] else { return [] }
+        return resolve(state[index].durable, state[index].data) ?? []
     }
 
     public func durablyExists(_ file: String) -> Bool {
-        guard let entry = state[file] else { return false }
-        return entry.durable != .absent
+        guard let index = slots[file] else { return false }
+        return state[index].durable != .absent
     }
 
     /// Files that exist in the volatile view, sorted by name.
     public var files: [String] {
-        state.filter { $0.value.data != nil }.map(\.key).sorted()
+        names.indices.filter { state[$0].data != nil }.map { names[$0] }.sorted()
     }
 
     // MARK: Durability
@@ -276,16 +303,16 @@ public struct SimDisk: Sendable {
     /// Snapshots the file now; the snapshot becomes durable at `completeFsync(ticket)`.
     /// Fsync of a missing (removed) file makes its removal durable.
     public mutating func beginFsync(_ file: String) -> FsyncTicket {
+        beginFsync(slot(file))
+    }
+
+    /// `beginFsync` of the file in `file`'s slot.
+    public mutating func beginFsync(_ file: FileSlot) -> FsyncTicket {
         let id = nextTicketID
         nextTicketID += 1
-        let snapshot: Content
         // The length is read in place: binding the contents copied the optional array out and
         // destroyed it through a generic value witness (0.3% of a broker run).
-        if let index = lookUp(file), let count = state.values[index].data?.count {
-            snapshot = .prefix(count)
-        } else {
-            snapshot = .absent
-        }
+        let snapshot: Content = state[file.index].data.map { .prefix($0.count) } ?? .absent
         pending.append(PendingFsync(id: id, file: file, snapshot: snapshot))
         return FsyncTicket(id: id, file: file, latency: config.fsyncLatency.sampleNanos(&rng))
     }
@@ -296,15 +323,7 @@ public struct SimDisk: Sendable {
     public mutating func completeFsync(_ ticket: FsyncTicket) {
         guard let index = pending.firstIndex(where: { $0.id == ticket.id }) else { return }
         let done = pending.remove(at: index)
-        // In place (usually no hash of the name): this runs for every fsync of a broker run.
-        let removed: Bool
-        if let slot = lookUp(done.file) {
-            removed = state.values[slot].settle(done)
-        } else {
-            forgetLookups()
-            removed = state[done.file, default: FileState()].settle(done)
-        }
-        if removed { dropIfEmpty(done.file) }
+        if state[done.file.index].settle(done) { dropIfEmpty(done.file) }
     }
 
     /// Tickets issued and neither completed nor voided.
@@ -317,11 +336,10 @@ public struct SimDisk: Sendable {
     /// draw (when torn writes are on), so the outcome depends only on the seed and contents.
     public mutating func crash() {
         crashCount += 1
-        forgetLookups()
         pending.removeAll()
         lastCorruption = nil
-        for name in state.keys.sorted() {
-            let entry = state[name]!
+        for index in slotsByName() {
+            let entry = state[index]
             let durable = resolve(entry.durable, entry.data)
             var survivor = durable
             if config.tornWrites, entry.renamedAtTicket == nil, let data = entry.data {
@@ -339,9 +357,9 @@ public struct SimDisk: Sendable {
                 }
             }
             if let survivor {
-                state[name] = FileState(data: survivor, durable: .prefix(survivor.count), syncedThrough: entry.syncedThrough)
+                state[index] = FileState(data: survivor, durable: .prefix(survivor.count), syncedThrough: entry.syncedThrough)
             } else {
-                state[name] = nil
+                state[index] = FileState()
             }
         }
         if config.corruptionProbability > 0, rng.chance(config.corruptionProbability) {
@@ -354,17 +372,17 @@ public struct SimDisk: Sendable {
     /// One bit, uniform over all bytes of all files (sorted by name), flipped in place:
     /// after a crash volatile and durable views are the same bytes.
     mutating func flipRandomBit() {
-        let names = state.keys.sorted()
+        let order = slotsByName()
         var total = 0
-        for name in names { total += state[name]!.data?.count ?? 0 }
+        for index in order { total += state[index].data?.count ?? 0 }
         guard total > 0 else { return }
         var position = rng.index(below: total * 8)
-        for name in names {
-            let bits = (state[name]!.data?.count ?? 0) * 8
+        for index in order {
+            let bits = (state[index].data?.count ?? 0) * 8
             if position < bits {
                 let byte = position / 8, bit = position % 8
-                state[name]!.data![byte] ^= UInt8(1) << UInt8(bit)
-                lastCorruption = DiskCorruption(file: name, byteOffset: byte, bit: bit)
+                state[index].data![byte] ^= UInt8(1) << UInt8(bit)
+                lastCorruption = DiskCorruption(file: names[index], byteOffset: byte, bit: bit)
                 return
             }
             position -= bits
@@ -373,16 +391,10 @@ public struct SimDisk: Sendable {
 
     /// Before changing bytes at `offset...` of `file`: copy out every durable view and
     /// pending snapshot of that file that still refers to those bytes by length.
-    mutating func pin(_ file: String, from offset: Int) {
-        guard let index = state.index(forKey: file) else { return }
-        pin(at: index, file, from: offset)
-    }
-
-    /// `pin` for the file whose state sits at `index`.
-    mutating func pin(at index: Dictionary<String, FileState>.Index, _ file: String, from offset: Int) {
-        guard let data = state.values[index].data else { return }
-        if case .prefix(let n) = state.values[index].durable, n > offset {
-            state.values[index].durable = .bytes(Array(data[0..<n]))
+    mutating func pin(_ file: FileSlot, from offset: Int) {
+        guard let data = state[file.index].data else { return }
+        if case .prefix(let n) = state[file.index].durable, n > offset {
+            state[file.index].durable = .bytes(Array(data[0..<n]))
         }
         for i in pending.indices where pending[i].file == file {
             if case .prefix(let n) = pending[i].snapshot, n > offset {
@@ -399,18 +411,11 @@ public struct SimDisk: Sendable {
         }
     }
 
-    /// Forget files that exist in neither view and have no pending fsync, so `state`
-    /// doesn't grow with every temporary file ever removed.
-    mutating func dropIfEmpty(_ file: String) {
-        guard let index = state.index(forKey: file) else { return }
-        dropIfEmpty(at: index, file)
-    }
-
-    /// `dropIfEmpty` for the file whose state sits at `index`.
-    mutating func dropIfEmpty(at index: Dictionary<String, FileState>.Index, _ file: String) {
-        guard state.values[index].data == nil, state.values[index].durable == .absent else { return }
+    /// Forgets a file that exists in neither view and has no pending fsync: its slot goes back
+    /// to the state of a name never seen (as a removed temporary file is, for ever after).
+    mutating func dropIfEmpty(_ file: FileSlot) {
+        guard state[file.index].data == nil, state[file.index].durable == .absent else { return }
         if pending.contains(where: { $0.file == file }) { return }
-        forgetLookups()
-        state.remove(at: index)
+        state[file.index] = FileState()
     }
 }

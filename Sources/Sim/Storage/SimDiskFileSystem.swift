@@ -30,7 +30,7 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
     /// Sync calls since the last `resetCost()` (a directory sync counts once).
     public private(set) var syncs = 0
     /// Names created, removed or renamed onto since their directory was last synced.
-    private var unsyncedEntries: [String] = []
+    private var unsyncedEntries: [(name: String, slot: SimDisk.FileSlot)] = []
 
     public init(disk: SimDisk) {
         self.disk = disk
@@ -68,14 +68,16 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
     }
 
     public func open(_ path: String, create: Bool, truncate: Bool, readOnly: Bool) throws -> any StoreFile {
-        if !disk.exists(path) {
+        // The name is hashed here only: the file keeps its slot for every later operation.
+        let slot = disk.slot(path)
+        if !disk.exists(slot) {
             guard create else { throw LogStoreError.io(operation: "open", path: path, errno: 2) }  // ENOENT
-            disk.truncate(path, to: 0)  // creates it
-            noteEntry(path)
+            disk.truncate(slot, to: 0)  // creates it
+            noteEntry(path, slot)
         } else if truncate {
-            disk.truncate(path, to: 0)
+            disk.truncate(slot, to: 0)
         }
-        return SimDiskFile(path: path, fileSystem: self)
+        return SimDiskFile(path: path, slot: slot, fileSystem: self)
     }
 
     /// Directories exist while they hold a file: nothing to create.
@@ -83,13 +85,13 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
 
     public func syncDirectory(_ path: String) throws {
         var longest: Int64 = 0
-        var kept: [String] = []
-        for name in unsyncedEntries {
-            guard Self.isDirectChild(name, of: path) else {
-                kept.append(name)
+        var kept: [(name: String, slot: SimDisk.FileSlot)] = []
+        for entry in unsyncedEntries {
+            guard Self.isDirectChild(entry.name, of: path) else {
+                kept.append(entry)
                 continue
             }
-            let ticket = disk.beginFsync(name)
+            let ticket = disk.beginFsync(entry.slot)
             tickets.append(ticket)
             longest = max(longest, ticket.latency)
         }
@@ -112,9 +114,10 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
     }
 
     public func remove(_ path: String) throws {
-        guard disk.exists(path) else { return }
-        disk.remove(path)
-        noteEntry(path)
+        let slot = disk.slot(path)
+        guard disk.exists(slot) else { return }
+        disk.remove(slot)
+        noteEntry(path, slot)
     }
 
     public func removeDirectory(_ path: String) throws {
@@ -122,25 +125,26 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
     }
 
     public func rename(_ from: String, to: String) throws {
-        guard disk.rename(from, to: to) else { throw LogStoreError.io(operation: "rename", path: from, errno: 2) }
-        noteEntry(from)
-        noteEntry(to)
+        let source = disk.slot(from), target = disk.slot(to)
+        guard disk.rename(source, to: target) else { throw LogStoreError.io(operation: "rename", path: from, errno: 2) }
+        noteEntry(from, source)
+        noteEntry(to, target)
     }
 
-    func write(_ path: String, _ bytes: [UInt8], at offset: UInt64) {
-        latency += disk.write(path, at: Int(offset), bytes)
+    func write(_ file: SimDisk.FileSlot, _ bytes: [UInt8], at offset: UInt64) {
+        latency += disk.write(file, at: Int(offset), bytes)
         bytesWritten += bytes.count
     }
 
-    func sync(_ path: String) {
-        let ticket = disk.beginFsync(path)
+    func sync(_ file: SimDisk.FileSlot) {
+        let ticket = disk.beginFsync(file)
         tickets.append(ticket)
         latency += ticket.latency
         syncs += 1
     }
 
-    private func noteEntry(_ path: String) {
-        if !unsyncedEntries.contains(path) { unsyncedEntries.append(path) }
+    private func noteEntry(_ path: String, _ slot: SimDisk.FileSlot) {
+        if !unsyncedEntries.contains(where: { $0.slot == slot }) { unsyncedEntries.append((path, slot)) }
     }
 
     /// Byte-wise on contiguous UTF-8 (paths are compared as bytes, as a file system does).
@@ -160,30 +164,34 @@ public final class SimDiskFileSystem: StoreFileSystem, @unchecked Sendable {
 }
 
 /// One file of a `SimDiskFileSystem`: positional reads and writes on the disk's volatile view.
+/// It keeps its path's slot, so it reaches the same file its path names without hashing the path
+/// per operation (the disk lent is always the same node's, whose slots never move).
 final class SimDiskFile: StoreFile {
     let path: String
+    let slot: SimDisk.FileSlot
     let fileSystem: SimDiskFileSystem
 
-    init(path: String, fileSystem: SimDiskFileSystem) {
+    init(path: String, slot: SimDisk.FileSlot, fileSystem: SimDiskFileSystem) {
         self.path = path
+        self.slot = slot
         self.fileSystem = fileSystem
     }
 
     func write(_ bytes: [UInt8], at offset: UInt64) throws {
-        fileSystem.write(path, bytes, at: offset)
+        fileSystem.write(slot, bytes, at: offset)
     }
 
     func read(count: Int, at offset: UInt64) throws -> [UInt8] {
-        let data = fileSystem.disk.read(path)
+        let data = fileSystem.disk.read(slot)
         let start = min(Int(offset), data.count)
         return Array(data[start..<min(data.count, start + count)])
     }
 
-    func size() throws -> UInt64 { UInt64(fileSystem.disk.read(path).count) }
+    func size() throws -> UInt64 { UInt64(fileSystem.disk.read(slot).count) }
 
-    func truncate(to size: UInt64) throws { fileSystem.disk.truncate(path, to: Int(size)) }
+    func truncate(to size: UInt64) throws { fileSystem.disk.truncate(slot, to: Int(size)) }
 
-    func sync() throws { fileSystem.sync(path) }
+    func sync() throws { fileSystem.sync(slot) }
 
     func close() {}
 }

@@ -30,6 +30,7 @@ public final class RaftLogStore: @unchecked Sendable {
     static let fixedBodySize = 16
 
     private let path: String
+    private let hardStateCheckpoint: Checkpoint.File
     private var state = StoreState.unrecovered
     /// Where the bytes go: real files live, the simulated disk in simulation.
     let files: any StoreFileSystem
@@ -54,6 +55,7 @@ public final class RaftLogStore: @unchecked Sendable {
         self.files = files
         self.directory = directory
         self.path = directory.path
+        hardStateCheckpoint = Checkpoint.File(name: Self.hardStateFile, in: path)
         try files.makeDirectory(path)
     }
 
@@ -134,12 +136,12 @@ public final class RaftLogStore: @unchecked Sendable {
         log = file
 
         var hardState = HardState.initial
-        switch try Checkpoint.read(name: Self.hardStateFile, in: path, files: files) {
+        switch try Checkpoint.read(hardStateCheckpoint, files: files) {
         case .missing: break
-        case .corrupt: throw LogStoreError.corruptCheckpoint(path: path + "/" + Self.hardStateFile)
+        case .corrupt: throw LogStoreError.corruptCheckpoint(path: hardStateCheckpoint.path)
         case .valid(let payload):
             guard let decoded = Self.decodeHardState(payload) else {
-                throw LogStoreError.corruptCheckpoint(path: path + "/" + Self.hardStateFile)
+                throw LogStoreError.corruptCheckpoint(path: hardStateCheckpoint.path)
             }
             hardState = decoded
         }
@@ -219,7 +221,7 @@ public final class RaftLogStore: @unchecked Sendable {
                 logUnsynced = false
             }
             if let hardState = pendingHardState {
-                try Checkpoint.write(Self.encodeHardState(hardState), name: Self.hardStateFile, in: path, files: files)
+                try Checkpoint.write(Self.encodeHardState(hardState), to: hardStateCheckpoint, files: files)
                 pendingHardState = nil
             }
         }

@@ -31,6 +31,9 @@ public final class StreamLogStore: @unchecked Sendable {
     static let producerSnapshotFile = "producer-state.snapshot"
 
     private let path: String
+    private let highWatermarkCheckpoint: Checkpoint.File
+    private let epochCacheCheckpoint: Checkpoint.File
+    private let producerSnapshotCheckpoint: Checkpoint.File
     private var state = StoreState.unrecovered
     /// In offset order; the last one is the active segment.
     private var segments: [Segment] = []
@@ -51,6 +54,9 @@ public final class StreamLogStore: @unchecked Sendable {
         precondition(segmentBytes > 0 && indexIntervalBytes > 0)
         self.directory = directory
         self.path = directory.path
+        highWatermarkCheckpoint = Checkpoint.File(name: Self.highWatermarkFile, in: path)
+        epochCacheCheckpoint = Checkpoint.File(name: Self.epochCacheFile, in: path)
+        producerSnapshotCheckpoint = Checkpoint.File(name: Self.producerSnapshotFile, in: path)
         self.segmentBytes = segmentBytes
         self.indexIntervalBytes = indexIntervalBytes
         try files.makeDirectory(path)
@@ -152,15 +158,15 @@ public final class StreamLogStore: @unchecked Sendable {
         state = .open
 
         var recovered = RecoveredLog(entries: entries)
-        if case .valid(let payload) = try Checkpoint.read(name: Self.highWatermarkFile, in: path, files: files),
+        if case .valid(let payload) = try Checkpoint.read(highWatermarkCheckpoint, files: files),
             payload.count == 8
         {
             recovered.highWatermarkCheckpoint = payload.withUnsafeBytes { $0.littleEndian(at: 0, as: UInt64.self) }
         }
-        if case .valid(let payload) = try Checkpoint.read(name: Self.epochCacheFile, in: path, files: files) {
+        if case .valid(let payload) = try Checkpoint.read(epochCacheCheckpoint, files: files) {
             recovered.epochCache = Self.decodeEpochCache(payload) ?? []
         }
-        if case .valid(let payload) = try Checkpoint.read(name: Self.producerSnapshotFile, in: path, files: files) {
+        if case .valid(let payload) = try Checkpoint.read(producerSnapshotCheckpoint, files: files) {
             // Undecodable reads as none: the replica rebuilds its producer table from the log.
             recovered.producerSnapshot = Self.decodeProducerSnapshot(payload)
         }
@@ -353,7 +359,7 @@ public final class StreamLogStore: @unchecked Sendable {
         guard state != .closed else { throw LogStoreError.closed }
         var payload: [UInt8] = []
         payload.appendLittleEndian(highWatermark)
-        try Checkpoint.write(payload, name: Self.highWatermarkFile, in: path, files: files)
+        try Checkpoint.write(payload, to: highWatermarkCheckpoint, files: files)
     }
 
     /// Durably replaces the leader-epoch cache (`ReplicaEffect.persistEpochCache`).
@@ -365,7 +371,7 @@ public final class StreamLogStore: @unchecked Sendable {
             payload.appendLittleEndian(epoch.epoch)
             payload.appendLittleEndian(epoch.startOffset)
         }
-        try Checkpoint.write(payload, name: Self.epochCacheFile, in: path, files: files)
+        try Checkpoint.write(payload, to: epochCacheCheckpoint, files: files)
     }
 
     /// Durably replaces the producer-state snapshot (`ReplicaEffect.persistProducerSnapshot`).
@@ -402,7 +408,7 @@ public final class StreamLogStore: @unchecked Sendable {
             }
             initialized = position
         }
-        try Checkpoint.write(payload, name: Self.producerSnapshotFile, in: path, files: files)
+        try Checkpoint.write(payload, to: producerSnapshotCheckpoint, files: files)
     }
 
     static func decodeProducerSnapshot(_ payload: [UInt8]) -> ProducerSnapshot? {

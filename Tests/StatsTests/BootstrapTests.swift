@@ -112,6 +112,30 @@ final class PooledBucketsTests: XCTestCase {
         }
     }
 
+    /// The pool is every part's buckets ordered by value, equal values in part order: what a
+    /// stable sort of the parts' buckets, one part after another, gives.
+    func testPooledEntriesAreTheStablySortedBucketsOfAllParts() {
+        var rng = SplitMix64(seed: 3)
+        let parts: [LatencyHistogram] = (0..<40).map { i in
+            var h = LatencyHistogram()
+            if i % 9 == 0 { return h }  // empty seeds
+            if i % 5 == 0 { h.record(0, count: 2) }
+            for _ in 0..<200 { h.record(Int64(Double.random(in: 1...(1e6 * Double(1 + i % 7)), using: &rng))) }
+            return i % 2 == 0 ? h.summarised() : h
+        }
+        var expected: [(value: UInt64, part: Int, count: UInt64)] = []
+        for (part, h) in parts.enumerated() { for e in h.iteratedSparseCounts { expected.append((e.value, part, e.count)) } }
+        // A stable sort by value: the index breaks ties.
+        expected = expected.enumerated().sorted { ($0.element.value, $0.offset) < ($1.element.value, $1.offset) }.map(\.element)
+        let pooled = PooledBuckets(parts)
+        XCTAssertEqual(pooled.entries.count, expected.count)
+        XCTAssertEqual(pooled.bucketCount, expected.count)
+        XCTAssertEqual(pooled.entries.map(\.value), expected.map(\.value))
+        XCTAssertEqual(pooled.entries.map(\.part), expected.map(\.part))
+        XCTAssertEqual(pooled.entries.map(\.count), expected.map(\.count))
+        XCTAssertTrue(PooledBuckets([LatencyHistogram(), LatencyHistogram()]).entries.isEmpty)
+    }
+
     /// Many parts (a 1000-seed swarm): the percentile comes from the cumulative table's binary
     /// search, and must still equal the percentile of the repeated merge, one at a time and in a batch.
     func testManyPartsUseTheCumulativeTableAndAgreeWithTheMerge() {

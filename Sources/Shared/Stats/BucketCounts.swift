@@ -35,17 +35,28 @@ struct BucketCounts {
 
     /// Non-empty slots as (highest value equivalent to the slot, count), ascending: what the
     /// library's `recordedValues()` yields.
+    /// Sized exactly (the non-empty slots counted first) and mapped by the layout's arithmetic:
+    /// appending, and the library's generic `highestEquivalentForValue`, were most of it.
     func sparse(of histogram: Histogram<UInt64>) -> [(value: UInt64, count: UInt64)] {
-        var entries: [(value: UInt64, count: UInt64)] = []
-        var remaining = histogram.totalCount
         counts.withUnsafeBufferPointer { slots in
+            var nonEmpty = 0
+            var end = 0  // one past the last non-empty slot
+            var remaining = histogram.totalCount  // the slots past the last count are not read
             for index in slots.indices where slots[index] != 0 {
-                entries.append((histogram.highestEquivalentForValue(layout.lowestValue(atIndex: index)), slots[index]))
+                nonEmpty += 1
+                end = index + 1
                 remaining -= slots[index]
                 if remaining == 0 { break }
             }
+            return [(value: UInt64, count: UInt64)](unsafeUninitializedCapacity: nonEmpty) { buffer, initialized in
+                var next = 0
+                for index in 0..<end where slots[index] != 0 {
+                    (buffer.baseAddress! + next).initialize(to: (layout.highestValue(atIndex: index), slots[index]))
+                    next += 1
+                }
+                initialized = next
+            }
         }
-        return entries
     }
 }
 

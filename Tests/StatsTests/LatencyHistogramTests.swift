@@ -1,3 +1,4 @@
+import Histogram
 import SimCore
 import XCTest
 @testable import Stats
@@ -138,6 +139,40 @@ final class LatencyHistogramTests: XCTestCase {
         let data = try JSONEncoder().encode(["h": h])
         let back = try JSONDecoder().decode([String: LatencyHistogram].self, from: data)
         XCTAssertEqual(back["h"], h)
+    }
+
+    /// Decoding accepts a bucket value exactly when the library calls it one (the highest value
+    /// of its bucket), and extremes exactly when they fall into the first and last bucket, for
+    /// every precision: the checks use the layout's arithmetic, the library is the reference.
+    func testDecodingChecksBucketValuesAsTheLibraryDoes() {
+        func bytes(_ digits: UInt8, min: UInt64, max: UInt64, value: UInt64) -> [UInt8] {
+            var out = Array("FLHG".utf8) + [1, digits]
+            for v in [2, min, max, 1, value, 2] { Varint.append(v, to: &out) }  // one bucket, count 2
+            return out
+        }
+        var rng = SplitMix64(seed: 12)
+        for digits: UInt8 in 0...5 {
+            let library = Histogram<UInt64>(numberOfSignificantValueDigits: SignificantDigits(rawValue: Int8(digits))!)
+            var candidates: [UInt64] = [1, 2, 3, 1023, 1024, 2047, 2048, 2049, 1 << 40, (1 << 62) + 12_345]
+            for _ in 0..<100 { candidates.append(UInt64(exp(Double.random(in: 0...log(4e18), using: &rng)))) }
+            for v in candidates {
+                let boundary = library.highestEquivalentForValue(v)
+                let low = library.lowestEquivalentForValue(v)
+                XCTAssertNoThrow(try LatencyHistogram(serialized: bytes(digits, min: low, max: boundary, value: boundary)),
+                                 "\(boundary) with \(digits) digits")
+                if boundary != v {
+                    XCTAssertThrowsError(try LatencyHistogram(serialized: bytes(digits, min: low, max: boundary, value: v)),
+                                         "\(v) is not a bucket value with \(digits) digits")
+                }
+                if low > 1 {
+                    // A minimum in the bucket below is outside the entry's bucket.
+                    XCTAssertThrowsError(try LatencyHistogram(serialized: bytes(digits, min: low - 1, max: boundary, value: boundary)))
+                }
+                if boundary < UInt64(Int64.max) {
+                    XCTAssertThrowsError(try LatencyHistogram(serialized: bytes(digits, min: low, max: boundary + 1, value: boundary)))
+                }
+            }
+        }
     }
 
     func testGarbageIsRejectedNeverTrapping() {

@@ -87,29 +87,48 @@ struct BucketLayout: Equatable {
     }
 
     /// The lowest value counted in slot `index`.
+    @inline(__always)
+    // Masking shifts (every shift here is below 64 for a slot of a 64-bit value): Swift's
+    // checked `<<`/`>>` branch on the shift's sign and size, which kept these out of line at
+    // ~70 instructions a call.
     func lowestValue(atIndex index: Int) -> UInt64 {
-        let half = 1 << subBucketHalfCountMagnitude
-        var bucket = (index >> subBucketHalfCountMagnitude) - 1
-        var subBucket = (index & (half - 1)) + half
+        let half = 1 &<< subBucketHalfCountMagnitude
+        var bucket = (index &>> subBucketHalfCountMagnitude) &- 1
+        var subBucket = (index & (half &- 1)) &+ half
         if bucket < 0 {
-            subBucket -= half
+            subBucket &-= half
             bucket = 0
         }
-        return UInt64(subBucket) << (bucket + unitMagnitude)
+        return UInt64(subBucket) &<< (bucket &+ unitMagnitude)
     }
 
     /// The highest value counted in slot `index`: what the library's `highestEquivalentForValue`
     /// gives for any value of the slot (a slot of bucket b spans 2^(b + unit magnitude) values).
+    @inline(__always)
     func highestValue(atIndex index: Int) -> UInt64 {
-        let bucket = Swift.max((index >> subBucketHalfCountMagnitude) - 1, 0)
-        return lowestValue(atIndex: index) + (UInt64(1) << (bucket + unitMagnitude)) - 1
+        lowestValue(atIndex: index) + width(atIndex: index) - 1
+    }
+
+    /// The middle of slot `index`: what the library's `medianEquivalentForValue` gives for any
+    /// value of the slot (its lowest value plus half its width).
+    @inline(__always)
+    func medianValue(atIndex index: Int) -> UInt64 {
+        lowestValue(atIndex: index) + width(atIndex: index) >> 1
+    }
+
+    /// How many values slot `index` spans.
+    @inline(__always)
+    func width(atIndex index: Int) -> UInt64 {
+        let bucket = Swift.max((index &>> subBucketHalfCountMagnitude) &- 1, 0)
+        return UInt64(1) &<< (bucket &+ unitMagnitude)
     }
 
     /// The slot that counts `value`.
     @inline(__always)
     func index(ofValue value: UInt64) -> Int {
-        let bucket = leadingZeroCountBase - (value | subBucketMask).leadingZeroBitCount
-        let subBucket = Int(value >> (bucket + unitMagnitude))
-        return ((bucket + 1) << subBucketHalfCountMagnitude) + subBucket - (1 << subBucketHalfCountMagnitude)
+        // bucket ≥ 0: `value | subBucketMask` has at most `leadingZeroCountBase` leading zeros.
+        let bucket = leadingZeroCountBase &- (value | subBucketMask).leadingZeroBitCount
+        let subBucket = Int(value &>> (bucket &+ unitMagnitude))
+        return ((bucket &+ 1) &<< subBucketHalfCountMagnitude) &+ subBucket &- (1 &<< subBucketHalfCountMagnitude)
     }
 }

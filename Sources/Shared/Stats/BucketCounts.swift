@@ -34,8 +34,7 @@ struct BucketCounts {
     }
 
     /// Non-empty slots as (highest value equivalent to the slot, count), ascending: what the
-    /// library's `recordedValues()` yields.
-    /// Sized exactly (the non-empty slots counted first) and mapped by the layout's arithmetic:
+    /// library's `recordedValues()` yields. Sized exactly (the non-empty slots counted first) and mapped by the layout's arithmetic:
     /// appending, and the library's generic `highestEquivalentForValue`, were most of it.
     func sparse(of histogram: Histogram<UInt64>) -> [(value: UInt64, count: UInt64)] {
         counts.withUnsafeBufferPointer { slots in
@@ -86,11 +85,12 @@ struct BucketLayout: Equatable {
         leadingZeroCountBase = 64 - unitMagnitude - subBucketCountMagnitude
     }
 
-    /// The lowest value counted in slot `index`.
-    @inline(__always)
     // Masking shifts (every shift here is below 64 for a slot of a 64-bit value): Swift's
     // checked `<<`/`>>` branch on the shift's sign and size, which kept these out of line at
     // ~70 instructions a call.
+
+    /// The lowest value counted in slot `index`.
+    @inline(__always)
     func lowestValue(atIndex index: Int) -> UInt64 {
         let half = 1 &<< subBucketHalfCountMagnitude
         var bucket = (index &>> subBucketHalfCountMagnitude) &- 1

@@ -100,7 +100,7 @@ public struct SimDisk: Sendable {
         /// contents whole — rename(2) is atomic, so the file is never torn between the two.
         var renamedAtTicket: UInt64?
 
-        /// In place in `files`: no copy of the file.
+        /// In place in `state`: no copy of the file.
         mutating func append(_ bytes: [UInt8]) {
             if data == nil { data = [] }
             data!.append(contentsOf: bytes)

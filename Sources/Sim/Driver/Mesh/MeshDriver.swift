@@ -108,11 +108,7 @@ extension MeshModel {
     // MARK: - Requests from the client
 
     mutating func meshArrival(_ w: Int, _ cluster: inout VirtualCluster) {
-        let request = UInt64(cluster.requests.start.count)
-        cluster.requests.start.append(cluster.now)
-        cluster.requests.workload.append(Int32(w))
-        cluster.requests.ledger.sent(request, at: cluster.now)
-        cluster.requests.liveness.started(request, at: cluster.now)
+        let request = cluster.requests.open(workload: w, at: cluster.now)
         if let timeout = world.workloadTimeout[w] { cluster.schedule(.timeout(request: request), after: timeout) }
 
         let client = Int(request % UInt64(world.refreshers.count))

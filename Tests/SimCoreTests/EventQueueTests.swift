@@ -59,6 +59,26 @@ final class EventQueueTests: XCTestCase {
         XCTAssertNil(queue.popNext())
     }
 
+    /// The heap orders by (time, sequence) packed into one signed 128-bit number: negative
+    /// times, the extremes of `Int64` and ties at each of them must still come out in order.
+    func testNegativeAndExtremeTimesComeOutInOrderWithTiesInSchedulingOrder() {
+        var queue = EventQueue<Int>()
+        let times: [Int64] = [.max, 0, -1, .min, 1, .max - 1, .min + 1, -1_000_000_007, 1 << 40, -(1 << 40)]
+        var rng = SeededGenerator(seed: 5)
+        var scheduled: [(time: Int64, index: Int)] = []
+        for index in 0..<2_000 {
+            let time = times[rng.index(below: times.count)]
+            queue.schedule(index, at: time)
+            scheduled.append((time, index))
+        }
+        let expected = scheduled.sorted { ($0.time, $0.index) < ($1.time, $1.index) }
+        var popped: [(time: Int64, index: Int)] = []
+        while let event = queue.popNext() { popped.append((event.time, event.payload)) }
+        XCTAssertEqual(popped.count, expected.count)
+        let firstWrong = zip(popped.indices, expected.indices).first { popped[$0.0] != expected[$0.1] }?.0
+        XCTAssertNil(firstWrong, "first out of order: \(firstWrong.map { "\(popped[$0]) where \(expected[$0]) belongs" } ?? "")")
+    }
+
     func testEmptyQueue() {
         var queue = EventQueue<Int>()
         XCTAssertNil(queue.popNext())

@@ -140,7 +140,13 @@ struct BenchCommand: ParsableCommand {
             let simulated = Double(inRun.simulatedNanos) / 1e9
             let tmp = try temporaryFolder()
             defer { try? FileManager.default.removeItem(atPath: tmp) }
-            let process = try runSelf(["run", path, "--seeds", "1", "--out", tmp + "/run"] + overrides.flatMap { ["--set", $0] })
+            // The fastest of `repeats` processes, as in-process figures take the fastest run: one
+            // process alone moved by ±20% between minutes on a shared machine.
+            var process = Double.infinity
+            for attempt in 0..<(quick ? 1 : repeats) {
+                let arguments = ["run", path, "--seeds", "1", "--out", tmp + "/run-\(attempt)"] + overrides.flatMap { ["--set", $0] }
+                process = min(process, try runSelf(arguments))
+            }
             return [
                 BenchFigure(name: "replication_events_per_s", value: inRun.eventsPerSecond, unit: "/s", goal: .atLeast(5e6),
                             what: "steady-state.yaml, seed 1 (5 brokers, 3 streams RF 3, 5000 msg/s), simulation only"),
@@ -303,25 +309,38 @@ struct BenchCommand: ParsableCommand {
     // MARK: - SimPy
 
     /// SimPy's M/M/1 (python/faultline_bench) against the station scenario and the bare queue.
+    /// The three are measured in turn, `repeats` times, and the fastest of each compared: on a
+    /// shared machine one SimPy run and one Faultline run can land in different phases of load
+    /// (one CI run's single pair gave 17.7×, the previous one's 29.5×, for the same code).
     func simpyRatios() throws -> [BenchFigure] {
         let count = quick ? 20_000 : min(customers, 200_000)
         let helper = try PythonHelper.locate(package: "faultline_bench", neededFor: "--simpy")
         try helper.ensureRequirements(imports: "simpy") { printError($0) }
+        var simpyBest = 0.0, stationBest = 0.0, bareBest = 0.0
+        for _ in 0..<(quick ? 1 : repeats) {
+            simpyBest = max(simpyBest, try simpyRate(helper, customers: count))
+            stationBest = max(stationBest, try stationRate(customers: count).customers)
+            bareBest = max(bareBest, queueOnlyRate(customers: count).customers)
+        }
+        return [
+            BenchFigure(name: "station_vs_simpy", value: stationBest / simpyBest, unit: "x", goal: .atLeast(50),
+                        what: "full station scenario vs SimPy's M/M/1 (customers/s, \(count) customers, fastest of each)"),
+            BenchFigure(name: "queue_vs_simpy", value: bareBest / simpyBest, unit: "x", goal: nil,
+                        what: "bare M/M/1 queue vs SimPy's (the same model)"),
+            BenchFigure(name: "simpy_customers_per_s", value: simpyBest, unit: "/s", goal: nil,
+                        what: "SimPy's M/M/1 itself (python/faultline_bench), the ratios' denominator"),
+        ]
+    }
+
+    /// One SimPy run in its own Python process: customers per second of `env.run()` alone.
+    func simpyRate(_ helper: PythonHelper, customers count: Int) throws -> Double {
         let (status, output) = try helper.runModuleCapturing("faultline_bench", ["simpy-mm1", "\(count)"])
         guard status == 0, let data = output.data(using: .utf8),
               let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let done = object["customers"] as? Double, let seconds = object["seconds"] as? Double else {
+              let done = object["customers"] as? Double, let seconds = object["seconds"] as? Double, seconds > 0 else {
             throw InternalFailure("the SimPy benchmark failed (exit \(status)): \(output.suffix(400))")
         }
-        let simpyRate = done / seconds
-        let station = try stationRate(customers: count)
-        let bare = queueOnlyRate(customers: count)
-        return [
-            BenchFigure(name: "station_vs_simpy", value: station.customers / simpyRate, unit: "x", goal: .atLeast(50),
-                        what: "full station scenario vs SimPy's M/M/1 (customers/s, \(count) customers)"),
-            BenchFigure(name: "queue_vs_simpy", value: bare.customers / simpyRate, unit: "x", goal: nil,
-                        what: "bare M/M/1 queue vs SimPy's (the same model)"),
-        ]
+        return done / seconds
     }
 
     /// The classic "hold" benchmark: pop the earliest event, schedule one a random time later.
